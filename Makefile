@@ -1,0 +1,61 @@
+# The project's index of commands. `make help` lists them.
+SHELL       := /bin/bash
+GO          ?= go
+FUNCTIONS   := $(notdir $(wildcard functions/*))
+NODE_STAMP  := infra/node_modules/.package-lock.json
+GOTEST_FLAGS ?= -count=1 -timeout 30m
+
+.DEFAULT_GOAL := help
+.PHONY: help dev test build bench synth deploy lint reset deps deps-java deps-node deps-go deps-zip fuzz clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+dev: deps ## run the whole service locally, seeded (Ctrl-C stops it)
+	$(GO) run ./infra/local dev
+
+test: deps ## run every test against a fresh DynamoDB Local and SES local
+	$(GO) run ./infra/local test -- $(GO) test $(GOTEST_FLAGS) ./...
+
+bench: deps ## benchmarks against DynamoDB Local: time and DynamoDB calls per operation
+	$(GO) run ./infra/local test -- $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+build: deps-go deps-zip ## one bootstrap per function (linux/arm64), zipped under dist/
+	@rm -rf dist && mkdir -p dist
+	@for f in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	  (cd dist/$$f && zip -q -X ../$$f.zip bootstrap) || exit 1; \
+	  echo "dist/$$f.zip $$(du -h dist/$$f/bootstrap | cut -f1)"; \
+	done
+
+synth: deps build ## cdk synth, offline, into cdk.out/
+	npx --prefix infra cdk synth --quiet
+
+deploy: deps build ## cdk deploy to the AWS account of your credentials
+	npx --prefix infra cdk deploy
+
+lint: deps-go ## gofmt and go vet
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+	$(GO) vet ./...
+
+reset: ## forget the local data of make dev
+	rm -rf .local
+
+clean: ## remove build output
+	rm -rf dist cdk.out
+
+deps: deps-java deps-node deps-go ## install what is missing: Java 17, the pinned npm tools, Go modules
+
+deps-java:
+	@command -v java >/dev/null || { echo "installing Java 17"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
+deps-node:
+	@command -v npm >/dev/null || { echo "installing Node.js"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@if [ ! -f $(NODE_STAMP) ] || [ infra/package-lock.json -nt $(NODE_STAMP) ]; then cd infra && npm ci --no-audit --no-fund --loglevel=error; fi
+
+deps-go:
+	@command -v $(GO) >/dev/null || { echo "installing Go"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
+	@$(GO) mod download
+
+deps-zip:
+	@command -v zip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }

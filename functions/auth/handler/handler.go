@@ -1,0 +1,85 @@
+// Package handler serves POST /auth/sign-in, POST /auth/sign-out and GET /me.
+package handler
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
+	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+type handler struct{ auth *auth.Service }
+
+// New returns the function's Lambda handler.
+func New(d app.Deps) httpapi.LambdaHandler {
+	h := handler{auth: &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}}
+	return httpapi.Serve(d.Log, httpapi.Mux{
+		"POST /auth/sign-in":  h.signIn,
+		"POST /auth/sign-out": h.signOut,
+		"GET /me":             h.me,
+	})
+}
+
+type signInRequest struct {
+	Tenant    string `json:"tenant"`
+	Email     string `json:"email"`
+	Password  string `json:"password"`
+	AccountID string `json:"accountId,omitempty"`
+}
+
+func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body signInRequest
+	if err := httpapi.DecodeMax(req, &body, 4<<10); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	t, terr := table.ForTenant(strings.TrimSpace(body.Tenant))
+	f.Check(terr == nil, "tenant", "required", "the tenant id is required")
+	email, eerr := identity.NormalizeEmail(body.Email)
+	f.Check(eerr == nil, "email", "invalid_email", "a valid email address is required")
+	f.Check(body.Password != "", "password", "required", "the password is required")
+	f.Check(len(body.Password) <= identity.MaxPasswordLength, "password", "too_long", "the password is too long")
+	f.Check(len(body.AccountID) <= 64, "accountId", "too_long", "not an account id")
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	signed, err := h.auth.SignIn(ctx, auth.SignIn{Tenant: t, Email: email, Password: body.Password, AccountID: body.AccountID,
+		IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusCreated, signed)
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}
+
+func (h handler) signOut(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	tok, _ := identity.BearerToken(httpapi.Header(req, "Authorization"))
+	if err := h.auth.SignOut(ctx, caller, tok); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+func (h handler) me(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	me, err := h.auth.Me(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, me), nil
+}

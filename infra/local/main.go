@@ -1,0 +1,212 @@
+// Command local runs the service on one machine, with no AWS account:
+//
+//	local dev              DynamoDB Local (data kept under .local/), SES local with its
+//	                       inbox, the table, a seeded demo tenant, the local HTTP API and
+//	                       the schedules; Ctrl-C stops everything it started.
+//	local test -- CMD...   DynamoDB Local (in memory) and SES local on free ports, then
+//	                       CMD with their endpoints in the environment; exits with CMD's code.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/acme/accountadmin/infra/local/api"
+	"github.com/acme/accountadmin/infra/local/stack"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/awsclient"
+	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// The demo tenant that `make dev` seeds.
+const (
+	demoTenant   = "demo"
+	demoEmail    = "admin@demo.test"
+	demoPassword = "Tangerine-Harbor-42"
+	demoAccount  = "Demo Company"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: local dev [flags] | local test -- command [args]")
+		os.Exit(2)
+	}
+	var err error
+	code := 0
+	switch os.Args[1] {
+	case "dev":
+		err = dev(os.Args[2:])
+	case "test":
+		code, err = test(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "local:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func dev(args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ExitOnError)
+	port := fs.Int("port", 3000, "HTTP API port")
+	dynamoPort := fs.Int("dynamodb-port", 8000, "DynamoDB Local port")
+	sesPort := fs.Int("ses-port", 8005, "SES local port (its inbox is served there too)")
+	data := fs.String("data", ".local/dynamodb", "where DynamoDB Local keeps its data")
+	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
+	_ = fs.Parse(args)
+
+	root, err := stack.RepoRoot()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logFile, err := os.Create(filepath.Join(root, ".local", "emulators.log"))
+	if err != nil {
+		if err := os.MkdirAll(filepath.Join(root, ".local"), 0o755); err != nil {
+			return err
+		}
+		if logFile, err = os.Create(filepath.Join(root, ".local", "emulators.log")); err != nil {
+			return err
+		}
+	}
+	defer logFile.Close()
+	st, err := stack.Start(ctx, stack.Options{Root: root, DynamoPort: *dynamoPort, SESPort: *sesPort,
+		DataDir: filepath.Join(root, *data), Log: logFile})
+	if err != nil {
+		return err
+	}
+	defer st.Stop()
+
+	base := fmt.Sprintf("http://localhost:%d", *port)
+	setenv(map[string]string{
+		awsclient.EnvDynamoDBEndpoint: st.DynamoEndpoint,
+		awsclient.EnvSESEndpoint:      st.SESEndpoint,
+		"TABLE_NAME":                  "accountadmin",
+		"SENDER_EMAIL":                "no-reply@demo.test",
+		"PUBLIC_BASE_URL":             base,
+		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
+	})
+	deps, err := app.FromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	deps.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	if err := stack.CreateTable(ctx, awsclient.DynamoDB(deps.AWS), deps.Config.Table); err != nil {
+		return err
+	}
+	if err := seed(ctx, deps.Store, deps.Clock, deps.IDs); err != nil {
+		return err
+	}
+	srv := api.New(deps)
+	httpSrv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", httpSrv.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %d: %w", *port, err)
+	}
+	go srv.RunSchedules(ctx, *every)
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = httpSrv.Shutdown(shut)
+	}()
+	fmt.Printf(`
+Account administration service, running locally.
+
+  HTTP API     %s
+  Inbox (SES)  %s
+  DynamoDB     %s  (table %s, data in %s)
+
+  Sign in as the demo tenant's admin:
+    tenant    %s
+    email     %s
+    password  %s
+
+  curl -s -X POST %s/auth/sign-in -H 'content-type: application/json' \
+    -d '{"tenant":"%s","email":"%s","password":"%s"}'
+
+Ctrl-C stops everything.
+`, base, st.SESEndpoint, st.DynamoEndpoint, deps.Config.Table, *data, demoTenant, demoEmail, demoPassword,
+		base, demoTenant, demoEmail, demoPassword)
+	if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Println("\nstopped.")
+	return nil
+}
+
+// seed bootstraps the demo tenant once; later runs find it and keep it.
+func seed(ctx context.Context, s *store.Store, clk clock.Clock, gen ids.Generator) error {
+	_, err := tenancy.Bootstrap{TenantID: demoTenant, TenantName: "Demo", AccountName: demoAccount,
+		AdminEmail: demoEmail, AdminPassword: demoPassword, AdminFirst: "Ada", AdminLast: "Admin", Operator: true}.Run(ctx, s, clk, gen)
+	if e, ok := apperr.As(err); ok && e.Code == "tenant_exists" {
+		return nil
+	}
+	return err
+}
+
+func test(args []string) (int, error) {
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return 2, errors.New("test needs a command to run")
+	}
+	root, err := stack.RepoRoot()
+	if err != nil {
+		return 1, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var log io.Writer = io.Discard
+	if os.Getenv("LOCAL_STACK_LOG") != "" {
+		log = os.Stderr
+	}
+	st, err := stack.Start(ctx, stack.Options{Root: root, Log: log})
+	if err != nil {
+		return 1, err
+	}
+	defer st.Stop()
+	fmt.Fprintf(os.Stderr, "local stack: DynamoDB Local %s, SES local %s\n", st.DynamoEndpoint, st.SESEndpoint)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(),
+		awsclient.EnvDynamoDBEndpoint+"="+st.DynamoEndpoint,
+		awsclient.EnvSESEndpoint+"="+st.SESEndpoint,
+		"AWS_REGION=us-east-1",
+	)
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+func setenv(m map[string]string) {
+	for k, v := range m {
+		_ = os.Setenv(k, v)
+	}
+}

@@ -1,0 +1,347 @@
+// Package auth signs users in and out and resolves session tokens for the
+// Lambda authorizer. Sessions are checked on every request, so revocation,
+// suspension, deletion and licence removal take effect on the next call.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// Service signs in, signs out and authorizes.
+type Service struct {
+	Store *store.Store
+	Clock clock.Clock
+	IDs   ids.Generator
+}
+
+// Throttling of failed sign-ins, per email (existing or not).
+const (
+	MaxFailures    = 5
+	FailureWindow  = 15 * time.Minute
+	LockoutPeriod  = 15 * time.Minute
+	maxSecretInput = identity.MaxPasswordLength
+)
+
+// Errors of this package.
+var (
+	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "invalid_credentials", "the email or password is wrong")
+	ErrNoAccess           = apperr.New(apperr.KindForbidden, "no_account_access", "you have no licence or membership to sign in to this account")
+	ErrTooManyAttempts    = apperr.New(apperr.KindRateLimited, "too_many_sign_in_attempts", "too many failed sign-ins; wait and try again")
+)
+
+// SignIn is a validated sign-in request.
+type SignIn struct {
+	Tenant    table.Tenant
+	Email     string // normalised
+	Password  string
+	AccountID string // optional: the account to sign in to; default the home account
+	IP        string
+	UserAgent string
+}
+
+// Signed is a new session, the only time its token is ever seen.
+type Signed struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	UserID    string    `json:"userId"`
+	AccountID string    `json:"accountId"`
+}
+
+type throttle struct {
+	PK          string `dynamodbav:"PK"`
+	SK          string `dynamodbav:"SK"`
+	Type        string `dynamodbav:"type"`
+	Failures    int    `dynamodbav:"failures"`
+	WindowStart int64  `dynamodbav:"windowStart"`
+	LockedUntil int64  `dynamodbav:"lockedUntil"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+// SignIn checks the password and opens a session. The answer for an unknown
+// email, a wrong password and a locked-out email is the same whether or not a
+// user exists; the password is hashed in every case so timing tells nothing.
+func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
+	t := in.Tenant
+	now := s.Clock.Now()
+	var th throttle
+	hadThrottle, err := s.Store.Get(ctx, t.SignInThrottle(in.Email), &th)
+	if err != nil {
+		return Signed{}, err
+	}
+	if hadThrottle && th.LockedUntil > now.Unix() {
+		wait := th.LockedUntil - now.Unix()
+		return Signed{}, ErrTooManyAttempts.With("retryAfterSeconds", wait)
+	}
+
+	user, found, err := s.userByEmail(ctx, t, in.Email)
+	if err != nil {
+		return Signed{}, err
+	}
+	hash := user.PasswordHash
+	if !found || hash == "" {
+		hash = identity.DummyHash()
+	}
+	ok, err := identity.VerifyPassword(in.Password, hash)
+	if err != nil {
+		return Signed{}, apperr.Internal("verify password", err)
+	}
+	if !found || !ok || user.PasswordHash == "" {
+		if err := s.recordFailure(ctx, t, in.Email, th, hadThrottle, now); err != nil {
+			return Signed{}, err
+		}
+		return Signed{}, ErrInvalidCredentials
+	}
+	if user.Status == identity.UserSuspended {
+		return Signed{}, apperr.New(apperr.KindForbidden, "user_suspended", "this user is suspended; ask an administrator")
+	}
+	if user.Status != identity.UserActive {
+		return Signed{}, ErrInvalidCredentials
+	}
+	accountID := in.AccountID
+	if accountID == "" {
+		accountID = user.HomeAccountID
+	}
+	if err := s.checkAccountAccess(ctx, t, user, accountID); err != nil {
+		return Signed{}, err
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return Signed{}, err
+	}
+	signed, writes := s.NewSession(t, user, accountID, settings.SessionTTL(), in.IP, in.UserAgent)
+	if hadThrottle {
+		writes = append(writes, store.Delete(t.SignInThrottle(in.Email)))
+	}
+	if err := s.Store.Transact(ctx, "sign in "+user.ID, writes...); err != nil {
+		return Signed{}, err
+	}
+	return signed, nil
+}
+
+// NewSession prepares a session for user in accountID: the token to hand
+// out and the writes (session and access-history entry) to commit, alone or
+// inside a larger transaction such as accepting an invitation.
+func (s *Service) NewSession(t table.Tenant, user identity.User, accountID string, ttl time.Duration, ip, ua string) (Signed, []*store.Write) {
+	now := s.Clock.Now()
+	tok := identity.NewToken(t)
+	sess := identity.NewSession(t, tok, s.IDs.NewID(), user, accountID, now, ttl)
+	entry := identity.NewAccessEntry(t, s.IDs.NewID(), user.ID, "sign_in", accountID, now, ip, ua)
+	return Signed{Token: string(tok), ExpiresAt: time.Unix(sess.ExpiresAt, 0).UTC(), UserID: user.ID, AccountID: accountID},
+		[]*store.Write{store.Put(sess).If(store.NotExists()), store.Put(entry)}
+}
+
+func (s *Service) userByEmail(ctx context.Context, t table.Tenant, email string) (identity.User, bool, error) {
+	var claim identity.EmailClaim
+	ok, err := s.Store.Get(ctx, t.EmailClaim(email), &claim)
+	if err != nil || !ok {
+		return identity.User{}, false, err
+	}
+	var u identity.User
+	ok, err = s.Store.Get(ctx, t.User(claim.UserID), &u)
+	return u, ok, err
+}
+
+func (s *Service) recordFailure(ctx context.Context, t table.Tenant, email string, th throttle, existed bool, now time.Time) error {
+	k := t.SignInThrottle(email)
+	if !existed || now.Unix()-th.WindowStart > int64(FailureWindow/time.Second) {
+		th = throttle{PK: k.PK, SK: k.SK, Type: "THROTTLE", WindowStart: now.Unix()}
+	}
+	th.Failures++
+	if th.Failures >= MaxFailures {
+		th.LockedUntil = now.Add(LockoutPeriod).Unix()
+	}
+	th.TTL = now.Add(FailureWindow + LockoutPeriod + time.Hour).Unix()
+	if err := s.Store.Do(ctx, "record failed sign-in", store.Put(th)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkAccountAccess: the user must hold a licensed membership of an active
+// account (operators may enter any active account of their tenant).
+func (s *Service) checkAccountAccess(ctx context.Context, t table.Tenant, user identity.User, accountID string) error {
+	if accountID == "" {
+		return ErrNoAccess
+	}
+	items, err := s.Store.GetMany(ctx, []table.Key{t.Account(accountID), t.Membership(accountID, user.ID)})
+	if err != nil {
+		return err
+	}
+	var acc accounts.Account
+	ai, ok := items[t.Account(accountID)]
+	if !ok {
+		return ErrNoAccess
+	}
+	if err := attributevalue.UnmarshalMap(ai, &acc); err != nil {
+		return apperr.Internal("decode account", err)
+	}
+	if acc.Status != accounts.StatusActive {
+		return apperr.New(apperr.KindForbidden, "account_closed", "this account is closed")
+	}
+	if user.Operator {
+		return nil
+	}
+	mi, ok := items[t.Membership(accountID, user.ID)]
+	if !ok {
+		return ErrNoAccess
+	}
+	var m accounts.Membership
+	if err := attributevalue.UnmarshalMap(mi, &m); err != nil {
+		return apperr.Internal("decode membership", err)
+	}
+	if m.Licence == "" {
+		return ErrNoAccess
+	}
+	return nil
+}
+
+// SignOut revokes the session of token (which must be the caller's own).
+func (s *Service) SignOut(ctx context.Context, caller access.Caller, rawToken string) error {
+	t, tok, err := identity.ParseToken(rawToken)
+	if err != nil || t.ID() != caller.Tenant.ID() {
+		return apperr.ErrUnauthenticated
+	}
+	upd := expression.Set(expression.Name("revoked"), expression.Value(true))
+	return s.Store.Do(ctx, "sign out", store.Update(t.Session(tok.Hash()), upd).
+		If(store.Exists().And(store.Is("id", caller.SessionID))).OrFail(apperr.ErrUnauthenticated))
+}
+
+// Authorize resolves a bearer token to its caller, or says why not (401).
+// Two reads: the session, then user, membership and account in one batch.
+func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller, error) {
+	t, tok, err := identity.ParseToken(rawToken)
+	if err != nil {
+		return access.Caller{}, err
+	}
+	var sess identity.Session
+	ok, err := s.Store.Get(ctx, t.Session(tok.Hash()), &sess)
+	if err != nil {
+		return access.Caller{}, fmt.Errorf("authorize: %w", err)
+	}
+	if !ok {
+		return access.Caller{}, apperr.ErrUnauthenticated
+	}
+	userKey, memberKey, accountKey := t.User(sess.UserID), t.Membership(sess.AccountID, sess.UserID), t.Account(sess.AccountID)
+	items, err := s.Store.GetMany(ctx, []table.Key{userKey, memberKey, accountKey})
+	if err != nil {
+		return access.Caller{}, fmt.Errorf("authorize: %w", err)
+	}
+	var user identity.User
+	ui, ok := items[userKey]
+	if !ok {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this user no longer exists")
+	}
+	if err := attributevalue.UnmarshalMap(ui, &user); err != nil {
+		return access.Caller{}, apperr.Internal("decode user", err)
+	}
+	if err := sess.Valid(s.Clock.Now(), user); err != nil {
+		return access.Caller{}, err
+	}
+	var acc accounts.Account
+	ai, ok := items[accountKey]
+	if !ok {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account no longer exists")
+	}
+	if err := attributevalue.UnmarshalMap(ai, &acc); err != nil {
+		return access.Caller{}, apperr.Internal("decode account", err)
+	}
+	if acc.Status != accounts.StatusActive {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account is closed")
+	}
+	caller := access.Caller{Tenant: t, UserID: user.ID, SessionID: sess.ID, AccountID: sess.AccountID, Operator: user.Operator}
+	if mi, ok := items[memberKey]; ok {
+		var m accounts.Membership
+		if err := attributevalue.UnmarshalMap(mi, &m); err != nil {
+			return access.Caller{}, apperr.Internal("decode membership", err)
+		}
+		if m.Licence == "" && !user.Operator {
+			return access.Caller{}, apperr.ErrUnauthenticated.Withf("you no longer hold a licence in this account")
+		}
+		caller.Roles = m.Roles
+	} else if !user.Operator {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("you are no longer a member of this account")
+	}
+	return caller, nil
+}
+
+// Me is the signed-in user's view of themselves.
+type Me struct {
+	User          UserView         `json:"user"`
+	ActiveAccount string           `json:"activeAccountId"`
+	Roles         []string         `json:"roles"`
+	Operator      bool             `json:"operator"`
+	Memberships   []MembershipView `json:"memberships"`
+}
+
+// UserView is a user as the API shows it (never the password hash).
+type UserView struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	FirstName     string    `json:"firstName"`
+	LastName      string    `json:"lastName"`
+	Phone         string    `json:"phone,omitempty"`
+	TimeZone      string    `json:"timeZone,omitempty"`
+	Status        string    `json:"status"`
+	HomeAccountID string    `json:"homeAccountId,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// ViewOf shows a user.
+func ViewOf(u identity.User) UserView {
+	return UserView{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone,
+		TimeZone: u.TimeZone, Status: u.Status, HomeAccountID: u.HomeAccountID, CreatedAt: u.CreatedAt}
+}
+
+// MembershipView is one account the user belongs to.
+type MembershipView struct {
+	AccountID string   `json:"accountId"`
+	Roles     []string `json:"roles"`
+	Licence   string   `json:"licence,omitempty"`
+	External  bool     `json:"external"`
+}
+
+// Me reads the caller's profile and memberships.
+func (s *Service) Me(ctx context.Context, caller access.Caller) (Me, error) {
+	t := caller.Tenant
+	var u identity.User
+	ok, err := s.Store.Get(ctx, t.User(caller.UserID), &u)
+	if err != nil {
+		return Me{}, err
+	}
+	if !ok {
+		return Me{}, apperr.ErrUnauthenticated
+	}
+	prefix := t.UserAccounts(caller.UserID, "")
+	items, err := s.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: prefix.PK, SKPrefix: prefix.SK}, 1000)
+	if err != nil {
+		return Me{}, err
+	}
+	var ms []accounts.Membership
+	if err := attributevalue.UnmarshalListOfMaps(items, &ms); err != nil {
+		return Me{}, apperr.Internal("decode memberships", err)
+	}
+	out := Me{User: ViewOf(u), ActiveAccount: caller.AccountID, Roles: caller.Roles, Operator: caller.Operator, Memberships: []MembershipView{}}
+	for _, m := range ms {
+		out.Memberships = append(out.Memberships, MembershipView{AccountID: m.AccountID, Roles: m.Roles, Licence: m.Licence, External: m.External})
+	}
+	return out, nil
+}
+
+// IsInvalidCredentials reports a failed sign-in.
+func IsInvalidCredentials(err error) bool { return errors.Is(err, ErrInvalidCredentials) }

@@ -1,0 +1,62 @@
+// Package changelog records who changed what, when, with before and after
+// values. An entry is always written in the same transaction as the change it
+// records: callers add Entry.Write() to their store.Transact call.
+package changelog
+
+import (
+	"time"
+
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Actor kinds.
+const (
+	ActorUser    = "user"
+	ActorSupport = "support" // a tenant operator acting in a customer account
+	ActorSystem  = "system"  // a scheduled job or an automation
+)
+
+// Actor is who made a change.
+type Actor struct {
+	Kind   string `dynamodbav:"kind" json:"kind"`
+	ID     string `dynamodbav:"id" json:"id"`
+	Reason string `dynamodbav:"reason,omitempty" json:"reason,omitempty"` // why support acted
+}
+
+// System is the actor of scheduled jobs.
+func System(job string) Actor { return Actor{Kind: ActorSystem, ID: job} }
+
+// Entry is one change-log item.
+type Entry struct {
+	PK          string         `dynamodbav:"PK"`
+	SK          string         `dynamodbav:"SK"`
+	Type        string         `dynamodbav:"type"`
+	ID          string         `dynamodbav:"id"`
+	AccountID   string         `dynamodbav:"accountId"`
+	At          time.Time      `dynamodbav:"at"`
+	Actor       Actor          `dynamodbav:"actor"`
+	Action      string         `dynamodbav:"action"` // e.g. invitation.accepted, user.suspended
+	SubjectType string         `dynamodbav:"subjectType"`
+	SubjectID   string         `dynamodbav:"subjectId"`
+	Before      map[string]any `dynamodbav:"before,omitempty"` // never secrets
+	After       map[string]any `dynamodbav:"after,omitempty"`
+	GSI1PK      string         `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK      string         `dynamodbav:"GSI1SK,omitempty"`
+}
+
+// New builds an entry in account's log; when the subject is a user it is
+// also listed in that user's log.
+func New(t table.Tenant, id string, at time.Time, accountID string, actor Actor, action, subjectType, subjectID string, before, after map[string]any) Entry {
+	k := t.ChangeLogEntry(accountID, id)
+	e := Entry{PK: k.PK, SK: k.SK, Type: "CHANGE", ID: id, AccountID: accountID, At: at, Actor: actor, Action: action,
+		SubjectType: subjectType, SubjectID: subjectID, Before: before, After: after}
+	if subjectType == "user" {
+		ix := t.UserChangeLog(subjectID, id)
+		e.GSI1PK, e.GSI1SK = ix.PK, ix.SK
+	}
+	return e
+}
+
+// Write is the entry as a transaction item; its id is fresh, so it must not exist.
+func (e Entry) Write() *store.Write { return store.Put(e).If(store.NotExists()) }

@@ -1,0 +1,112 @@
+package identity
+
+import (
+	"strings"
+	"time"
+
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Session is a signed-in browser or client. The item is keyed by the SHA-256
+// of the token; the token itself is never stored.
+type Session struct {
+	PK        string    `dynamodbav:"PK"`
+	SK        string    `dynamodbav:"SK"`
+	Type      string    `dynamodbav:"type"`
+	ID        string    `dynamodbav:"id"`
+	UserID    string    `dynamodbav:"userId"`
+	AccountID string    `dynamodbav:"accountId"` // the active account
+	Epoch     int64     `dynamodbav:"epoch"`     // the user's SessionEpoch when issued
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	ExpiresAt int64     `dynamodbav:"expiresAt"` // epoch seconds; enforced by the authorizer
+	Revoked   bool      `dynamodbav:"revoked,omitempty"`
+	TTL       int64     `dynamodbav:"ttl"` // clean-up a day after expiry
+	GSI1PK    string    `dynamodbav:"GSI1PK"`
+	GSI1SK    string    `dynamodbav:"GSI1SK"`
+}
+
+// Token is a session secret as the client holds it: "<tenant>.<256 random
+// bits>". The tenant part is not secret; it tells the authorizer which
+// tenant's keys to read.
+type Token string
+
+// NewToken makes a fresh token for tenant.
+func NewToken(t table.Tenant) Token { return Token(t.ID() + "." + ids.NewSecret()) }
+
+// ParseToken splits a token into its tenant and checks its shape.
+func ParseToken(raw string) (table.Tenant, Token, error) {
+	tenantID, secret, ok := strings.Cut(raw, ".")
+	if !ok || len(secret) != 43 || len(raw) > 120 {
+		return table.Tenant{}, "", apperr.ErrUnauthenticated
+	}
+	t, err := table.ForTenant(tenantID)
+	if err != nil {
+		return table.Tenant{}, "", apperr.ErrUnauthenticated
+	}
+	return t, Token(raw), nil
+}
+
+// Hash is the stored form of the token.
+func (tok Token) Hash() string { return ids.Hash(string(tok)) }
+
+// BearerToken reads "Authorization: Bearer <token>".
+func BearerToken(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// NewSession builds a session item for a freshly issued token.
+func NewSession(t table.Tenant, tok Token, id string, u User, accountID string, now time.Time, ttl time.Duration) Session {
+	k := t.Session(tok.Hash())
+	ix := t.UserSessions(u.ID, now)
+	exp := now.Add(ttl)
+	return Session{PK: k.PK, SK: k.SK, Type: "SESSION", ID: id, UserID: u.ID, AccountID: accountID, Epoch: u.SessionEpoch,
+		CreatedAt: now, ExpiresAt: exp.Unix(), TTL: exp.Add(24 * time.Hour).Unix(), GSI1PK: ix.PK, GSI1SK: ix.SK}
+}
+
+// Valid reports why a session cannot be used now, or nil.
+func (s Session) Valid(now time.Time, u User) error {
+	switch {
+	case s.Revoked:
+		return apperr.ErrUnauthenticated.Withf("this session was signed out")
+	case now.Unix() >= s.ExpiresAt:
+		return apperr.ErrUnauthenticated.Withf("this session expired; sign in again")
+	case u.Status != UserActive:
+		return apperr.ErrUnauthenticated.Withf("this user cannot sign in (%s)", u.Status)
+	case s.Epoch != u.SessionEpoch:
+		return apperr.ErrUnauthenticated.Withf("this session was revoked; sign in again")
+	}
+	return nil
+}
+
+// AccessEntry records a sign-in or an account switch in the user's access history.
+type AccessEntry struct {
+	PK        string    `dynamodbav:"PK"`
+	SK        string    `dynamodbav:"SK"`
+	Type      string    `dynamodbav:"type"`
+	ID        string    `dynamodbav:"id"`
+	UserID    string    `dynamodbav:"userId"`
+	Event     string    `dynamodbav:"event"` // sign_in, switch_account
+	AccountID string    `dynamodbav:"accountId"`
+	At        time.Time `dynamodbav:"at"`
+	IP        string    `dynamodbav:"ip,omitempty"`
+	UserAgent string    `dynamodbav:"userAgent,omitempty"`
+	ActorID   string    `dynamodbav:"actorId,omitempty"` // a support person acting in the account
+	Reason    string    `dynamodbav:"reason,omitempty"`
+	TTL       int64     `dynamodbav:"ttl,omitempty"`
+}
+
+// NewAccessEntry builds an access-history item.
+func NewAccessEntry(t table.Tenant, id, userID, event, accountID string, at time.Time, ip, ua string) AccessEntry {
+	k := t.AccessEntry(userID, id)
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	return AccessEntry{PK: k.PK, SK: k.SK, Type: "ACCESS", ID: id, UserID: userID, Event: event, AccountID: accountID, At: at, IP: ip, UserAgent: ua}
+}

@@ -1,0 +1,72 @@
+// Package ids makes identifiers and secrets.
+//
+// Identifiers are time-ordered (48-bit milliseconds + 80 random bits, Crockford
+// base32, 26 characters, like a ULID) so that sort keys built from them list
+// newest or oldest first without another attribute. Secrets are 256 random
+// bits; only their SHA-256 is ever stored.
+package ids
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+
+	"github.com/acme/accountadmin/shared/clock"
+)
+
+// Generator makes new identifiers.
+type Generator interface{ NewID() string }
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// TimeOrdered makes ULID-like identifiers from an injected clock.
+type TimeOrdered struct{ Clock clock.Clock }
+
+// NewID returns a 26-character identifier that sorts by creation time.
+func (g TimeOrdered) NewID() string { return encode(g.Clock.Now()) }
+
+func encode(t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("ids: crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
+	}
+	// 128 bits -> 26 base32 characters (the first carries 3 bits).
+	out := make([]byte, 26)
+	var acc uint64
+	bits := 0
+	j := 25
+	for i := 15; i >= 0; i-- {
+		acc |= uint64(b[i]) << bits
+		bits += 8
+		for bits >= 5 && j >= 0 {
+			out[j] = crockford[acc&31]
+			acc >>= 5
+			bits -= 5
+			j--
+		}
+	}
+	out[0] = crockford[acc&31]
+	return string(out)
+}
+
+// NewSecret returns 256 bits from crypto/rand, base64url without padding.
+func NewSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("ids: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Hash is what we store for a secret: its SHA-256, hex encoded.
+func Hash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

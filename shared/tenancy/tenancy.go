@@ -1,0 +1,135 @@
+// Package tenancy holds a tenant's settings and bootstraps a tenant with its
+// first account and admin.
+package tenancy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Settings are a tenant's policies.
+type Settings struct {
+	PK             string                  `dynamodbav:"PK"`
+	SK             string                  `dynamodbav:"SK"`
+	Type           string                  `dynamodbav:"type"`
+	ID             string                  `dynamodbav:"id"`
+	Name           string                  `dynamodbav:"name"`
+	DefaultRole    string                  `dynamodbav:"defaultRole"`
+	DefaultLicence string                  `dynamodbav:"defaultLicence"`
+	PasswordPolicy identity.PasswordPolicy `dynamodbav:"passwordPolicy"`
+	SessionHours   int                     `dynamodbav:"sessionHours"`
+	Version        int64                   `dynamodbav:"version"`
+}
+
+// Defaults for a new tenant.
+const (
+	DefaultSessionHours = 12
+	DefaultLicence      = "standard"
+)
+
+// SessionTTL is how long a session lasts.
+func (s Settings) SessionTTL() time.Duration {
+	if s.SessionHours <= 0 {
+		return DefaultSessionHours * time.Hour
+	}
+	return time.Duration(s.SessionHours) * time.Hour
+}
+
+// Load reads a tenant's settings; a tenant that was never bootstrapped is not found.
+func Load(ctx context.Context, s *store.Store, t table.Tenant) (Settings, error) {
+	var out Settings
+	ok, err := s.Get(ctx, t.Settings(), &out)
+	if err != nil {
+		return Settings{}, fmt.Errorf("load tenant %s: %w", t.ID(), err)
+	}
+	if !ok {
+		return Settings{}, apperr.ErrNotFound.Withf("no tenant %q", t.ID())
+	}
+	return out, nil
+}
+
+// Bootstrap describes a new tenant, its first account and that account's admin.
+type Bootstrap struct {
+	TenantID      string
+	TenantName    string
+	AccountID     string // optional; generated when empty
+	AccountName   string
+	AdminEmail    string
+	AdminPassword string
+	AdminFirst    string
+	AdminLast     string
+	Operator      bool // the admin is also a tenant operator (support)
+}
+
+// Created reports what Bootstrap made.
+type Created struct {
+	Tenant    table.Tenant
+	AccountID string
+	AdminID   string
+	Email     string
+}
+
+// Run creates the tenant in one transaction: settings, account, admin user,
+// the admin's email claim, the membership and the change-log entry. It fails
+// with a conflict if the tenant exists already.
+func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen ids.Generator) (Created, error) {
+	t, err := table.ForTenant(b.TenantID)
+	if err != nil {
+		return Created{}, apperr.Validation(apperr.FieldError{Field: "tenantId", Code: "invalid", Detail: err.Error()})
+	}
+	email, err := identity.NormalizeEmail(b.AdminEmail)
+	if err != nil {
+		return Created{}, err
+	}
+	if err := identity.DefaultPasswordPolicy.Check("password", b.AdminPassword, email); err != nil {
+		return Created{}, err
+	}
+	hash, err := identity.HashPassword(b.AdminPassword)
+	if err != nil {
+		return Created{}, apperr.Internal("hash password", err)
+	}
+	now := clk.Now()
+	accountID := b.AccountID
+	if accountID == "" {
+		accountID = gen.NewID()
+	}
+	name := strings.TrimSpace(b.TenantName)
+	if name == "" {
+		name = b.TenantID
+	}
+	settings := Settings{ID: t.ID(), Name: name, DefaultRole: access.RoleViewer, DefaultLicence: DefaultLicence,
+		PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours, Version: 1, Type: "TENANT"}
+	k := t.Settings()
+	settings.PK, settings.SK = k.PK, k.SK
+	account := accounts.NewAccount(t, accounts.Account{ID: accountID, Name: b.AccountName, CreatedAt: now, UpdatedAt: now})
+	admin := identity.NewUser(t, identity.User{ID: gen.NewID(), Email: email, FirstName: b.AdminFirst, LastName: b.AdminLast,
+		PasswordHash: hash, Status: identity.UserActive, Operator: b.Operator, HomeAccountID: accountID, CreatedAt: now, UpdatedAt: now})
+	member := accounts.NewMembership(t, accounts.Membership{AccountID: accountID, UserID: admin.ID, Email: email,
+		Roles: []string{access.RoleAdmin}, Licence: DefaultLicence, CreatedAt: now, UpdatedAt: now})
+	entry := changelog.New(t, gen.NewID(), now, accountID, changelog.System("bootstrap"), "tenant.bootstrapped", "user", admin.ID,
+		nil, map[string]any{"email": email, "roles": member.Roles, "account": b.AccountName})
+	err = s.Transact(ctx, "bootstrap tenant "+t.ID(),
+		store.Put(settings).If(store.NotExists()).OrFail(apperr.New(apperr.KindConflict, "tenant_exists", "this tenant exists already")),
+		store.Put(account).If(store.NotExists()),
+		store.Put(admin).If(store.NotExists()),
+		store.Put(identity.NewEmailClaim(t, email, admin.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken),
+		store.Put(member).If(store.NotExists()),
+		entry.Write(),
+	)
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Tenant: t, AccountID: accountID, AdminID: admin.ID, Email: email}, nil
+}

@@ -1,0 +1,242 @@
+// Package testkit gives integration tests a real store on DynamoDB Local and
+// SES local (started by `make test`), a manual clock, a call counter and
+// fresh tenants, so tests run in parallel without seeing each other. Nothing
+// here imitates DynamoDB: every call goes over the wire to the emulator.
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/acme/accountadmin/infra/local/stack"
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/awsclient"
+	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// Start is the instant every test clock starts at.
+var Start = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// Env is one test's view of the local stack.
+type Env struct {
+	app.Deps
+	Clock *clock.Manual
+	Calls *awsclient.CallCounter
+	DB    *dynamodb.Client
+	Logs  *LogBuffer
+}
+
+var (
+	tableOnce sync.Once
+	tableName string
+	tableErr  error
+)
+
+// Require skips the test when the local stack is not running (plain `go
+// test`), and fails it under CI, where `make test` must have started it.
+func Require(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv(awsclient.EnvDynamoDBEndpoint) == "" {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%s is not set: run the tests with `make test`", awsclient.EnvDynamoDBEndpoint)
+		}
+		tb.Skipf("needs DynamoDB Local: run `make test` (%s is not set)", awsclient.EnvDynamoDBEndpoint)
+	}
+}
+
+// New returns an Env with its own clock and call counter, on this test
+// process's table (created on first use).
+func New(tb testing.TB) *Env {
+	tb.Helper()
+	Require(tb)
+	ctx := context.Background()
+	cfg, err := awsclient.Load(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	calls := &awsclient.CallCounter{}
+	db := awsclient.DynamoDB(cfg, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, calls.Attach) })
+	tableOnce.Do(func() {
+		tableName = fmt.Sprintf("test-%d-%d", os.Getpid(), time.Now().UnixNano())
+		tableErr = stack.CreateTable(ctx, awsclient.DynamoDB(cfg), tableName)
+	})
+	if tableErr != nil {
+		tb.Fatal(tableErr)
+	}
+	clk := clock.NewManual(Start)
+	logs := &LogBuffer{}
+	e := &Env{
+		Deps: app.Deps{
+			Config: app.Config{Table: tableName, Sender: "no-reply@test.example", BaseURL: "http://localhost:3000"},
+			AWS:    cfg,
+			Store:  store.New(db, tableName),
+			Clock:  clk,
+			IDs:    ids.TimeOrdered{Clock: clk},
+			Log:    slog.New(slog.NewJSONHandler(io.MultiWriter(logs, logSink()), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		},
+		Clock: clk, Calls: calls, DB: db, Logs: logs,
+	}
+	return e
+}
+
+func logSink() io.Writer {
+	if os.Getenv("TEST_LOGS") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// LogBuffer captures log output so tests can check what was (not) logged.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	return len(p), nil
+}
+
+// String is everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.buf)
+}
+
+// Tenant is a freshly bootstrapped tenant with one account and its admin.
+type Tenant struct {
+	table.Tenant
+	AccountID     string
+	AdminID       string
+	AdminEmail    string
+	AdminPassword string
+}
+
+// Password is the password every test user gets.
+const Password = "Correct-Horse-7-Battery"
+
+var tenantSeq struct {
+	sync.Mutex
+	n int
+}
+
+// NewTenant bootstraps a tenant no other test uses.
+func (e *Env) NewTenant(tb testing.TB) Tenant {
+	tb.Helper()
+	tenantSeq.Lock()
+	tenantSeq.n++
+	n := tenantSeq.n
+	tenantSeq.Unlock()
+	id := fmt.Sprintf("t%d-%s", n, ids.NewSecret()[:10])
+	id = sanitize(id)
+	email := fmt.Sprintf("admin@%s.example", id)
+	c, err := tenancy.Bootstrap{TenantID: id, TenantName: "Tenant " + id, AccountName: "Account of " + id,
+		AdminEmail: email, AdminPassword: Password, AdminFirst: "Ada", AdminLast: "Admin"}.Run(context.Background(), e.Store, e.Clock, e.IDs)
+	if err != nil {
+		tb.Fatalf("bootstrap tenant: %v", err)
+	}
+	return Tenant{Tenant: c.Tenant, AccountID: c.AccountID, AdminID: c.AdminID, AdminEmail: c.Email, AdminPassword: Password}
+}
+
+func sanitize(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if c == '_' || c == '-' {
+			out[i] = 'x'
+		}
+	}
+	return "t" + string(out)
+}
+
+// User is a test user.
+type User struct {
+	ID       string
+	Email    string
+	Password string
+}
+
+// AddUser creates an active user who is a member of accountID with roles and
+// the default licence (pass licence "-" for none).
+func (e *Env) AddUser(tb testing.TB, t Tenant, accountID, email string, licence string, roles ...string) User {
+	tb.Helper()
+	hash, err := identity.HashPassword(Password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(roles) == 0 {
+		roles = []string{access.RoleViewer}
+	}
+	switch licence {
+	case "":
+		licence = tenancy.DefaultLicence
+	case "-":
+		licence = ""
+	}
+	now := e.Clock.Now()
+	u := identity.NewUser(t.Tenant, identity.User{ID: e.IDs.NewID(), Email: email, FirstName: "Test", LastName: "User",
+		PasswordHash: hash, Status: identity.UserActive, HomeAccountID: accountID, CreatedAt: now, UpdatedAt: now})
+	m := accounts.NewMembership(t.Tenant, accounts.Membership{AccountID: accountID, UserID: u.ID, Email: email, Roles: roles,
+		Licence: licence, CreatedAt: now, UpdatedAt: now})
+	err = e.Store.Transact(context.Background(), "add test user",
+		store.Put(u).If(store.NotExists()),
+		store.Put(identity.NewEmailClaim(t.Tenant, email, u.ID)).If(store.NotExists()),
+		store.Put(m).If(store.NotExists()))
+	if err != nil {
+		tb.Fatalf("add user %s: %v", email, err)
+	}
+	return User{ID: u.ID, Email: email, Password: Password}
+}
+
+// AddAccount creates another account in t (with no members).
+func (e *Env) AddAccount(tb testing.TB, t Tenant, name string) string {
+	tb.Helper()
+	now := e.Clock.Now()
+	a := accounts.NewAccount(t.Tenant, accounts.Account{ID: e.IDs.NewID(), Name: name, CreatedAt: now, UpdatedAt: now})
+	if err := e.Store.Do(context.Background(), "add test account", store.Put(a).If(store.NotExists())); err != nil {
+		tb.Fatal(err)
+	}
+	return a.ID
+}
+
+// AddMembership makes an existing user a member of another account.
+func (e *Env) AddMembership(tb testing.TB, t Tenant, accountID, userID, email string, roles ...string) {
+	tb.Helper()
+	now := e.Clock.Now()
+	m := accounts.NewMembership(t.Tenant, accounts.Membership{AccountID: accountID, UserID: userID, Email: email, Roles: roles,
+		Licence: tenancy.DefaultLicence, CreatedAt: now, UpdatedAt: now})
+	if err := e.Store.Do(context.Background(), "add test membership", store.Put(m)); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Items returns every item of a partition, for checking what a change wrote.
+func (e *Env) Items(tb testing.TB, pk string) int {
+	tb.Helper()
+	items, err := e.Store.QueryAll(context.Background(), store.Query{Partition: pk}, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(items)
+}
+
+// TableName is this process's test table.
+func (e *Env) TableName() *string { return aws.String(e.Config.Table) }

@@ -10,12 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
@@ -240,3 +242,28 @@ func (e *Env) Items(tb testing.TB, pk string) int {
 
 // TableName is this process's test table.
 func (e *Env) TableName() *string { return aws.String(e.Config.Table) }
+
+// AttrString flattens an attribute value to text, for scanning items for
+// secrets.
+func AttrString(v types.AttributeValue) string {
+	switch x := v.(type) {
+	case *types.AttributeValueMemberS:
+		return x.Value
+	case *types.AttributeValueMemberSS:
+		return strings.Join(x.Value, " ")
+	case *types.AttributeValueMemberL:
+		var parts []string
+		for _, e := range x.Value {
+			parts = append(parts, AttrString(e))
+		}
+		return strings.Join(parts, " ")
+	case *types.AttributeValueMemberM:
+		var parts []string
+		for k, e := range x.Value {
+			parts = append(parts, k, AttrString(e))
+		}
+		return strings.Join(parts, " ")
+	default:
+		return ""
+	}
+}

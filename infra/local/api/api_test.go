@@ -1,0 +1,115 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/acme/accountadmin/infra/local/api"
+	"github.com/acme/accountadmin/shared/testkit"
+)
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) do(method, path, token, body string) (int, map[string]any, http.Header) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: body is not JSON: %s", method, path, raw)
+		}
+	}
+	return resp.StatusCode, out, resp.Header
+}
+
+// Through the local HTTP API: sign in, read /me, sign out, and every way a
+// request without a valid session is refused.
+func TestSignInThroughTheLocalAPI(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	srv := httptest.NewServer(api.New(env.Deps))
+	defer srv.Close()
+	c := client{t, srv.URL}
+
+	status, body, _ := c.do("POST", "/auth/sign-in", "", `{"tenant":"`+ten.ID()+`","email":"`+strings.ToUpper(ten.AdminEmail)+`","password":"`+ten.AdminPassword+`"}`)
+	if status != 201 {
+		t.Fatalf("sign-in: %d %v", status, body)
+	}
+	token, _ := body["token"].(string)
+
+	status, me, _ := c.do("GET", "/me", token, "")
+	user, _ := me["user"].(map[string]any)
+	if status != 200 || user["email"] != ten.AdminEmail || me["activeAccountId"] != ten.AccountID {
+		t.Fatalf("/me: %d %v", status, me)
+	}
+	if strings.Contains(toJSON(me), "passwordHash") || strings.Contains(toJSON(me), "$argon2id") {
+		t.Fatal("/me leaks the password hash")
+	}
+
+	// No Authorization header: API Gateway itself answers 401.
+	if status, _, _ := c.do("GET", "/me", "", ""); status != 401 {
+		t.Fatalf("no token: %d", status)
+	}
+	// A token that is not a session: 401 problem+json from the handler.
+	status, prob, hdr := c.do("GET", "/me", ten.ID()+".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "")
+	if status != 401 || prob["code"] != "unauthenticated" || hdr.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("bad token: %d %v", status, prob)
+	}
+	if status, _, _ := c.do("POST", "/auth/sign-out", token, ""); status != 204 {
+		t.Fatalf("sign-out: %d", status)
+	}
+	status, prob, _ = c.do("GET", "/me", token, "")
+	if status != 401 || !strings.Contains(prob["detail"].(string), "signed out") {
+		t.Fatalf("after sign-out: %d %v", status, prob)
+	}
+
+	// Bad input is refused clearly.
+	for _, bad := range []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{"tenant":`, 400, "malformed_json"},
+		{`{"tenant":"x","email":"a@b.example","password":"p","role":"Admin"}`, 422, "validation_failed"},
+		{`{"tenant":"x","email":"not-an-email","password":"p"}`, 422, "validation_failed"},
+		{`{"tenant":"` + ten.ID() + `","email":"` + ten.AdminEmail + `","password":"wrong-Password-1"}`, 401, "invalid_credentials"},
+	} {
+		status, prob, _ := c.do("POST", "/auth/sign-in", "", bad.body)
+		if status != bad.status || prob["code"] != bad.code {
+			t.Errorf("sign-in %s: %d %v", bad.body, status, prob)
+		}
+	}
+	if status, _, _ := c.do("GET", "/nowhere", "", ""); status != 404 {
+		t.Fatalf("unknown route: %d", status)
+	}
+	big := `{"tenant":"` + strings.Repeat("x", 11<<20) + `"}`
+	if status, _, _ := c.do("POST", "/auth/sign-in", "", big); status != 413 {
+		t.Fatalf("oversized body: %d", status)
+	}
+}
+
+func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }

@@ -1,0 +1,111 @@
+package access_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/testkit"
+)
+
+func TestAllowed(t *testing.T) {
+	custom := map[string][]access.Action{"Billing": {access.RecordUsage, access.ResetUsage}}
+	cases := []struct {
+		roles  []string
+		action access.Action
+		want   bool
+	}{
+		{[]string{access.RoleAdmin}, access.InviteUsers, true},
+		{[]string{access.RoleAdmin}, access.CloseAccount, true},
+		{[]string{access.RoleViewer}, access.ReadUsers, true},
+		{[]string{access.RoleViewer}, access.InviteUsers, false},
+		{[]string{access.RoleViewer}, access.EditUsers, false},
+		{[]string{"Billing"}, access.ResetUsage, true},
+		{[]string{"Billing"}, access.InviteUsers, false},
+		{[]string{access.RoleViewer, "Billing"}, access.ResetUsage, true},
+		{nil, access.ReadAccount, false},
+		{[]string{"Unknown"}, access.ReadAccount, false},
+	}
+	for _, c := range cases {
+		if got := access.Allowed(c.roles, custom, c.action); got != c.want {
+			t.Errorf("Allowed(%v, %s) = %v, want %v", c.roles, c.action, got, c.want)
+		}
+	}
+}
+
+func TestCallerFromAuthorizerContext(t *testing.T) {
+	req := events.APIGatewayV2HTTPRequest{}
+	if _, err := access.CallerFrom(req); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatal("no authorizer context accepted")
+	}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: access.Rejected("this session expired")}
+	_, err := access.CallerFrom(req)
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindUnauthenticated || e.Detail != "this session expired" {
+		t.Fatalf("rejected token: %v", err)
+	}
+	c := access.Caller{UserID: "u", SessionID: "s", AccountID: "a", Roles: []string{"Admin", "Billing"}, Operator: true}
+	c.Tenant = testkit.Tenant{}.Tenant
+	ctx := c.Context()
+	ctx[access.CtxTenant] = "acme"
+	req.RequestContext.Authorizer.Lambda = ctx
+	got, err := access.CallerFrom(req)
+	if err != nil || got.Tenant.ID() != "acme" || got.UserID != "u" || len(got.Roles) != 2 || !got.Operator {
+		t.Fatalf("caller = %+v, %v", got, err)
+	}
+}
+
+func TestRequire(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	other := env.NewTenant(t)
+	second := env.AddAccount(t, ten, "Second")
+	viewer := env.AddUser(t, ten, ten.AccountID, "viewer@req.example", "")
+	env.AddMembership(t, ten, second, viewer.ID, viewer.Email, access.RoleAdmin)
+	ctx := context.Background()
+	check := access.Checker{Store: env.Store}
+
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	asViewer := access.Caller{Tenant: ten.Tenant, UserID: viewer.ID, AccountID: ten.AccountID, Roles: []string{access.RoleViewer}}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: "support", AccountID: ten.AccountID, Operator: true}
+	if err := store.New(env.DB, env.Config.Table).Do(ctx, "custom role", store.Put(access.CustomRole{
+		PK: ten.Role("Inviter").PK, SK: ten.Role("Inviter").SK, Type: "ROLE", Name: "Inviter",
+		Permissions: []access.Action{access.InviteUsers}, Version: 1})); err != nil {
+		t.Fatal(err)
+	}
+	inviter := access.Caller{Tenant: ten.Tenant, UserID: "x", AccountID: ten.AccountID, Roles: []string{"Inviter"}}
+
+	cases := []struct {
+		name    string
+		caller  access.Caller
+		action  access.Action
+		account string
+		want    apperr.Kind // -1 = allowed
+	}{
+		{"admin invites in own account", admin, access.InviteUsers, ten.AccountID, -1},
+		{"viewer reads", asViewer, access.ReadUsers, ten.AccountID, -1},
+		{"viewer cannot invite", asViewer, access.InviteUsers, ten.AccountID, apperr.KindForbidden},
+		{"viewer is admin of the second account", asViewer, access.InviteUsers, second, -1},
+		{"admin of one account, not a member of the second", admin, access.InviteUsers, second, apperr.KindForbidden},
+		{"another tenant's account is not found", admin, access.ReadAccount, other.AccountID, apperr.KindNotFound},
+		{"unknown account", admin, access.ReadAccount, "nope", apperr.KindNotFound},
+		{"operator acts anywhere in the tenant", operator, access.DeleteUsers, second, -1},
+		{"operator still cannot leave the tenant", operator, access.ReadAccount, other.AccountID, apperr.KindNotFound},
+		{"custom role grants its permission", inviter, access.InviteUsers, ten.AccountID, -1},
+		{"custom role grants nothing else", inviter, access.EditUsers, ten.AccountID, apperr.KindForbidden},
+	}
+	for _, c := range cases {
+		err := check.Require(ctx, c.caller, c.action, c.account)
+		if c.want == -1 {
+			if err != nil {
+				t.Errorf("%s: refused: %v", c.name, err)
+			}
+		} else if err == nil || apperr.KindOf(err) != c.want {
+			t.Errorf("%s: got %v, want kind %v", c.name, err, c.want)
+		}
+	}
+}

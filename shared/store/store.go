@@ -244,9 +244,10 @@ const maxAttempts = 6
 
 // Transact runs writes as one all-or-nothing TransactWriteItems. A failed
 // condition returns the error its write named with OrFail (the first one, in
-// write order). Transaction conflicts and throttling are retried with
-// jittered backoff within bounds, then reported as unavailable (503);
-// nothing is ever half-written.
+// write order). Cancellations for transaction conflicts or throttling (which
+// the SDK does not retry) are retried with jittered backoff, at most
+// maxAttempts times, then reported as unavailable (503); nothing is ever
+// half-written.
 func (s *Store) Transact(ctx context.Context, what string, writes ...*Write) error {
 	if len(writes) == 0 {
 		return nil
@@ -278,10 +279,7 @@ func (s *Store) Transact(ctx context.Context, what string, writes ...*Write) err
 		}
 		var canceled *types.TransactionCanceledException
 		if !errors.As(err, &canceled) {
-			if retryable(err) {
-				last = err
-				continue
-			}
+			// The SDK already retried throttling; what is left is 503 or internal.
 			return fmt.Errorf("%s: %w", what, mapSDKError(err))
 		}
 		retry := false
@@ -302,49 +300,37 @@ func (s *Store) Transact(ctx context.Context, what string, writes ...*Write) err
 		Detail: apperr.ErrUnavailable.Detail, Err: last})
 }
 
-// Do runs one conditional write with the single-item API.
+// Do runs one conditional write with the single-item API. Throttling is
+// retried by the SDK's own retryer; what it gives up on is 503.
 func (s *Store) Do(ctx context.Context, what string, w *Write) error {
 	it, err := w.build(s.Table)
 	if err != nil {
 		return apperr.Internal(what, err)
 	}
-	var last error
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
-		}
-		switch {
-		case it.Put != nil:
-			p := it.Put
-			_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
-				ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues})
-		case it.Update != nil:
-			u := it.Update
-			_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
-				ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
-		case it.Delete != nil:
-			d := it.Delete
-			_, err = s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: d.TableName, Key: d.Key, ConditionExpression: d.ConditionExpression,
-				ExpressionAttributeNames: d.ExpressionAttributeNames, ExpressionAttributeValues: d.ExpressionAttributeValues})
-		default:
-			return apperr.Internal(what, errors.New("a condition check alone changes nothing: use it inside Transact"))
-		}
-		if err == nil {
-			return nil
-		}
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return fmt.Errorf("%s: %w", what, w.failure())
-		}
-		if !retryable(err) {
-			return fmt.Errorf("%s: %w", what, mapSDKError(err))
-		}
-		last = err
+	switch {
+	case it.Put != nil:
+		p := it.Put
+		_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
+			ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues})
+	case it.Update != nil:
+		u := it.Update
+		_, err = s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+			ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues})
+	case it.Delete != nil:
+		d := it.Delete
+		_, err = s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: d.TableName, Key: d.Key, ConditionExpression: d.ConditionExpression,
+			ExpressionAttributeNames: d.ExpressionAttributeNames, ExpressionAttributeValues: d.ExpressionAttributeValues})
+	default:
+		return apperr.Internal(what, errors.New("a condition check alone changes nothing: use it inside Transact"))
 	}
-	return fmt.Errorf("%s: %w", what, &apperr.Error{Kind: apperr.KindUnavailable, Code: apperr.ErrUnavailable.Code,
-		Detail: apperr.ErrUnavailable.Detail, Err: last})
+	if err == nil {
+		return nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("%s: %w", what, w.failure())
+	}
+	return fmt.Errorf("%s: %w", what, mapSDKError(err))
 }
 
 // retryable reports throttling that the SDK's own retryer gave up on.

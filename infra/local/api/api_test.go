@@ -110,6 +110,31 @@ func TestSignInThroughTheLocalAPI(t *testing.T) {
 	if status, _, _ := c.do("POST", "/auth/sign-in", "", big); status != 413 {
 		t.Fatalf("oversized body: %d", status)
 	}
+
+	// Every log line is JSON with the request id; none holds a secret.
+	logs := env.Logs.String()
+	secret := strings.SplitN(token, ".", 2)[1]
+	for _, forbidden := range []string{secret, ten.AdminPassword, "wrong-Password-1", "$argon2id"} {
+		if strings.Contains(logs, forbidden) {
+			t.Fatalf("logs contain a secret (%q)", forbidden[:4])
+		}
+	}
+	lines := 0
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if rec["route"] != nil && rec["requestId"] == "" {
+			t.Fatalf("log line without request id: %s", line)
+		}
+		if rec["route"] != nil {
+			lines++
+		}
+	}
+	if lines < 8 {
+		t.Fatalf("only %d request log lines", lines)
+	}
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }

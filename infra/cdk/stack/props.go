@@ -1,0 +1,260 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acme/accountadmin/shared/routes"
+)
+
+// StackProps configure the deployment. The zero value of every optional field
+// means "the default described next to it".
+type StackProps struct {
+	awscdk.StackProps
+
+	// AssetDir holds one <function>.zip per function (a `bootstrap` binary
+	// for linux/arm64), as `make build` writes them to dist/.
+	AssetDir string
+
+	// SenderEmail is the From address of every email (SENDER_EMAIL). Required.
+	SenderEmail string
+	// SenderDomain, when set, makes the SES identity the whole domain
+	// instead of the single SenderEmail address; SenderEmail must be in it.
+	SenderDomain string
+	// PublicBaseURL is where links in emails point (PUBLIC_BASE_URL); empty
+	// means the HTTP API's own endpoint.
+	PublicBaseURL string
+	// CorsOrigins are the browser origins allowed to call the API; none
+	// means no CORS configuration at all.
+	CorsOrigins []string
+
+	// ThrottleRate (requests per second) and ThrottleBurst bound the
+	// default stage; zero means DefaultThrottleRate / DefaultThrottleBurst.
+	ThrottleRate  float64
+	ThrottleBurst float64
+
+	// AlarmEmail, when set, is subscribed to the alarm topic.
+	AlarmEmail string
+
+	// Routes and Jobs default (when nil) to routes.Table and routes.Jobs, the
+	// tables the local HTTP API serves; tests pass others to exercise
+	// functions and jobs the service does not have yet.
+	Routes []routes.Route
+	Jobs   []routes.Job
+}
+
+// Defaults of the optional props.
+const (
+	DefaultThrottleRate  = 50
+	DefaultThrottleBurst = 100
+	DefaultAssetDir      = "dist" // relative to the repository root
+)
+
+// Context keys read by PropsFromContext (set in cdk.json or with -c key=value).
+const (
+	CtxSenderEmail   = "senderEmail"
+	CtxSenderDomain  = "senderDomain"
+	CtxPublicBaseURL = "publicBaseUrl"
+	CtxCorsOrigins   = "corsOrigins" // comma separated
+	CtxAssetDir      = "assetDir"    // relative to the repository root
+	CtxThrottleRate  = "throttleRateLimit"
+	CtxThrottleBurst = "throttleBurstLimit"
+	CtxAlarmEmail    = "alarmEmail"
+)
+
+// PropsFromContext reads the props from the CDK context, resolving the asset
+// directory against the repository root (the folder holding go.mod, found
+// from the working directory upwards).
+func PropsFromContext(node constructs.Node) (*StackProps, error) {
+	str := func(key string) string {
+		switch v := node.TryGetContext(jsii.String(key)).(type) {
+		case string:
+			return strings.TrimSpace(v)
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return ""
+		}
+	}
+	num := func(key string) (float64, error) {
+		s := str(key)
+		if s == "" {
+			return 0, nil
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f <= 0 {
+			return 0, fmt.Errorf("context %s: %q is not a positive number", key, s)
+		}
+		return f, nil
+	}
+
+	p := &StackProps{
+		SenderEmail:   str(CtxSenderEmail),
+		SenderDomain:  str(CtxSenderDomain),
+		PublicBaseURL: str(CtxPublicBaseURL),
+		CorsOrigins:   splitList(str(CtxCorsOrigins)),
+		AlarmEmail:    str(CtxAlarmEmail),
+	}
+	var err error
+	if p.ThrottleRate, err = num(CtxThrottleRate); err != nil {
+		return nil, err
+	}
+	if p.ThrottleBurst, err = num(CtxThrottleBurst); err != nil {
+		return nil, err
+	}
+
+	dir := str(CtxAssetDir)
+	if dir == "" {
+		dir = DefaultAssetDir
+	}
+	if !filepath.IsAbs(dir) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("resolve asset dir: %w", err)
+		}
+		root, err := RepoRoot(wd)
+		if err != nil {
+			return nil, fmt.Errorf("resolve asset dir: %w", err)
+		}
+		dir = filepath.Join(root, dir)
+	}
+	p.AssetDir = dir
+	return p, nil
+}
+
+// RepoRoot is the nearest folder at or above start that holds go.mod.
+func RepoRoot(start string) (string, error) {
+	dir, err := filepath.Abs(start)
+	if err != nil {
+		return "", fmt.Errorf("find repository root from %s: %w", start, err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("find repository root: no go.mod at or above %s", start)
+		}
+		dir = parent
+	}
+}
+
+// Validate reports every problem with the props at once: a missing or
+// malformed sender, a sender outside its domain, a missing function bundle.
+func (p *StackProps) Validate() error {
+	if p == nil {
+		return errors.New("stack props are required")
+	}
+	var errs []error
+	addr, err := mail.ParseAddress(p.SenderEmail)
+	switch {
+	case p.SenderEmail == "":
+		errs = append(errs, fmt.Errorf("the sender email is not set (context %s)", CtxSenderEmail))
+	case err != nil || addr.Address != p.SenderEmail:
+		errs = append(errs, fmt.Errorf("the sender email %q is not a bare email address", p.SenderEmail))
+	case p.SenderDomain != "" && !strings.HasSuffix(strings.ToLower(p.SenderEmail), "@"+strings.ToLower(p.SenderDomain)):
+		errs = append(errs, fmt.Errorf("the sender email %q is not in the sender domain %q", p.SenderEmail, p.SenderDomain))
+	}
+	for _, r := range p.routeTable() {
+		if !httpMethods[r.Method] || !strings.HasPrefix(r.Path, "/") || r.Function == "" {
+			errs = append(errs, fmt.Errorf("route %q on function %q: want an upper-case HTTP method, a path from / and a function", r.Key(), r.Function))
+		}
+	}
+	for _, j := range p.jobTable() {
+		if j.Name == "" || j.Function == "" || j.DetailType == "" ||
+			!(strings.HasPrefix(j.Schedule, "rate(") || strings.HasPrefix(j.Schedule, "cron(")) {
+			errs = append(errs, fmt.Errorf("job %q: want a name, a function, a detail-type and a rate(...) or cron(...) schedule", j.Name))
+		}
+	}
+	if p.AssetDir == "" {
+		errs = append(errs, errors.New("the asset directory is not set"))
+	} else {
+		var missing []string
+		for _, fn := range p.functions() {
+			if _, err := os.Stat(p.bundle(fn)); err != nil {
+				missing = append(missing, fn+".zip")
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, fmt.Errorf("function bundles missing from %s: %s (run `make build` first)",
+				p.AssetDir, strings.Join(missing, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// httpMethods are the methods an HTTP API route may have.
+var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true, "ANY": true}
+
+// routeTable is the route table to deploy.
+func (p *StackProps) routeTable() []routes.Route {
+	if p.Routes == nil {
+		return routes.Table
+	}
+	return p.Routes
+}
+
+// jobTable is the job table to deploy.
+func (p *StackProps) jobTable() []routes.Job {
+	if p.Jobs == nil {
+		return routes.Jobs
+	}
+	return p.Jobs
+}
+
+// functions lists every function folder of the deployed tables, in the order
+// routes.Functions() gives for the default tables: the authorizer, then the
+// route handlers, then the jobs.
+func (p *StackProps) functions() []string {
+	seen := map[string]bool{routes.Authorizer: true}
+	out := []string{routes.Authorizer}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	for _, r := range p.routeTable() {
+		add(r.Function)
+	}
+	for _, j := range p.jobTable() {
+		add(j.Function)
+	}
+	return out
+}
+
+// bundle is the path of a function's zip.
+func (p *StackProps) bundle(function string) string {
+	return filepath.Join(p.AssetDir, function+".zip")
+}
+
+func (p *StackProps) throttle() (rate, burst float64) {
+	rate, burst = p.ThrottleRate, p.ThrottleBurst
+	if rate == 0 {
+		rate = DefaultThrottleRate
+	}
+	if burst == 0 {
+		burst = DefaultThrottleBurst
+	}
+	return rate, burst
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -34,6 +34,15 @@ synth: deps build ## cdk synth, offline, into cdk.out/
 deploy: deps build ## cdk deploy to the AWS account of your credentials
 	npx --prefix infra cdk deploy
 
+FUZZTIME ?= 30s
+fuzz: deps-go ## run every fuzz target for FUZZTIME each (CI: 5s; longer: make fuzz FUZZTIME=10m)
+	@for pkg in $$($(GO) list ./shared/... ./functions/...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$target ($$pkg)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/fuzz.$$$$.log 2>&1 || { cat /tmp/fuzz.$$$$.log; exit 1; }; \
+	  done; \
+	done
+
 lint: deps-go ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go') && exit 1)
 	$(GO) vet ./...

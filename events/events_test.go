@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,7 +13,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/accountadmin/infra/local/api"
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/administration"
+	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/auth"
+	"github.com/acme/accountadmin/shared/content"
+	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/testkit"
 )
@@ -23,6 +30,70 @@ var expected = map[string]int{
 	"auth/sign-in.json":  201,
 	"auth/me.json":       200,
 	"auth/sign-out.json": 204,
+
+	"invite/create.json": 201,
+	"invite/list.json":   200,
+	"invite/resend.json": 200, // of an invitation prepareInvitation made
+	"invite/revoke.json": 204,
+	"accept/page.json":   200,
+	"accept/accept.json": 201,
+
+	"accounts/list.json":           200,
+	"accounts/export.json":         200,
+	"accounts/get.json":            200,
+	"accounts/members.json":        200,
+	"accounts/members-export.json": 200,
+	"accounts/changes.json":        200,
+	"accounts/user.json":           200,
+	"accounts/user-changes.json":   200,
+	"accounts/access-history.json": 200,
+	"edit/create-account.json":     201,
+	"edit/rename-account.json":     200,
+
+	// prepareIssue4 makes ${MEMBER_ID} (a member of ${ACCOUNT_ID} without a
+	// licence) and whatever each sample acts on; "operator": true samples
+	// are a tenant operator's requests.
+	"accounts/roles.json":           200,
+	"accounts/settings.json":        200,
+	"accounts/plans.json":           200,
+	"edit/edit-profile.json":        200, // the admin's own profile
+	"edit/set-roles.json":           200,
+	"edit/assign-licence.json":      200, // office seats bought first
+	"edit/set-seats.json":           200,
+	"edit/set-plan.json":            200, // plan sample-basic defined first
+	"edit/set-password.json":        200,
+	"edit/suspend.json":             200,
+	"edit/reactivate.json":          200, // suspended first
+	"edit/sign-out-everywhere.json": 204,
+	"edit/change-password.json":     200, // the member changes their own
+	"edit/put-role.json":            200,
+	"edit/delete-role.json":         204, // ${ROLE_NAME} defined first
+	"edit/update-settings.json":     200,
+	"edit/put-plan.json":            200,
+	"delete/delete-users.json":      200,
+	"delete/delete-user.json":       204,
+	"delete/remove-membership.json": 204,
+	"delete/close-account.json":     200, // ${CLOSE_ACCOUNT_ID}, wiped
+
+	"usage-reset/record.json": 200,
+	"usage-reset/read.json":   200,
+	"usage-reset/reset.json":  200,
+
+	"link/family.json":    200,
+	"link/add-child.json": 201,
+	"link/unlink.json":    204, // prepareIssue5 links ${CHILD_ID} first
+
+	"link/associate.json":        201, // ${ADVISOR_ID} into ${CLIENT_ID}, which the admin administers
+	"link/associate-roles.json":  200, // ${ADVISOR_ID} is already a Viewer of ${CLIENT_ID}
+	"link/associate-remove.json": 204,
+	"link/switch-account.json":   200, // the admin is a member of ${CLIENT_ID}
+
+	"reassign/content-register.json": 201,
+	"reassign/content-list.json":     200,
+	"reassign/content-get.json":      200, // prepareIssue5 registers ${CONTENT_ID}
+	"reassign/content-delete.json":   204,
+	"reassign/reassign.json":         202, // from a member with content (${SOURCE_USER_ID}) to the admin
+	"reassign/progress.json":         200, // of a job prepareIssue5 ran (${JOB_ID})
 }
 
 func samples(t *testing.T) []string {
@@ -86,6 +157,9 @@ func TestSamplesRunThroughTheirHandlers(t *testing.T) {
 				"${TOKEN}", signed.Token, "${SESSION_ID}", caller.SessionID, "${USER_ID}", ten.AdminID,
 				"${ACCOUNT_ID}", ten.AccountID,
 			).Replace(string(raw))
+			text = prepareIssue5(t, env, ten, path).Replace(text)
+			text = prepareIssue4(t, env, ten, path).Replace(text)
+			text = prepareInvitation(t, env, ten, text).Replace(text)
 			function := strings.Split(path, "/")[0]
 
 			if function == routes.Authorizer {
@@ -96,6 +170,24 @@ func TestSamplesRunThroughTheirHandlers(t *testing.T) {
 					t.Fatalf("authorizer: %v %+v", err, res)
 				}
 				return
+			}
+			// A scheduled event runs through the job of its function and
+			// detail-type, and must succeed.
+			var scheduled struct {
+				DetailType string `json:"detail-type"`
+			}
+			if _ = json.Unmarshal([]byte(text), &scheduled); scheduled.DetailType != "" {
+				var ev events.EventBridgeEvent
+				roundTrip(t, text, &ev)
+				for _, j := range routes.Jobs {
+					if j.Function == function && j.DetailType == scheduled.DetailType {
+						if err := srv.Jobs[j.Name](ctx, ev); err != nil {
+							t.Fatalf("job %s: %v", j.Name, err)
+						}
+						return
+					}
+				}
+				t.Fatalf("no job of function %s has detail-type %q", function, scheduled.DetailType)
 			}
 			var req events.APIGatewayV2HTTPRequest
 			roundTrip(t, text, &req)
@@ -151,4 +243,132 @@ func contains(got, want any) bool {
 		}
 	}
 	return true
+}
+
+// prepareIssue5 gives the linked-account, content and usage samples the
+// state they need beyond the tenant, and the placeholders that name it.
+func prepareIssue5(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
+	t.Helper()
+	ctx := context.Background()
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	switch path {
+	case "link/unlink.json":
+		child := env.AddAccount(t, ten, "Sample child")
+		env.AddMembership(t, ten, child, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+		if _, err := links.New(env.Deps).LinkExisting(ctx, admin, ten.AccountID, child); err != nil {
+			t.Fatal(err)
+		}
+		return strings.NewReplacer("${CHILD_ID}", child)
+	case "link/associate.json", "link/associate-roles.json", "link/associate-remove.json", "link/switch-account.json":
+		client := env.AddAccount(t, ten, "Sample client")
+		env.AddMembership(t, ten, client, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+		advisor := env.AddUser(t, ten, ten.AccountID, "advisor-"+strings.NewReplacer("/", "-", ".", "-").Replace(path)+"@"+ten.ID()+".example", "")
+		if path == "link/associate-roles.json" || path == "link/associate-remove.json" {
+			cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: client, Roles: []string{access.RoleViewer}}}}.Command(admin, advisor.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := associates.New(env.Deps).Associate(ctx, cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return strings.NewReplacer("${CLIENT_ID}", client, "${ADVISOR_ID}", advisor.ID)
+	case "reassign/content-get.json", "reassign/content-delete.json":
+		cmd, err := content.RegisterRequest{Type: "report", Name: "Sample report", OwnerID: ten.AdminID}.Command(admin, ten.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		item, err := content.New(env.Deps).Register(ctx, cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.NewReplacer("${CONTENT_ID}", item.ID)
+	case "reassign/reassign.json", "reassign/progress.json":
+		svc := content.New(env.Deps)
+		source := env.AddUser(t, ten, ten.AccountID, "leaver-"+strings.NewReplacer("/", "-", ".", "-").Replace(path)+"@"+ten.ID()+".example", "")
+		for _, name := range []string{"Nightly sync", "Gearbox assembly"} {
+			cmd, err := content.RegisterRequest{Type: "automation", Name: name, OwnerID: source.ID}.Command(admin, ten.AccountID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Register(ctx, cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if path == "reassign/reassign.json" {
+			return strings.NewReplacer("${SOURCE_USER_ID}", source.ID)
+		}
+		p, err := svc.Start(ctx, ctx, content.StartCommand{Caller: admin, AccountID: ten.AccountID, SourceID: source.ID, TargetID: ten.AdminID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.NewReplacer("${JOB_ID}", p.ID)
+	}
+	return strings.NewReplacer()
+}
+
+// prepareInvitation gives samples that name ${INVITATION_ID} or
+// ${INVITATION_TOKEN} a fresh pending invitation (its link handed over, no
+// email sent).
+func prepareInvitation(t *testing.T, env *testkit.Env, ten testkit.Tenant, text string) *strings.Replacer {
+	t.Helper()
+	if !strings.Contains(text, "${INVITATION_") {
+		return strings.NewReplacer()
+	}
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	cmd, err := invitations.InviteRequest{Emails: []string{"sample-" + env.IDs.NewID() + "@invited.example"}}.Command(admin, ten.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.SendEmail = false
+	res, err := invitations.New(env.Deps).Invite(context.Background(), cmd)
+	if err != nil || len(res.Results) != 1 || res.Results[0].AcceptURL == "" {
+		t.Fatalf("prepare invitation: %v %+v", err, res)
+	}
+	link, err := url.Parse(res.Results[0].AcceptURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReplacer("${INVITATION_ID}", res.Results[0].InvitationID, "${INVITATION_TOKEN}", link.Query().Get("token"))
+}
+
+// prepareIssue4 gives the administration samples (edit/, delete/) what they
+// act on: a fresh member of the admin's account without a licence
+// (${MEMBER_ID}), suspended for reactivate; office seats for the licence
+// assignment; the plan an account is put on; a custom role to delete
+// (${ROLE_NAME}); an account to close and wipe (${CLOSE_ACCOUNT_ID}).
+func prepareIssue4(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
+	t.Helper()
+	if !strings.HasPrefix(path, "edit/") && !strings.HasPrefix(path, "delete/") {
+		return strings.NewReplacer()
+	}
+	ctx := context.Background()
+	adm := administration.New(env.Deps)
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	op := admin
+	op.Operator = true
+	slug := strings.NewReplacer("/", "-", ".", "-").Replace(path)
+	member := env.AddUser(t, ten, ten.AccountID, "member-"+slug+"@"+ten.ID()+".example", "-")
+	var err error
+	switch path {
+	case "edit/assign-licence.json":
+		_, err = adm.SetSeats(ctx, administration.SetSeats{Caller: op, AccountID: ten.AccountID, Licence: "office", Purchased: 10})
+	case "edit/set-plan.json":
+		var cmd administration.PutPlan
+		if cmd, err = (administration.PlanRequest{Name: "Basic", Limits: map[string]int64{"tasks": 100}}).Command(op, "sample-basic", 0); err == nil {
+			_, err = adm.PutPlan(ctx, cmd)
+		}
+	case "edit/reactivate.json":
+		_, err = adm.Suspend(ctx, admin, member.ID)
+	case "edit/delete-role.json":
+		_, err = adm.PutRole(ctx, administration.PutRole{Caller: op, Name: "Temp-Role", Permissions: []access.Action{access.ReadUsers}})
+	case "delete/close-account.json":
+		closing := env.AddAccount(t, ten, "Sample closing")
+		env.AddMembership(t, ten, closing, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+		return strings.NewReplacer("${CLOSE_ACCOUNT_ID}", closing)
+	}
+	if err != nil {
+		t.Fatalf("prepare %s: %v", path, err)
+	}
+	return strings.NewReplacer("${MEMBER_ID}", member.ID, "${ROLE_NAME}", "Temp-Role")
 }

@@ -5,6 +5,8 @@
 //	                       the schedules; Ctrl-C stops everything it started.
 //	local test -- CMD...   DynamoDB Local (in memory) and SES local on free ports, then
 //	                       CMD with their endpoints in the environment; exits with CMD's code.
+//	local bootstrap ...    create a tenant, its first account and admin in the table named
+//	                       by TABLE_NAME (in AWS: the deployed table, with your credentials).
 package main
 
 import (
@@ -54,6 +56,8 @@ func main() {
 		err = dev(os.Args[2:])
 	case "test":
 		code, err = test(os.Args[2:])
+	case "bootstrap":
+		err = bootstrap(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -203,6 +207,36 @@ func test(args []string) (int, error) {
 		return 1, err
 	}
 	return 0, nil
+}
+
+// bootstrap creates a tenant with its first account and admin. The password
+// is read from ADMIN_PASSWORD so it never lands in shell history.
+func bootstrap(args []string) error {
+	fs := flag.NewFlagSet("bootstrap", flag.ExitOnError)
+	tenant := fs.String("tenant", "", "tenant id (letters, digits, dashes)")
+	name := fs.String("tenant-name", "", "tenant display name")
+	account := fs.String("account", "", "name of the first account")
+	email := fs.String("email", "", "the admin's email")
+	first := fs.String("first-name", "", "the admin's first name")
+	last := fs.String("last-name", "", "the admin's last name")
+	operator := fs.Bool("operator", false, "the admin is also a tenant operator (support staff)")
+	_ = fs.Parse(args)
+	password := os.Getenv("ADMIN_PASSWORD")
+	if *tenant == "" || *account == "" || *email == "" || password == "" {
+		return errors.New("bootstrap needs -tenant, -account, -email and ADMIN_PASSWORD in the environment")
+	}
+	ctx := context.Background()
+	deps, err := app.FromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := tenancy.Bootstrap{TenantID: *tenant, TenantName: *name, AccountName: *account, AdminEmail: *email,
+		AdminPassword: password, AdminFirst: *first, AdminLast: *last, Operator: *operator}.Run(ctx, deps.Store, deps.Clock, deps.IDs)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("tenant %s: account %s, admin %s (%s)\n", c.Tenant.ID(), c.AccountID, c.AdminID, c.Email)
+	return nil
 }
 
 func setenv(m map[string]string) {

@@ -30,6 +30,18 @@ type Account struct {
 	UpdatedAt time.Time `dynamodbav:"updatedAt"`
 	GSI2PK    string    `dynamodbav:"GSI2PK"`
 	GSI2SK    string    `dynamodbav:"GSI2SK"`
+	// The directory by creation instant (table.AccountsByCreated).
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
+	// ClosedAt is when the account was closed (status closed).
+	ClosedAt *time.Time `dynamodbav:"closedAt,omitempty"`
+	// PlanOverrides replace the plan's limits one by one (shared/plans).
+	PlanOverrides map[string]int64 `dynamodbav:"planOverrides,omitempty"`
+
+	// ChildCount is how many linked children the account has (shared/links
+	// keeps it in the link transactions; their conditions read it: a child
+	// cannot be a parent).
+	ChildCount int64 `dynamodbav:"childCount,omitempty"`
 }
 
 // NewAccount fills the keys of an account item.
@@ -38,6 +50,8 @@ func NewAccount(t table.Tenant, a Account) Account {
 	ix := t.AccountsByName(strings.ToLower(a.Name), a.ID)
 	a.PK, a.SK, a.Type = k.PK, k.SK, "ACCOUNT"
 	a.GSI2PK, a.GSI2SK = ix.PK, ix.SK
+	byCreated := t.AccountsByCreated(a.CreatedAt, a.ID)
+	a.GSI1PK, a.GSI1SK = byCreated.PK, byCreated.SK
 	if a.Status == "" {
 		a.Status = StatusActive
 	}
@@ -65,6 +79,9 @@ type Membership struct {
 	UpdatedAt time.Time `dynamodbav:"updatedAt"`
 	GSI1PK    string    `dynamodbav:"GSI1PK"`
 	GSI1SK    string    `dynamodbav:"GSI1SK"`
+	// An account's members by email (table.AccountMembersByEmail).
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
 }
 
 // NewMembership fills the keys of a membership item.
@@ -73,6 +90,8 @@ func NewMembership(t table.Tenant, m Membership) Membership {
 	ix := t.UserAccounts(m.UserID, m.AccountID)
 	m.PK, m.SK, m.Type = k.PK, k.SK, "MEMBERSHIP"
 	m.GSI1PK, m.GSI1SK = ix.PK, ix.SK
+	byEmail := t.AccountMembersByEmail(m.AccountID, m.Email, m.UserID)
+	m.GSI2PK, m.GSI2SK = byEmail.PK, byEmail.SK
 	if m.Version == 0 {
 		m.Version = 1
 	}

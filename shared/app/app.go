@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/clock"
@@ -39,6 +40,7 @@ type Deps struct {
 	Config Config
 	AWS    aws.Config
 	Store  *store.Store
+	SES    *ses.Client // invitation emails; built once, never called at init
 	Clock  clock.Clock
 	IDs    ids.Generator
 	Log    *slog.Logger
@@ -59,6 +61,7 @@ func FromEnv(ctx context.Context) (Deps, error) {
 		Config: cfg,
 		AWS:    awsCfg,
 		Store:  store.New(awsclient.DynamoDB(awsCfg), cfg.Table),
+		SES:    awsclient.SES(awsCfg),
 		Clock:  clk,
 		IDs:    ids.TimeOrdered{Clock: clk},
 		Log:    lambdacontext.NewLogger(),

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"github.com/acme/accountadmin/shared/clock"
@@ -27,16 +28,44 @@ type TimeOrdered struct{ Clock clock.Clock }
 // NewID returns a 26-character identifier that sorts by creation time.
 func (g TimeOrdered) NewID() string { return encode(g.Clock.Now()) }
 
+// last is the previous identifier's bytes: within one millisecond (or under
+// a clock that does not move, as in tests) the next identifier is the last
+// one plus one, so identifiers made by one process always sort in the order
+// they were made, as ULID's monotonic mode does.
+var last struct {
+	sync.Mutex
+	ms  uint64
+	b   [16]byte
+	set bool
+}
+
 func encode(t time.Time) string {
 	var b [16]byte
 	ms := uint64(t.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
+	last.Lock()
+	if last.set && ms <= last.ms {
+		b = last.b
+		for i := 15; i >= 6; i-- { // increment the 80-bit random part
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		for i, m := 5, ms; i >= 0; i-- {
+			b[i] = byte(m)
+			m >>= 8
+		}
+		if _, err := rand.Read(b[6:]); err != nil {
+			last.Unlock()
+			panic("ids: crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
+		}
+		// Leave headroom so increments never carry into the timestamp.
+		b[6] &= 0x7f
+		last.ms = ms
 	}
-	if _, err := rand.Read(b[6:]); err != nil {
-		panic("ids: crypto/rand failed: " + err.Error()) // never returns an error on supported platforms
-	}
+	last.b, last.set = b, true
+	last.Unlock()
 	// 128 bits -> 26 base32 characters (the first carries 3 bits).
 	out := make([]byte, 26)
 	var acc uint64

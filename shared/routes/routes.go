@@ -29,10 +29,79 @@ var Table = []Route{
 	{"POST", "/auth/sign-in", "auth", false},
 	{"POST", "/auth/sign-out", "auth", true},
 	{"GET", "/me", "auth", true},
+
+	{"POST", "/accounts/{accountId}/invitations", "invite", true},
+	{"GET", "/accounts/{accountId}/invitations", "invite", true},
+	{"POST", "/invitations/{invitationId}/resend", "invite", true},
+	{"DELETE", "/invitations/{invitationId}", "invite", true},
+	{"GET", "/invitations/accept", "accept", false},  // the link in the email: a page, never a change
+	{"POST", "/invitations/accept", "accept", false}, // the invitee may have no account yet
+
+	// Usage counters (issue 5): record and read live with the reset, beside
+	// the rollover job, so one function owns the usage items.
+	{"POST", "/accounts/{accountId}/usage", "usage-reset", true},
+	{"GET", "/accounts/{accountId}/usage", "usage-reset", true},
+	{"POST", "/accounts/{accountId}/usage/reset", "usage-reset", true},
+
+	// Linked accounts (issue 5).
+	{"GET", "/accounts/{accountId}/family", "link", true},
+	{"POST", "/accounts/{accountId}/children", "link", true},
+	{"DELETE", "/accounts/{accountId}/children/{childId}", "link", true},
+	// External associates (issue 5).
+	{"POST", "/users/{userId}/associations", "link", true},
+	{"PATCH", "/accounts/{accountId}/associates/{userId}", "link", true},
+	{"DELETE", "/accounts/{accountId}/associates/{userId}", "link", true},
+	{"POST", "/me/switch-account", "link", true},
+
+	// Content and its reassignment (issue 5): one function owns the items.
+	{"POST", "/accounts/{accountId}/content", "reassign", true},
+	{"GET", "/accounts/{accountId}/content", "reassign", true},
+	{"GET", "/accounts/{accountId}/content/{contentId}", "reassign", true},
+	{"DELETE", "/accounts/{accountId}/content/{contentId}", "reassign", true},
+	{"POST", "/users/{userId}/reassign-content", "reassign", true},
+	{"GET", "/reassignments/{jobId}", "reassign", true},
+
+	// Administration (issue 4): reading (accounts), changes (edit), removals (delete).
+	{"GET", "/accounts", "accounts", true},
+	{"GET", "/accounts/export.csv", "accounts", true},
+	{"GET", "/accounts/{accountId}", "accounts", true},
+	{"GET", "/accounts/{accountId}/users", "accounts", true},
+	{"GET", "/accounts/{accountId}/users/export.csv", "accounts", true},
+	{"GET", "/accounts/{accountId}/changes", "accounts", true},
+	{"GET", "/users/{userId}", "accounts", true},
+	{"GET", "/users/{userId}/changes", "accounts", true},
+	{"GET", "/users/{userId}/access-history", "accounts", true},
+	{"POST", "/accounts", "edit", true},
+	{"PATCH", "/accounts/{accountId}", "edit", true},
+	{"GET", "/roles", "accounts", true},
+	{"GET", "/tenant/settings", "accounts", true},
+	{"GET", "/plans", "accounts", true},
+	{"PUT", "/accounts/{accountId}/plan", "edit", true},
+	{"PUT", "/accounts/{accountId}/licences/{licence}", "edit", true},
+	{"PUT", "/accounts/{accountId}/users/{userId}/roles", "edit", true},
+	{"PUT", "/accounts/{accountId}/users/{userId}/licence", "edit", true},
+	{"PATCH", "/users/{userId}", "edit", true},
+	{"PUT", "/users/{userId}/password", "edit", true},
+	{"POST", "/users/{userId}/suspend", "edit", true},
+	{"POST", "/users/{userId}/reactivate", "edit", true},
+	{"POST", "/users/{userId}/sign-out", "edit", true},
+	{"POST", "/me/password", "edit", true},
+	{"PUT", "/roles/{roleName}", "edit", true},
+	{"DELETE", "/roles/{roleName}", "edit", true},
+	{"PATCH", "/tenant/settings", "edit", true},
+	{"PUT", "/plans/{planId}", "edit", true},
+	{"POST", "/users/delete", "delete", true},
+	{"DELETE", "/users/{userId}", "delete", true},
+	{"DELETE", "/accounts/{accountId}/users/{userId}", "delete", true},
+	{"POST", "/accounts/{accountId}/close", "delete", true},
 }
 
 // Jobs are the scheduled functions.
-var Jobs = []Job{}
+var Jobs = []Job{
+	{Name: "expire-invitations", Function: "expire-invitations", Schedule: "rate(1 hour)", DetailType: "Scheduled Event"},
+	{Name: "usage-rollover", Function: "usage-reset", Schedule: "cron(5 * * * ? *)", DetailType: "Usage Rollover"}, // hourly at :05
+	{Name: "resume-reassignments", Function: "reassign", Schedule: "rate(2 minutes)", DetailType: "Resume Reassignments"},
+}
 
 // Functions lists every function folder: the route handlers, the authorizer
 // and the jobs.

@@ -23,15 +23,28 @@ import (
 //	T#t#EMAIL#email        EMAIL              email uniqueness -> user    -
 //	T#t#U#u                USER               user profile                GSI2 users by email
 //	T#t#U#u                ACCESS#id          access history entry        -
+//	T#t#U#u                QUOTA#INVITE#hour  invitations u sent per hour -
 //	T#t#S#hash             SESSION            session by token hash       GSI1 a user's sessions
 //	T#t#SIGNIN#email       THROTTLE           failed sign-in counter      -
 //	T#t#A#a                ACCOUNT            account                     GSI2 accounts by name
 //	T#t#A#a                MEMBER#u           membership                  GSI1 a user's accounts
+//	  (the same two items)  ACCOUNT, MEMBER#u  also GSI1 accounts by creation instant; GSI2 an account's members by email
+//	T#t#A#a                LICENCE#type       seats purchased/used        -
+//	T#t                    CLOSED#ACCOUNT#n#a closed accounts by name     -
+//	T#t                    PLAN#id            subscription plan           -
 //	T#t#A#a                LOG#id             change-log entry            GSI1 changes about a user
 //	T#t#A#a                INVITE#i           invitation in an account    GSI1 by account+status
 //	T#t#A#a                PENDING#email      one pending invite/email    -
+//	T#t#A#a                QUOTA#INVITE#hour  invitations to a per hour   -
 //	T#t#I#i                INVITATION         invitation                  GSI3 due by expiry day
 //	T#t#IDEM#scope#key     IDEMPOTENCY        stored first response       -
+//	T#t                    USAGE#ALLOWANCES   tenant's default allowances -
+//	T#t#A#a                USAGE#ALLOWANCES   account's allowance overrides -
+//	T#t#A#a                USAGE#PERIOD#start usage counters of a period  GSI3 due at period end, until finalised
+//	T#t#A#p                CHILD#c            account c is linked to p    -
+//	T#t#A#a                CONTENT#id         content item                GSI1 an owner's content in a
+//	T#t#A#a                REASSIGNING#u      one running job per source  -
+//	T#t#REASSIGN#j         REASSIGNMENT       content reassignment job    GSI3 due at lease expiry while running
 
 // Key is an item's primary key.
 type Key struct{ PK, SK string }
@@ -182,11 +195,175 @@ func (t Tenant) PendingInvitation(accountID, email string) Key {
 	return Key{t.accountPK(accountID), "PENDING#" + email}
 }
 
+// InviterQuota: how many invitations a user sent in one UTC hour. UpdateItem
+// ADD with a condition that the count stays within the limit, so the service
+// cannot be used to spam; the item's TTL cleans it up after the hour.
+func (t Tenant) InviterQuota(userID string, hour time.Time) Key {
+	return Key{t.prefix() + "#U#" + userID, "QUOTA#INVITE#" + hour.UTC().Format("2006-01-02T15")}
+}
+
+// AccountInviteQuota: how many invitations went to one account in one UTC
+// hour, whoever sent them. Updated like InviterQuota, in the same transaction.
+func (t Tenant) AccountInviteQuota(accountID string, hour time.Time) Key {
+	return Key{t.accountPK(accountID), "QUOTA#INVITE#" + hour.UTC().Format("2006-01-02T15")}
+}
+
 // Idempotency: the first response to a POST with an Idempotency-Key, scoped to
 // the caller (a user id, or "public" for unauthenticated routes).
 func (t Tenant) Idempotency(scope, key string) Key {
 	return Key{t.prefix() + "#IDEM#" + scope + "#" + key, "IDEMPOTENCY"}
 }
+
+// AccountLink: child account c linked to parent p, in the parent's
+// partition. Put with attribute_not_exists in the link transaction (beside
+// the conditions on both accounts); Query begins_with(SK, ChildPrefix) on
+// the parent lists its children (the family view).
+func (t Tenant) AccountLink(parentID, childID string) Key {
+	return Key{t.accountPK(parentID), ChildPrefix + childID}
+}
+
+// ChildPrefix is the SK prefix of a parent's links to its children.
+const ChildPrefix = "CHILD#"
+
+// Content: one content item (automation, assembly, report...) an account's
+// product registered. GetItem; Query begins_with(SK, ContentPrefix) lists
+// an account's content.
+func (t Tenant) Content(accountID, contentID string) Key {
+	return Key{t.accountPK(accountID), ContentPrefix + contentID}
+}
+
+// ContentPrefix is the SK prefix of an account's content.
+const ContentPrefix = "CONTENT#"
+
+// ContentByOwner: one owner's content in one account (GSI1), oldest first:
+// the list by owner, and the pages a reassignment moves (an item leaves the
+// partition when its owner changes).
+func (t Tenant) ContentByOwner(accountID, ownerID, contentID string) IndexKey {
+	return IndexKey{t.accountPK(accountID) + "#OWNER#" + ownerID, ContentPrefix + contentID}
+}
+
+// Reassignment: a content reassignment job, read by id for its progress.
+func (t Tenant) Reassignment(jobID string) Key {
+	return Key{t.prefix() + "#REASSIGN#" + jobID, "REASSIGNMENT"}
+}
+
+// RunningReassignment: the guard that allows one running reassignment per
+// source user and account; Put with attribute_not_exists when a job starts,
+// deleted in the transaction that ends it. Registering content for the
+// source reads it to hand the new item to the target instead.
+func (t Tenant) RunningReassignment(accountID, sourceUserID string) Key {
+	return Key{t.accountPK(accountID), "REASSIGNING#" + sourceUserID}
+}
+
+// DueReassignment: the due index (GSI3) entry of a running reassignment at
+// the expiry of its runner's lease; the resume job reads the buckets up to
+// now and continues the jobs whose runner stopped (a crash or a timeout).
+func (t Tenant) DueReassignment(leaseUntil time.Time, jobID string) IndexKey {
+	return IndexKey{DueBucket("REASSIGN", leaseUntil), DueSortKey(leaseUntil) + "#" + t.id + "#" + jobID}
+}
+
+// DefaultUsageAllowances: the tenant's default monthly allowances per usage
+// metric (its custom billing unit among them). GetItem, batched with the
+// account's overrides when usage is recorded or reported.
+func (t Tenant) DefaultUsageAllowances() Key { return Key{t.prefix(), "USAGE#ALLOWANCES"} }
+
+// UsageAllowances: one account's allowance overrides. GetItem.
+func (t Tenant) UsageAllowances(accountID string) Key {
+	return Key{t.accountPK(accountID), "USAGE#ALLOWANCES"}
+}
+
+// UsagePeriod: an account's usage counters in one billing period, keyed by
+// the period's start, so a new period needs no reset. Recording usage is one
+// UpdateItem ADD whose condition keeps the counter within its allowance;
+// Query begins_with(SK, UsagePeriodPrefix) descending lists the current and
+// past periods, newest first.
+func (t Tenant) UsagePeriod(accountID string, start time.Time) Key {
+	return Key{t.accountPK(accountID), UsagePeriodPrefix + UsagePeriodID(start)}
+}
+
+// UsagePeriodPrefix is the SK prefix of an account's usage periods.
+const UsagePeriodPrefix = "USAGE#PERIOD#"
+
+// UsagePeriodID names a period by its start: fixed-width UTC, so periods sort
+// by time.
+func UsagePeriodID(start time.Time) string { return start.UTC().Format("20060102T150405Z") }
+
+// DueUsagePeriod: the due index (GSI3) entry of a usage period that has not
+// been finalised, in the bucket of the day it ends; the rollover job reads
+// the buckets up to now, so its cost grows with the periods that ended.
+func (t Tenant) DueUsagePeriod(end time.Time, accountID string, start time.Time) IndexKey {
+	return IndexKey{DueBucket("USAGE", end), DueSortKey(end) + "#" + t.id + "#" + accountID + "#" + UsagePeriodID(start)}
+}
+
+// AccountsByCreated: the tenant's accounts ordered by creation instant
+// (GSI1, one partition per tenant; every account item carries it, see
+// accounts.NewAccount). Query ascending or descending pages the directory
+// sorted by "created": a page of n reads n index items, whatever the
+// number of accounts.
+func (t Tenant) AccountsByCreated(created time.Time, accountID string) IndexKey {
+	return IndexKey{t.prefix() + "#ACCOUNTS#CREATED", AccountsCreatedPrefix + SortableInstant(created) + "#" + accountID}
+}
+
+// AccountsCreatedPrefix is the GSI1 sort key prefix of AccountsByCreated.
+const AccountsCreatedPrefix = "CREATED#"
+
+// AccountsNamePrefix is the GSI2 sort key prefix of AccountsByName: Query
+// begins_with(GSI2SK, AccountsNamePrefix+lower(prefix)) searches the
+// directory by name prefix, case-insensitively, in name order.
+const AccountsNamePrefix = "NAME#"
+
+// SortableInstant is an instant as fixed-width UTC text, so it sorts as time.
+func SortableInstant(at time.Time) string { return at.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// ClosedAccount: the register of closed accounts, in the tenant's partition,
+// by lower-cased name. Put in the transaction that closes an account,
+// deleted if it is wiped. Query begins_with(SK, ClosedAccountPrefix+prefix)
+// lists closed accounts by name (the "closed" half of the directory sorted
+// by status) reading only closed accounts.
+func (t Tenant) ClosedAccount(lowerName, accountID string) Key {
+	return Key{t.prefix(), ClosedAccountPrefix + lowerName + "#" + accountID}
+}
+
+// ClosedAccountPrefix is the SK prefix of the closed-account register.
+const ClosedAccountPrefix = "CLOSED#ACCOUNT#"
+
+// AccountMembersByEmail: an account's members ordered by email (GSI2; every
+// membership carries it, see accounts.NewMembership). Query begins_with(
+// GSI2SK, MembersEmailPrefix+prefix) lists or searches the members of one
+// account by email prefix, ascending or descending, a page of n reading n
+// items. An email change re-keys it in the same transaction.
+func (t Tenant) AccountMembersByEmail(accountID, email, userID string) IndexKey {
+	return IndexKey{t.accountPK(accountID) + "#MEMBERS", MembersEmailPrefix + email + "#" + userID}
+}
+
+// MembersEmailPrefix is the GSI2 sort key prefix of AccountMembersByEmail.
+const MembersEmailPrefix = "EMAIL#"
+
+// LicencePool: the seats of one licence type in one account (purchased,
+// used). Every assignment is an UpdateItem ADD used 1 with the condition
+// used < purchased inside the transaction that gives a member the licence,
+// so racing assignments never exceed the purchased seats; Query
+// begins_with(SK, LicencePoolPrefix) lists an account's licence types.
+func (t Tenant) LicencePool(accountID, licence string) Key {
+	return Key{t.accountPK(accountID), LicencePoolPrefix + licence}
+}
+
+// LicencePoolPrefix is the SK prefix of an account's licence pools.
+const LicencePoolPrefix = "LICENCE#"
+
+// Plan: one of the tenant's subscription plans. GetItem by id (with the
+// account when its effective limits are computed); Query begins_with(SK,
+// PlanPrefix) lists the tenant's plans.
+func (t Tenant) Plan(planID string) Key { return Key{t.prefix(), PlanPrefix + planID} }
+
+// PlanPrefix is the SK prefix of the tenant's plans.
+const PlanPrefix = "PLAN#"
+
+// AccountPartition is the partition key of everything an account owns
+// (account, memberships, invitation entries, change log, usage, licences):
+// closing an account with wipe Queries it page by page and deletes what it
+// finds, then Queries it again to prove it empty.
+func (t Tenant) AccountPartition(accountID string) string { return t.accountPK(accountID) }
 
 func (t Tenant) accountPK(accountID string) string { return t.prefix() + "#A#" + accountID }
 

@@ -88,6 +88,7 @@ func New(tb testing.TB) *Env {
 			Config: app.Config{Table: tableName, Sender: "no-reply@test.example", BaseURL: "http://localhost:3000"},
 			AWS:    cfg,
 			Store:  store.New(db, tableName),
+			SES:    awsclient.SES(cfg), // SES local, from AWS_ENDPOINT_URL_SES
 			Clock:  clk,
 			IDs:    ids.TimeOrdered{Clock: clk},
 			Log:    slog.New(slog.NewJSONHandler(io.MultiWriter(logs, logSink()), &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -33,6 +33,51 @@ var tableAccess = map[string][]string{
 	// auth reads users and sessions, queries a user's memberships (GSI1),
 	// records failed sign-ins and writes sessions in transactions.
 	"auth": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
+
+	// usage-reset records usage (UpdateItem ADD with a condition), reads
+	// terms and periods (BatchGetItem, GetItem, Query), resets and
+	// finalises in transactions (Update, Put of the change log, a
+	// ConditionCheck when a period has no counters yet), queries the due
+	// index (GSI3) in its job, and stores and frees Idempotency-Key records
+	// (PutItem, DeleteItem).
+	"usage-reset": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
+	// link reads accounts, a parent's links and an account's admins
+	// (GetItem, BatchGetItem, Query), links and unlinks in transactions
+	// (Update of both accounts, Put or Delete of the link item, Put of the
+	// change-log entries and of a new child's account and membership),
+	// associates users (Put or Update or Delete of memberships, Update of
+	// seat pools, ConditionChecks of the user, roles and the remaining
+	// Admin), switches sessions (Update of the session, Put of the access
+	// entry, ConditionChecks of the membership and account), and stores and
+	// frees Idempotency-Key records.
+	"link": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
+	// reassign registers and deletes content (Put/Delete with the change
+	// log, ConditionChecks of the owner's membership and of a running
+	// reassignment), lists it (Query, GSI1), moves it in page transactions
+	// (Update of items and of the job, a ConditionCheck of the target's
+	// membership), counts and resumes via the due index (Query, GSI3), and
+	// stores and frees Idempotency-Key records.
+	"reassign": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
+
+	// accounts only reads: the directory and member lists (Query on the
+	// table, GSI1 and GSI2), accounts, users and licence pools (GetItem,
+	// BatchGetItem), change logs and access history (Query).
+	"accounts": {actGetItem, actBatchGetItem, actQuery},
+	// edit reads what it changes (GetItem, BatchGetItem, Query of a user's
+	// memberships and of an account's admins), changes it in transactions:
+	// Update of accounts, users, memberships and licence pools, Put of new
+	// accounts, memberships, email claims, pools and change-log entries,
+	// Delete of a replaced email claim, ConditionCheck of the other admin
+	// that keeps an account administrable and of custom roles; and stores
+	// and frees Idempotency-Key records.
+	"edit": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
+	// delete reads users, memberships and an account's partition (GetItem,
+	// BatchGetItem, Query), deletes users' claims and memberships and a
+	// wiped account's items (DeleteItem), updates user tombstones, licence
+	// pools and account status (UpdateItem), puts change-log and
+	// closed-account entries (PutItem) and checks the remaining admin
+	// (ConditionCheck).
+	"delete": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
 }
 
 // defaultTableAccess is what a function not in tableAccess gets: item reads,
@@ -53,7 +98,6 @@ func TableActions(function string) []string {
 // A name here that is not (yet) a function is ignored.
 var mailSenders = map[string]bool{
 	"invite": true, // invitation emails
-	"accept": true, // welcome email after joining
 	"edit":   true, // generated passwords, email-change confirmations
 }
 

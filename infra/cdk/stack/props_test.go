@@ -79,8 +79,8 @@ func TestValidate(t *testing.T) {
 		{"sender outside its domain", func(p *StackProps) { p.SenderDomain = "mail.example.com" }, []string{"not in the sender domain"}},
 		{"no bundles", func(p *StackProps) { p.AssetDir = t.TempDir() }, []string{"authorizer.zip", "auth.zip", "make build"}},
 		{"a bundle missing", func(p *StackProps) {
-			p.Routes = append(slices.Clone(routes.Table), routes.Route{Method: "POST", Path: "/invitations", Function: "invite", Auth: true})
-		}, []string{"invite.zip"}},
+			p.Routes = append(slices.Clone(routes.Table), routes.Route{Method: "POST", Path: "/not-built", Function: "not-built", Auth: true})
+		}, []string{"not-built.zip"}},
 		{"bad method", func(p *StackProps) {
 			p.Routes = []routes.Route{{Method: "get", Path: "/me", Function: "auth", Auth: true}}
 		}, []string{`route "get /me"`}},

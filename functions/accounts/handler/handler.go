@@ -1,0 +1,252 @@
+// Package handler serves the reading side of administration:
+//
+//	GET /accounts                               the directory: sort, order, q, member, status, limit, cursor
+//	GET /accounts/export.csv                    the same list as CSV, paged by X-Next-Cursor
+//	GET /accounts/{accountId}                   one account (ETag)
+//	GET /accounts/{accountId}/users             its members: q, order, role, licence, external, limit, cursor
+//	GET /accounts/{accountId}/users/export.csv  the same list as CSV
+//	GET /accounts/{accountId}/changes           its change log, newest first
+//	GET /users/{userId}                         a profile (ETag)
+//	GET /users/{userId}/changes                 changes about a user, across accounts
+//	GET /users/{userId}/access-history          sign-ins and account switches
+//	GET /roles                                  built-in and custom roles, the default role
+//	GET /tenant/settings                        the tenant's settings (ETag)
+//	GET /plans                                  the tenant's subscription plans
+package handler
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/csvexport"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/httpapi"
+)
+
+type handler struct{ dir *directory.Directory }
+
+// New returns the function's Lambda handler.
+func New(d app.Deps) httpapi.LambdaHandler {
+	h := handler{dir: directory.New(d)}
+	return httpapi.Serve(d.Log, httpapi.Mux{
+		"GET /accounts":                              h.listAccounts,
+		"GET /accounts/export.csv":                   h.exportAccounts,
+		"GET /accounts/{accountId}":                  h.account,
+		"GET /accounts/{accountId}/users":            h.listMembers,
+		"GET /accounts/{accountId}/users/export.csv": h.exportMembers,
+		"GET /accounts/{accountId}/changes":          h.accountChanges,
+		"GET /users/{userId}":                        h.user,
+		"GET /users/{userId}/changes":                h.userChanges,
+		"GET /users/{userId}/access-history":         h.accessHistory,
+		"GET /roles":                                 h.roles,
+		"GET /tenant/settings":                       h.settings,
+		"GET /plans":                                 h.plans,
+	})
+}
+
+func (h handler) listAccounts(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	q, err := directory.ParseAccountQuery(caller, req.QueryStringParameters, directory.DefaultPageSize, directory.MaxPageSize)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.Accounts(ctx, q)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) exportAccounts(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	q, err := directory.ParseAccountQuery(caller, req.QueryStringParameters, directory.DefaultExportSize, directory.MaxExportSize)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.Accounts(ctx, q)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return csvResponse(req, directory.AccountsCSV(page.Accounts), "accounts.csv", page.NextCursor), nil
+}
+
+func (h handler) account(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	v, err := h.dir.Account(ctx, caller, req.PathParameters["accountId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), v.Version), nil
+}
+
+func (h handler) listMembers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	q, err := directory.ParseMemberQuery(caller, req.PathParameters["accountId"], req.QueryStringParameters,
+		directory.DefaultPageSize, directory.MaxPageSize)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.Members(ctx, q)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) exportMembers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	q, err := directory.ParseMemberQuery(caller, req.PathParameters["accountId"], req.QueryStringParameters,
+		directory.DefaultExportSize, directory.MaxExportSize)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.Members(ctx, q)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return csvResponse(req, directory.MembersCSV(page.Members), "members.csv", page.NextCursor), nil
+}
+
+func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := listParams(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.AccountChanges(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) user(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	v, err := h.dir.User(ctx, caller, req.PathParameters["userId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), v.Version), nil
+}
+
+func (h handler) userChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := listParams(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.UserChanges(ctx, caller, req.PathParameters["userId"], limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) accessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := listParams(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.AccessHistory(ctx, caller, req.PathParameters["userId"], limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) roles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	v, err := h.dir.Roles(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, v), nil
+}
+
+func (h handler) settings(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	v, err := h.dir.Settings(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), v.Version), nil
+}
+
+func (h handler) plans(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	v, err := h.dir.Plans(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, v), nil
+}
+
+// listParams reads the caller, limit and cursor of a plain paged list.
+func listParams(req httpapi.Request) (access.Caller, int32, string, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return access.Caller{}, 0, "", err
+	}
+	var f apperr.Fields
+	v, present := req.QueryStringParameters["limit"]
+	limit := directory.Limit(v, present, directory.DefaultPageSize, directory.MaxPageSize, &f)
+	return caller, limit, req.QueryStringParameters["cursor"], f.Err()
+}
+
+// csvResponse answers an export page: the CSV, and when more rows follow,
+// the cursor of the next page in X-Next-Cursor and a Link rel="next" to it.
+func csvResponse(req httpapi.Request, sheet *csvexport.Sheet, filename, next string) httpapi.Response {
+	headers := map[string]string{
+		"Content-Type":           csvexport.ContentType,
+		"Content-Disposition":    `attachment; filename="` + filename + `"`,
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+	if next != "" {
+		headers["X-Next-Cursor"] = next
+		params := url.Values{}
+		keys := make([]string, 0, len(req.QueryStringParameters))
+		for k := range req.QueryStringParameters {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if k != "cursor" {
+				params.Set(k, req.QueryStringParameters[k])
+			}
+		}
+		params.Set("cursor", next)
+		headers["Link"] = "<" + req.RawPath + "?" + params.Encode() + `>; rel="next"`
+	}
+	return httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: sheet.String()}
+}

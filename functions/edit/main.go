@@ -1,0 +1,18 @@
+// Command edit serves the administration changes: accounts (create, rename),
+// profiles and emails, roles, licences, passwords, suspension and sign-out,
+// custom roles and tenant settings.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/acme/accountadmin/functions/edit/handler"
+	"github.com/acme/accountadmin/shared/app"
+)
+
+func main() {
+	deps := app.Must(app.FromEnv(context.Background()))
+	lambda.Start(handler.New(deps))
+}

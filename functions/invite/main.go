@@ -1,0 +1,20 @@
+// Command invite serves an account's invitations: invite, list, resend, revoke.
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/acme/accountadmin/functions/invite/handler"
+	"github.com/acme/accountadmin/shared/app"
+)
+
+func main() {
+	deps := app.Must(app.FromEnv(context.Background()))
+	if deps.Config.Sender == "" || deps.Config.BaseURL == "" {
+		app.Must(deps, errors.New("SENDER_EMAIL and PUBLIC_BASE_URL must be set: invitation emails need a sender and a link"))
+	}
+	lambda.Start(handler.New(deps))
+}

@@ -1,0 +1,227 @@
+// Package handler is the reassign function. It serves
+//
+//	POST   /accounts/{accountId}/content               register a content item (Idempotency-Key honoured)
+//	GET    /accounts/{accountId}/content               list, by account or ?ownerId=, paged
+//	GET    /accounts/{accountId}/content/{contentId}   one item, with its ETag
+//	DELETE /accounts/{accountId}/content/{contentId}   delete (If-Match honoured)
+//	POST   /users/{userId}/reassign-content            move all of a user's content to another member (Idempotency-Key honoured)
+//	GET    /reassignments/{jobId}                      a reassignment's progress
+//
+// and, on its EventBridge schedule, the resume-reassignments job. One Lambda
+// receives both kinds of event; New tells them apart.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/content"
+	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Time budgets: a request moves content for RequestBudget, then answers
+// with the job's progress (the rest is resumed by the job); the job stops
+// JobMargin before its invocation's deadline.
+const (
+	RequestBudget = 6 * time.Second
+	JobMargin     = 30 * time.Second
+	jobBudget     = 4 * time.Minute // when the context has no deadline
+)
+
+// Job is the scheduled job's handler.
+type Job = httpapi.Job
+
+// New returns the Lambda handler: HTTP API requests go to the routes,
+// EventBridge events to the resume job.
+func New(d app.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
+	svc := content.New(d)
+	return httpapi.Entry("reassign", NewHTTPWith(d, svc), NewJobWith(d, svc))
+}
+
+// NewHTTP returns the routes' handler.
+func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, content.New(d)) }
+
+// NewJob returns the resume job.
+func NewJob(d app.Deps) Job { return NewJobWith(d, content.New(d)) }
+
+type handler struct {
+	content     *content.Service
+	idempotency httpapi.Idempotency
+}
+
+// NewHTTPWith serves the routes with a given service.
+func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
+	h := handler{content: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+	return httpapi.Serve(d.Log, httpapi.Mux{
+		"POST /accounts/{accountId}/content":               h.idempotency.Wrap(h.register),
+		"GET /accounts/{accountId}/content":                h.list,
+		"GET /accounts/{accountId}/content/{contentId}":    h.get,
+		"DELETE /accounts/{accountId}/content/{contentId}": h.delete,
+		"POST /users/{userId}/reassign-content":            h.idempotency.Wrap(h.reassign),
+		"GET /reassignments/{jobId}":                       h.progress,
+	})
+}
+
+// NewJobWith runs the resume job with a given service.
+func NewJobWith(d app.Deps, svc *content.Service) Job {
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		l := d.Log.With("job", content.ResumeJob, "eventId", ev.ID)
+		budget, cancel := jobContext(ctx)
+		defer cancel()
+		rep, err := svc.ResumeDue(ctx, budget)
+		attrs := []any{"due", rep.Due, "finished", rep.Finished, "left", rep.Left, "failed", rep.Failed, "buckets", rep.Buckets}
+		if err != nil {
+			// The scheduler retries the run; every page is conditioned on
+			// the items' owner, so that is safe.
+			l.ErrorContext(ctx, "resume reassignments failed", append(attrs, "error", err.Error())...)
+			return fmt.Errorf("resume reassignments: %w", err)
+		}
+		l.InfoContext(ctx, "resumed reassignments", attrs...)
+		return nil
+	}
+}
+
+func jobContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, dl.Add(-JobMargin))
+	}
+	return context.WithTimeout(ctx, jobBudget)
+}
+
+// callerScope keys Idempotency-Keys by tenant and caller.
+func callerScope(req httpapi.Request) (table.Tenant, string, error) {
+	c, err := access.CallerFrom(req)
+	if err != nil {
+		return table.Tenant{}, "", err
+	}
+	return c.Tenant, "user:" + c.UserID, nil
+}
+
+// register answers 201 with the item (and its ETag).
+func (h handler) register(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var body content.RegisterRequest
+	if err := httpapi.DecodeMax(req, &body, 2<<10); err != nil {
+		return httpapi.Response{}, err
+	}
+	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	res, err := h.content.Register(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.WithETag(httpapi.JSON(http.StatusCreated, res), res.Version)
+	resp.Headers["Location"] = "/accounts/" + res.AccountID + "/content/" + res.ID
+	return resp, nil
+}
+
+func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	q := content.ListQuery{Caller: caller, AccountID: req.PathParameters["accountId"], Limit: content.DefaultPageSize,
+		Cursor: req.QueryStringParameters["cursor"]}
+	var f apperr.Fields
+	if owner, ok := req.QueryStringParameters["ownerId"]; ok {
+		q.OwnerID = strings.TrimSpace(owner)
+		f.Check(q.OwnerID != "" && len(q.OwnerID) <= 64 && !strings.Contains(q.OwnerID, "#"), "ownerId", "invalid", "ownerId is a user id")
+	}
+	if l, ok := req.QueryStringParameters["limit"]; ok {
+		n, err := strconv.Atoi(l)
+		f.Check(err == nil && n >= 1 && n <= content.MaxPageSize, "limit", "invalid_limit",
+			"limit is a number from 1 to "+strconv.Itoa(content.MaxPageSize))
+		q.Limit = int32(n)
+	}
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.content.List(ctx, q)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) get(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	it, err := h.content.Get(ctx, caller, req.PathParameters["accountId"], req.PathParameters["contentId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, it), it.Version), nil
+}
+
+// delete answers 204.
+func (h handler) delete(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	ifMatch, err := httpapi.IfMatch(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := h.content.Delete(ctx, caller, req.PathParameters["accountId"], req.PathParameters["contentId"], ifMatch); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// reassign answers 202 with the job's progress, after moving content for
+// at most RequestBudget: status "done" when it finished within it, else
+// "running" (the resume job continues it; so does asking again).
+func (h handler) reassign(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var body content.StartRequest
+	if err := httpapi.DecodeMax(req, &body, 1<<10); err != nil {
+		return httpapi.Response{}, err
+	}
+	cmd, err := body.Command(caller, req.PathParameters["userId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	budget, cancel := context.WithTimeout(ctx, RequestBudget)
+	defer cancel()
+	p, err := h.content.Start(ctx, budget, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusAccepted, p)
+	resp.Headers["Location"] = "/reassignments/" + p.ID
+	return resp, nil
+}
+
+func (h handler) progress(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	p, err := h.content.Progress(ctx, caller, req.PathParameters["jobId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, p), nil
+}

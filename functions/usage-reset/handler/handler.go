@@ -1,0 +1,138 @@
+// Package handler is the usage-reset function. It serves
+//
+//	POST /accounts/{accountId}/usage        record usage of a metric (Idempotency-Key honoured)
+//	GET  /accounts/{accountId}/usage        counters, allowances, period, past periods
+//	POST /accounts/{accountId}/usage/reset  set the current counters to zero (Idempotency-Key honoured)
+//
+// and, on its EventBridge schedule, the usage-rollover job, which finalises
+// the billing periods that ended. One Lambda receives both kinds of event;
+// New tells them apart.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/usage"
+)
+
+// Job is the scheduled job's handler.
+type Job = httpapi.Job
+
+// New returns the Lambda handler: HTTP API requests go to the routes,
+// EventBridge events to the rollover job.
+func New(d app.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
+	svc := usage.New(d)
+	return httpapi.Entry("usage-reset", NewHTTPWith(d, svc), NewJobWith(d, svc))
+}
+
+// NewHTTP returns the routes' handler.
+func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, usage.New(d)) }
+
+// NewJob returns the rollover job.
+func NewJob(d app.Deps) Job { return NewJobWith(d, usage.New(d)) }
+
+type handler struct {
+	usage       *usage.Service
+	idempotency httpapi.Idempotency
+}
+
+// NewHTTPWith serves the routes with a given service.
+func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
+	h := handler{usage: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+	return httpapi.Serve(d.Log, httpapi.Mux{
+		"POST /accounts/{accountId}/usage":       h.idempotency.Wrap(h.record),
+		"GET /accounts/{accountId}/usage":        h.report,
+		"POST /accounts/{accountId}/usage/reset": h.idempotency.Wrap(h.reset),
+	})
+}
+
+// NewJobWith runs the rollover with a given service.
+func NewJobWith(d app.Deps, svc *usage.Service) Job {
+	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+		l := d.Log.With("job", usage.RolloverJob, "eventId", ev.ID)
+		rep, err := svc.Rollover(ctx)
+		attrs := []any{"finalised", rep.Finalised, "skipped", rep.Skipped, "failed", rep.Failed,
+			"buckets", rep.Buckets, "indexItemsRead", rep.IndexItemsRead}
+		if err != nil {
+			// Returning the error makes the scheduler retry the run; a run
+			// finalises each period at most once, so that is safe.
+			l.ErrorContext(ctx, "usage rollover failed", append(attrs, "error", err.Error())...)
+			return fmt.Errorf("usage rollover: %w", err)
+		}
+		l.InfoContext(ctx, "usage rollover", attrs...)
+		return nil
+	}
+}
+
+// callerScope keys Idempotency-Keys by tenant and caller.
+func callerScope(req httpapi.Request) (table.Tenant, string, error) {
+	c, err := access.CallerFrom(req)
+	if err != nil {
+		return table.Tenant{}, "", err
+	}
+	return c.Tenant, "user:" + c.UserID, nil
+}
+
+// record answers 200 with the counter after the record, or 429 with the
+// limit and the instant it renews.
+func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var body usage.RecordRequest
+	if err := httpapi.DecodeMax(req, &body, 1<<10); err != nil {
+		return httpapi.Response{}, err
+	}
+	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	res, err := h.usage.Record(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, res), nil
+}
+
+func (h handler) report(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	rep, err := h.usage.Report(ctx, caller, req.PathParameters["accountId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, rep), nil
+}
+
+// reset takes no body (or an empty object); it answers 200 with the values
+// it replaced.
+func (h handler) reset(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if strings.TrimSpace(req.Body) != "" {
+		var none struct{}
+		if err := httpapi.DecodeMax(req, &none, 1<<10); err != nil {
+			return httpapi.Response{}, err
+		}
+	}
+	res, err := h.usage.Reset(ctx, caller, req.PathParameters["accountId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, res), nil
+}

@@ -1,0 +1,156 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/acme/accountadmin/functions/usage-reset/handler"
+	"github.com/acme/accountadmin/infra/local/stack"
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/testkit"
+	"github.com/acme/accountadmin/shared/usage"
+)
+
+func request(c access.Caller, method, path, accountID, body string, headers map[string]string) httpapi.Request {
+	routePath := strings.Replace(path, accountID, "{accountId}", 1)
+	h := map[string]string{"content-type": "application/json"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	req := httpapi.Request{RouteKey: method + " " + routePath, RawPath: path, Body: body, Headers: h,
+		PathParameters: map[string]string{"accountId": accountID}}
+	req.RequestContext.RequestID = "req-1"
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c.Context()}
+	return req
+}
+
+func decode(t *testing.T, resp httpapi.Response) map[string]any {
+	t.Helper()
+	var out map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+		t.Fatalf("body %q: %v", resp.Body, err)
+	}
+	return out
+}
+
+func TestUsageRoutes(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	ctx := context.Background()
+	if err := usage.SaveAllowances(ctx, env.Store, ten.Tenant, ten.AccountID, map[string]usage.Allowance{usage.MetricTasks: {Limit: 3}}, env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h := handler.NewHTTP(env.Deps)
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	path := "/accounts/" + ten.AccountID + "/usage"
+
+	// Recorded once under an Idempotency-Key, however often it is sent.
+	key := map[string]string{"idempotency-key": "rec-1"}
+	for i := range 2 {
+		resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":2}`, key))
+		body := decode(t, resp)
+		if resp.StatusCode != 200 || body["used"] != float64(2) || body["limit"] != float64(3) || body["remaining"] != float64(1) {
+			t.Fatalf("record %d: %d %s", i, resp.StatusCode, resp.Body)
+		}
+		if i == 1 && resp.Headers["Idempotent-Replayed"] != "true" {
+			t.Fatalf("replay not marked: %v", resp.Headers)
+		}
+	}
+	// Over the limit: 429 with the limit, the count and when it renews.
+	resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":2}`, nil))
+	body := decode(t, resp)
+	renews := testkit.Start.AddDate(0, 1, 0)
+	if resp.StatusCode != 429 || body["code"] != "usage_limit_reached" || body["limit"] != float64(3) || body["used"] != float64(2) ||
+		body["resetAt"] != renews.Format(time.RFC3339) || resp.Headers["Retry-After"] != fmt.Sprint(int64(renews.Sub(testkit.Start).Seconds())) {
+		t.Fatalf("429: %v %s", resp.Headers, resp.Body)
+	}
+	// Bad input changes nothing.
+	for _, bad := range []struct {
+		body   string
+		status int
+	}{
+		{`{"metric":"tasks","amount":1,"account":"x"}`, 422},
+		{`{"metric":"tasks","amount":"1"}`, 422},
+		{`{"metric":"tasks"}`, 422},
+		{`{"metric":"nope","amount":1}`, 422},
+		{`{"metric":`, 400},
+		{`{"metric":"tasks","amount":1,"pad":"` + strings.Repeat("x", 2000) + `"}`, 413},
+	} {
+		if resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, bad.body, nil)); resp.StatusCode != bad.status {
+			t.Errorf("%.40s: %d %s", bad.body, resp.StatusCode, resp.Body)
+		}
+	}
+	resp, _ = h(ctx, request(admin, "GET", path, ten.AccountID, "", nil))
+	body = decode(t, resp)
+	metrics := body["metrics"].([]any)
+	if resp.StatusCode != 200 || len(metrics) != 2 || metrics[0].(map[string]any)["used"] != float64(2) {
+		t.Fatalf("report: %d %s", resp.StatusCode, resp.Body)
+	}
+	// Reset: a Viewer may not; the Admin may, once per Idempotency-Key.
+	viewer := env.AddUser(t, ten, ten.AccountID, "viewer@usage-routes.example", "")
+	asViewer := access.Caller{Tenant: ten.Tenant, UserID: viewer.ID, SessionID: "s2", AccountID: ten.AccountID, Roles: []string{access.RoleViewer}}
+	if resp, _ := h(ctx, request(asViewer, "POST", path+"/reset", ten.AccountID, "", nil)); resp.StatusCode != 403 {
+		t.Fatalf("viewer reset: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp, _ := h(ctx, request(admin, "POST", path+"/reset", ten.AccountID, `{"force":true}`, nil)); resp.StatusCode != 422 {
+		t.Fatalf("reset with a body: %d %s", resp.StatusCode, resp.Body)
+	}
+	resp, _ = h(ctx, request(admin, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-1"}))
+	if body := decode(t, resp); resp.StatusCode != 200 || body["before"].(map[string]any)["tasks"] != float64(2) {
+		t.Fatalf("reset: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp, _ := h(ctx, request(asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
+		decode(t, resp)["metrics"].([]any)[0].(map[string]any)["used"] != float64(0) {
+		t.Fatalf("viewer read after reset: %d %s", resp.StatusCode, resp.Body)
+	}
+	// Without the authorizer's context: 401.
+	req := request(admin, "GET", path, ten.AccountID, "", nil)
+	req.RequestContext.Authorizer = nil
+	if resp, _ := h(ctx, req); resp.StatusCode != 401 {
+		t.Fatalf("no caller: %d", resp.StatusCode)
+	}
+}
+
+// One Lambda serves both the routes and the schedule: New tells the events
+// apart by their shape.
+func TestLambdaEntryTellsEventsApart(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("usagefn-%d-%s", os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
+	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
+		t.Fatal(err)
+	}
+	env.Config.Table, env.Store = name, store.New(env.DB, name)
+	ten := env.NewTenant(t)
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	fn := handler.New(env.Deps)
+	ctx := context.Background()
+
+	raw, _ := json.Marshal(request(admin, "POST", "/accounts/"+ten.AccountID+"/usage", ten.AccountID, `{"metric":"webhooks","amount":5}`, nil))
+	out, err := fn(ctx, raw)
+	if resp, ok := out.(httpapi.Response); err != nil || !ok || resp.StatusCode != 200 {
+		t.Fatalf("HTTP event: %#v %v", out, err)
+	}
+	env.Clock.Set(testkit.Start.AddDate(0, 1, 0).Add(time.Minute))
+	ev := `{"version":"0","id":"e1","detail-type":"Usage Rollover","source":"aws.events","time":"2026-12-23T09:01:00Z","detail":{}}`
+	if out, err := fn(ctx, json.RawMessage(ev)); err != nil || out != nil {
+		t.Fatalf("scheduled event: %v %v", out, err)
+	}
+	if !strings.Contains(env.Logs.String(), `"finalised":1`) {
+		t.Fatalf("job log: %s", env.Logs.String())
+	}
+	if _, err := fn(ctx, json.RawMessage(`{"hello":"world"}`)); err == nil {
+		t.Fatal("an unknown event was accepted")
+	}
+}

@@ -1,0 +1,153 @@
+package administration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// CreateAccountRequest is the body of POST /accounts.
+type CreateAccountRequest struct {
+	Name string `json:"name"`
+	// AdminUserID names the new account's first Admin; only operators may
+	// name someone else than themselves. Default: the caller.
+	AdminUserID string `json:"adminUserId,omitempty"`
+}
+
+// CreateAccount is a validated request.
+type CreateAccount struct {
+	Caller      access.Caller
+	Name        string
+	AdminUserID string
+}
+
+// Command validates the request.
+func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
+	var f apperr.Fields
+	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
+	admin := strings.TrimSpace(r.AdminUserID)
+	f.Check(admin == "" || directory.ValidID(admin), "adminUserId", "invalid", "not a user id")
+	if admin == "" {
+		admin = c.UserID
+	}
+	return CreateAccount{Caller: c, Name: name, AdminUserID: admin}, f.Err()
+}
+
+// CreateAccount creates an account whose first Admin is the caller (or,
+// for an operator, the user they name): account, membership (Admin, the
+// tenant's default licence) and change-log entry in one transaction, which
+// also checks that the admin is an active user. Tenant operators and the
+// Admins of the caller's active account may create accounts.
+func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (accounts.Account, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !c.Operator {
+		if err := s.Access.Require(ctx, c, access.EditAccount, c.AccountID); err != nil {
+			return accounts.Account{}, fmt.Errorf("create account: %w", err)
+		}
+		if cmd.AdminUserID != c.UserID {
+			return accounts.Account{}, apperr.ErrForbidden.Withf("only tenant operators may make someone else the first Admin")
+		}
+	}
+	admin, err := directory.LoadUser(ctx, s.Store, t, cmd.AdminUserID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	if admin.Status != identity.UserActive {
+		return accounts.Account{}, apperr.New(apperr.KindConflict, "admin_not_active", "the first Admin must be an active user")
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	licence := settings.DefaultLicence
+	if licence == "" {
+		licence = tenancy.DefaultLicence
+	}
+	now := s.now()
+	a := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: cmd.Name, CreatedAt: now, UpdatedAt: now})
+	m := accounts.NewMembership(t, accounts.Membership{AccountID: a.ID, UserID: admin.ID, Email: admin.Email,
+		Roles: []string{access.RoleAdmin}, Licence: licence, External: admin.HomeAccountID != "", CreatedAt: now, UpdatedAt: now})
+	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.created", "account", a.ID, nil,
+		map[string]any{"name": a.Name, "admin": admin.ID})
+	err = s.transact(ctx, "create account", []*store.Write{
+		store.Put(a).If(store.NotExists()),
+		store.Put(m).If(store.NotExists()),
+		store.Check(t.User(admin.ID), store.Is("status", identity.UserActive)).OrFail(ErrChanged),
+		entry.Write(),
+	})
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	return a, nil
+}
+
+// RenameAccount is a validated PATCH /accounts/{accountId}.
+type RenameAccount struct {
+	Caller    access.Caller
+	AccountID string
+	Name      string
+	IfMatch   int64
+}
+
+// RenameAccountRequest is its body.
+type RenameAccountRequest struct {
+	Name string `json:"name"`
+}
+
+// Command validates the request.
+func (r RenameAccountRequest) Command(c access.Caller, accountID string, ifMatch int64) (RenameAccount, error) {
+	var f apperr.Fields
+	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
+	return RenameAccount{Caller: c, AccountID: accountID, Name: name, IfMatch: ifMatch}, f.Err()
+}
+
+// RenameAccount changes an account's name (and its place in the directory)
+// at the version read (the If-Match), with the change-log entry.
+func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (accounts.Account, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !directory.ValidID(cmd.AccountID) {
+		return accounts.Account{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
+	}
+	if err := s.Access.Require(ctx, c, access.EditAccount, cmd.AccountID); err != nil {
+		return accounts.Account{}, err
+	}
+	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	v, err := expect(cmd.IfMatch, a.Version)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	if a.Name == cmd.Name {
+		return a, nil
+	}
+	now := s.now()
+	byName := t.AccountsByName(strings.ToLower(cmd.Name), a.ID)
+	upd := store.BumpVersion().
+		Set(expression.Name("name"), expression.Value(cmd.Name)).
+		Set(expression.Name("GSI2SK"), expression.Value(byName.SK)).
+		Set(expression.Name("updatedAt"), expression.Value(now))
+	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.renamed", "account", a.ID,
+		map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name})
+	err = s.transact(ctx, "rename account "+a.ID, []*store.Write{
+		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v).And(store.Is("status", accounts.StatusActive))).OrFail(apperr.ErrVersionConflict),
+		entry.Write(),
+	})
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	a.Name, a.GSI2SK, a.UpdatedAt, a.Version = cmd.Name, byName.SK, now, v+1
+	return a, nil
+}

@@ -1,0 +1,223 @@
+package administration
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/store"
+)
+
+// MaxBulkDelete bounds the users of one delete request.
+const MaxBulkDelete = 100
+
+// DeleteUsersRequest is the body of POST /users/delete.
+type DeleteUsersRequest struct {
+	UserIDs []string `json:"userIds"`
+}
+
+// DeleteUsers is a validated bulk delete.
+type DeleteUsers struct {
+	Caller  access.Caller
+	UserIDs []string // unique, in the order given
+}
+
+// Command validates the request.
+func (r DeleteUsersRequest) Command(c access.Caller) (DeleteUsers, error) {
+	var f apperr.Fields
+	var ids []string
+	for _, id := range r.UserIDs {
+		id = strings.TrimSpace(id)
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	f.Check(len(ids) > 0, "userIds", "required", "give at least one user id")
+	f.Check(len(ids) <= MaxBulkDelete, "userIds", "too_many", "at most 100 users per request")
+	return DeleteUsers{Caller: c, UserIDs: ids}, f.Err()
+}
+
+// Outcomes of one user of a bulk delete.
+const (
+	OutcomeDeleted = "deleted"
+	OutcomeFailed  = "failed"
+)
+
+// DeleteResult is the outcome for one user id.
+type DeleteResult struct {
+	UserID  string `json:"userId"`
+	Outcome string `json:"outcome"`
+	Status  int    `json:"status"`         // the HTTP status this user alone would have got
+	Code    string `json:"code,omitempty"` // the problem code when it failed
+	Detail  string `json:"detail,omitempty"`
+}
+
+// DeleteReport is the result per id, in the order given.
+type DeleteReport struct {
+	Results []DeleteResult `json:"results"`
+	Deleted int            `json:"deleted"`
+	Failed  int            `json:"failed"`
+}
+
+// DeleteUsers deletes each user in its own transaction, reporting per id;
+// status maps an error to its HTTP status (httpapi.Status).
+func (s *Service) DeleteUsers(ctx context.Context, cmd DeleteUsers, status func(apperr.Kind) int) DeleteReport {
+	results := make([]DeleteResult, len(cmd.UserIDs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, id := range cmd.UserIDs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			err := s.DeleteUser(ctx, cmd.Caller, id)
+			r := DeleteResult{UserID: id, Outcome: OutcomeDeleted, Status: 204}
+			if err != nil {
+				e, ok := apperr.As(err)
+				if !ok {
+					e = apperr.Internal("delete user", err)
+				}
+				r.Outcome, r.Status, r.Code, r.Detail = OutcomeFailed, status(e.Kind), e.Code, e.Detail
+				if e.Kind == apperr.KindInternal {
+					r.Detail = "internal error"
+					if s.Log != nil {
+						s.Log.ErrorContext(ctx, "delete user failed", "userId", id, "error", err.Error())
+					}
+				}
+			}
+			results[i] = r
+		}()
+	}
+	wg.Wait()
+	rep := DeleteReport{Results: results}
+	for _, r := range results {
+		if r.Outcome == OutcomeDeleted {
+			rep.Deleted++
+		} else {
+			rep.Failed++
+		}
+	}
+	return rep
+}
+
+// DeleteUser deletes one user: not yourself, not the last active Admin of
+// any account. In one transaction: the user becomes a tombstone (status
+// deleted, no password, no phone, out of the users directory, every session
+// refused from the next request on), the email claim goes (the address can
+// be used again), every membership goes with its seat, each account keeps
+// an active Admin, and each account's change log records it. What the user
+// owns stays, shown as a deleted user's until reassigned. Needs users.delete
+// over the user (their home account's Admins, operators).
+func (s *Service) DeleteUser(ctx context.Context, c access.Caller, userID string) error {
+	t := c.Tenant
+	if userID == c.UserID {
+		return ErrSelf.Withf("you cannot delete yourself")
+	}
+	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	if err != nil {
+		return err
+	}
+	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.DeleteUsers, u); err != nil {
+		return err
+	}
+	ms, err := s.memberships(ctx, t, u.ID)
+	if err != nil {
+		return err
+	}
+	writes, err := s.leaveWrites(ctx, c, u, ms, "user.deleted")
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	upd := store.BumpVersion().
+		Set(expression.Name("status"), expression.Value(directory.StatusDeleted)).
+		Set(expression.Name("deletedAt"), expression.Value(now)).
+		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
+		Set(expression.Name("updatedAt"), expression.Value(now)).
+		Remove(expression.Name("passwordHash")).Remove(expression.Name("phone")).
+		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK"))
+	writes = append(writes,
+		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
+		store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged))
+	if !slices.ContainsFunc(ms, func(m accounts.Membership) bool { return m.AccountID == u.HomeAccountID }) && u.HomeAccountID != "" {
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, u.HomeAccountID, actorOf(c), "user.deleted", "user", u.ID,
+			map[string]any{"email": u.Email}, nil).Write())
+	}
+	return s.transact(ctx, "delete user "+u.ID, writes)
+}
+
+// leaveWrites are the writes that take u out of memberships ms: each
+// membership deleted (it must still exist), its seat freed, each account
+// kept with an active Admin, and a change-log entry per account.
+func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.User, ms []accounts.Membership, action string) ([]*store.Write, error) {
+	t, now := c.Tenant, s.now()
+	var writes []*store.Write
+	var held []licences.Held
+	g := newAdminGuard(t)
+	for _, m := range ms {
+		if IsActiveAdmin(m, u.Status) {
+			if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+				if errors.Is(err, ErrLastAdmin) {
+					return nil, ErrLastAdmin.Withf("%s is the last active Admin of account %s: make someone else Admin first", u.Email, m.AccountID)
+				}
+				return nil, err
+			}
+		}
+		held = append(held, licences.Held{AccountID: m.AccountID, Licence: m.Licence})
+		writes = append(writes,
+			store.Delete(t.Membership(m.AccountID, u.ID)).If(store.AtVersion(m.Version)).OrFail(ErrChanged),
+			changelog.New(t, s.IDs.NewID(), now, m.AccountID, actorOf(c), action, "user", u.ID,
+				map[string]any{"email": u.Email, "roles": m.Roles, "licence": m.Licence}, nil).Write())
+	}
+	releases, err := licences.Releases(ctx, s.Store, t, held)
+	if err != nil {
+		return nil, err
+	}
+	writes = append(writes, releases...)
+	return append(writes, g.checks...), nil
+}
+
+// RemoveMembership takes a user out of one account (an external user's
+// access, or a member's): the membership goes with its seat, in one
+// transaction with the change-log entry; the user's sessions in that
+// account are refused from their next request. The user stays, and stays a
+// member elsewhere. Not the last active Admin. Needs users.delete in the
+// account; anyone may leave an account themselves.
+func (s *Service) RemoveMembership(ctx context.Context, c access.Caller, accountID, userID string) error {
+	t := c.Tenant
+	if !directory.ValidID(accountID) || !directory.ValidID(userID) {
+		return apperr.ErrNotFound
+	}
+	if userID != c.UserID {
+		if err := s.Access.Require(ctx, c, access.DeleteUsers, accountID); err != nil {
+			return err
+		}
+	}
+	m, u, err := s.member(ctx, t, accountID, userID)
+	if err != nil {
+		return err
+	}
+	writes, err := s.leaveWrites(ctx, c, u, []accounts.Membership{m}, "membership.removed")
+	if err != nil {
+		return err
+	}
+	if u.HomeAccountID == accountID {
+		// Their home account is no longer theirs: from now on operators
+		// administer them until another account becomes their home.
+		writes = append(writes, store.Update(t.User(u.ID), store.BumpVersion().Remove(expression.Name("homeAccountId"))).
+			If(store.Is("homeAccountId", accountID)).OrFail(ErrChanged))
+	}
+	return s.transact(ctx, "remove "+u.ID+" from "+accountID, writes)
+}

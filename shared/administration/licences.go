@@ -1,0 +1,203 @@
+package administration
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// SeatsRequest is the body of PUT /accounts/{accountId}/licences/{licence}.
+type SeatsRequest struct {
+	Purchased *int64 `json:"purchased"`
+}
+
+// SetSeats is a validated change of an account's purchased seats.
+type SetSeats struct {
+	Caller    access.Caller
+	AccountID string
+	Licence   string
+	Purchased int64
+	IfMatch   int64 // the pool's version, when it exists
+}
+
+// Command validates the request.
+func (r SeatsRequest) Command(c access.Caller, accountID, licence string, ifMatch int64) (SetSeats, error) {
+	var f apperr.Fields
+	f.Check(licences.ValidType(licence), "licence", "invalid_licence", "a licence type is lower-case letters, digits, '-' or '_', at most 40")
+	f.Check(r.Purchased != nil, "purchased", "required", "purchased is required")
+	cmd := SetSeats{Caller: c, AccountID: accountID, Licence: licence, IfMatch: ifMatch}
+	if r.Purchased != nil {
+		cmd.Purchased = *r.Purchased
+		f.Check(cmd.Purchased >= 0 && cmd.Purchased <= licences.MaxSeats, "purchased", "out_of_range",
+			fmt.Sprintf("purchased is from 0 to %d", licences.MaxSeats))
+	}
+	return cmd, f.Err()
+}
+
+// ErrSeatsInUse refuses to buy fewer seats than are in use.
+var ErrSeatsInUse = apperr.New(apperr.KindConflict, "seats_in_use", "more seats are in use than that: remove licences first")
+
+// SetSeats records how many seats of a licence type an account bought.
+// Purchases are billing: tenant operators record them. The first time a
+// type is bought for an account, its pool starts with the members who hold
+// that licence already; fewer seats than are in use are refused, and the
+// condition on "used" makes that hold against racing assignments.
+func (s *Service) SetSeats(ctx context.Context, cmd SetSeats) (licences.Pool, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !c.Operator {
+		return licences.Pool{}, apperr.ErrForbidden.Withf("seats are bought through the tenant's billing: ask a tenant operator")
+	}
+	if !directory.ValidID(cmd.AccountID) {
+		return licences.Pool{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
+	}
+	if err := s.Access.Require(ctx, c, access.ManageLicences, cmd.AccountID); err != nil {
+		return licences.Pool{}, err
+	}
+	now := s.now()
+	k := t.LicencePool(cmd.AccountID, cmd.Licence)
+	var pool licences.Pool
+	exists, err := s.Store.Get(ctx, k, &pool)
+	if err != nil {
+		return licences.Pool{}, err
+	}
+	var write *store.Write
+	var before map[string]any
+	if exists {
+		v, err := expect(cmd.IfMatch, pool.Version)
+		if err != nil {
+			return licences.Pool{}, err
+		}
+		if pool.Used > cmd.Purchased {
+			return licences.Pool{}, ErrSeatsInUse.Withf("%d seats of %s are in use: remove licences before buying fewer", pool.Used, cmd.Licence)
+		}
+		before = map[string]any{"purchased": pool.Purchased}
+		write = store.Update(k, store.BumpVersion().
+			Set(expression.Name("purchased"), expression.Value(cmd.Purchased)).
+			Set(expression.Name("updatedAt"), expression.Value(now))).
+			If(store.AtVersion(v).And(expression.Name("used").LessThanEqual(expression.Value(cmd.Purchased)))).
+			OrFail(apperr.ErrVersionConflict)
+		pool.Purchased, pool.Version, pool.UpdatedAt = cmd.Purchased, v+1, now
+	} else {
+		if cmd.IfMatch != 0 {
+			return licences.Pool{}, apperr.ErrVersionConflict
+		}
+		holders, err := s.countHolders(ctx, t, cmd.AccountID, cmd.Licence)
+		if err != nil {
+			return licences.Pool{}, err
+		}
+		pool = licences.NewPool(t, cmd.AccountID, cmd.Licence, cmd.Purchased, holders, now)
+		write = store.Put(pool).If(store.NotExists()).OrFail(apperr.ErrVersionConflict)
+	}
+	entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, actorOf(c), "licence.seats_changed", "licence", cmd.Licence,
+		before, map[string]any{"purchased": cmd.Purchased})
+	if err := s.transact(ctx, "set seats of "+cmd.Licence, []*store.Write{write, entry.Write()}); err != nil {
+		return licences.Pool{}, err
+	}
+	return pool, nil
+}
+
+// countHolders counts the members of accountID holding licence.
+func (s *Service) countHolders(ctx context.Context, t table.Tenant, accountID, licence string) (int64, error) {
+	holds := expression.Name("licence").Equal(expression.Value(licence))
+	items, err := s.Store.QueryAll(ctx, store.Query{Partition: t.AccountPartition(accountID), SKPrefix: table.MembershipPrefix, Filter: &holds}, 0)
+	if err != nil {
+		return 0, fmt.Errorf("count holders of %s: %w", licence, err)
+	}
+	return int64(len(items)), nil
+}
+
+// LicenceRequest is the body of PUT /accounts/{accountId}/users/{userId}/licence.
+type LicenceRequest struct {
+	Licence *string `json:"licence"` // a licence type, or "" / null to remove it
+}
+
+// AssignLicence is a validated licence change of one member.
+type AssignLicence struct {
+	Caller    access.Caller
+	AccountID string
+	UserID    string
+	Licence   string // "" removes it
+	IfMatch   int64  // the membership's version
+}
+
+// Command validates the request.
+func (r LicenceRequest) Command(c access.Caller, accountID, userID string, ifMatch int64) (AssignLicence, error) {
+	var f apperr.Fields
+	cmd := AssignLicence{Caller: c, AccountID: accountID, UserID: userID, IfMatch: ifMatch}
+	if r.Licence != nil {
+		cmd.Licence = *r.Licence
+	}
+	f.Check(cmd.Licence == "" || licences.ValidType(cmd.Licence), "licence", "invalid_licence", "not a licence type")
+	return cmd, f.Err()
+}
+
+// AssignLicence gives a member a licence, changes it or removes it, in one
+// transaction with the seat bookkeeping and the change-log entry: the new
+// licence takes a seat only if one is free (409 no_free_seat; racing
+// assignments succeed exactly as many times as there are free seats), the
+// old one frees its seat. A member without a licence cannot sign in to the
+// account (the authorizer refuses their next request), so removing the
+// last active Admin's licence is refused too. Needs licences.manage
+// (Admins).
+func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (accounts.Membership, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
+		return accounts.Membership{}, apperr.ErrNotFound
+	}
+	if err := s.Access.Require(ctx, c, access.ManageLicences, cmd.AccountID); err != nil {
+		return accounts.Membership{}, err
+	}
+	m, u, err := s.member(ctx, t, cmd.AccountID, cmd.UserID)
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	v, err := expect(cmd.IfMatch, m.Version)
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	if m.Licence == cmd.Licence {
+		return m, nil
+	}
+	var writes []*store.Write
+	if cmd.Licence != "" {
+		writes = append(writes, licences.TakeSeat(t, m.AccountID, cmd.Licence))
+	}
+	releases, err := licences.Releases(ctx, s.Store, t, []licences.Held{{AccountID: m.AccountID, Licence: m.Licence}})
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	writes = append(writes, releases...)
+	if cmd.Licence == "" && IsActiveAdmin(m, u.Status) {
+		g := newAdminGuard(t)
+		if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+			return accounts.Membership{}, err
+		}
+		writes = append(writes, g.checks...)
+	}
+	now := s.now()
+	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
+	if cmd.Licence == "" {
+		upd = upd.Remove(expression.Name("licence"))
+	} else {
+		upd = upd.Set(expression.Name("licence"), expression.Value(cmd.Licence))
+	}
+	writes = append(writes,
+		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		changelog.New(t, s.IDs.NewID(), now, m.AccountID, actorOf(c), "membership.licence_changed", "user", u.ID,
+			map[string]any{"licence": m.Licence}, map[string]any{"licence": cmd.Licence}).Write())
+	if err := s.transact(ctx, "assign licence to "+u.ID+" in "+m.AccountID, writes); err != nil {
+		return accounts.Membership{}, err
+	}
+	m.Licence, m.Version, m.UpdatedAt = cmd.Licence, v+1, now
+	return m, nil
+}

@@ -1,0 +1,275 @@
+package administration
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// OwnPasswordRequest is the body of POST /me/password.
+type OwnPasswordRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+	Confirmation    string `json:"confirmation"`
+}
+
+// ChangeOwnPassword is a validated own password change.
+type ChangeOwnPassword struct {
+	Caller    access.Caller
+	Current   string
+	New       string
+	IP        string
+	UserAgent string
+}
+
+// Command checks the shape (the policy is the tenant's, checked later).
+func (r OwnPasswordRequest) Command(c access.Caller, ip, ua string) (ChangeOwnPassword, error) {
+	var f apperr.Fields
+	f.Check(r.CurrentPassword != "", "currentPassword", "required", "your current password is required")
+	f.Check(len(r.CurrentPassword) <= identity.MaxPasswordLength, "currentPassword", "too_long", "that is not your password")
+	f.Check(r.NewPassword != "", "newPassword", "required", "choose a new password")
+	f.Check(r.Confirmation == r.NewPassword, "confirmation", "mismatch", "the confirmation is not the same as the new password")
+	f.Check(r.NewPassword == "" || r.NewPassword != r.CurrentPassword, "newPassword", "unchanged", "the new password is the current one")
+	return ChangeOwnPassword{Caller: c, Current: r.CurrentPassword, New: r.NewPassword, IP: ip, UserAgent: ua}, f.Err()
+}
+
+// errWrongPassword names the field whose password did not match.
+func errWrongPassword(field string) error {
+	return apperr.Validation(apperr.FieldError{Field: field, Code: "incorrect", Detail: "this password is not correct"})
+}
+
+// ChangeOwnPassword checks the current password (wrong guesses count
+// towards the same lock-out as failed sign-ins), checks the new one against
+// the tenant's policy, stores its argon2id hash and revokes every session of
+// the user by moving their session epoch, then opens a fresh session for
+// the caller in the same transaction, so that the device that changed the
+// password stays signed in and every other one is signed out.
+func (s *Service) ChangeOwnPassword(ctx context.Context, cmd ChangeOwnPassword) (auth.Signed, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	u, err := directory.LoadUser(ctx, s.Store, t, c.UserID)
+	if err != nil {
+		return auth.Signed{}, err
+	}
+	if err := s.verify(ctx, t, u, cmd.Current, "currentPassword"); err != nil {
+		return auth.Signed{}, err
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return auth.Signed{}, err
+	}
+	if err := settings.PasswordPolicy.Check("newPassword", cmd.New, u.Email); err != nil {
+		return auth.Signed{}, err
+	}
+	hash, err := identity.HashPassword(cmd.New)
+	if err != nil {
+		return auth.Signed{}, apperr.Internal("hash password", err)
+	}
+	now := s.now()
+	writes := s.passwordWrites(t, u, hash, now)
+	u.SessionEpoch++
+	signed, sessionWrites := s.Sessions.NewSession(t, u, c.AccountID, settings.SessionTTL(), cmd.IP, cmd.UserAgent)
+	writes = append(writes, sessionWrites...)
+	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.password_changed",
+		"user", u.ID, nil, map[string]any{"otherSessions": "revoked"}).Write())
+	if err := s.transact(ctx, "change password of "+u.ID, writes); err != nil {
+		return auth.Signed{}, err
+	}
+	return signed, nil
+}
+
+// passwordWrites sets a new hash and revokes all sessions, at the version read.
+func (s *Service) passwordWrites(t table.Tenant, u identity.User, hash string, now time.Time) []*store.Write {
+	upd := store.BumpVersion().
+		Set(expression.Name("passwordHash"), expression.Value(hash)).
+		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
+		Set(expression.Name("updatedAt"), expression.Value(now))
+	return []*store.Write{store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged)}
+}
+
+// AdminPasswordRequest is the body of PUT /users/{userId}/password.
+type AdminPasswordRequest struct {
+	// AdminPassword is the caller's own password, re-entered.
+	AdminPassword string `json:"adminPassword"`
+	// Password is the new password; leave it out with Generate to have one
+	// generated and emailed to the user (nobody else ever sees it).
+	Password string `json:"password,omitempty"`
+	Generate bool   `json:"generate,omitempty"`
+}
+
+// SetPassword is a validated admin password set.
+type SetPassword struct {
+	Caller        access.Caller
+	UserID        string
+	AdminPassword string
+	Password      string
+	Generate      bool
+}
+
+// Command checks the shape.
+func (r AdminPasswordRequest) Command(c access.Caller, userID string) (SetPassword, error) {
+	var f apperr.Fields
+	f.Check(r.AdminPassword != "", "adminPassword", "required", "re-enter your own password")
+	f.Check(len(r.AdminPassword) <= identity.MaxPasswordLength, "adminPassword", "too_long", "that is not your password")
+	f.Check(r.Generate != (r.Password != ""), "password", "password_or_generate", "give a password, or generate: true, not both")
+	return SetPassword{Caller: c, UserID: userID, AdminPassword: r.AdminPassword, Password: r.Password, Generate: r.Generate}, f.Err()
+}
+
+// PasswordSet reports an admin password change (never the password).
+type PasswordSet struct {
+	UserID  string `json:"userId"`
+	Emailed bool   `json:"emailed"` // a generated password was emailed to the user
+}
+
+// SetPassword lets an administrator of the user's home account (or an
+// operator) set a user's password after re-entering their own, or have one
+// generated and emailed to the user. It revokes every session of the user.
+// Nobody can read a password: only its argon2id hash is stored, and a
+// generated one is sent to the user's address only.
+func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (PasswordSet, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if cmd.UserID == c.UserID {
+		return PasswordSet{}, ErrSelf.Withf("change your own password with your current one (POST /me/password)")
+	}
+	u, err := directory.LoadUser(ctx, s.Store, t, cmd.UserID)
+	if err != nil {
+		return PasswordSet{}, err
+	}
+	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+		return PasswordSet{}, err
+	}
+	me, err := directory.LoadUser(ctx, s.Store, t, c.UserID)
+	if err != nil {
+		return PasswordSet{}, err
+	}
+	if err := s.verify(ctx, t, me, cmd.AdminPassword, "adminPassword"); err != nil {
+		return PasswordSet{}, err
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return PasswordSet{}, err
+	}
+	password := cmd.Password
+	if cmd.Generate {
+		if s.Mail == nil {
+			return PasswordSet{}, apperr.New(apperr.KindConflict, "email_not_configured", "no email can be sent from here: set a password instead")
+		}
+		password = GeneratePassword(max(settings.PasswordPolicy.MinLength, 20))
+	}
+	if err := settings.PasswordPolicy.Check("password", password, u.Email); err != nil {
+		return PasswordSet{}, err
+	}
+	hash, err := identity.HashPassword(password)
+	if err != nil {
+		return PasswordSet{}, apperr.Internal("hash password", err)
+	}
+	now := s.now()
+	writes := s.passwordWrites(t, u, hash, now)
+	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.password_set", "user", u.ID,
+		nil, map[string]any{"generated": cmd.Generate, "sessions": "revoked"}).Write())
+	if err := s.transact(ctx, "set password of "+u.ID, writes); err != nil {
+		return PasswordSet{}, err
+	}
+	out := PasswordSet{UserID: u.ID}
+	if cmd.Generate {
+		text := fmt.Sprintf("Hello %s,\n\nAn administrator set a new password for your account (%s):\n\n    %s\n\n"+
+			"Sign in with it and change it at once. Every earlier session was signed out.\n", u.Name(), u.Email, password)
+		if _, err := s.Mail.Send(ctx, email.Message{To: u.Email, Subject: "Your new password", Text: text}); err != nil {
+			// The password is set but unknown to anyone: the admin generates again.
+			return out, apperr.New(apperr.KindUnavailable, "email_not_sent", "the password was changed but the email could not be sent; generate again").With("userId", u.ID)
+		}
+		out.Emailed = true
+	}
+	return out, nil
+}
+
+// GeneratePassword returns n characters from crypto/rand with each of the
+// four character classes the default policy asks for.
+func GeneratePassword(n int) string {
+	const (
+		lower   = "abcdefghijkmnopqrstuvwxyz"
+		upper   = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+		digits  = "23456789"
+		special = "-_.!@#%+="
+	)
+	all := lower + upper + digits + special
+	pick := func(set string) byte {
+		i, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+		if err != nil {
+			panic("crypto/rand failed: " + err.Error())
+		}
+		return set[i.Int64()]
+	}
+	out := []byte{pick(lower), pick(upper), pick(digits), pick(special)}
+	for len(out) < n {
+		out = append(out, pick(all))
+	}
+	for i := len(out) - 1; i > 0; i-- { // shuffle so the classes are not in a known place
+		j, _ := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		out[i], out[j.Int64()] = out[j.Int64()], out[i]
+	}
+	return string(out)
+}
+
+// throttle is the failed sign-in counter of an email (the item auth keeps
+// with table.SignInThrottle): wrong passwords given here count towards the
+// same lock-out, so a stolen session cannot be used to guess the password.
+type throttle struct {
+	PK          string `dynamodbav:"PK"`
+	SK          string `dynamodbav:"SK"`
+	Type        string `dynamodbav:"type"`
+	Failures    int    `dynamodbav:"failures"`
+	WindowStart int64  `dynamodbav:"windowStart"`
+	LockedUntil int64  `dynamodbav:"lockedUntil"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+// verify checks u's password, refusing while the email is locked out and
+// counting a wrong one.
+func (s *Service) verify(ctx context.Context, t table.Tenant, u identity.User, password, field string) error {
+	now := s.now()
+	k := t.SignInThrottle(u.Email)
+	var th throttle
+	had, err := s.Store.Get(ctx, k, &th)
+	if err != nil {
+		return err
+	}
+	if had && th.LockedUntil > now.Unix() {
+		return auth.ErrTooManyAttempts.With("retryAfterSeconds", th.LockedUntil-now.Unix())
+	}
+	good := false
+	if u.PasswordHash != "" {
+		if good, err = identity.VerifyPassword(password, u.PasswordHash); err != nil {
+			return apperr.Internal("verify password", err)
+		}
+	}
+	if good {
+		return nil
+	}
+	if !had || now.Unix()-th.WindowStart > int64(auth.FailureWindow/time.Second) {
+		th = throttle{PK: k.PK, SK: k.SK, Type: "THROTTLE", WindowStart: now.Unix()}
+	}
+	th.Failures++
+	if th.Failures >= auth.MaxFailures {
+		th.LockedUntil = now.Add(auth.LockoutPeriod).Unix()
+	}
+	th.TTL = now.Add(auth.FailureWindow + auth.LockoutPeriod + time.Hour).Unix()
+	if err := s.Store.Do(ctx, "record a wrong password", store.Put(th)); err != nil {
+		return err
+	}
+	return errWrongPassword(field)
+}

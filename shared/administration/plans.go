@@ -1,0 +1,164 @@
+package administration
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/plans"
+	"github.com/acme/accountadmin/shared/store"
+)
+
+// Plans and account plans are billing: tenant operators set them.
+
+// PlanRequest is the body of PUT /plans/{planId}.
+type PlanRequest struct {
+	Name        string           `json:"name"`
+	Limits      map[string]int64 `json:"limits"`
+	BillingUnit string           `json:"billingUnit,omitempty"`
+	Licences    map[string]int64 `json:"licences,omitempty"`
+}
+
+// PutPlan is a validated plan definition.
+type PutPlan struct {
+	Caller  access.Caller
+	Plan    plans.Plan
+	IfMatch int64
+}
+
+// Command validates the request.
+func (r PlanRequest) Command(c access.Caller, planID string, ifMatch int64) (PutPlan, error) {
+	var f apperr.Fields
+	f.Check(plans.ValidID(planID), "planId", "invalid_plan", "a plan id is lower-case letters, digits, '-' or '_'")
+	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
+	plans.Validate(&f, "limits", r.Limits, r.Licences)
+	unit := strings.TrimSpace(r.BillingUnit)
+	if unit != "" {
+		_, ok := r.Limits[unit]
+		f.Check(ok, "billingUnit", "unknown_limit", "the billing unit names one of the plan's limits")
+	}
+	p := plans.Plan{ID: planID, Name: name, Limits: r.Limits, BillingUnit: unit, Licences: r.Licences}
+	if p.Limits == nil {
+		p.Limits = map[string]int64{}
+	}
+	return PutPlan{Caller: c, Plan: p, IfMatch: ifMatch}, f.Err()
+}
+
+// PutPlan creates or redefines a plan (at its version when it exists).
+func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !c.Operator {
+		return plans.Plan{}, apperr.ErrForbidden.Withf("plans are the tenant's billing: only tenant operators define them")
+	}
+	var old plans.Plan
+	exists, err := s.Store.Get(ctx, t.Plan(cmd.Plan.ID), &old)
+	if err != nil {
+		return plans.Plan{}, err
+	}
+	now := s.now()
+	p := plans.NewPlan(t, cmd.Plan)
+	p.UpdatedAt, p.Version = now, 1
+	put := store.Put(p).If(store.NotExists()).OrFail(apperr.ErrVersionConflict)
+	var before map[string]any
+	if exists {
+		v, err := expect(cmd.IfMatch, old.Version)
+		if err != nil {
+			return plans.Plan{}, err
+		}
+		p.Version = v + 1
+		put = store.Put(p).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict)
+		before = map[string]any{"name": old.Name, "limits": old.Limits, "licences": old.Licences, "billingUnit": old.BillingUnit}
+	} else if cmd.IfMatch != 0 {
+		return plans.Plan{}, apperr.ErrVersionConflict
+	}
+	entry := changelog.New(t, s.IDs.NewID(), now, c.AccountID, actorOf(c), "plan.defined", "plan", p.ID, before,
+		map[string]any{"name": p.Name, "limits": p.Limits, "licences": p.Licences, "billingUnit": p.BillingUnit})
+	if err := s.transact(ctx, "define plan "+p.ID, []*store.Write{put, entry.Write()}); err != nil {
+		return plans.Plan{}, err
+	}
+	return p, nil
+}
+
+// AccountPlanRequest is the body of PUT /accounts/{accountId}/plan.
+type AccountPlanRequest struct {
+	PlanID    string           `json:"planId"`              // "" leaves the account without a plan
+	Overrides map[string]int64 `json:"overrides,omitempty"` // "tasks", "licence:office": replace the plan's
+}
+
+// SetAccountPlan is a validated plan change of one account.
+type SetAccountPlan struct {
+	Caller    access.Caller
+	AccountID string
+	PlanID    string
+	Overrides map[string]int64
+	IfMatch   int64 // the account's version
+}
+
+// Command validates the request.
+func (r AccountPlanRequest) Command(c access.Caller, accountID string, ifMatch int64) (SetAccountPlan, error) {
+	var f apperr.Fields
+	f.Check(r.PlanID == "" || plans.ValidID(r.PlanID), "planId", "invalid_plan", "not a plan id")
+	limits, seats := map[string]int64{}, map[string]int64{}
+	for k, v := range r.Overrides {
+		if lic, ok := strings.CutPrefix(k, plans.LicencePrefix); ok {
+			seats[lic] = v
+		} else {
+			limits[k] = v
+		}
+	}
+	plans.Validate(&f, "overrides", limits, seats)
+	return SetAccountPlan{Caller: c, AccountID: accountID, PlanID: r.PlanID, Overrides: r.Overrides, IfMatch: ifMatch}, f.Err()
+}
+
+// SetAccountPlan sets an account's plan and overrides at the account's
+// version; the plan must exist at commit.
+func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accounts.Account, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !c.Operator {
+		return accounts.Account{}, apperr.ErrForbidden.Withf("an account's plan is the tenant's billing: ask a tenant operator")
+	}
+	if err := s.Access.Require(ctx, c, access.EditAccount, cmd.AccountID); err != nil {
+		return accounts.Account{}, err
+	}
+	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	v, err := expect(cmd.IfMatch, a.Version)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	now := s.now()
+	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
+	if cmd.PlanID == "" {
+		upd = upd.Remove(expression.Name("planId"))
+	} else {
+		upd = upd.Set(expression.Name("planId"), expression.Value(cmd.PlanID))
+	}
+	if len(cmd.Overrides) == 0 {
+		upd = upd.Remove(expression.Name("planOverrides"))
+	} else {
+		upd = upd.Set(expression.Name("planOverrides"), expression.Value(cmd.Overrides))
+	}
+	var writes []*store.Write
+	if cmd.PlanID != "" {
+		writes = append(writes, store.Check(t.Plan(cmd.PlanID), store.Exists()).
+			OrFail(apperr.Validation(apperr.FieldError{Field: "planId", Code: "unknown_plan", Detail: "no such plan in this tenant"})))
+	}
+	writes = append(writes,
+		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.plan_changed", "account", a.ID,
+			map[string]any{"planId": a.PlanID, "overrides": a.PlanOverrides},
+			map[string]any{"planId": cmd.PlanID, "overrides": cmd.Overrides}).Write())
+	if err := s.transact(ctx, "set plan of "+a.ID, writes); err != nil {
+		return accounts.Account{}, err
+	}
+	a.PlanID, a.PlanOverrides, a.Version, a.UpdatedAt = cmd.PlanID, cmd.Overrides, v+1, now
+	return a, nil
+}

@@ -1,0 +1,60 @@
+package administration_test
+
+import (
+	"maps"
+	"testing"
+
+	"github.com/acme/accountadmin/shared/administration"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/plans"
+	"github.com/acme/accountadmin/shared/usage"
+)
+
+func TestEffectiveLimitsArePlanPlusOverrides(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	op := w.operator(t)
+	req := administration.PlanRequest{Name: "Pro", Limits: map[string]int64{"tasks": 1000, "webhooks": 5000, "invoices": 200},
+		BillingUnit: "invoices", Licences: map[string]int64{"office": 10, "guest": 5}}
+	cmd, err := req.Command(op, "pro", 0)
+	wantKind(t, "plan command", err, ok)
+	_, err = w.adm.PutPlan(ctx, administration.PutPlan{Caller: w.admin(), Plan: cmd.Plan})
+	wantKind(t, "an account admin defines a plan", err, apperr.KindForbidden)
+	_, err = w.adm.PutPlan(ctx, cmd)
+	wantKind(t, "define", err, ok)
+	_, err = administration.PlanRequest{Name: "Bad", Limits: map[string]int64{"Tasks!": -1}, BillingUnit: "coins"}.Command(op, "Bad Id", 0)
+	if e, _ := apperr.As(err); e == nil || len(e.Fields) != 4 {
+		t.Fatalf("bad plan: %v", err)
+	}
+
+	set := func(planID string, overrides map[string]int64) error {
+		cmd, err := administration.AccountPlanRequest{PlanID: planID, Overrides: overrides}.Command(op, w.ten.AccountID, 0)
+		if err != nil {
+			return err
+		}
+		_, err = w.adm.SetAccountPlan(ctx, cmd)
+		return err
+	}
+	wantKind(t, "an unknown plan", set("gold", nil), apperr.KindUnprocessable)
+	wantKind(t, "pro with overrides", set("pro", map[string]int64{"tasks": 2500, "licence:office": 12, "reports": 3}), ok)
+	view, err := w.dir.Account(ctx, w.admin(), w.ten.AccountID)
+	wantKind(t, "view", err, ok)
+	wantLimits := map[string]int64{"tasks": 2500, "webhooks": 5000, "invoices": 200, "reports": 3}
+	if !maps.Equal(view.Limits.Limits, wantLimits) || view.Limits.Licences["office"] != 12 || view.Limits.Licences["guest"] != 5 ||
+		view.Limits.BillingUnit != "invoices" || view.PlanID != "pro" || len(view.Limits.Overridden) != 3 {
+		t.Fatalf("effective %+v", view.Limits)
+	}
+	if len(w.changes(t, w.ten.AccountID, "account.plan_changed")) != 1 {
+		t.Fatal("not logged")
+	}
+	// Usage is measured against the plan.
+	terms, err := plans.Terms{Store: w.env.Store, Fallback: usage.StoredAllowances{Store: w.env.Store}}.Terms(ctx, w.ten.Tenant, w.ten.AccountID)
+	wantKind(t, "terms", err, ok)
+	if terms.Allowances["tasks"].Limit != 2500 || terms.Allowances["invoices"].Limit != 200 {
+		t.Fatalf("terms %+v", terms)
+	}
+	// A redefinition with a stale ETag changes nothing.
+	cmd.IfMatch = 7
+	_, err = w.adm.PutPlan(ctx, cmd)
+	wantKind(t, "stale plan", err, apperr.KindPreconditionFailed)
+}

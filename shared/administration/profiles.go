@@ -1,0 +1,216 @@
+package administration
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+)
+
+// ProfileRequest is the body of PATCH /users/{userId}: only the fields
+// present change; "" clears the phone or the time zone.
+type ProfileRequest struct {
+	FirstName *string `json:"firstName,omitempty"`
+	LastName  *string `json:"lastName,omitempty"`
+	Phone     *string `json:"phone,omitempty"`
+	TimeZone  *string `json:"timeZone,omitempty"`
+	Email     *string `json:"email,omitempty"`
+}
+
+// EditProfile is a validated profile change.
+type EditProfile struct {
+	Caller    access.Caller
+	UserID    string
+	FirstName *string
+	LastName  *string
+	Phone     *string // E.164, or "" to clear
+	TimeZone  *string // IANA, or "" to clear
+	Email     *string // normalised
+	IfMatch   int64
+}
+
+// MaxPersonName bounds first and last names.
+const MaxPersonName = 100
+
+// e164 is an E.164 number: "+", a country code not starting with 0, at most
+// 15 digits in all (ITU-T E.164), no spaces or punctuation.
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// Command validates the request; every bad field is reported at once.
+func (r ProfileRequest) Command(c access.Caller, userID string, ifMatch int64) (EditProfile, error) {
+	var f apperr.Fields
+	cmd := EditProfile{Caller: c, UserID: userID, IfMatch: ifMatch}
+	if r.FirstName != nil {
+		v := ValidName(&f, "firstName", *r.FirstName, MaxPersonName)
+		cmd.FirstName = &v
+	}
+	if r.LastName != nil {
+		v := ValidName(&f, "lastName", *r.LastName, MaxPersonName)
+		cmd.LastName = &v
+	}
+	if r.Phone != nil {
+		v := strings.TrimSpace(*r.Phone)
+		f.Check(v == "" || e164.MatchString(v), "phone", "invalid_phone",
+			"the phone number must be in E.164 form: + then the country code and number, digits only (e.g. +447700900123)")
+		cmd.Phone = &v
+	}
+	if r.TimeZone != nil {
+		v := strings.TrimSpace(*r.TimeZone)
+		f.Check(v == "" || ValidTimeZone(v), "timeZone", "invalid_time_zone", "the time zone must be an IANA name such as Europe/Paris")
+		cmd.TimeZone = &v
+	}
+	if r.Email != nil {
+		v, err := identity.NormalizeEmail(*r.Email)
+		f.Check(err == nil, "email", "invalid_email", "not a valid email address")
+		cmd.Email = &v
+	}
+	f.Check(r.FirstName != nil || r.LastName != nil || r.Phone != nil || r.TimeZone != nil || r.Email != nil,
+		"(body)", "nothing_to_change", "give at least one of firstName, lastName, phone, timeZone, email")
+	return cmd, f.Err()
+}
+
+// ValidTimeZone reports whether name is an IANA time zone the runtime knows
+// (time.LoadLocation), other than "Local", which names the server's zone.
+func ValidTimeZone(name string) bool {
+	if name == "" || name == "Local" || len(name) > 64 {
+		return false
+	}
+	_, err := time.LoadLocation(name)
+	return err == nil
+}
+
+// Edited is the user after a profile change.
+type Edited struct {
+	User         identity.User
+	EmailChanged bool
+}
+
+// EditProfile changes a profile in one transaction with its change-log
+// entry, at the version read. Users edit their own name, phone and time
+// zone; the email (which is the username) and everything about other users
+// need users.edit over them (the Admins of their home account, operators).
+//
+// An email change re-keys uniqueness in the same transaction: the old claim
+// is deleted (only if it is still this user's), the new one put only if no
+// one holds it (409 email_taken otherwise), and the user's memberships (which
+// carry the email for the members list) follow. The old and the new address
+// are then told, when a mailer is configured.
+func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	u, err := directory.LoadUser(ctx, s.Store, t, cmd.UserID)
+	if err != nil {
+		return Edited{}, err
+	}
+	emailChange := cmd.Email != nil && *cmd.Email != u.Email
+	if u.ID != c.UserID || emailChange {
+		if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+			if u.ID == c.UserID {
+				return Edited{}, apperr.ErrForbidden.Withf("you cannot change your own email: ask an administrator of your account")
+			}
+			return Edited{}, err
+		}
+	}
+	v, err := expect(cmd.IfMatch, u.Version)
+	if err != nil {
+		return Edited{}, err
+	}
+	now := s.now()
+	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
+	before, after := map[string]any{}, map[string]any{}
+	set := func(attr string, old string, val *string, clearable bool) {
+		if val == nil || *val == old {
+			return
+		}
+		before[attr], after[attr] = old, *val
+		if *val == "" && clearable {
+			upd = upd.Remove(expression.Name(attr))
+		} else {
+			upd = upd.Set(expression.Name(attr), expression.Value(*val))
+		}
+	}
+	set("firstName", u.FirstName, cmd.FirstName, false)
+	set("lastName", u.LastName, cmd.LastName, false)
+	set("phone", u.Phone, cmd.Phone, true)
+	set("timeZone", u.TimeZone, cmd.TimeZone, true)
+	if len(after) == 0 && !emailChange {
+		return Edited{User: u}, nil
+	}
+	var writes []*store.Write
+	if emailChange {
+		newEmail := *cmd.Email
+		before["email"], after["email"] = u.Email, newEmail
+		upd = upd.Set(expression.Name("email"), expression.Value(newEmail)).
+			Set(expression.Name("GSI2PK"), expression.Value(t.UsersByEmail(newEmail).PK)).
+			Set(expression.Name("GSI2SK"), expression.Value(t.UsersByEmail(newEmail).SK))
+		ms, err := s.memberships(ctx, t, u.ID)
+		if err != nil {
+			return Edited{}, err
+		}
+		writes = append(writes,
+			store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
+			store.Put(identity.NewEmailClaim(t, newEmail, u.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken))
+		for _, m := range ms {
+			ix := t.AccountMembersByEmail(m.AccountID, newEmail, u.ID)
+			writes = append(writes, store.Update(t.Membership(m.AccountID, u.ID), expression.
+				Set(expression.Name("email"), expression.Value(newEmail)).
+				Set(expression.Name("GSI2PK"), expression.Value(ix.PK)).
+				Set(expression.Name("GSI2SK"), expression.Value(ix.SK))).
+				If(store.Exists()).OrFail(ErrChanged))
+		}
+	}
+	action := "user.profile_changed"
+	if emailChange {
+		action = "user.email_changed"
+	}
+	entry := changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), action, "user", u.ID, before, after)
+	writes = append(writes,
+		store.Update(t.User(u.ID), upd).If(store.AtVersion(v).And(store.Is("status", u.Status))).OrFail(apperr.ErrVersionConflict),
+		entry.Write())
+	if err := s.transact(ctx, "edit profile of "+u.ID, writes); err != nil {
+		return Edited{}, err
+	}
+	old := u.Email
+	applyProfile(&u, cmd, now, v+1)
+	if emailChange {
+		s.tellEmailChanged(ctx, u, old)
+	}
+	return Edited{User: u, EmailChanged: emailChange}, nil
+}
+
+func applyProfile(u *identity.User, cmd EditProfile, now time.Time, version int64) {
+	for _, f := range []struct {
+		dst *string
+		val *string
+	}{{&u.FirstName, cmd.FirstName}, {&u.LastName, cmd.LastName}, {&u.Phone, cmd.Phone}, {&u.TimeZone, cmd.TimeZone}, {&u.Email, cmd.Email}} {
+		if f.val != nil {
+			*f.dst = *f.val
+		}
+	}
+	u.UpdatedAt, u.Version = now, version
+}
+
+// tellEmailChanged emails the old and the new address, after the change is
+// committed; a failure is logged, never undoes the change.
+func (s *Service) tellEmailChanged(ctx context.Context, u identity.User, oldEmail string) {
+	if s.Mail == nil {
+		return
+	}
+	text := fmt.Sprintf("Hello %s,\n\nThe email address you sign in with was changed from %s to %s on %s.\n"+
+		"If you did not expect this, contact your administrator at once.\n", u.Name(), oldEmail, u.Email, email.FormatInstant(s.now()))
+	for _, to := range []string{oldEmail, u.Email} {
+		if _, err := s.Mail.Send(ctx, email.Message{To: to, Subject: "Your sign-in email was changed", Text: text}); err != nil && s.Log != nil {
+			s.Log.WarnContext(ctx, "email-change notice not sent", "userId", u.ID, "error", err.Error())
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package administration
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// MaxRoles bounds the roles of one membership.
+const MaxRoles = 10
+
+var roleName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 _-]{0,39}$`)
+
+// ValidRoleName reports whether name can name a role.
+func ValidRoleName(name string) bool { return roleName.MatchString(name) }
+
+// ErrUnknownRole refuses a role the tenant does not define.
+var ErrUnknownRole = apperr.Validation(apperr.FieldError{Field: "roles", Code: "unknown_role",
+	Detail: "a role is Admin, Viewer or one of the tenant's custom roles"})
+
+// RolesRequest is the body of PUT /accounts/{accountId}/users/{userId}/roles.
+type RolesRequest struct {
+	Roles []string `json:"roles"`
+}
+
+// SetRoles is a validated roles change.
+type SetRoles struct {
+	Caller    access.Caller
+	AccountID string
+	UserID    string
+	Roles     []string // sorted, unique
+	IfMatch   int64    // the membership's version
+}
+
+// Command validates the request.
+func (r RolesRequest) Command(c access.Caller, accountID, userID string, ifMatch int64) (SetRoles, error) {
+	var f apperr.Fields
+	roles := CleanRoles(&f, "roles", r.Roles)
+	return SetRoles{Caller: c, AccountID: accountID, UserID: userID, Roles: roles, IfMatch: ifMatch}, f.Err()
+}
+
+// CleanRoles trims, deduplicates and checks a list of one or more role names.
+func CleanRoles(f *apperr.Fields, field string, in []string) []string {
+	var out []string
+	for _, r := range in {
+		r = strings.TrimSpace(r)
+		if !ValidRoleName(r) {
+			f.Add(field, "invalid_role", fmt.Sprintf("%q is not a role name", r))
+			continue
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	f.Check(len(in) > 0, field, "required", "give at least one role")
+	f.Check(len(out) <= MaxRoles, field, "too_many", fmt.Sprintf("at most %d roles", MaxRoles))
+	slices.Sort(out)
+	return out
+}
+
+// roleChecks returns the transaction items proving that each custom role
+// exists at commit (so a role deleted meanwhile is not granted), after
+// checking them now to answer 422 naming the unknown ones.
+func (s *Service) roleChecks(ctx context.Context, t table.Tenant, roles []string) ([]*store.Write, error) {
+	var keys []table.Key
+	for _, r := range roles {
+		if !access.IsBuiltIn(r) {
+			keys = append(keys, t.Role(r))
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	got, err := s.Store.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read custom roles: %w", err)
+	}
+	var f apperr.Fields
+	var checks []*store.Write
+	for _, k := range keys {
+		if _, ok := got[k]; !ok {
+			f.Add("roles", "unknown_role", fmt.Sprintf("%q is not a role of this tenant", strings.TrimPrefix(k.SK, "ROLE#")))
+		}
+		checks = append(checks, store.Check(k, store.Exists()).OrFail(ErrUnknownRole))
+	}
+	return checks, f.Err()
+}
+
+// SetRoles replaces a member's roles, at the membership's version, with the
+// change-log entry. Needs roles.manage in the account (Admins). Taking Admin
+// from the last active Admin is refused (409 last_admin), also when two
+// admins demote each other at the same moment.
+func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membership, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
+		return accounts.Membership{}, apperr.ErrNotFound
+	}
+	if err := s.Access.Require(ctx, c, access.ManageRoles, cmd.AccountID); err != nil {
+		return accounts.Membership{}, err
+	}
+	m, u, err := s.member(ctx, t, cmd.AccountID, cmd.UserID)
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	v, err := expect(cmd.IfMatch, m.Version)
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	old := slices.Sorted(slices.Values(m.Roles))
+	if slices.Equal(old, cmd.Roles) {
+		return m, nil
+	}
+	writes, err := s.roleChecks(ctx, t, cmd.Roles)
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	if IsActiveAdmin(m, u.Status) && !slices.Contains(cmd.Roles, access.RoleAdmin) {
+		g := newAdminGuard(t)
+		if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+			return accounts.Membership{}, err
+		}
+		writes = append(writes, g.checks...)
+	}
+	now := s.now()
+	upd := store.BumpVersion().
+		Set(expression.Name("roles"), expression.Value(types.AttributeValueMemberSS{Value: cmd.Roles})).
+		Set(expression.Name("updatedAt"), expression.Value(now))
+	writes = append(writes,
+		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		changelog.New(t, s.IDs.NewID(), now, m.AccountID, actorOf(c), "membership.roles_changed", "user", u.ID,
+			map[string]any{"roles": old}, map[string]any{"roles": cmd.Roles}).Write())
+	if err := s.transact(ctx, "set roles of "+u.ID+" in "+m.AccountID, writes); err != nil {
+		return accounts.Membership{}, err
+	}
+	m.Roles, m.Version, m.UpdatedAt = cmd.Roles, v+1, now
+	return m, nil
+}
+
+// member reads a membership and its user (a deleted user is not a member).
+func (s *Service) member(ctx context.Context, t table.Tenant, accountID, userID string) (accounts.Membership, identity.User, error) {
+	items, err := s.Store.GetMany(ctx, []table.Key{t.Membership(accountID, userID), t.User(userID)})
+	if err != nil {
+		return accounts.Membership{}, identity.User{}, fmt.Errorf("read member %s of %s: %w", userID, accountID, err)
+	}
+	var m accounts.Membership
+	var u identity.User
+	okM, err := decode(items, t.Membership(accountID, userID), &m)
+	if err != nil {
+		return m, u, err
+	}
+	okU, err := decode(items, t.User(userID), &u)
+	if err != nil {
+		return m, u, err
+	}
+	if !okM || !okU || u.Status == directory.StatusDeleted {
+		return m, u, ErrNotMember
+	}
+	return m, u, nil
+}

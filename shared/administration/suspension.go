@@ -1,0 +1,126 @@
+package administration
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+)
+
+// Suspend stops a user everywhere: status suspended (sign-in refused) and
+// the session epoch moved, so every session is refused on its next request.
+// Not yourself; not the last active Admin of any account they administer
+// (each such account's other admin is checked in the same transaction).
+// Needs users.edit over the user (their home account's Admins, operators).
+// Suspending a suspended user changes nothing.
+func (s *Service) Suspend(ctx context.Context, c access.Caller, userID string) (identity.User, error) {
+	t := c.Tenant
+	if userID == c.UserID {
+		return identity.User{}, ErrSelf.Withf("you cannot suspend yourself")
+	}
+	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	if err != nil {
+		return identity.User{}, err
+	}
+	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+		return identity.User{}, err
+	}
+	if u.Status == identity.UserSuspended {
+		return u, nil
+	}
+	var writes []*store.Write
+	if u.Status == identity.UserActive {
+		ms, err := s.memberships(ctx, t, u.ID)
+		if err != nil {
+			return identity.User{}, err
+		}
+		g := newAdminGuard(t)
+		for _, m := range ms {
+			if IsActiveAdmin(m, u.Status) {
+				if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+					return identity.User{}, err
+				}
+			}
+		}
+		writes = g.checks
+	}
+	now := s.now()
+	upd := store.BumpVersion().
+		Set(expression.Name("status"), expression.Value(identity.UserSuspended)).
+		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
+		Set(expression.Name("updatedAt"), expression.Value(now))
+	writes = append(writes,
+		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
+		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.suspended", "user", u.ID,
+			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserSuspended}).Write())
+	if err := s.transact(ctx, "suspend "+u.ID, writes); err != nil {
+		return identity.User{}, err
+	}
+	u.Status, u.SessionEpoch, u.Version, u.UpdatedAt = identity.UserSuspended, u.SessionEpoch+1, u.Version+1, now
+	return u, nil
+}
+
+// Reactivate lets a suspended user sign in again (their old sessions stay
+// revoked). Reactivating an active user changes nothing.
+func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string) (identity.User, error) {
+	t := c.Tenant
+	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	if err != nil {
+		return identity.User{}, err
+	}
+	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+		return identity.User{}, err
+	}
+	switch u.Status {
+	case identity.UserActive:
+		return u, nil
+	case identity.UserSuspended:
+	default:
+		return identity.User{}, apperr.New(apperr.KindConflict, "not_suspended", "only a suspended user can be reactivated")
+	}
+	now := s.now()
+	upd := store.BumpVersion().
+		Set(expression.Name("status"), expression.Value(identity.UserActive)).
+		Set(expression.Name("updatedAt"), expression.Value(now))
+	err = s.transact(ctx, "reactivate "+u.ID, []*store.Write{
+		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
+		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.reactivated", "user", u.ID,
+			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserActive}).Write(),
+	})
+	if err != nil {
+		return identity.User{}, err
+	}
+	u.Status, u.Version, u.UpdatedAt = identity.UserActive, u.Version+1, now
+	return u, nil
+}
+
+// SignOutEverywhere revokes every session of a user at once (the session
+// epoch moves; the authorizer compares it on every request). Users sign
+// themselves out everywhere; others need users.edit over them.
+func (s *Service) SignOutEverywhere(ctx context.Context, c access.Caller, userID string) error {
+	t := c.Tenant
+	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	if err != nil {
+		return err
+	}
+	if u.ID != c.UserID {
+		if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	upd := store.BumpVersion().
+		Add(expression.Name("sessionEpoch"), expression.Value(1)).
+		Set(expression.Name("updatedAt"), expression.Value(now))
+	return s.transact(ctx, "sign out "+u.ID+" everywhere", []*store.Write{
+		store.Update(t.User(u.ID), upd).If(store.Exists()).OrFail(apperr.ErrNotFound),
+		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.signed_out_everywhere", "user", u.ID,
+			nil, map[string]any{"sessions": "revoked"}).Write(),
+	})
+}

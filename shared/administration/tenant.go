@@ -1,0 +1,202 @@
+package administration
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// Tenant-wide settings (custom roles, the default role and licence, the
+// password policy) apply to every account of the tenant, so only tenant
+// operators change them. Their change-log entries go to the operator's
+// active account.
+
+var errOperatorsOnly = apperr.ErrForbidden.Withf("only tenant operators may change tenant-wide settings")
+
+// RoleRequest is the body of PUT /roles/{roleName}.
+type RoleRequest struct {
+	Permissions []access.Action `json:"permissions"`
+}
+
+// PutRole is a validated custom role definition.
+type PutRole struct {
+	Caller      access.Caller
+	Name        string
+	Permissions []access.Action
+	IfMatch     int64
+}
+
+// Command validates the request.
+func (r RoleRequest) Command(c access.Caller, name string, ifMatch int64) (PutRole, error) {
+	var f apperr.Fields
+	name = strings.TrimSpace(name)
+	f.Check(ValidRoleName(name), "roleName", "invalid_role", "a role name is letters, digits, spaces, '-' or '_', at most 40")
+	f.Check(!access.IsBuiltIn(name), "roleName", "built_in", "Admin and Viewer are built in and cannot be redefined")
+	var perms []access.Action
+	for _, p := range r.Permissions {
+		if !slices.Contains(access.AllActions, p) {
+			f.Add("permissions", "unknown_permission", fmt.Sprintf("%q is not a permission", p))
+		} else if !slices.Contains(perms, p) {
+			perms = append(perms, p)
+		}
+	}
+	f.Check(len(r.Permissions) > 0, "permissions", "required", "give at least one permission")
+	slices.Sort(perms)
+	return PutRole{Caller: c, Name: name, Permissions: perms, IfMatch: ifMatch}, f.Err()
+}
+
+// PutRole creates or redefines a custom role (at its version, when it
+// exists).
+func (s *Service) PutRole(ctx context.Context, cmd PutRole) (access.CustomRole, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !c.Operator {
+		return access.CustomRole{}, errOperatorsOnly
+	}
+	k := t.Role(cmd.Name)
+	var old access.CustomRole
+	exists, err := s.Store.Get(ctx, k, &old)
+	if err != nil {
+		return access.CustomRole{}, err
+	}
+	role := access.CustomRole{PK: k.PK, SK: k.SK, Type: "ROLE", Name: cmd.Name, Permissions: cmd.Permissions, Version: 1}
+	put := store.Put(role).If(store.NotExists()).OrFail(apperr.ErrVersionConflict)
+	var before map[string]any
+	if exists {
+		v, err := expect(cmd.IfMatch, old.Version)
+		if err != nil {
+			return access.CustomRole{}, err
+		}
+		role.Version = v + 1
+		put = store.Put(role).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict)
+		before = map[string]any{"permissions": old.Permissions}
+	} else if cmd.IfMatch != 0 {
+		return access.CustomRole{}, apperr.ErrVersionConflict
+	}
+	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, actorOf(c), "role.defined", "role", cmd.Name,
+		before, map[string]any{"permissions": cmd.Permissions})
+	if err := s.transact(ctx, "define role "+cmd.Name, []*store.Write{put, entry.Write()}); err != nil {
+		return access.CustomRole{}, err
+	}
+	return role, nil
+}
+
+// DeleteRole removes a custom role, unless it is the tenant's default role.
+// Members who held it keep its name but no longer get its permissions.
+func (s *Service) DeleteRole(ctx context.Context, c access.Caller, name string) error {
+	t := c.Tenant
+	if !c.Operator {
+		return errOperatorsOnly
+	}
+	if !ValidRoleName(name) || access.IsBuiltIn(name) {
+		return apperr.ErrNotFound.Withf("no custom role %q", name)
+	}
+	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, actorOf(c), "role.deleted", "role", name, nil, nil)
+	return s.transact(ctx, "delete role "+name, []*store.Write{
+		store.Delete(t.Role(name)).If(store.Exists()).OrFail(apperr.ErrNotFound.Withf("no custom role %q", name)),
+		store.Check(t.Settings(), expression.Name("defaultRole").NotEqual(expression.Value(name))).
+			OrFail(apperr.New(apperr.KindConflict, "default_role", "this is the tenant's default role: choose another default first")),
+		entry.Write(),
+	})
+}
+
+// SettingsRequest is the body of PATCH /tenant/settings; absent fields stay.
+type SettingsRequest struct {
+	DefaultRole    *string                  `json:"defaultRole,omitempty"`
+	DefaultLicence *string                  `json:"defaultLicence,omitempty"`
+	PasswordPolicy *identity.PasswordPolicy `json:"passwordPolicy,omitempty"`
+}
+
+// UpdateSettings is a validated settings change.
+type UpdateSettings struct {
+	Caller         access.Caller
+	DefaultRole    *string
+	DefaultLicence *string
+	PasswordPolicy *identity.PasswordPolicy
+	IfMatch        int64
+}
+
+// Password policy bounds: never below 8 characters, and never so long that
+// 64 characters would not do (every policy must allow at least 64).
+const (
+	MinPolicyLength = 8
+	MaxPolicyLength = 64
+)
+
+// Command validates the request.
+func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings, error) {
+	var f apperr.Fields
+	cmd := UpdateSettings{Caller: c, DefaultLicence: r.DefaultLicence, PasswordPolicy: r.PasswordPolicy, IfMatch: ifMatch}
+	if r.DefaultRole != nil {
+		v := strings.TrimSpace(*r.DefaultRole)
+		f.Check(ValidRoleName(v), "defaultRole", "invalid_role", "not a role name")
+		cmd.DefaultRole = &v
+	}
+	if r.DefaultLicence != nil {
+		f.Check(licences.ValidType(*r.DefaultLicence), "defaultLicence", "invalid_licence", "a licence type is lower-case letters, digits, '-' or '_'")
+	}
+	if p := r.PasswordPolicy; p != nil {
+		f.Check(p.MinLength >= MinPolicyLength && p.MinLength <= MaxPolicyLength, "passwordPolicy.minLength", "out_of_range",
+			fmt.Sprintf("the minimum length is from %d to %d", MinPolicyLength, MaxPolicyLength))
+	}
+	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil, "(body)", "nothing_to_change",
+		"give at least one of defaultRole, defaultLicence, passwordPolicy")
+	return cmd, f.Err()
+}
+
+// UpdateSettings changes the tenant's settings at their version.
+func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenancy.Settings, error) {
+	c, t := cmd.Caller, cmd.Caller.Tenant
+	if !c.Operator {
+		return tenancy.Settings{}, errOperatorsOnly
+	}
+	cur, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return tenancy.Settings{}, err
+	}
+	v, err := expect(cmd.IfMatch, cur.Version)
+	if err != nil {
+		return tenancy.Settings{}, err
+	}
+	upd := store.BumpVersion()
+	before, after := map[string]any{}, map[string]any{}
+	var writes []*store.Write
+	if cmd.DefaultRole != nil {
+		before["defaultRole"], after["defaultRole"] = cur.DefaultRole, *cmd.DefaultRole
+		upd = upd.Set(expression.Name("defaultRole"), expression.Value(*cmd.DefaultRole))
+		checks, err := s.roleChecks(ctx, t, []string{*cmd.DefaultRole})
+		if err != nil {
+			return tenancy.Settings{}, err
+		}
+		writes = append(writes, checks...)
+		cur.DefaultRole = *cmd.DefaultRole
+	}
+	if cmd.DefaultLicence != nil {
+		before["defaultLicence"], after["defaultLicence"] = cur.DefaultLicence, *cmd.DefaultLicence
+		upd = upd.Set(expression.Name("defaultLicence"), expression.Value(*cmd.DefaultLicence))
+		cur.DefaultLicence = *cmd.DefaultLicence
+	}
+	if cmd.PasswordPolicy != nil {
+		before["passwordPolicy"], after["passwordPolicy"] = cur.PasswordPolicy, *cmd.PasswordPolicy
+		upd = upd.Set(expression.Name("passwordPolicy"), expression.Value(*cmd.PasswordPolicy))
+		cur.PasswordPolicy = *cmd.PasswordPolicy
+	}
+	writes = append(writes,
+		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, actorOf(c), "tenant.settings_changed", "tenant", t.ID(), before, after).Write())
+	if err := s.transact(ctx, "update tenant settings", writes); err != nil {
+		return tenancy.Settings{}, err
+	}
+	cur.Version = v + 1
+	return cur, nil
+}

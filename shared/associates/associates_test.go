@@ -1,0 +1,364 @@
+package associates_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/associates"
+	"github.com/acme/accountadmin/shared/auth"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/testkit"
+)
+
+type world struct {
+	env      *testkit.Env
+	ten      testkit.Tenant
+	svc      *associates.Service
+	auth     *auth.Service
+	admin    access.Caller // Admin of the home account and of the clients
+	operator access.Caller
+	client1  string
+	client2  string
+	advisor  testkit.User // home account: the tenant's account
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	w := &world{env: env, ten: ten, svc: associates.New(env.Deps), auth: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs},
+		admin:    access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}},
+		operator: access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
+	w.client1, w.client2 = env.AddAccount(t, ten, "Client One"), env.AddAccount(t, ten, "Client Two")
+	for _, c := range []string{w.client1, w.client2} {
+		env.AddMembership(t, ten, c, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+	}
+	w.advisor = env.AddUser(t, ten, ten.AccountID, "advisor@"+ten.ID()+".example", "", access.RoleAdmin)
+	return w
+}
+
+func (w *world) associate(t *testing.T, c access.Caller, userID string, accs ...associates.AccountRoles) ([]accounts.Membership, error) {
+	t.Helper()
+	cmd, err := associates.AssociateRequest{Accounts: accs}.Command(c, userID)
+	if err != nil {
+		return nil, err
+	}
+	return w.svc.Associate(context.Background(), cmd)
+}
+
+func (w *world) membership(t *testing.T, accountID, userID string) (accounts.Membership, bool) {
+	t.Helper()
+	var m accounts.Membership
+	ok, err := w.env.Store.Get(context.Background(), w.ten.Membership(accountID, userID), &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, ok
+}
+
+func (w *world) changes(t *testing.T, accountID, action string) []changelog.Entry {
+	t.Helper()
+	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(accountID).PK, SKPrefix: table.ChangeLogPrefix}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, out []changelog.Entry
+	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Action == action {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// signIn opens a session for the advisor and returns its token and caller.
+func (w *world) signIn(t *testing.T, email string) (string, access.Caller) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := w.auth.SignIn(ctx, auth.SignIn{Tenant: w.ten.Tenant, Email: email, Password: testkit.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.auth.Authorize(ctx, s.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Token, c
+}
+
+func TestAssociateSwitchChangeRemove(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	ms, err := w.associate(t, w.admin, w.advisor.ID,
+		associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleAdmin}},
+		associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}})
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("associate: %+v %v", ms, err)
+	}
+	m, ok := w.membership(t, w.client2, w.advisor.ID)
+	if !ok || !m.External || m.Roles[0] != access.RoleViewer || m.Licence == "" {
+		t.Fatalf("membership: %+v", m)
+	}
+	if len(w.changes(t, w.client1, "associate.added")) != 1 {
+		t.Fatal("association not logged")
+	}
+	// Again: already a member, nothing changes anywhere (all or nothing).
+	if _, err := w.associate(t, w.admin, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != apperr.KindConflict {
+		t.Fatalf("twice: %v", err)
+	}
+
+	// The advisor lists the accounts (GET /me) and switches to one.
+	tok, caller := w.signIn(t, w.advisor.Email)
+	me, err := w.auth.Me(ctx, caller)
+	if err != nil || len(me.Memberships) != 3 {
+		t.Fatalf("me: %+v %v", me, err)
+	}
+	cmd, err := associates.SwitchRequest{AccountID: w.client2}.Command(caller, tok, "203.0.113.7", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := w.svc.Switch(ctx, cmd)
+	if err != nil || sw.AccountID != w.client2 || !sw.External {
+		t.Fatalf("switch: %+v %v", sw, err)
+	}
+	after, err := w.auth.Authorize(ctx, tok)
+	if err != nil || after.AccountID != w.client2 || after.Roles[0] != access.RoleViewer {
+		t.Fatalf("session after switch: %+v %v", after, err)
+	}
+	history, err := w.env.Store.QueryAll(ctx, store.Query{Partition: w.ten.User(w.advisor.ID).PK, SKPrefix: table.AccessHistoryPrefix}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []identity.AccessEntry
+	_ = attributevalue.UnmarshalListOfMaps(history, &entries)
+	// Both entries share the manual clock's instant, so their ids do not
+	// order them: look for the switch by its event.
+	switched := slices.IndexFunc(entries, func(e identity.AccessEntry) bool { return e.Event == "switch_account" })
+	if len(entries) != 2 || switched < 0 || entries[switched].AccountID != w.client2 {
+		t.Fatalf("access history: %+v", entries)
+	}
+
+	// The client's Admin makes the advisor an Admin there; the home
+	// account is untouched.
+	rc, _ := associates.RolesRequest{Roles: []string{access.RoleAdmin, access.RoleViewer}}.Command(w.admin, w.client2, w.advisor.ID, 1)
+	changed, err := w.svc.ChangeRoles(ctx, rc)
+	if err != nil || changed.Version != 2 || len(changed.Roles) != 2 {
+		t.Fatalf("change roles: %+v %v", changed, err)
+	}
+	if _, err := w.svc.ChangeRoles(ctx, rc); apperr.KindOf(err) != apperr.KindPreconditionFailed {
+		t.Fatalf("stale If-Match: %v", err)
+	}
+	if home, _ := w.membership(t, w.ten.AccountID, w.advisor.ID); home.Version != 1 || home.Roles[0] != access.RoleAdmin {
+		t.Fatalf("home membership touched: %+v", home)
+	}
+	// The advisor's own (home) membership is not an association.
+	if err := w.svc.Remove(ctx, w.admin, w.ten.AccountID, w.advisor.ID); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("remove a home membership: %v", err)
+	}
+
+	// Removing the access signs the advisor out of that account at once.
+	if err := w.svc.Remove(ctx, w.admin, w.client2, w.advisor.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.auth.Authorize(ctx, tok); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("session in the removed account: %v", err)
+	}
+	if _, ok := w.membership(t, w.client2, w.advisor.ID); ok {
+		t.Fatal("membership still there")
+	}
+	if len(w.changes(t, w.client2, "associate.removed")) != 1 {
+		t.Fatal("removal not logged")
+	}
+	// Switching into an account without a membership is refused.
+	_, caller = w.signIn(t, w.advisor.Email)
+	cmd.Caller = caller
+	if _, err := w.svc.Switch(ctx, cmd); apperr.KindOf(err) != apperr.KindForbidden {
+		t.Fatalf("switch after removal: %v", err)
+	}
+}
+
+// An associate who is the account's last active Admin can be neither
+// demoted nor removed; with another Admin, both work.
+func TestLastAdminIsKept(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	solo := w.env.AddAccount(t, w.ten, "Solo")
+	if _, err := w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: solo, Roles: []string{access.RoleAdmin}}); err != nil {
+		t.Fatal(err)
+	}
+	rc, _ := associates.RolesRequest{Roles: []string{access.RoleViewer}}.Command(w.operator, solo, w.advisor.ID, 0)
+	if _, err := w.svc.ChangeRoles(ctx, rc); apperr.KindOf(err) != apperr.KindConflict {
+		t.Fatalf("demote the last admin: %v", err)
+	}
+	if err := w.svc.Remove(ctx, w.operator, solo, w.advisor.ID); apperr.KindOf(err) != apperr.KindConflict {
+		t.Fatalf("remove the last admin: %v", err)
+	}
+	w.env.AddMembership(t, w.ten, solo, w.ten.AdminID, w.ten.AdminEmail, access.RoleAdmin)
+	if _, err := w.svc.ChangeRoles(ctx, rc); err != nil {
+		t.Fatalf("demote with another admin: %v", err)
+	}
+	if e := w.changes(t, solo, "associate.roles_changed"); len(e) != 1 || e[0].Actor.Kind != changelog.ActorSupport {
+		t.Fatalf("support's change log: %+v", e)
+	}
+}
+
+// Two associate admins removing each other at once: one stays.
+func TestTwoAdminsRemovingEachOther(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	acc := w.env.AddAccount(t, w.ten, "Pair")
+	other := w.env.AddUser(t, w.ten, w.ten.AccountID, "other@"+w.ten.ID()+".example", "")
+	for _, u := range []string{w.advisor.ID, other.ID} {
+		if _, err := w.associate(t, w.operator, u, associates.AccountRoles{AccountID: acc, Roles: []string{access.RoleAdmin}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, u := range []string{w.advisor.ID, other.ID} {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = w.svc.Remove(ctx, w.operator, acc, u) }()
+	}
+	wg.Wait()
+	_, a := w.membership(t, acc, w.advisor.ID)
+	_, b := w.membership(t, acc, other.ID)
+	if !a && !b {
+		t.Fatalf("both admins removed: %v", errs)
+	}
+}
+
+// Seats: an account with a pool of the licence gives a seat per associate
+// and takes it back on removal; with no free seat the association fails
+// whole.
+func TestAssociationsUseSeats(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	now := w.env.Clock.Now()
+	pool := licences.NewPool(w.ten.Tenant, w.client1, "standard", 2, 1, now) // the admin holds one
+	if err := w.env.Store.Do(ctx, "pool", store.Put(pool)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.associate(t, w.admin, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); err != nil {
+		t.Fatal(err)
+	}
+	third := w.env.AddUser(t, w.ten, w.ten.AccountID, "third@"+w.ten.ID()+".example", "")
+	_, err := w.associate(t, w.admin, third.ID,
+		associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}},
+		associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}})
+	if e, ok := apperr.As(err); !ok || e.Code != "no_free_seat" {
+		t.Fatalf("no free seat: %v", err)
+	}
+	if _, ok := w.membership(t, w.client2, third.ID); ok {
+		t.Fatal("half an association was written")
+	}
+	if err := w.svc.Remove(ctx, w.admin, w.client1, w.advisor.ID); err != nil {
+		t.Fatal(err)
+	}
+	var p licences.Pool
+	if _, err := w.env.Store.Get(ctx, w.ten.LicencePool(w.client1, "standard"), &p); err != nil || p.Used != 1 {
+		t.Fatalf("seat not released: %+v %v", p, err)
+	}
+}
+
+// An operator switches into any account of the tenant, with a reason that
+// the access history and the account's change log keep.
+func TestOperatorSwitchesWithAReason(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	hash, err := identity.HashPassword(testkit.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := identity.NewUser(w.ten.Tenant, identity.User{ID: w.env.IDs.NewID(), Email: "support@" + w.ten.ID() + ".example", Status: identity.UserActive,
+		PasswordHash: hash, Operator: true, HomeAccountID: w.ten.AccountID, CreatedAt: w.env.Clock.Now()})
+	if err := w.env.Store.Transact(ctx, "operator", store.Put(op), store.Put(identity.NewEmailClaim(w.ten.Tenant, op.Email, op.ID))); err != nil {
+		t.Fatal(err)
+	}
+	w.env.AddMembership(t, w.ten, w.ten.AccountID, op.ID, op.Email, access.RoleViewer)
+	tok, caller := w.signIn(t, op.Email)
+	if _, err := (associates.SwitchRequest{AccountID: w.client1}).Command(caller, tok, "", ""); apperr.KindOf(err) != apperr.KindUnprocessable {
+		t.Fatalf("operator without a reason: %v", err)
+	}
+	cmd, _ := associates.SwitchRequest{AccountID: w.client1, Reason: "ticket 4711: cannot export"}.Command(caller, tok, "", "")
+	if _, err := w.svc.Switch(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	after, err := w.auth.Authorize(ctx, tok)
+	if err != nil || after.AccountID != w.client1 || !after.Operator {
+		t.Fatalf("operator session: %+v %v", after, err)
+	}
+	log := w.changes(t, w.client1, "support.entered")
+	if len(log) != 1 || log[0].Actor != (changelog.Actor{Kind: changelog.ActorSupport, ID: op.ID, Reason: "ticket 4711: cannot export"}) {
+		t.Fatalf("account log: %+v", log)
+	}
+}
+
+// Who may associate, change and remove: an Admin of the account (each
+// account of an association) or an operator.
+func TestAssociatePermissions(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	viewer := w.env.AddUser(t, w.ten, w.client1, "viewer@"+w.ten.ID()+".example", "", access.RoleViewer)
+	asViewer := access.Caller{Tenant: w.ten.Tenant, UserID: viewer.ID, SessionID: "s", AccountID: w.client1, Roles: []string{access.RoleViewer}}
+	elsewhere := w.env.AddAccount(t, w.ten, "Elsewhere")
+	otherAdmin := w.env.AddUser(t, w.ten, elsewhere, "admin3@"+w.ten.ID()+".example", "", access.RoleAdmin)
+	asOtherAdmin := access.Caller{Tenant: w.ten.Tenant, UserID: otherAdmin.ID, SessionID: "s", AccountID: elsewhere, Roles: []string{access.RoleAdmin}}
+	other := w.env.NewTenant(t)
+	asOtherTenant := access.Caller{Tenant: other.Tenant, UserID: other.AdminID, SessionID: "s", AccountID: other.AccountID, Roles: []string{access.RoleAdmin}}
+	for _, c := range []struct {
+		name   string
+		caller access.Caller
+		kind   apperr.Kind
+	}{{"viewer", asViewer, apperr.KindForbidden}, {"admin of another account", asOtherAdmin, apperr.KindForbidden},
+		{"other tenant's admin", asOtherTenant, apperr.KindNotFound}} {
+		if _, err := w.associate(t, c.caller, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != c.kind {
+			t.Errorf("%s associate: %v", c.name, err)
+		}
+	}
+	// Admin of one account of two: refused whole.
+	only1 := w.env.AddUser(t, w.ten, w.client1, "admin1@"+w.ten.ID()+".example", "", access.RoleAdmin)
+	asOnly1 := access.Caller{Tenant: w.ten.Tenant, UserID: only1.ID, SessionID: "s", AccountID: w.client1, Roles: []string{access.RoleAdmin}}
+	if _, err := w.associate(t, asOnly1, w.advisor.ID,
+		associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}},
+		associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != apperr.KindForbidden {
+		t.Fatalf("admin of one of two: %v", err)
+	}
+	if _, ok := w.membership(t, w.client1, w.advisor.ID); ok {
+		t.Fatal("a refused association was written")
+	}
+	if _, err := w.associate(t, asOnly1, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{"NoSuchRole"}}); apperr.KindOf(err) != apperr.KindUnprocessable {
+		t.Fatalf("unknown role: %v", err)
+	}
+	if _, err := w.associate(t, asOnly1, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Remove(ctx, asViewer, w.client1, w.advisor.ID); apperr.KindOf(err) != apperr.KindForbidden {
+		t.Fatalf("viewer removes: %v", err)
+	}
+	if err := w.svc.Remove(ctx, asOtherTenant, w.client1, w.advisor.ID); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("other tenant removes: %v", err)
+	}
+	if _, ok := w.membership(t, w.client1, w.advisor.ID); !ok {
+		t.Fatal("a refused removal removed")
+	}
+}

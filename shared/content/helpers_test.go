@@ -1,0 +1,142 @@
+package content_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
+	"github.com/acme/accountadmin/infra/local/stack"
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/content"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/testkit"
+)
+
+type world struct {
+	env      *testkit.Env
+	ten      testkit.Tenant
+	svc      *content.Service
+	admin    access.Caller
+	operator access.Caller
+	source   testkit.User
+	target   testkit.User
+}
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	return worldOn(t, testkit.New(t))
+}
+
+// newIsolatedWorld runs on a table of its own: the resume job reads the due
+// index across tenants.
+func newIsolatedWorld(t testing.TB) *world {
+	t.Helper()
+	env := testkit.New(t)
+	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("content-%d-%s", os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
+	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
+		t.Fatal(err)
+	}
+	env.Config.Table = name
+	env.Store = store.New(env.DB, name)
+	return worldOn(t, env)
+}
+
+func worldOn(t testing.TB, env *testkit.Env) *world {
+	ten := env.NewTenant(t)
+	svc := content.New(env.Deps)
+	svc.Settle = 10 * time.Millisecond
+	w := &world{env: env, ten: ten, svc: svc,
+		admin:    access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}},
+		operator: access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
+	w.source = env.AddUser(t, ten, ten.AccountID, "leaver@"+ten.ID()+".example", "", access.RoleViewer)
+	w.target = env.AddUser(t, ten, ten.AccountID, "heir@"+ten.ID()+".example", "", access.RoleViewer)
+	return w
+}
+
+// seed writes n items owned by owner directly (50 per transaction).
+func (w *world) seed(t testing.TB, owner string, n int) []string {
+	t.Helper()
+	var ids []string
+	var batch []*store.Write
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := w.env.Store.Transact(context.Background(), "seed content", batch...); err != nil {
+			t.Fatal(err)
+		}
+		batch = nil
+	}
+	now := w.env.Clock.Now()
+	for i := range n {
+		it := content.NewItem(w.ten.Tenant, content.Item{ID: w.env.IDs.NewID(), AccountID: w.ten.AccountID, ContentType: "automation",
+			Name: fmt.Sprintf("Automation %d", i), OwnerID: owner, CreatedAt: now, UpdatedAt: now})
+		ids = append(ids, it.ID)
+		batch = append(batch, store.Put(it).If(store.NotExists()))
+		if len(batch) == 50 {
+			flush()
+		}
+	}
+	flush()
+	return ids
+}
+
+// owned lists every item owner has in the account, through the owner index.
+func (w *world) owned(t testing.TB, owner string) []content.Item {
+	t.Helper()
+	var all []content.Item
+	q := content.ListQuery{Caller: w.admin, AccountID: w.ten.AccountID, OwnerID: owner, Limit: content.MaxPageSize}
+	for {
+		p, err := w.svc.List(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, p.Items...)
+		if p.Cursor == "" {
+			return all
+		}
+		q.Cursor = p.Cursor
+	}
+}
+
+func (w *world) changes(t testing.TB, action string) []changelog.Entry {
+	t.Helper()
+	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(w.ten.AccountID).PK, SKPrefix: table.ChangeLogPrefix}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all, out []changelog.Entry
+	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range all {
+		if e.Action == action {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (w *world) start(ctx, budget context.Context, svc *content.Service, target string) (content.Progress, error) {
+	cmd, err := content.StartRequest{TargetUserID: target}.Command(w.admin, w.source.ID)
+	if err != nil {
+		return content.Progress{}, err
+	}
+	return svc.Start(ctx, budget, cmd)
+}
+
+// spent is a budget already used up: a runner given it records the job and
+// hands it back at once.
+func spent() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}

@@ -1,0 +1,356 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/csvexport"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Sort orders of the account directory.
+const (
+	SortName    = "name"
+	SortCreated = "created"
+	SortStatus  = "status"
+)
+
+// AccountSorts lists them, as the list endpoint accepts them.
+var AccountSorts = []string{SortName, SortCreated, SortStatus}
+
+// Bounds of search input.
+const (
+	MaxNameLength   = 100
+	maxSearchLength = 100
+	maxMemberAccts  = 200 // memberships read per matched user in a member-email search
+)
+
+// AccountQuery asks for one page of the account directory.
+type AccountQuery struct {
+	Caller access.Caller
+	Sort   string // SortName (default), SortCreated or SortStatus
+	Desc   bool
+	Name   string // name prefix, lower-cased
+	Member string // a member's email prefix, lower-cased
+	Status string // "" (any), accounts.StatusActive or accounts.StatusClosed
+	Limit  int32
+	Cursor string
+}
+
+// ParseAccountQuery reads the list parameters: sort, order (asc, desc), q
+// (name prefix), member (email prefix), status, limit, cursor. Every bad
+// parameter is reported at once.
+func ParseAccountQuery(caller access.Caller, params map[string]string, defLimit, maxLimit int32) (AccountQuery, error) {
+	var f apperr.Fields
+	q := AccountQuery{Caller: caller, Sort: SortName, Cursor: params["cursor"]}
+	if s, ok := params["sort"]; ok {
+		q.Sort = s
+		f.Check(slices.Contains(AccountSorts, s), "sort", "invalid_sort", "sort is one of "+strings.Join(AccountSorts, ", "))
+	}
+	q.Desc = parseOrder(params, &f)
+	q.Name = searchTerm(params, "q", &f)
+	q.Member = searchTerm(params, "member", &f)
+	if s, ok := params["status"]; ok {
+		q.Status = s
+		f.Check(s == accounts.StatusActive || s == accounts.StatusClosed, "status", "invalid_status", "status is active or closed")
+	}
+	f.Check(q.Name == "" || q.Sort != SortCreated, "sort", "unsupported_sort",
+		"a name search lists in name order: use sort=name or sort=status with q")
+	f.Check(q.Member == "" || q.Name == "" && q.Sort == SortName, "member", "unsupported_combination",
+		"a member search lists accounts in the order of the matching members' emails; it cannot be combined with q or another sort")
+	v, present := params["limit"]
+	q.Limit = Limit(v, present, defLimit, maxLimit, &f)
+	return q, f.Err()
+}
+
+func parseOrder(params map[string]string, f *apperr.Fields) bool {
+	o, ok := params["order"]
+	if !ok {
+		return false
+	}
+	f.Check(o == "asc" || o == "desc", "order", "invalid_order", "order is asc or desc")
+	return o == "desc"
+}
+
+func searchTerm(params map[string]string, name string, f *apperr.Fields) string {
+	v := strings.ToLower(strings.TrimSpace(params[name]))
+	f.Check(len(v) <= maxSearchLength, name, "too_long", fmt.Sprintf("%s has at most %d characters", name, maxSearchLength))
+	f.Check(!strings.ContainsAny(v, "\x00\r\n"), name, "invalid", name+" may not contain control characters")
+	return v
+}
+
+// AccountRow is an account as lists show it.
+type AccountRow struct {
+	ID             string     `json:"id" dynamodbav:"id"`
+	Name           string     `json:"name" dynamodbav:"name"`
+	Status         string     `json:"status" dynamodbav:"status"`
+	PlanID         string     `json:"planId,omitempty" dynamodbav:"planId,omitempty"`
+	ParentID       string     `json:"parentId,omitempty" dynamodbav:"parentId,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt" dynamodbav:"createdAt"`
+	ClosedAt       *time.Time `json:"closedAt,omitempty" dynamodbav:"closedAt,omitempty"`
+	MatchedMembers []string   `json:"matchedMembers,omitempty" dynamodbav:"-"`
+}
+
+// AccountPage is one page of the directory.
+type AccountPage struct {
+	Accounts   []AccountRow `json:"accounts"`
+	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+// ClosedEntry is an account in the register of closed accounts
+// (table.ClosedAccount): a copy of what the directory shows of it.
+type ClosedEntry struct {
+	PK        string    `dynamodbav:"PK"`
+	SK        string    `dynamodbav:"SK"`
+	Type      string    `dynamodbav:"type"`
+	ID        string    `dynamodbav:"id"`
+	Name      string    `dynamodbav:"name"`
+	Status    string    `dynamodbav:"status"`
+	PlanID    string    `dynamodbav:"planId,omitempty"`
+	ParentID  string    `dynamodbav:"parentId,omitempty"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	ClosedAt  time.Time `dynamodbav:"closedAt"`
+}
+
+// NewClosedEntry is the register entry of account a, closed at at.
+func NewClosedEntry(t table.Tenant, a accounts.Account, at time.Time) ClosedEntry {
+	k := t.ClosedAccount(strings.ToLower(a.Name), a.ID)
+	return ClosedEntry{PK: k.PK, SK: k.SK, Type: "CLOSED_ACCOUNT", ID: a.ID, Name: a.Name, Status: accounts.StatusClosed,
+		PlanID: a.PlanID, ParentID: a.ParentID, CreatedAt: a.CreatedAt, ClosedAt: at}
+}
+
+// Key is the entry's primary key.
+func (e ClosedEntry) Key() table.Key { return table.Key{PK: e.PK, SK: e.SK} }
+
+// Accounts lists accounts. Operators see the tenant's whole directory;
+// everyone else sees the accounts they are a member of.
+func (d *Directory) Accounts(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	if !q.Caller.Operator {
+		if q.Member != "" {
+			return AccountPage{}, apperr.ErrForbidden.Withf("searching accounts by a member's email is for tenant operators")
+		}
+		return d.myAccounts(ctx, q)
+	}
+	if q.Member != "" {
+		return d.accountsByMember(ctx, q)
+	}
+	items, next, err := readSegments(ctx, d.Store, accountSegments(q), q.Limit, q.Cursor)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("list accounts: %w", err)
+	}
+	rows, err := decodeAll[AccountRow](items)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	return AccountPage{Accounts: rows, NextCursor: next}, nil
+}
+
+// accountSegments are the Queries that list the directory in q's order.
+func accountSegments(q AccountQuery) []store.Query {
+	t := q.Caller.Tenant
+	byName := t.AccountsByName("", "")
+	names := store.Query{Index: table.GSI2, Partition: byName.PK, SKPrefix: table.AccountsNamePrefix + q.Name, Newest: q.Desc}
+	closed := store.Query{Partition: t.Settings().PK, SKPrefix: table.ClosedAccountPrefix + q.Name, Newest: q.Desc}
+	byCreated := t.AccountsByCreated(time.Time{}, "")
+	created := store.Query{Index: table.GSI1, Partition: byCreated.PK, SKPrefix: table.AccountsCreatedPrefix, Newest: q.Desc}
+
+	active := names
+	onlyActive := expression.Name("status").NotEqual(expression.Value(accounts.StatusClosed))
+	active.Filter = &onlyActive
+	switch {
+	case q.Status == accounts.StatusClosed:
+		if q.Sort == SortCreated {
+			onlyClosed := expression.Name("status").Equal(expression.Value(accounts.StatusClosed))
+			created.Filter = &onlyClosed
+			return []store.Query{created}
+		}
+		return []store.Query{closed}
+	case q.Status == accounts.StatusActive:
+		if q.Sort == SortCreated {
+			created.Filter = &onlyActive
+			return []store.Query{created}
+		}
+		return []store.Query{active}
+	case q.Sort == SortCreated:
+		return []store.Query{created}
+	case q.Sort == SortStatus && q.Desc:
+		return []store.Query{closed, active}
+	case q.Sort == SortStatus:
+		return []store.Query{active, closed}
+	default:
+		return []store.Query{names}
+	}
+}
+
+// myAccounts lists the caller's own accounts: few, so read whole (one
+// Query on the caller's memberships, one BatchGetItem per 100 accounts),
+// filtered and sorted in memory, and paged by offset.
+func (d *Directory) myAccounts(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	t := q.Caller.Tenant
+	mine := t.UserAccounts(q.Caller.UserID, "")
+	items, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: mine.PK, SKPrefix: mine.SK}, 1000)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("list my accounts: %w", err)
+	}
+	ms, err := decodeAll[accounts.Membership](items)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	keys := make([]table.Key, 0, len(ms))
+	for _, m := range ms {
+		keys = append(keys, t.Account(m.AccountID))
+	}
+	got, err := getAll(ctx, d.Store, keys)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("list my accounts: %w", err)
+	}
+	var rows []AccountRow
+	for _, k := range keys {
+		it, ok := got[k]
+		if !ok {
+			continue
+		}
+		var r AccountRow
+		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+			return AccountPage{}, apperr.Internal("decode account", err)
+		}
+		if strings.HasPrefix(strings.ToLower(r.Name), q.Name) && (q.Status == "" || r.Status == q.Status) {
+			rows = append(rows, r)
+		}
+	}
+	sortRows(rows, q.Sort, q.Desc)
+	page, next, err := pageOf(rows, q.Limit, q.Cursor)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	return AccountPage{Accounts: append([]AccountRow{}, page...), NextCursor: next}, nil
+}
+
+// sortRows orders rows as the indexes would: by lower-cased name then id
+// (the byte order of "name#id", so "beta two" comes before "beta"),
+// by creation instant then id, or by status (active first) then name.
+func sortRows(rows []AccountRow, sort string, desc bool) {
+	key := func(r AccountRow) string {
+		switch sort {
+		case SortCreated:
+			return table.SortableInstant(r.CreatedAt) + "#" + r.ID
+		case SortStatus:
+			return statusRank(r.Status) + strings.ToLower(r.Name) + "#" + r.ID
+		default:
+			return strings.ToLower(r.Name) + "#" + r.ID
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b AccountRow) int {
+		c := strings.Compare(key(a), key(b))
+		if desc {
+			return -c
+		}
+		return c
+	})
+}
+
+func statusRank(s string) string {
+	if s == accounts.StatusClosed {
+		return "1"
+	}
+	return "0"
+}
+
+// accountsByMember finds the accounts of the users whose email starts with
+// q.Member: one page of the users directory (GSI2), each user's memberships
+// (GSI1, in parallel), and the accounts (BatchGetItem). The page covers up
+// to q.Limit matching users; the cursor continues in the users directory.
+func (d *Directory) accountsByMember(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	t := q.Caller.Tenant
+	users := t.UsersByEmail(q.Member)
+	items, next, err := readSegments(ctx, d.Store, []store.Query{{Index: table.GSI2, Partition: users.PK, SKPrefix: users.SK, Newest: q.Desc}},
+		q.Limit, q.Cursor)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("search accounts by member: %w", err)
+	}
+	us, err := decodeAll[identity.User](items)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	memberships := make([][]accounts.Membership, len(us))
+	errs := make([]error, len(us))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, u := range us {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ix := t.UserAccounts(u.ID, "")
+			its, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK}, maxMemberAccts)
+			if err == nil {
+				memberships[i], err = decodeAll[accounts.Membership](its)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	var order []string
+	matched := map[string][]string{}
+	for i, u := range us {
+		if errs[i] != nil {
+			return AccountPage{}, fmt.Errorf("search accounts by member: %w", errs[i])
+		}
+		for _, m := range memberships[i] {
+			if _, seen := matched[m.AccountID]; !seen {
+				order = append(order, m.AccountID)
+			}
+			matched[m.AccountID] = append(matched[m.AccountID], u.Email)
+		}
+	}
+	keys := make([]table.Key, 0, len(order))
+	for _, id := range order {
+		keys = append(keys, t.Account(id))
+	}
+	got, err := getAll(ctx, d.Store, keys)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("search accounts by member: %w", err)
+	}
+	rows := []AccountRow{}
+	for _, id := range order {
+		it, ok := got[t.Account(id)]
+		if !ok {
+			continue
+		}
+		var r AccountRow
+		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+			return AccountPage{}, apperr.Internal("decode account", err)
+		}
+		if q.Status == "" || r.Status == q.Status {
+			r.MatchedMembers = matched[id]
+			rows = append(rows, r)
+		}
+	}
+	return AccountPage{Accounts: rows, NextCursor: next}, nil
+}
+
+// AccountsCSV renders rows as the account export.
+func AccountsCSV(rows []AccountRow) *csvexport.Sheet {
+	sheet := csvexport.New("id", "name", "status", "plan", "parent", "created_at", "closed_at")
+	for _, r := range rows {
+		closed := ""
+		if r.ClosedAt != nil {
+			closed = r.ClosedAt.UTC().Format(time.RFC3339)
+		}
+		sheet.Row(r.ID, r.Name, r.Status, r.PlanID, r.ParentID, r.CreatedAt.UTC().Format(time.RFC3339), closed)
+	}
+	return sheet
+}

@@ -1,0 +1,146 @@
+// Package directory reads the tenant's accounts and people: the account
+// directory (sorted, searched, paged, exported), an account's members, a
+// user's profile, the change log and the access history. It only reads;
+// shared/administration changes things.
+//
+// No list scans. Each list is one or two Queries on keys built in
+// shared/table:
+//   - accounts by name: GSI2 table.AccountsByName (every account carries it);
+//     a name prefix is begins_with on the same index;
+//   - accounts by creation instant: GSI1 table.AccountsByCreated;
+//   - accounts by status: the active accounts by name (GSI2, a filter drops
+//     the closed ones) and the register of closed accounts by name
+//     (table.ClosedAccount, which holds only closed accounts), one after the
+//     other;
+//   - accounts by a member's email: the users directory by email prefix
+//     (GSI2 table.UsersByEmail), each match's memberships (GSI1
+//     table.UserAccounts), their accounts (one BatchGetItem);
+//   - an account's members by email: GSI2 table.AccountMembersByEmail, then
+//     one BatchGetItem for the users' names and statuses.
+//
+// A page of n therefore reads about n items whatever the size of the tenant.
+package directory
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Directory answers the read-only questions of the administration screens.
+type Directory struct {
+	Store  *store.Store
+	Clock  clock.Clock
+	Access access.Checker
+}
+
+// New builds the directory over d's store.
+func New(d app.Deps) *Directory {
+	return &Directory{Store: d.Store, Clock: d.Clock, Access: access.Checker{Store: d.Store}}
+}
+
+// LoadUser reads a user of the caller's tenant; a user of another tenant, or
+// none, is 404.
+func LoadUser(ctx context.Context, s *store.Store, t table.Tenant, userID string) (identity.User, error) {
+	var u identity.User
+	if !ValidID(userID) {
+		return u, apperr.ErrNotFound.Withf("no user %q", userID)
+	}
+	ok, err := s.Get(ctx, t.User(userID), &u)
+	if err != nil {
+		return u, fmt.Errorf("read user %s: %w", userID, err)
+	}
+	if !ok || u.Status == StatusDeleted {
+		return u, apperr.ErrNotFound.Withf("no user %s", userID)
+	}
+	return u, nil
+}
+
+// StatusDeleted is the status of a deleted user's tombstone: the item stays,
+// without password, phone or directory keys, so that content the user owned
+// still shows whose it was until it is reassigned.
+const StatusDeleted = "deleted"
+
+// RequireOverUser decides whether caller may do action to user u. A user
+// belongs to their home account: its members with the permission (Admins)
+// may act on them, and so may tenant operators. Read actions are also open
+// to the members of the caller's active account when u is a member there
+// (an Admin reads the external consultants of their account). Every user
+// may read themselves; what they may change about themselves is decided by
+// the caller of this function.
+func RequireOverUser(ctx context.Context, s *store.Store, checker access.Checker, caller access.Caller, action access.Action, u identity.User) error {
+	if caller.Operator {
+		return nil
+	}
+	if u.HomeAccountID != "" {
+		err := checker.Require(ctx, caller, action, u.HomeAccountID)
+		if err == nil || apperr.KindOf(err) != apperr.KindForbidden && apperr.KindOf(err) != apperr.KindNotFound {
+			return err
+		}
+	}
+	if isRead(action) && caller.AccountID != "" {
+		var m struct {
+			UserID string `dynamodbav:"userId"`
+		}
+		ok, err := s.Get(ctx, caller.Tenant.Membership(caller.AccountID, u.ID), &m)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return checker.Require(ctx, caller, action, caller.AccountID)
+		}
+	}
+	return apperr.ErrForbidden.Withf("only administrators of this user's home account may do this")
+}
+
+func isRead(a access.Action) bool {
+	return a == access.ReadUsers || a == access.ReadAudit || a == access.ReadAccount
+}
+
+// ValidID reports whether s can be an id this service made (26 Crockford
+// base32 characters) or one a seed chose (letters, digits, '-', '_', at
+// most 64): nothing that could bend a key.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeAll[T any](items []map[string]types.AttributeValue) ([]T, error) {
+	out := make([]T, 0, len(items))
+	if err := attributevalue.UnmarshalListOfMaps(items, &out); err != nil {
+		return nil, apperr.Internal("decode items", err)
+	}
+	return out, nil
+}
+
+// getAll reads any number of items, 100 per BatchGetItem.
+func getAll(ctx context.Context, s *store.Store, keys []table.Key) (map[table.Key]map[string]types.AttributeValue, error) {
+	out := map[table.Key]map[string]types.AttributeValue{}
+	for start := 0; start < len(keys); start += 100 {
+		part, err := s.GetMany(ctx, keys[start:min(start+100, len(keys))])
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range part {
+			out[k] = v
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,126 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/plans"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// AccountView is one account as GET shows it; its Version is the ETag.
+type AccountView struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Status    string          `json:"status"`
+	PlanID    string          `json:"planId,omitempty"`
+	ParentID  string          `json:"parentId,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+	UpdatedAt time.Time       `json:"updatedAt"`
+	ClosedAt  *time.Time      `json:"closedAt,omitempty"`
+	Licences  []licences.View `json:"licences"`
+	// Limits are the effective limits: the plan's, each replaced by the
+	// account's override when it has one.
+	Limits  plans.Effective `json:"limits"`
+	Version int64           `json:"version"`
+}
+
+// AccountViewOf shows an account, its licence pools and effective limits.
+func AccountViewOf(a accounts.Account, pools []licences.Pool, limits plans.Effective) AccountView {
+	v := AccountView{ID: a.ID, Name: a.Name, Status: a.Status, PlanID: a.PlanID, ParentID: a.ParentID, CreatedAt: a.CreatedAt,
+		UpdatedAt: a.UpdatedAt, ClosedAt: a.ClosedAt, Licences: []licences.View{}, Limits: limits, Version: a.Version}
+	for _, p := range pools {
+		v.Licences = append(v.Licences, licences.ViewOf(p))
+	}
+	return v
+}
+
+// LoadAccount reads an account of tenant t; none is 404.
+func LoadAccount(ctx context.Context, s *store.Store, t table.Tenant, accountID string) (accounts.Account, error) {
+	var a accounts.Account
+	if !ValidID(accountID) {
+		return a, apperr.ErrNotFound.Withf("no account %q", accountID)
+	}
+	ok, err := s.Get(ctx, t.Account(accountID), &a)
+	if err != nil {
+		return a, fmt.Errorf("read account %s: %w", accountID, err)
+	}
+	if !ok {
+		return a, apperr.ErrNotFound.Withf("no account %s", accountID)
+	}
+	return a, nil
+}
+
+// Account reads one account the caller may read.
+func (d *Directory) Account(ctx context.Context, caller access.Caller, accountID string) (AccountView, error) {
+	if !ValidID(accountID) {
+		return AccountView{}, apperr.ErrNotFound.Withf("no account %q", accountID)
+	}
+	if err := d.Access.Require(ctx, caller, access.ReadAccount, accountID); err != nil {
+		return AccountView{}, err
+	}
+	a, err := LoadAccount(ctx, d.Store, caller.Tenant, accountID)
+	if err != nil {
+		return AccountView{}, err
+	}
+	return ViewAccount(ctx, d.Store, caller.Tenant, a)
+}
+
+// ViewAccount completes an account's view with its licence pools (one
+// Query) and its effective limits (one GetItem of its plan).
+func ViewAccount(ctx context.Context, s *store.Store, t table.Tenant, a accounts.Account) (AccountView, error) {
+	pools, err := licences.Pools(ctx, s, t, a.ID)
+	if err != nil {
+		return AccountView{}, err
+	}
+	limits, err := plans.Load(ctx, s, t, a)
+	if err != nil {
+		return AccountView{}, err
+	}
+	return AccountViewOf(a, pools, limits), nil
+}
+
+// UserView is a user's profile as the API shows it (never the password
+// hash); its Version is the ETag.
+type UserView struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	FirstName     string    `json:"firstName"`
+	LastName      string    `json:"lastName"`
+	Phone         string    `json:"phone,omitempty"`
+	TimeZone      string    `json:"timeZone,omitempty"`
+	Status        string    `json:"status"`
+	HomeAccountID string    `json:"homeAccountId,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+	Version       int64     `json:"version"`
+}
+
+// UserViewOf shows a user.
+func UserViewOf(u identity.User) UserView {
+	return UserView{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone, TimeZone: u.TimeZone,
+		Status: u.Status, HomeAccountID: u.HomeAccountID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
+}
+
+// User reads a profile: the user themselves, operators, the Admins (or
+// members with users.read) of the user's home account, and members with
+// users.read of the caller's active account when the user is a member there.
+func (d *Directory) User(ctx context.Context, caller access.Caller, userID string) (UserView, error) {
+	u, err := LoadUser(ctx, d.Store, caller.Tenant, userID)
+	if err != nil {
+		return UserView{}, err
+	}
+	if u.ID != caller.UserID {
+		if err := RequireOverUser(ctx, d.Store, d.Access, caller, access.ReadUsers, u); err != nil {
+			return UserView{}, err
+		}
+	}
+	return UserViewOf(u), nil
+}

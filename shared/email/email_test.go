@@ -1,0 +1,121 @@
+package email_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+
+	"github.com/acme/accountadmin/shared/awsclient"
+	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/testkit"
+)
+
+func TestInvitationEmailEscapesTheMessage(t *testing.T) {
+	m, err := email.Invitation{
+		To: "new@b.example", InviterName: "Ada <Admin>", InviterEmail: "ada@a.example", ProductName: "Acme",
+		Accounts: []string{"North & South", "East"}, Roles: []string{"Viewer"},
+		Message:   "Hi!\n<script>alert(1)</script> <a href=\"https://evil.example\">click</a>\u202Egnp.exe",
+		AcceptURL: "https://api.example/invitations/accept?token=acme.ID.secret", ExpiresAt: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC),
+	}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.HTML, "<script>") || strings.Contains(m.HTML, `<a href="https://evil.example">`) {
+		t.Fatalf("the message reached the HTML unescaped:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.HTML, "&lt;script&gt;") || !strings.Contains(m.HTML, "North &amp; South and East") {
+		t.Fatalf("HTML body:\n%s", m.HTML)
+	}
+	if !strings.Contains(m.Text, "> <script>alert(1)</script>") || !strings.Contains(m.Text, "> Hi!") {
+		t.Fatalf("the text body must quote the message line by line:\n%s", m.Text)
+	}
+	if strings.ContainsRune(m.Text, '\u202E') || strings.ContainsRune(m.HTML, '\u202E') {
+		t.Fatal("bidirectional override kept")
+	}
+	for _, want := range []string{"Ada <Admin> (ada@a.example) invited you to join North & South and East on Acme as Viewer",
+		"https://api.example/invitations/accept?token=acme.ID.secret", "expires on Monday 30 November 2026, 09:00 UTC"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text body lacks %q:\n%s", want, m.Text)
+		}
+	}
+	if m.Subject != "Ada <Admin> (ada@a.example) invited you to join North & South and East" || strings.ContainsAny(m.Subject, "\r\n") {
+		t.Errorf("subject = %q", m.Subject)
+	}
+}
+
+func TestSubjectStaysOnOneLine(t *testing.T) {
+	m, err := email.Invitation{To: "x@y.example", InviterName: "Eve\r\nBcc: victim@x.example", Accounts: []string{"A"}, AcceptURL: "https://x"}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(m.Subject, "\r\n") {
+		t.Fatalf("subject = %q", m.Subject)
+	}
+}
+
+// The sender against SES local, with faults injected at the SDK's HTTP edge.
+func TestSenderRetriesThrottlingNotRejection(t *testing.T) {
+	testkit.Require(t)
+	ctx := context.Background()
+	cfg, err := awsclient.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := &email.FaultInjector{}
+	client := awsclient.SES(cfg, faults.Option())
+	sender := &email.Sender{SES: client, From: "no-reply@test.example", Backoff: time.Millisecond}
+	inbox := email.LocalInbox{Endpoint: os.Getenv(awsclient.EnvSESEndpoint)}
+	to := func(name string) string { return strings.ToLower(name + "-" + ids.NewSecret()[:8] + "@sender.example") }
+
+	t.Run("throttled twice, then sent", func(t *testing.T) {
+		addr := to("throttled")
+		faults.Add(email.Fault{Recipient: addr, Code: "Throttling", Times: 2})
+		id, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text", HTML: "<p>html</p>"})
+		if err != nil || id == "" {
+			t.Fatalf("send: %q %v", id, err)
+		}
+		got, err := inbox.To(ctx, addr)
+		if err != nil || len(got) != 1 || got[0].Body.Text != "text" || got[0].Body.HTML != "<p>html</p>" {
+			t.Fatalf("inbox: %+v %v", got, err)
+		}
+	})
+	t.Run("throttled throughout", func(t *testing.T) {
+		addr := to("always-throttled")
+		faults.Add(email.Fault{Recipient: addr, Code: "Throttling"})
+		_, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text"})
+		d, ok := email.AsDeliveryError(err)
+		if !ok || d.Reason != email.ReasonThrottled || d.Attempts != 4 || d.Permanent() {
+			t.Fatalf("want throttled after 4 attempts, got %v", err)
+		}
+	})
+	t.Run("rejected, not retried", func(t *testing.T) {
+		addr := to("rejected")
+		before := faults.Injected()
+		faults.Add(email.Fault{Recipient: addr, Code: "MessageRejected"})
+		_, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text"})
+		d, ok := email.AsDeliveryError(err)
+		if !ok || d.Reason != email.ReasonRejected || d.Code != "MessageRejected" || d.Attempts != 1 || !d.Permanent() {
+			t.Fatalf("want rejected once, got %v", err)
+		}
+		if faults.Injected()-before != 1 {
+			t.Fatalf("MessageRejected was retried: %d calls", faults.Injected()-before)
+		}
+		if got, _ := inbox.To(ctx, addr); len(got) != 0 {
+			t.Fatal("a rejected message reached the inbox")
+		}
+	})
+	t.Run("not configured", func(t *testing.T) {
+		_, err := (&email.Sender{SES: client}).Send(ctx, email.Message{To: "a@b.example", Subject: "s", Text: "t"})
+		if d, ok := email.AsDeliveryError(err); !ok || d.Reason != email.ReasonNotConfigured {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// The SDK client satisfies the small interface.
+var _ email.SES = (*ses.Client)(nil)

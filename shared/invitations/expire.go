@@ -1,0 +1,230 @@
+package invitations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// ExpiryLookBack is how far back the expiry job looks: the due buckets of
+// the last 30 days and today. An invitation that fell due longer ago than
+// that (the job did not run for a month) stays marked pending, but nothing
+// is lost: the accept path refuses it by its expiresAt, and lists already
+// leave it out of "pending". Each run costs one Query per day of look-back
+// plus what is due, never a Scan.
+const ExpiryLookBack = 30 * 24 * time.Hour
+
+// DueKind is the GSI3 bucket kind of invitations.
+const DueKind = "INVITATION"
+
+// ExpiryJob is the scheduled job's actor in the change log.
+const ExpiryJob = "expire-invitations"
+
+// ExpiryReport says what one run did.
+type ExpiryReport struct {
+	Buckets        int `json:"buckets"`        // day buckets queried
+	IndexItemsRead int `json:"indexItemsRead"` // due keys read from GSI3
+	ItemsRead      int `json:"itemsRead"`      // invitations read back
+	Expired        int `json:"expired"`        // marked expired by this run
+	Skipped        int `json:"skipped"`        // accepted, resent or revoked meanwhile, or expired by another run
+	Failed         int `json:"failed"`
+}
+
+// ExpireDue marks every pending invitation past its expiry as expired. It
+// reads only what is due: the sparse GSI3 (only pending invitations carry
+// it, KEYS_ONLY), one partition per UTC day of expiry, up to the key of now.
+// Each invitation is expired by its own transaction, conditioned on it being
+// still pending with the expiry that was read, which also deletes its
+// pending guards, moves its index entries and writes the change log. So a
+// run delivered twice, late, or racing an accept, a resend or another run
+// changes each invitation at most once and never expires an accepted one.
+// A failure of one invitation does not stop the others; the run then returns
+// an error so the scheduler retries it, which is safe.
+func (s *Service) ExpireDue(ctx context.Context) (ExpiryReport, error) {
+	now := s.Clock.Now()
+	var (
+		rep   ExpiryReport
+		mu    sync.Mutex
+		first error
+	)
+	upper := table.DueSortKey(now.Add(time.Second)) // keys below it expire at or before now
+	today := now.UTC().Truncate(24 * time.Hour)
+	for day := today.Add(-ExpiryLookBack); !day.After(today); day = day.Add(24 * time.Hour) {
+		rep.Buckets++
+		var start map[string]types.AttributeValue
+		for {
+			keys, next, err := s.dueKeys(ctx, table.DueBucket(DueKind, day), upper, start)
+			if err != nil {
+				return rep, err
+			}
+			rep.IndexItemsRead += len(keys)
+			invs, err := s.readDue(ctx, keys)
+			if err != nil {
+				return rep, err
+			}
+			rep.ItemsRead += len(invs)
+			parallel(len(invs), s.workers(), func(i int) {
+				d := invs[i]
+				err := s.expire(ctx, d.tenant, d.inv, now)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					rep.Expired++
+				case errors.Is(err, errChanged):
+					rep.Skipped++
+				default:
+					rep.Failed++
+					if first == nil {
+						first = err
+					}
+				}
+			})
+			rep.Skipped += len(keys) - len(invs)
+			if len(next) == 0 {
+				break
+			}
+			start = next
+		}
+	}
+	if first != nil {
+		return rep, fmt.Errorf("expire invitations: %d failed: %w", rep.Failed, first)
+	}
+	return rep, nil
+}
+
+// dueKey is one GSI3 entry: which invitation, of which tenant, due when.
+type dueKey struct {
+	tenant    table.Tenant
+	id        string
+	expiresAt int64
+}
+
+// dueKeys reads one page of a day bucket, up to (excluding) upper.
+func (s *Service) dueKeys(ctx context.Context, bucket, upper string, start map[string]types.AttributeValue) ([]dueKey, map[string]types.AttributeValue, error) {
+	kc := expression.Key("GSI3PK").Equal(expression.Value(bucket)).And(expression.Key("GSI3SK").LessThan(expression.Value(upper)))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, nil, apperr.Internal("build due query", err)
+	}
+	out, err := s.Store.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.Store.Table),
+		IndexName:                 aws.String(table.GSI3),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey:         start,
+		Limit:                     aws.Int32(100),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("query due bucket %s: %w", bucket, apperr.Internal("dynamodb query failed", err))
+	}
+	keys := make([]dueKey, 0, len(out.Items))
+	for _, it := range out.Items {
+		var raw struct {
+			SK string `dynamodbav:"GSI3SK"`
+		}
+		if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
+			continue
+		}
+		if k, ok := parseDueKey(raw.SK); ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys, out.LastEvaluatedKey, nil
+}
+
+// parseDueKey reads "<epoch, 12 digits>#<tenant>#<invitation id>".
+func parseDueKey(sk string) (dueKey, bool) {
+	parts := strings.Split(sk, "#")
+	if len(parts) != 3 {
+		return dueKey{}, false
+	}
+	at, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return dueKey{}, false
+	}
+	t, err := table.ForTenant(parts[1])
+	if err != nil || !validID(parts[2]) {
+		return dueKey{}, false
+	}
+	return dueKey{tenant: t, id: parts[2], expiresAt: at}, true
+}
+
+type dueInvitation struct {
+	tenant table.Tenant
+	inv    Invitation
+}
+
+// readDue reads the invitations behind due keys (strongly consistent: the
+// index may lag) and keeps those still pending with the expiry the key says.
+func (s *Service) readDue(ctx context.Context, keys []dueKey) ([]dueInvitation, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	tk := make([]table.Key, len(keys))
+	for i, k := range keys {
+		tk[i] = k.tenant.Invitation(k.id)
+	}
+	items, err := s.getAll(ctx, tk)
+	if err != nil {
+		return nil, fmt.Errorf("read due invitations: %w", err)
+	}
+	var out []dueInvitation
+	for i, k := range keys {
+		it, ok := items[tk[i]]
+		if !ok {
+			continue
+		}
+		var inv Invitation
+		if err := attributevalue.UnmarshalMap(it, &inv); err != nil {
+			return nil, apperr.Internal("decode invitation", err)
+		}
+		if inv.Status == StatusPending && inv.ExpiresAt == k.expiresAt {
+			out = append(out, dueInvitation{tenant: k.tenant, inv: inv})
+		}
+	}
+	return out, nil
+}
+
+// expire marks one invitation expired, if it still is pending with the
+// expiry that was read and that expiry has passed.
+func (s *Service) expire(ctx context.Context, t table.Tenant, inv Invitation, now time.Time) error {
+	if inv.ExpiresAt > now.Unix() {
+		return errChanged
+	}
+	upd := store.BumpVersion().
+		Set(expression.Name("status"), expression.Value(StatusExpired)).
+		Set(expression.Name("expiredAt"), expression.Value(now.Unix())).
+		Set(expression.Name("updatedAt"), expression.Value(now)).
+		Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+	writes := []*store.Write{
+		store.Update(t.Invitation(inv.ID), upd).
+			If(store.Is("status", StatusPending).And(store.Is("expiresAt", inv.ExpiresAt)).
+				And(expression.Name("expiresAt").LessThanEqual(expression.Value(now.Unix())))).
+			OrFail(errChanged),
+	}
+	for _, a := range inv.AccountIDs {
+		writes = append(writes,
+			moveEntry(t, inv, a, StatusExpired),
+			store.Delete(t.PendingInvitation(a, inv.Email)),
+			changelog.New(t, s.IDs.NewID(), now, a, changelog.System(ExpiryJob), "invitation.expired", changeLogSubjectInv, inv.ID,
+				map[string]any{"status": StatusPending}, map[string]any{"status": StatusExpired, "email": inv.Email, "expiresAt": inv.Expiry()}).Write())
+	}
+	return s.Store.Transact(ctx, "expire "+describe(inv), writes...)
+}

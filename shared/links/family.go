@@ -1,0 +1,113 @@
+package links
+
+import (
+	"context"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// Roles of an account in its family.
+const (
+	RoleParent   = "parent"
+	RoleChild    = "child"
+	RoleUnlinked = "unlinked"
+)
+
+// AccountSummary is an account as a family shows it.
+type AccountSummary struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	ParentID   string `json:"parentId,omitempty"`
+	ChildCount int64  `json:"childCount"`
+}
+
+func summaryOf(a accounts.Account) AccountSummary {
+	return AccountSummary{ID: a.ID, Name: a.Name, Status: a.Status, ParentID: a.ParentID, ChildCount: a.ChildCount}
+}
+
+// Family is GET /accounts/{accountId}/family: the parent of the account's
+// family and all its children, whichever of them was asked about.
+type Family struct {
+	AccountID string           `json:"accountId"` // the account asked about
+	Role      string           `json:"role"`      // parent, child or unlinked
+	Parent    *AccountSummary  `json:"parent"`    // null when unlinked
+	Children  []AccountSummary `json:"children"`  // by name
+}
+
+// Family shows the family of accountID to any member of it (or an
+// operator): one read of the account, one Query of the parent's links and
+// one BatchGetItem of the family's accounts.
+func (s *Service) Family(ctx context.Context, caller access.Caller, accountID string) (Family, error) {
+	if err := s.Access.Require(ctx, caller, access.ReadAccount, accountID); err != nil {
+		return Family{}, err
+	}
+	return s.family(ctx, caller.Tenant, accountID)
+}
+
+func (s *Service) family(ctx context.Context, t table.Tenant, accountID string) (Family, error) {
+	var acc accounts.Account
+	ok, err := s.Store.Get(ctx, t.Account(accountID), &acc)
+	if err != nil {
+		return Family{}, err
+	}
+	if !ok {
+		return Family{}, apperr.ErrNotFound.Withf("no account %s", accountID)
+	}
+	out := Family{AccountID: accountID, Role: RoleUnlinked, Children: []AccountSummary{}}
+	rootID := accountID
+	switch {
+	case acc.ParentID != "":
+		out.Role, rootID = RoleChild, acc.ParentID
+	case acc.ChildCount > 0:
+		out.Role = RoleParent
+	default:
+		return out, nil
+	}
+	items, err := s.Store.QueryAll(ctx, store.Query{Partition: t.Account(rootID).PK, SKPrefix: table.ChildPrefix}, MaxChildren)
+	if err != nil {
+		return Family{}, err
+	}
+	var links []Link
+	if err := attributevalue.UnmarshalListOfMaps(items, &links); err != nil {
+		return Family{}, apperr.Internal("decode links", err)
+	}
+	keys := []table.Key{t.Account(rootID)}
+	for _, l := range links {
+		keys = append(keys, t.Account(l.ChildID))
+	}
+	got, err := s.Store.GetMany(ctx, keys)
+	if err != nil {
+		return Family{}, err
+	}
+	for i, k := range keys {
+		it, ok := got[k]
+		if !ok {
+			continue // deleted meanwhile
+		}
+		var a accounts.Account
+		if err := attributevalue.UnmarshalMap(it, &a); err != nil {
+			return Family{}, apperr.Internal("decode account", err)
+		}
+		if i == 0 {
+			sum := summaryOf(a)
+			out.Parent = &sum
+			continue
+		}
+		out.Children = append(out.Children, summaryOf(a))
+	}
+	sort.Slice(out.Children, func(i, j int) bool {
+		if out.Children[i].Name != out.Children[j].Name {
+			return out.Children[i].Name < out.Children[j].Name
+		}
+		return out.Children[i].ID < out.Children[j].ID
+	})
+	return out, nil
+}

@@ -1,0 +1,245 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// RolloverJob is the scheduled job's name and its actor in change logs.
+const RolloverJob = "usage-rollover"
+
+// RolloverLookBack is how far back the job looks: the due buckets of the
+// last 35 days and today, so a run after missed days (or weeks) finalises
+// everything that ended meanwhile. A period that ended longer ago stays
+// "open" in reports; its counters are still exact, they are just not
+// frozen. Each run costs one Query per day of look-back plus what is due.
+const RolloverLookBack = 35 * 24 * time.Hour
+
+// dueKind is the GSI3 bucket kind of usage periods.
+const dueKind = "USAGE"
+
+// rolloverWorkers bounds the periods finalised at once.
+const rolloverWorkers = 8
+
+// RolloverReport says what one run did.
+type RolloverReport struct {
+	Buckets        int `json:"buckets"`        // day buckets queried
+	IndexItemsRead int `json:"indexItemsRead"` // due keys read from GSI3
+	Finalised      int `json:"finalised"`      // periods this run froze
+	Skipped        int `json:"skipped"`        // finalised by another run meanwhile, or gone
+	Failed         int `json:"failed"`
+}
+
+// Rollover finalises every usage period that has ended: it freezes the
+// period's totals with their overage against the account's allowances,
+// takes it out of the due index and writes a "usage.period_closed" entry in
+// the account's change log, in one transaction conditioned on the counters
+// being those it read and the period not being final yet. New periods need
+// nothing: the first record of a period creates its counters.
+//
+// It reads only the due index (GSI3, KEYS_ONLY): the buckets of the days up
+// to now, up to the key of now. A run delivered twice, late, or while usage
+// is being recorded changes each period at most once and loses no count (a
+// record that reaches a finalised period counts in the next one). A failure
+// of one period does not stop the others; the run then returns an error so
+// the scheduler retries it, which is safe.
+func (s *Service) Rollover(ctx context.Context) (RolloverReport, error) {
+	now := s.Clock.Now()
+	var (
+		rep   RolloverReport
+		mu    sync.Mutex
+		first error
+	)
+	upper := table.DueSortKey(now.Add(time.Second)) // keys below it ended at or before now
+	today := now.UTC().Truncate(24 * time.Hour)
+	for day := today.Add(-RolloverLookBack); !day.After(today); day = day.Add(24 * time.Hour) {
+		rep.Buckets++
+		var start map[string]types.AttributeValue
+		for {
+			keys, next, err := s.dueKeys(ctx, table.DueBucket(dueKind, day), upper, start)
+			if err != nil {
+				return rep, err
+			}
+			rep.IndexItemsRead += len(keys)
+			parallel(len(keys), rolloverWorkers, func(i int) {
+				err := s.finalise(ctx, keys[i], now)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					rep.Finalised++
+				case errors.Is(err, errFinalised):
+					rep.Skipped++
+				default:
+					rep.Failed++
+					if first == nil {
+						first = err
+					}
+				}
+			})
+			if len(next) == 0 {
+				break
+			}
+			start = next
+		}
+	}
+	if first != nil {
+		return rep, fmt.Errorf("usage rollover: %d failed: %w", rep.Failed, first)
+	}
+	return rep, nil
+}
+
+// dueKey is one GSI3 entry: which period of which account of which tenant.
+type dueKey struct {
+	tenant    table.Tenant
+	accountID string
+	periodID  string
+	end       int64
+}
+
+func (k dueKey) key() table.Key {
+	start, _ := time.Parse("20060102T150405Z", k.periodID)
+	return k.tenant.UsagePeriod(k.accountID, start)
+}
+
+// dueKeys reads one page of a day bucket, below upper.
+func (s *Service) dueKeys(ctx context.Context, bucket, upper string, start map[string]types.AttributeValue) ([]dueKey, map[string]types.AttributeValue, error) {
+	kc := expression.Key("GSI3PK").Equal(expression.Value(bucket)).And(expression.Key("GSI3SK").LessThan(expression.Value(upper)))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, nil, apperr.Internal("build due query", err)
+	}
+	out, err := s.Store.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.Store.Table),
+		IndexName:                 aws.String(table.GSI3),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey:         start,
+		Limit:                     aws.Int32(100),
+	})
+	if err != nil {
+		return nil, nil, sdkError("query due bucket "+bucket, err)
+	}
+	keys := make([]dueKey, 0, len(out.Items))
+	for _, it := range out.Items {
+		var raw struct {
+			SK string `dynamodbav:"GSI3SK"`
+		}
+		if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
+			continue
+		}
+		if k, ok := parseDueKey(raw.SK); ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys, out.LastEvaluatedKey, nil
+}
+
+// parseDueKey reads "<end epoch, 12 digits>#<tenant>#<account>#<period id>".
+func parseDueKey(sk string) (dueKey, bool) {
+	parts := strings.Split(sk, "#")
+	if len(parts) != 4 {
+		return dueKey{}, false
+	}
+	end, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return dueKey{}, false
+	}
+	t, err := table.ForTenant(parts[1])
+	if err != nil || parts[2] == "" {
+		return dueKey{}, false
+	}
+	if _, err := time.Parse("20060102T150405Z", parts[3]); err != nil {
+		return dueKey{}, false
+	}
+	return dueKey{tenant: t, accountID: parts[2], periodID: parts[3], end: end}, true
+}
+
+// finalise freezes one ended period. errFinalised means there was nothing
+// to do (another run did it, or the item is gone).
+func (s *Service) finalise(ctx context.Context, k dueKey, now time.Time) error {
+	t, key := k.tenant, k.key()
+	var allowances map[string]Allowance
+	terms, err := s.Terms.Terms(ctx, t, k.accountID)
+	switch {
+	case err == nil:
+		allowances = terms.Allowances
+	case apperr.KindOf(err) == apperr.KindNotFound:
+		// The account was deleted: freeze the counters without allowances.
+	default:
+		return err
+	}
+	for range maxResetAttempts {
+		cur, exists, err := s.readPeriod(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !exists || cur.FinalizedAt != nil {
+			return errFinalised
+		}
+		if cur.End.After(now) {
+			return errFinalised // not due (the index is behind the item): a later run will see it
+		}
+		final := map[string]MetricUsage{}
+		used, overage := map[string]any{}, map[string]any{}
+		for _, m := range metricsOf(cur.Used, nil) {
+			a, known := allowances[m.Metric]
+			mu := measure(m.Metric, m.Used, a, known)
+			final[m.Metric] = mu
+			used[m.Metric], overage[m.Metric] = mu.Used, mu.Overage
+		}
+		upd := expression.Set(expression.Name(attrStatus), expression.Value(statusFinal)).
+			Set(expression.Name(attrFinalizedAt), expression.Value(now)).
+			Set(expression.Name("final"), expression.Value(final)).
+			Set(expression.Name("updatedAt"), expression.Value(now)).
+			Add(expression.Name(attrRev), expression.Value(1)).
+			Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+		period := Period{Start: cur.Start, End: cur.End}
+		entry := changelog.New(t, s.IDs.NewID(), now, k.accountID, changelog.System(RolloverJob), "usage.period_closed",
+			"account", k.accountID, map[string]any{"period": period.ID(), "status": statusOpen},
+			map[string]any{"period": period.ID(), "status": statusFinal, "start": cur.Start, "end": cur.End, "used": used, "overage": overage})
+		err = s.Store.Transact(ctx, fmt.Sprintf("finalise usage period %s of account %s", period.ID(), k.accountID),
+			store.Update(key, upd).
+				If(store.Is(attrRev, cur.Rev).And(expression.AttributeNotExists(expression.Name(attrFinalizedAt)))).
+				OrFail(errChanged),
+			entry.Write())
+		if errors.Is(err, errChanged) {
+			continue // usage (or another run) got there first: read again
+		}
+		return err
+	}
+	return ErrBusy
+}
+
+// parallel runs fn(0..n-1) on at most workers goroutines and waits.
+func parallel(n, workers int, fn func(i int)) {
+	sem := make(chan struct{}, max(1, workers))
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -249,12 +250,22 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	}
 
 	// Licences: the new membership gets the tenant's default licence so the
-	// invited user can sign in. Seat accounting (seats used never above
-	// seats purchased) is issue 4: its condition on the account's seat
-	// counter belongs in this transaction, beside the membership put.
+	// invited user can sign in. Where the account has bought seats of it (a
+	// licence pool), joining takes one in this transaction, conditioned on a
+	// free seat; where it has no pool the licence is unmetered, and the
+	// transaction checks the pool is still absent, so a pool created
+	// meanwhile is never bypassed.
 	licence := settings.DefaultLicence
 	if licence == "" {
 		licence = tenancy.DefaultLicence
+	}
+	poolKeys := make([]table.Key, len(inv.AccountIDs))
+	for i, a := range inv.AccountIDs {
+		poolKeys[i] = t.LicencePool(a, licence)
+	}
+	pools, err := s.Store.GetMany(ctx, poolKeys)
+	if err != nil {
+		return Accepted{}, fmt.Errorf("accept invitation %s: %w", id, err)
 	}
 	writes := []*store.Write{
 		store.Update(t.Invitation(inv.ID), store.BumpVersion().
@@ -289,6 +300,11 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			m := accounts.NewMembership(t, accounts.Membership{AccountID: a, UserID: user.ID, Email: user.Email, Roles: inv.Roles,
 				Licence: licence, External: user.HomeAccountID != "" && user.HomeAccountID != a, CreatedAt: now, UpdatedAt: now})
 			writes = append(writes, store.Put(m).If(store.NotExists()).OrFail(ErrAlreadyMember))
+			if _, metered := pools[t.LicencePool(a, licence)]; metered {
+				writes = append(writes, licences.TakeSeat(t, a, licence))
+			} else {
+				writes = append(writes, store.Check(t.LicencePool(a, licence), store.NotExists()).OrFail(errSeatsChanged))
+			}
 		}
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, actor, "invitation.accepted", "user", user.ID, nil,
 			map[string]any{"invitationId": inv.ID, "email": inv.Email, "roles": inv.Roles, "licence": licence,
@@ -306,6 +322,11 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 }
 
 var sessionKey = regexp.MustCompile(`#S#[0-9a-f]{64}`)
+
+// errSeatsChanged: the account bought seats of the licence while this
+// accept was under way; accepting again takes one of them.
+var errSeatsChanged = apperr.New(apperr.KindConflict, "seats_changed",
+	"the account's licences changed while you accepted; try again")
 
 var errUserChanged = apperr.New(apperr.KindConflict, "user_changed",
 	"your account changed while accepting (suspended, or its email changed); reload and try again")

@@ -21,6 +21,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/usage"
 )
@@ -31,15 +32,24 @@ type Job = httpapi.Job
 // New returns the Lambda handler: HTTP API requests go to the routes,
 // EventBridge events to the rollover job.
 func New(d app.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
-	svc := usage.New(d)
+	svc := Service(d)
 	return httpapi.Entry("usage-reset", NewHTTPWith(d, svc), NewJobWith(d, svc))
 }
 
 // NewHTTP returns the routes' handler.
-func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, usage.New(d)) }
+func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, Service(d)) }
 
 // NewJob returns the rollover job.
-func NewJob(d app.Deps) Job { return NewJobWith(d, usage.New(d)) }
+func NewJob(d app.Deps) Job { return NewJobWith(d, Service(d)) }
+
+// Service is the usage service measuring against the account's plan plus
+// its overrides (plans.Terms); accounts without a plan keep the allowances
+// stored for them or their tenant.
+func Service(d app.Deps) *usage.Service {
+	svc := usage.New(d)
+	svc.Terms = plans.Terms{Store: d.Store, Fallback: usage.StoredAllowances{Store: d.Store}}
+	return svc
+}
 
 type handler struct {
 	usage       *usage.Service

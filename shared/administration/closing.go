@@ -12,6 +12,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -97,6 +98,14 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 	if a.Status != accounts.StatusClosed {
 		if err := s.markClosed(ctx, c, a); err != nil {
 			return Closed{}, err
+		}
+	}
+	// A closed parent's children are unlinked and kept, each unlink in
+	// both change logs (repeated on a retry or a resumed wipe: idempotent).
+	if a.ChildCount > 0 {
+		children := links.Service{Store: s.Store, Clock: s.Clock, IDs: s.IDs, Access: s.Access}
+		if _, err := children.DetachChildren(ctx, t, a.ID, actorOf(c), "parent account closed"); err != nil {
+			return Closed{}, fmt.Errorf("unlink children of closed account %s: %w", a.ID, err)
 		}
 	}
 	if !cmd.Wipe {

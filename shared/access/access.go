@@ -237,3 +237,13 @@ func (c Checker) customRoles(ctx context.Context, t table.Tenant, roles []string
 	}
 	return out, nil
 }
+
+// IdempotencyScope scopes Idempotency-Keys to the calling user of a tenant
+// (httpapi.Idempotency's Scope), so two callers' keys never collide.
+func IdempotencyScope(req events.APIGatewayV2HTTPRequest) (table.Tenant, string, error) {
+	c, err := CallerFrom(req)
+	if err != nil {
+		return table.Tenant{}, "", err
+	}
+	return c.Tenant, "user:" + c.UserID, nil
+}

@@ -15,7 +15,6 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/httpapi"
-	"github.com/acme/accountadmin/shared/table"
 )
 
 type handler struct {
@@ -28,7 +27,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.Ne
 
 // NewWith serves the routes with a given service (tests bound its wipes).
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
-	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /users/delete":                          h.idempotency.Wrap(h.deleteUsers),
 		"DELETE /users/{userId}":                      h.deleteUser,
@@ -37,14 +36,6 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 		// an unfinished wipe's 202 must not be replayed.
 		"POST /accounts/{accountId}/close": h.closeAccount,
 	})
-}
-
-func callerScope(req httpapi.Request) (table.Tenant, string, error) {
-	c, err := access.CallerFrom(req)
-	if err != nil {
-		return table.Tenant{}, "", err
-	}
-	return c.Tenant, "user:" + c.UserID, nil
 }
 
 func status(k apperr.Kind) int {

@@ -45,7 +45,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.Ne
 
 // NewWith serves the routes with a given service (tests swap its mailer).
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
-	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	idem := h.idempotency.Wrap
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /accounts":                                   idem(h.createAccount),
@@ -65,15 +65,6 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 		"PATCH /tenant/settings":                           h.updateSettings,
 		"PUT /plans/{planId}":                              h.putPlan,
 	})
-}
-
-// callerScope keys Idempotency-Keys by tenant and caller.
-func callerScope(req httpapi.Request) (table.Tenant, string, error) {
-	c, err := access.CallerFrom(req)
-	if err != nil {
-		return table.Tenant{}, "", err
-	}
-	return c.Tenant, "user:" + c.UserID, nil
 }
 
 // input reads the caller, the If-Match and the JSON body (when body is not nil).

@@ -18,7 +18,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/invitations"
-	"github.com/acme/accountadmin/shared/table"
 )
 
 type handler struct {
@@ -33,7 +32,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d
 func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{
 		invitations: svc,
-		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope},
+		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope},
 	}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /accounts/{accountId}/invitations":  h.invite,
@@ -41,15 +40,6 @@ func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 		"POST /invitations/{invitationId}/resend": h.resend,
 		"DELETE /invitations/{invitationId}":      h.revoke,
 	})
-}
-
-// callerScope keys Idempotency-Keys by tenant and caller.
-func callerScope(req httpapi.Request) (table.Tenant, string, error) {
-	c, err := access.CallerFrom(req)
-	if err != nil {
-		return table.Tenant{}, "", err
-	}
-	return c.Tenant, "user:" + c.UserID, nil
 }
 
 // invite answers 201 when at least one invitation was created, else 200,

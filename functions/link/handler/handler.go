@@ -22,7 +22,6 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/links"
-	"github.com/acme/accountadmin/shared/table"
 )
 
 type handler struct {
@@ -34,7 +33,7 @@ type handler struct {
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{links: links.New(d), associates: associates.New(d),
-		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"GET /accounts/{accountId}/family":                 h.family,
 		"POST /accounts/{accountId}/children":              h.idempotency.Wrap(h.addChild),
@@ -44,15 +43,6 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"DELETE /accounts/{accountId}/associates/{userId}": h.removeAssociate,
 		"POST /me/switch-account":                          h.switchAccount,
 	})
-}
-
-// callerScope keys Idempotency-Keys by tenant and caller.
-func callerScope(req httpapi.Request) (table.Tenant, string, error) {
-	c, err := access.CallerFrom(req)
-	if err != nil {
-		return table.Tenant{}, "", err
-	}
-	return c.Tenant, "user:" + c.UserID, nil
 }
 
 func (h handler) family(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

@@ -27,7 +27,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/httpapi"
-	"github.com/acme/accountadmin/shared/table"
 )
 
 // Time budgets: a request moves content for RequestBudget, then answers
@@ -62,7 +61,7 @@ type handler struct {
 
 // NewHTTPWith serves the routes with a given service.
 func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
-	h := handler{content: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+	h := handler{content: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /accounts/{accountId}/content":               h.idempotency.Wrap(h.register),
 		"GET /accounts/{accountId}/content":                h.list,
@@ -97,15 +96,6 @@ func jobContext(ctx context.Context) (context.Context, context.CancelFunc) {
 		return context.WithDeadline(ctx, dl.Add(-JobMargin))
 	}
 	return context.WithTimeout(ctx, jobBudget)
-}
-
-// callerScope keys Idempotency-Keys by tenant and caller.
-func callerScope(req httpapi.Request) (table.Tenant, string, error) {
-	c, err := access.CallerFrom(req)
-	if err != nil {
-		return table.Tenant{}, "", err
-	}
-	return c.Tenant, "user:" + c.UserID, nil
 }
 
 // register answers 201 with the item (and its ETag).

@@ -22,7 +22,6 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/plans"
-	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/usage"
 )
 
@@ -58,7 +57,7 @@ type handler struct {
 
 // NewHTTPWith serves the routes with a given service.
 func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
-	h := handler{usage: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: callerScope}}
+	h := handler{usage: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /accounts/{accountId}/usage":       h.idempotency.Wrap(h.record),
 		"GET /accounts/{accountId}/usage":        h.report,
@@ -82,15 +81,6 @@ func NewJobWith(d app.Deps, svc *usage.Service) Job {
 		l.InfoContext(ctx, "usage rollover", attrs...)
 		return nil
 	}
-}
-
-// callerScope keys Idempotency-Keys by tenant and caller.
-func callerScope(req httpapi.Request) (table.Tenant, string, error) {
-	c, err := access.CallerFrom(req)
-	if err != nil {
-		return table.Tenant{}, "", err
-	}
-	return c.Tenant, "user:" + c.UserID, nil
 }
 
 // record answers 200 with the counter after the record, or 429 with the

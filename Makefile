@@ -6,7 +6,7 @@ NODE_STAMP  := infra/node_modules/.package-lock.json
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test build bench synth deploy lint reset deps deps-java deps-node deps-go deps-zip fuzz clean
+.PHONY: help dev test build bench load synth deploy lint reset deps deps-java deps-node deps-go deps-zip fuzz clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ test: deps ## run every test against a fresh DynamoDB Local and SES local
 
 bench: deps ## benchmarks against DynamoDB Local: time and DynamoDB calls per operation
 	$(GO) run ./infra/local test -- $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
+
+load: deps ## load test: 200 clients for 60 s on the local HTTP API (make load LOAD_FLAGS='-clients 50')
+	$(GO) run ./infra/local test -- $(GO) run ./infra/load $(LOAD_FLAGS)
 
 build: deps-go deps-zip ## one bootstrap per function (linux/arm64), zipped under dist/
 	@rm -rf dist && mkdir -p dist

@@ -50,6 +50,11 @@ var expected = map[string]int{
 	"edit/create-account.json":     201,
 	"edit/rename-account.json":     200,
 
+	// The users list by name, and an Admin's member search (their own
+	// accounts only).
+	"accounts/members-by-name.json":  200,
+	"accounts/search-by-member.json": 200,
+
 	// prepareIssue4 makes ${MEMBER_ID} (a member of ${ACCOUNT_ID} without a
 	// licence) and whatever each sample acts on; "operator": true samples
 	// are a tenant operator's requests.
@@ -78,6 +83,9 @@ var expected = map[string]int{
 	"usage-reset/record.json": 200,
 	"usage-reset/read.json":   200,
 	"usage-reset/reset.json":  200,
+	// A support person acting in the account (operator, with the reason of
+	// their switch in the authorizer context).
+	"usage-reset/reset-as-support.json": 200,
 
 	"link/family.json":    200,
 	"link/add-child.json": 201,

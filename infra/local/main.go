@@ -226,7 +226,12 @@ func bootstrap(args []string) error {
 		return errors.New("bootstrap needs -tenant, -account, -email and ADMIN_PASSWORD in the environment")
 	}
 	ctx := context.Background()
-	deps, err := app.FromEnv(ctx)
+	// The developer's credentials (profile, SSO...), not a function's.
+	awsCfg, err := awsclient.Load(ctx)
+	if err != nil {
+		return err
+	}
+	deps, err := app.FromAWSConfig(ctx, awsCfg)
 	if err != nil {
 		return err
 	}

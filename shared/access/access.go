@@ -80,6 +80,19 @@ type Caller struct {
 	AccountID string // the session's active account
 	Roles     []string
 	Operator  bool // tenant support staff: may act in any account of the tenant
+	// SupportReason is why an operator entered the active account as support
+	// (the reason given when switching into it); empty for everyone else and
+	// once the operator switches back or signs out.
+	SupportReason string
+}
+
+// EntersAsSupport reports whether a caller entering accountID does so as
+// support: a tenant operator entering an account that is neither their home
+// account nor one they hold a licensed membership in. Only a switch with a
+// reason enters as support; the session keeps the reason, and every change
+// made in it is logged with it.
+func EntersAsSupport(operator bool, homeAccountID, accountID string, licensedMember bool) bool {
+	return operator && accountID != homeAccountID && !licensedMember
 }
 
 // Authorizer context keys (the Lambda authorizer's simple-response context).
@@ -90,7 +103,8 @@ const (
 	CtxAccount   = "accountId"
 	CtxRoles     = "roles"
 	CtxOperator  = "operator"
-	CtxRejected  = "rejected" // why the token was refused; no caller then
+	CtxReason    = "supportReason" // only present in an operator's support session
+	CtxRejected  = "rejected"      // why the token was refused; no caller then
 	rolesJoinSep = ","
 )
 
@@ -99,10 +113,14 @@ func Rejected(reason string) map[string]any { return map[string]any{CtxRejected:
 
 // Context is what the authorizer returns for a caller.
 func (c Caller) Context() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		CtxTenant: c.Tenant.ID(), CtxUser: c.UserID, CtxSession: c.SessionID, CtxAccount: c.AccountID,
 		CtxRoles: strings.Join(c.Roles, rolesJoinSep), CtxOperator: c.Operator,
 	}
+	if c.Operator && c.SupportReason != "" {
+		m[CtxReason] = c.SupportReason
+	}
+	return m
 }
 
 // CallerFrom reads the caller from the request's authorizer context. A request
@@ -135,7 +153,11 @@ func CallerFrom(req events.APIGatewayV2HTTPRequest) (Caller, error) {
 	case string:
 		op = v == "true"
 	}
-	return Caller{Tenant: t, UserID: str(CtxUser), SessionID: str(CtxSession), AccountID: str(CtxAccount), Roles: roles, Operator: op}, nil
+	c := Caller{Tenant: t, UserID: str(CtxUser), SessionID: str(CtxSession), AccountID: str(CtxAccount), Roles: roles, Operator: op}
+	if op {
+		c.SupportReason = str(CtxReason)
+	}
+	return c, nil
 }
 
 // Checker makes permission decisions that need the store: the caller's roles

@@ -109,3 +109,47 @@ func TestRequire(t *testing.T) {
 		}
 	}
 }
+
+// The support reason rides in the authorizer context for operators only: a
+// context that claims one for anyone else (a forged event) yields none.
+func TestSupportReasonInTheAuthorizerContext(t *testing.T) {
+	op := access.Caller{Tenant: testkit.Tenant{}.Tenant, UserID: "u", SessionID: "s", AccountID: "customer", Operator: true,
+		SupportReason: "ticket 4711"}
+	ctx := op.Context()
+	ctx[access.CtxTenant] = "acme"
+	req := events.APIGatewayV2HTTPRequest{}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
+	if got, err := access.CallerFrom(req); err != nil || got.SupportReason != "ticket 4711" || got.AccountID != "customer" {
+		t.Fatalf("operator caller = %+v, %v", got, err)
+	}
+	user := op
+	user.Operator = false
+	if _, ok := user.Context()[access.CtxReason]; ok {
+		t.Fatal("a non-operator's context carries a support reason")
+	}
+	ctx[access.CtxOperator] = false
+	if got, err := access.CallerFrom(req); err != nil || got.SupportReason != "" {
+		t.Fatalf("non-operator with a reason in the context = %+v, %v", got, err)
+	}
+}
+
+func TestEntersAsSupport(t *testing.T) {
+	cases := []struct {
+		name           string
+		operator       bool
+		home, account  string
+		licensedMember bool
+		want           bool
+	}{
+		{"operator into a customer account", true, "home", "customer", false, true},
+		{"operator back home", true, "home", "home", false, false},
+		{"operator into an account they belong to", true, "home", "own", true, false},
+		{"member into their account", false, "home", "other", true, false},
+		{"non-member user", false, "home", "other", false, false},
+	}
+	for _, c := range cases {
+		if got := access.EntersAsSupport(c.operator, c.home, c.account, c.licensedMember); got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}

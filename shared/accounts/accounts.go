@@ -69,6 +69,8 @@ type Membership struct {
 	AccountID string   `dynamodbav:"accountId"`
 	UserID    string   `dynamodbav:"userId"`
 	Email     string   `dynamodbav:"email"`
+	FirstName string   `dynamodbav:"firstName,omitempty"` // the user's name, copied for the users list (see NameIndex)
+	LastName  string   `dynamodbav:"lastName,omitempty"`
 	Roles     []string `dynamodbav:"roles,stringset"`
 	// Licence is the licence type the member holds here; "" means none, and
 	// then the member cannot sign in to this account.
@@ -82,6 +84,28 @@ type Membership struct {
 	// An account's members by email (table.AccountMembersByEmail).
 	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
 	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+	// An account's admins (table.AccountAdmins): only while the membership
+	// holds Admin and a licence (see AdminIndex, admins.go).
+	GSI3PK string `dynamodbav:"GSI3PK,omitempty"`
+	GSI3SK string `dynamodbav:"GSI3SK,omitempty"`
+	// An account's users by name, and named members by first name
+	// (table.AccountMembersByName, AccountMembersByFirstName; see NameIndex).
+	GSI4PK string `dynamodbav:"GSI4PK,omitempty"`
+	GSI4SK string `dynamodbav:"GSI4SK,omitempty"`
+	GSI5PK string `dynamodbav:"GSI5PK,omitempty"`
+	GSI5SK string `dynamodbav:"GSI5SK,omitempty"`
+}
+
+// NameIndex is the name keys of a membership of userID in accountID with
+// this email and name: by "last first" name (or, without a name, by email
+// after the named rows), and by "first last" name, which only a membership
+// with a name carries (byFirst is zero then).
+func NameIndex(t table.Tenant, accountID, userID, email, firstName, lastName string) (byName, byFirst table.IndexKey) {
+	byName = t.AccountMembersByName(accountID, table.MemberName(lastName, firstName), email, userID)
+	if first := table.MemberName(firstName, lastName); first != "" {
+		byFirst = t.AccountMembersByFirstName(accountID, first, userID)
+	}
+	return byName, byFirst
 }
 
 // NewMembership fills the keys of a membership item.
@@ -92,6 +116,10 @@ func NewMembership(t table.Tenant, m Membership) Membership {
 	m.GSI1PK, m.GSI1SK = ix.PK, ix.SK
 	byEmail := t.AccountMembersByEmail(m.AccountID, m.Email, m.UserID)
 	m.GSI2PK, m.GSI2SK = byEmail.PK, byEmail.SK
+	admins := m.AdminIndex(t)
+	m.GSI3PK, m.GSI3SK = admins.PK, admins.SK
+	byName, byFirst := NameIndex(t, m.AccountID, m.UserID, m.Email, m.FirstName, m.LastName)
+	m.GSI4PK, m.GSI4SK, m.GSI5PK, m.GSI5SK = byName.PK, byName.SK, byFirst.PK, byFirst.SK
 	if m.Version == 0 {
 		m.Version = 1
 	}

@@ -77,8 +77,8 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 	now := s.now()
 	a := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: cmd.Name, CreatedAt: now, UpdatedAt: now})
 	m := accounts.NewMembership(t, accounts.Membership{AccountID: a.ID, UserID: admin.ID, Email: admin.Email,
-		Roles: []string{access.RoleAdmin}, Licence: licence, External: admin.HomeAccountID != "", CreatedAt: now, UpdatedAt: now})
-	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.created", "account", a.ID, nil,
+		FirstName: admin.FirstName, LastName: admin.LastName, Roles: []string{access.RoleAdmin}, Licence: licence, External: admin.HomeAccountID != "", CreatedAt: now, UpdatedAt: now})
+	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.created", "account", a.ID, nil,
 		map[string]any{"name": a.Name, "admin": admin.ID})
 	err = s.transact(ctx, "create account", []*store.Write{
 		store.Put(a).If(store.NotExists()),
@@ -139,7 +139,7 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 		Set(expression.Name("name"), expression.Value(cmd.Name)).
 		Set(expression.Name("GSI2SK"), expression.Value(byName.SK)).
 		Set(expression.Name("updatedAt"), expression.Value(now))
-	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.renamed", "account", a.ID,
+	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
 		map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name})
 	err = s.transact(ctx, "rename account "+a.ID, []*store.Write{
 		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v).And(store.Is("status", accounts.StatusActive))).OrFail(apperr.ErrVersionConflict),

@@ -41,7 +41,6 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
-	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
@@ -88,15 +87,6 @@ var (
 		"this change touches more items than one transaction can hold; remove some of the user's memberships first")
 	ErrChanged = apperr.New(apperr.KindConflict, "changed_meanwhile", "something this change depends on changed meanwhile; reload and retry")
 )
-
-// actorOf is who the change log names: a tenant operator acting in a
-// customer account is support, anyone else a user.
-func actorOf(c access.Caller) changelog.Actor {
-	if c.Operator {
-		return changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID}
-	}
-	return changelog.Actor{Kind: changelog.ActorUser, ID: c.UserID}
-}
 
 // expect is the version a write must find: what was read, which the
 // caller's If-Match (when given) must equal, else 412 at once.

@@ -3,8 +3,10 @@ package administration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -12,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -69,7 +72,10 @@ const defaultWipeBudget = 2000
 // everything the account owns is then deleted — a Query of its partition,
 // page by page (memberships, invitation entries and the invitations that
 // were only for it, licences, usage, change log, the account item last) —
-// and the partition is queried again to prove it empty.
+// and the partition is queried again to prove it empty. No user is left
+// with the wiped account as their home: one who is a member elsewhere gets
+// one of those accounts as their new home, one who is not is deleted (see
+// leaveWipedHome).
 //
 // Closing needs account.close in the account (Admins); wiping an account
 // that is closed already (or resuming a wipe) is for tenant operators.
@@ -81,7 +87,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
 	if err != nil {
 		if apperr.KindOf(err) == apperr.KindNotFound && cmd.Wipe && c.Operator {
-			return s.finishWipe(ctx, c, cmd.AccountID, 0)
+			return s.resumeWipe(ctx, c, cmd.AccountID, err)
 		}
 		return Closed{}, err
 	}
@@ -104,7 +110,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 	// both change logs (repeated on a retry or a resumed wipe: idempotent).
 	if a.ChildCount > 0 {
 		children := links.Service{Store: s.Store, Clock: s.Clock, IDs: s.IDs, Access: s.Access}
-		if _, err := children.DetachChildren(ctx, t, a.ID, actorOf(c), "parent account closed"); err != nil {
+		if _, err := children.DetachChildren(ctx, t, a.ID, changelog.ActorOf(c), "parent account closed"); err != nil {
 			return Closed{}, fmt.Errorf("unlink children of closed account %s: %w", a.ID, err)
 		}
 	}
@@ -120,7 +126,7 @@ func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Ac
 		Set(expression.Name("status"), expression.Value(accounts.StatusClosed)).
 		Set(expression.Name("closedAt"), expression.Value(now)).
 		Set(expression.Name("updatedAt"), expression.Value(now))
-	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.closed", "account", a.ID,
+	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", "account", a.ID,
 		map[string]any{"status": a.Status}, map[string]any{"status": accounts.StatusClosed})
 	return s.transact(ctx, "close account "+a.ID, []*store.Write{
 		store.Update(t.Account(a.ID), upd).If(store.Is("status", accounts.StatusActive)).OrFail(ErrChanged),
@@ -129,24 +135,52 @@ func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Ac
 	})
 }
 
-// wipe deletes the account's items, at most wipeBudget per call.
+// homeMemberCost is what a member whose home account is being wiped costs
+// of a wipe call's budget: their user is moved or deleted in a transaction
+// of its own, after a Query of their memberships, where any other item is
+// one delete among 25.
+const homeMemberCost = 20
+
+// wipe deletes the account's items, at most wipeBudget per call (a member
+// whose home it was counts homeMemberCost). Each page of the partition is
+// read again from its start, so a call cut short, or a retry, resumes
+// where the last one stopped: what is already deleted is not found again.
 func (s *Service) wipe(ctx context.Context, c access.Caller, a accounts.Account) (Closed, error) {
+	deleted, done, err := s.wipeItems(ctx, c, a)
+	if err != nil || !done {
+		return Closed{AccountID: a.ID, Status: accounts.StatusClosed, Wiped: true, Deleted: deleted}, err
+	}
+	return s.finishWipe(ctx, c, a.ID, deleted, a)
+}
+
+// wipeItems deletes what the account owns but its item, within the call's
+// budget, and says whether it is done.
+func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Account) (deleted int, done bool, err error) {
 	t := c.Tenant
-	deleted, budget := 0, s.WipeBudget
+	deleted, spent, budget := 0, 0, s.WipeBudget
 	if budget <= 0 {
 		budget = defaultWipeBudget
 	}
 	accountKey := t.Account(a.ID)
-	for deleted < budget {
-		page, err := s.Store.QueryPage(ctx, store.Query{Partition: t.AccountPartition(a.ID), Limit: int32(min(50, budget-deleted+1))})
+	for spent < budget {
+		page, err := s.Store.QueryPage(ctx, store.Query{Partition: t.AccountPartition(a.ID), Limit: int32(min(50, budget-spent+1))})
 		if err != nil {
-			return Closed{}, fmt.Errorf("wipe account %s: %w", a.ID, err)
+			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 		}
 		var writes []*store.Write
+		var members []accounts.Membership
 		for _, it := range page.Items {
 			k := store.KeyOf(it)
-			if k == accountKey {
+			switch {
+			case k == accountKey:
 				continue // last, so a wipe cut short can be resumed
+			case strings.HasPrefix(k.SK, table.MembershipPrefix):
+				var m accounts.Membership
+				if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+					return deleted, false, apperr.Internal("decode membership "+k.SK, err)
+				}
+				members = append(members, m)
+				continue
 			}
 			writes = append(writes, store.Delete(k))
 			if strings.HasPrefix(k.SK, "INVITE#") {
@@ -155,18 +189,161 @@ func (s *Service) wipe(ctx context.Context, c access.Caller, a accounts.Account)
 				}
 			}
 		}
-		if len(writes) == 0 {
+		if len(writes) == 0 && len(members) == 0 {
 			break
 		}
+		homes, plain, err := s.homeMembers(ctx, t, a.ID, members)
+		if err != nil {
+			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
+		}
+		writes = append(writes, plain...)
 		if err := s.deleteAll(ctx, writes); err != nil {
-			return Closed{}, fmt.Errorf("wipe account %s: %w", a.ID, err)
+			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 		}
 		deleted += len(writes)
+		spent += len(writes)
+		for _, h := range homes {
+			if spent >= budget {
+				break
+			}
+			n, err := s.leaveWipedHome(ctx, c, a, h)
+			if err != nil {
+				return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
+			}
+			deleted += n
+			spent += homeMemberCost
+		}
 	}
-	if deleted >= budget {
-		return Closed{AccountID: a.ID, Status: accounts.StatusClosed, Wiped: true, Deleted: deleted}, nil
+	return deleted, spent < budget, nil
+}
+
+// homeMember is a membership of the account being wiped whose user has it
+// as their home account.
+type homeMember struct {
+	m accounts.Membership
+	u identity.User
+}
+
+// homeMembers splits an account's memberships: the plain deletes of those
+// whose user's home is elsewhere (or who are deleted already), and the
+// members whose home account it is.
+func (s *Service) homeMembers(ctx context.Context, t table.Tenant, accountID string, ms []accounts.Membership) ([]homeMember, []*store.Write, error) {
+	keys := make([]table.Key, len(ms))
+	for i, m := range ms {
+		keys[i] = t.User(m.UserID)
 	}
-	return s.finishWipe(ctx, c, a.ID, deleted, a)
+	users, err := s.Store.GetMany(ctx, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read members' users: %w", err)
+	}
+	var homes []homeMember
+	var plain []*store.Write
+	for _, m := range ms {
+		var u identity.User
+		found, err := decode(users, t.User(m.UserID), &u)
+		if err != nil {
+			return nil, nil, err
+		}
+		if found && u.HomeAccountID == accountID && u.Status != directory.StatusDeleted {
+			homes = append(homes, homeMember{m: m, u: u})
+			continue
+		}
+		plain = append(plain, store.Delete(t.Membership(accountID, m.UserID)))
+	}
+	return homes, plain, nil
+}
+
+// leaveWipedHome takes a user out of their wiped home account, in one
+// transaction with the delete of that membership, and reports how many of
+// the wiped account's items it deleted (the membership, and the email
+// claim of a deleted user):
+//   - a user with memberships in other accounts keeps their user; their
+//     home moves to one of those (newHome) and that membership is no longer
+//     external, recorded in the new home account's change log;
+//   - a user with no other membership is deleted as DeleteUser deletes
+//     (a tombstone, every session revoked, the email claim released so the
+//     address can be invited again), recorded in the change log of the
+//     caller's active account when that is not the wiped one.
+//
+// Both are conditional on what was read (their home, or their user's
+// version), so a retry after a failure or a cut-short call finds the user
+// done (their membership here is gone with it) or does it whole. Nothing
+// in the table counts a user's memberships, so a user who accepts an
+// invitation elsewhere in the very instant their home-only user is deleted
+// keeps that new membership on a deleted user (who cannot sign in); as with
+// DeleteUser, that race is not closed by a condition.
+func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a accounts.Account, h homeMember) (int, error) {
+	t, now, u := c.Tenant, s.now(), h.u
+	ms, err := s.memberships(ctx, t, u.ID)
+	if err != nil {
+		return 0, err
+	}
+	ms = slices.DeleteFunc(ms, func(m accounts.Membership) bool { return m.AccountID == a.ID })
+	writes := []*store.Write{store.Delete(t.Membership(a.ID, u.ID))}
+	if len(ms) == 0 {
+		writes = append(writes, tombstone(t, u, now)...)
+		if c.AccountID != "" && c.AccountID != a.ID {
+			writes = append(writes, changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "user.deleted", "user", u.ID,
+				map[string]any{"email": u.Email, "homeAccountId": a.ID}, map[string]any{"reason": "home account wiped"}).Write())
+		}
+		if err := s.transact(ctx, "delete "+u.ID+" with their wiped home account "+a.ID, writes); err != nil {
+			return 0, err
+		}
+		return 2, nil
+	}
+	home := newHome(ms)
+	writes = append(writes,
+		store.Update(t.User(u.ID), store.BumpVersion().
+			Set(expression.Name("homeAccountId"), expression.Value(home.AccountID)).
+			Set(expression.Name("updatedAt"), expression.Value(now))).
+			If(store.Is("homeAccountId", a.ID)).OrFail(ErrChanged),
+		store.Update(t.Membership(home.AccountID, u.ID), store.BumpVersion().
+			Remove(expression.Name("external")).
+			Set(expression.Name("updatedAt"), expression.Value(now))).
+			If(store.Exists()).OrFail(ErrChanged),
+		changelog.New(t, s.IDs.NewID(), now, home.AccountID, changelog.ActorOf(c), "user.home_moved", "user", u.ID,
+			map[string]any{"homeAccountId": a.ID}, map[string]any{"homeAccountId": home.AccountID, "reason": "home account wiped"}).Write())
+	if err := s.transact(ctx, "move home of "+u.ID+" out of wiped account "+a.ID, writes); err != nil {
+		return 0, err
+	}
+	return 1, nil
+}
+
+// newHome picks the home account of a user whose home is wiped among their
+// remaining memberships: one they can sign in to (with a licence) before
+// one they cannot, then the one they joined first, then by account id.
+func newHome(ms []accounts.Membership) accounts.Membership {
+	return slices.MinFunc(ms, func(x, y accounts.Membership) int {
+		if (x.Licence != "") != (y.Licence != "") {
+			if x.Licence != "" {
+				return -1
+			}
+			return 1
+		}
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.AccountID, y.AccountID)
+	})
+}
+
+// resumeWipe answers an operator's wipe of an account whose item is gone:
+// a wipe cut short after deleting it (items written meanwhile are left in
+// the partition) is finished; with nothing of the account left, there is
+// no such account (404, for another tenant's id as for an unknown one).
+func (s *Service) resumeWipe(ctx context.Context, c access.Caller, accountID string, notFound error) (Closed, error) {
+	left, err := s.Store.QueryPage(ctx, store.Query{Partition: c.Tenant.AccountPartition(accountID), Limit: 1})
+	if err != nil {
+		return Closed{}, err
+	}
+	if len(left.Items) == 0 {
+		return Closed{}, notFound
+	}
+	deleted, done, err := s.wipeItems(ctx, c, accounts.Account{ID: accountID, Status: accounts.StatusClosed})
+	if err != nil || !done {
+		return Closed{AccountID: accountID, Status: accounts.StatusClosed, Wiped: true, Deleted: deleted}, err
+	}
+	return s.finishWipe(ctx, c, accountID, deleted)
 }
 
 // finishWipe deletes the account item and its register entry, proves the
@@ -182,7 +359,7 @@ func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID str
 		}
 		writes = append(writes, store.Delete(t.Account(a.ID)), store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()))
 		if c.AccountID != "" && c.AccountID != a.ID {
-			writes = append(writes, changelog.New(t, s.IDs.NewID(), now, c.AccountID, actorOf(c), "account.wiped", "account", a.ID,
+			writes = append(writes, changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "account.wiped", "account", a.ID,
 				map[string]any{"name": a.Name}, nil).Write())
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 )
 
 // MaxBulkDelete bounds the users of one delete request.
@@ -114,12 +116,13 @@ func (s *Service) DeleteUsers(ctx context.Context, cmd DeleteUsers, status func(
 
 // DeleteUser deletes one user: not yourself, not the last active Admin of
 // any account. In one transaction: the user becomes a tombstone (status
-// deleted, no password, no phone, out of the users directory, every session
-// refused from the next request on), the email claim goes (the address can
-// be used again), every membership goes with its seat, each account keeps
-// an active Admin, and each account's change log records it. What the user
-// owns stays, shown as a deleted user's until reassigned. Needs users.delete
-// over the user (their home account's Admins, operators).
+// deleted, no password, no phone, no home account, out of the users
+// directory, every session refused from the next request on), the email
+// claim goes (the address can be used again), every membership goes with
+// its seat, each account keeps an active Admin, and each account's change
+// log records it. What the user owns stays, shown as a deleted user's until
+// reassigned. Needs users.delete over the user (their home account's
+// Admins, operators).
 func (s *Service) DeleteUser(ctx context.Context, c access.Caller, userID string) error {
 	t := c.Tenant
 	if userID == c.UserID {
@@ -141,21 +144,33 @@ func (s *Service) DeleteUser(ctx context.Context, c access.Caller, userID string
 		return err
 	}
 	now := s.now()
+	writes = append(writes, tombstone(t, u, now)...)
+	if !slices.ContainsFunc(ms, func(m accounts.Membership) bool { return m.AccountID == u.HomeAccountID }) && u.HomeAccountID != "" {
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, u.HomeAccountID, changelog.ActorOf(c), "user.deleted", "user", u.ID,
+			map[string]any{"email": u.Email}, nil).Write())
+	}
+	return s.transact(ctx, "delete user "+u.ID, writes)
+}
+
+// tombstone is the writes that delete user u, read at its version: the
+// user item becomes a tombstone (status deleted, no password, no phone, no
+// home account, out of the users directory) so content they owned still
+// shows whose it was; the session epoch moves, so every session is refused
+// from its next request; and the email claim goes, so the address can be
+// invited again.
+func tombstone(t table.Tenant, u identity.User, now time.Time) []*store.Write {
 	upd := store.BumpVersion().
 		Set(expression.Name("status"), expression.Value(directory.StatusDeleted)).
 		Set(expression.Name("deletedAt"), expression.Value(now)).
 		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Remove(expression.Name("passwordHash")).Remove(expression.Name("phone")).
+		Remove(expression.Name("homeAccountId")).
 		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK"))
-	writes = append(writes,
+	return []*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
-		store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged))
-	if !slices.ContainsFunc(ms, func(m accounts.Membership) bool { return m.AccountID == u.HomeAccountID }) && u.HomeAccountID != "" {
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, u.HomeAccountID, actorOf(c), "user.deleted", "user", u.ID,
-			map[string]any{"email": u.Email}, nil).Write())
+		store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
 	}
-	return s.transact(ctx, "delete user "+u.ID, writes)
 }
 
 // leaveWrites are the writes that take u out of memberships ms: each
@@ -165,10 +180,10 @@ func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.U
 	t, now := c.Tenant, s.now()
 	var writes []*store.Write
 	var held []licences.Held
-	g := newAdminGuard(t)
+	g := s.adminGuard(t)
 	for _, m := range ms {
-		if IsActiveAdmin(m, u.Status) {
-			if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+		if accounts.IsActiveAdmin(m, u.Status) {
+			if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {
 				if errors.Is(err, ErrLastAdmin) {
 					return nil, ErrLastAdmin.Withf("%s is the last active Admin of account %s: make someone else Admin first", u.Email, m.AccountID)
 				}
@@ -178,7 +193,7 @@ func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.U
 		held = append(held, licences.Held{AccountID: m.AccountID, Licence: m.Licence})
 		writes = append(writes,
 			store.Delete(t.Membership(m.AccountID, u.ID)).If(store.AtVersion(m.Version)).OrFail(ErrChanged),
-			changelog.New(t, s.IDs.NewID(), now, m.AccountID, actorOf(c), action, "user", u.ID,
+			changelog.New(t, s.IDs.NewID(), now, m.AccountID, changelog.ActorOf(c), action, "user", u.ID,
 				map[string]any{"email": u.Email, "roles": m.Roles, "licence": m.Licence}, nil).Write())
 	}
 	releases, err := licences.Releases(ctx, s.Store, t, held)
@@ -186,7 +201,7 @@ func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.U
 		return nil, err
 	}
 	writes = append(writes, releases...)
-	return append(writes, g.checks...), nil
+	return append(writes, g.Checks()...), nil
 }
 
 // RemoveMembership takes a user out of one account (an external user's

@@ -98,7 +98,7 @@ func (s *Service) SetSeats(ctx context.Context, cmd SetSeats) (licences.Pool, er
 		pool = licences.NewPool(t, cmd.AccountID, cmd.Licence, cmd.Purchased, holders, now)
 		write = store.Put(pool).If(store.NotExists()).OrFail(apperr.ErrVersionConflict)
 	}
-	entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, actorOf(c), "licence.seats_changed", "licence", cmd.Licence,
+	entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(c), "licence.seats_changed", "licence", cmd.Licence,
 		before, map[string]any{"purchased": cmd.Purchased})
 	if err := s.transact(ctx, "set seats of "+cmd.Licence, []*store.Write{write, entry.Write()}); err != nil {
 		return licences.Pool{}, err
@@ -177,12 +177,12 @@ func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (account
 		return accounts.Membership{}, err
 	}
 	writes = append(writes, releases...)
-	if cmd.Licence == "" && IsActiveAdmin(m, u.Status) {
-		g := newAdminGuard(t)
-		if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+	if cmd.Licence == "" && accounts.IsActiveAdmin(m, u.Status) {
+		g := s.adminGuard(t)
+		if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {
 			return accounts.Membership{}, err
 		}
-		writes = append(writes, g.checks...)
+		writes = append(writes, g.Checks()...)
 	}
 	now := s.now()
 	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
@@ -191,9 +191,12 @@ func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (account
 	} else {
 		upd = upd.Set(expression.Name("licence"), expression.Value(cmd.Licence))
 	}
+	next := m
+	next.Licence = cmd.Licence
+	upd = next.WithAdminIndex(t, upd)
 	writes = append(writes,
 		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
-		changelog.New(t, s.IDs.NewID(), now, m.AccountID, actorOf(c), "membership.licence_changed", "user", u.ID,
+		changelog.New(t, s.IDs.NewID(), now, m.AccountID, changelog.ActorOf(c), "membership.licence_changed", "user", u.ID,
 			map[string]any{"licence": m.Licence}, map[string]any{"licence": cmd.Licence}).Write())
 	if err := s.transact(ctx, "assign licence to "+u.ID+" in "+m.AccountID, writes); err != nil {
 		return accounts.Membership{}, err

@@ -84,7 +84,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, cmd ChangeOwnPassword) 
 	u.SessionEpoch++
 	signed, sessionWrites := s.Sessions.NewSession(t, u, c.AccountID, settings.SessionTTL(), cmd.IP, cmd.UserAgent)
 	writes = append(writes, sessionWrites...)
-	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.password_changed",
+	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.password_changed",
 		"user", u.ID, nil, map[string]any{"otherSessions": "revoked"}).Write())
 	if err := s.transact(ctx, "change password of "+u.ID, writes); err != nil {
 		return auth.Signed{}, err
@@ -179,7 +179,7 @@ func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (PasswordSet
 	}
 	now := s.now()
 	writes := s.passwordWrites(t, u, hash, now)
-	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.password_set", "user", u.ID,
+	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.password_set", "user", u.ID,
 		nil, map[string]any{"generated": cmd.Generate, "sessions": "revoked"}).Write())
 	if err := s.transact(ctx, "set password of "+u.ID, writes); err != nil {
 		return PasswordSet{}, err

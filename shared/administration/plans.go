@@ -77,7 +77,7 @@ func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) 
 	} else if cmd.IfMatch != 0 {
 		return plans.Plan{}, apperr.ErrVersionConflict
 	}
-	entry := changelog.New(t, s.IDs.NewID(), now, c.AccountID, actorOf(c), "plan.defined", "plan", p.ID, before,
+	entry := changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "plan.defined", "plan", p.ID, before,
 		map[string]any{"name": p.Name, "limits": p.Limits, "licences": p.Licences, "billingUnit": p.BillingUnit})
 	if err := s.transact(ctx, "define plan "+p.ID, []*store.Write{put, entry.Write()}); err != nil {
 		return plans.Plan{}, err
@@ -153,7 +153,7 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 	}
 	writes = append(writes,
 		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
-		changelog.New(t, s.IDs.NewID(), now, a.ID, actorOf(c), "account.plan_changed", "account", a.ID,
+		changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.plan_changed", "account", a.ID,
 			map[string]any{"planId": a.PlanID, "overrides": a.PlanOverrides},
 			map[string]any{"planId": cmd.PlanID, "overrides": cmd.Overrides}).Write())
 	if err := s.transact(ctx, "set plan of "+a.ID, writes); err != nil {

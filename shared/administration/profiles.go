@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 )
 
 // ProfileRequest is the body of PATCH /users/{userId}: only the fields
@@ -45,7 +48,7 @@ const MaxPersonName = 100
 
 // e164 is an E.164 number: "+", a country code not starting with 0, at most
 // 15 digits in all (ITU-T E.164), no spaces or punctuation.
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+var e164 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`) }) // compiled on first use, not at init
 
 // Command validates the request; every bad field is reported at once.
 func (r ProfileRequest) Command(c access.Caller, userID string, ifMatch int64) (EditProfile, error) {
@@ -61,7 +64,7 @@ func (r ProfileRequest) Command(c access.Caller, userID string, ifMatch int64) (
 	}
 	if r.Phone != nil {
 		v := strings.TrimSpace(*r.Phone)
-		f.Check(v == "" || e164.MatchString(v), "phone", "invalid_phone",
+		f.Check(v == "" || e164().MatchString(v), "phone", "invalid_phone",
 			"the phone number must be in E.164 form: + then the country code and number, digits only (e.g. +447700900123)")
 		cmd.Phone = &v
 	}
@@ -105,7 +108,9 @@ type Edited struct {
 // is deleted (only if it is still this user's), the new one put only if no
 // one holds it (409 email_taken otherwise), and the user's memberships (which
 // carry the email for the members list) follow. The old and the new address
-// are then told, when a mailer is configured.
+// are then told, when a mailer is configured. A name change is copied to
+// the user's memberships in the same transaction, with their name keys
+// (the users list sorts and searches by name; a user has few memberships).
 func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	u, err := directory.LoadUser(ctx, s.Store, t, cmd.UserID)
@@ -153,19 +158,21 @@ func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, err
 		upd = upd.Set(expression.Name("email"), expression.Value(newEmail)).
 			Set(expression.Name("GSI2PK"), expression.Value(t.UsersByEmail(newEmail).PK)).
 			Set(expression.Name("GSI2SK"), expression.Value(t.UsersByEmail(newEmail).SK))
+		writes = append(writes,
+			store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
+			store.Put(identity.NewEmailClaim(t, newEmail, u.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken))
+	}
+	_, firstChanged := after["firstName"]
+	_, lastChanged := after["lastName"]
+	if emailChange || firstChanged || lastChanged {
 		ms, err := s.memberships(ctx, t, u.ID)
 		if err != nil {
 			return Edited{}, err
 		}
-		writes = append(writes,
-			store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
-			store.Put(identity.NewEmailClaim(t, newEmail, u.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken))
+		edited := u
+		applyProfile(&edited, cmd, u.UpdatedAt, u.Version)
 		for _, m := range ms {
-			ix := t.AccountMembersByEmail(m.AccountID, newEmail, u.ID)
-			writes = append(writes, store.Update(t.Membership(m.AccountID, u.ID), expression.
-				Set(expression.Name("email"), expression.Value(newEmail)).
-				Set(expression.Name("GSI2PK"), expression.Value(ix.PK)).
-				Set(expression.Name("GSI2SK"), expression.Value(ix.SK))).
+			writes = append(writes, store.Update(t.Membership(m.AccountID, u.ID), membershipOfProfile(t, m.AccountID, edited)).
 				If(store.Exists()).OrFail(ErrChanged))
 		}
 	}
@@ -173,7 +180,7 @@ func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	if emailChange {
 		action = "user.email_changed"
 	}
-	entry := changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), action, "user", u.ID, before, after)
+	entry := changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), action, "user", u.ID, before, after)
 	writes = append(writes,
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(v).And(store.Is("status", u.Status))).OrFail(apperr.ErrVersionConflict),
 		entry.Write())
@@ -186,6 +193,27 @@ func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, err
 		s.tellEmailChanged(ctx, u, old)
 	}
 	return Edited{User: u, EmailChanged: emailChange}, nil
+}
+
+// membershipOfProfile copies the user's email and name to their membership
+// in accountID, with the keys that order and search the account's users by
+// them (GSI2 by email; GSI4 by name; GSI5 by first name, only with a name).
+func membershipOfProfile(t table.Tenant, accountID string, u identity.User) expression.UpdateBuilder {
+	byEmail := t.AccountMembersByEmail(accountID, u.Email, u.ID)
+	byName, byFirst := accounts.NameIndex(t, accountID, u.ID, u.Email, u.FirstName, u.LastName)
+	upd := expression.Set(expression.Name("email"), expression.Value(u.Email)).
+		Set(expression.Name("GSI2PK"), expression.Value(byEmail.PK)).
+		Set(expression.Name("GSI2SK"), expression.Value(byEmail.SK)).
+		Set(expression.Name("GSI4PK"), expression.Value(byName.PK)).
+		Set(expression.Name("GSI4SK"), expression.Value(byName.SK))
+	for _, a := range [][2]string{{"firstName", u.FirstName}, {"lastName", u.LastName}, {"GSI5PK", byFirst.PK}, {"GSI5SK", byFirst.SK}} {
+		if a[1] == "" {
+			upd = upd.Remove(expression.Name(a[0]))
+		} else {
+			upd = upd.Set(expression.Name(a[0]), expression.Value(a[1]))
+		}
+	}
+	return upd
 }
 
 func applyProfile(u *identity.User, cmd EditProfile, now time.Time, version int64) {

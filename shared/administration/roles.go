@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -23,10 +24,10 @@ import (
 // MaxRoles bounds the roles of one membership.
 const MaxRoles = 10
 
-var roleName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 _-]{0,39}$`)
+var roleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 _-]{0,39}$`) }) // compiled on first use, not at init
 
 // ValidRoleName reports whether name can name a role.
-func ValidRoleName(name string) bool { return roleName.MatchString(name) }
+func ValidRoleName(name string) bool { return roleName().MatchString(name) }
 
 // ErrUnknownRole refuses a role the tenant does not define.
 var ErrUnknownRole = apperr.Validation(apperr.FieldError{Field: "roles", Code: "unknown_role",
@@ -128,20 +129,22 @@ func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 	if err != nil {
 		return accounts.Membership{}, err
 	}
-	if IsActiveAdmin(m, u.Status) && !slices.Contains(cmd.Roles, access.RoleAdmin) {
-		g := newAdminGuard(t)
-		if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+	if accounts.IsActiveAdmin(m, u.Status) && !slices.Contains(cmd.Roles, access.RoleAdmin) {
+		g := s.adminGuard(t)
+		if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {
 			return accounts.Membership{}, err
 		}
-		writes = append(writes, g.checks...)
+		writes = append(writes, g.Checks()...)
 	}
 	now := s.now()
-	upd := store.BumpVersion().
+	next := m
+	next.Roles = cmd.Roles
+	upd := next.WithAdminIndex(t, store.BumpVersion().
 		Set(expression.Name("roles"), expression.Value(types.AttributeValueMemberSS{Value: cmd.Roles})).
-		Set(expression.Name("updatedAt"), expression.Value(now))
+		Set(expression.Name("updatedAt"), expression.Value(now)))
 	writes = append(writes,
 		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
-		changelog.New(t, s.IDs.NewID(), now, m.AccountID, actorOf(c), "membership.roles_changed", "user", u.ID,
+		changelog.New(t, s.IDs.NewID(), now, m.AccountID, changelog.ActorOf(c), "membership.roles_changed", "user", u.ID,
 			map[string]any{"roles": old}, map[string]any{"roles": cmd.Roles}).Write())
 	if err := s.transact(ctx, "set roles of "+u.ID+" in "+m.AccountID, writes); err != nil {
 		return accounts.Membership{}, err

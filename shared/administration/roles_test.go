@@ -2,6 +2,7 @@ package administration_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -123,10 +124,10 @@ func TestTheLastActiveAdminCannotBeDemoted(t *testing.T) {
 func TestTwoAdminsDemotingEachOtherAtOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	for round := range 5 {
+	for round := range raceRounds {
 		acct := w.env.AddAccount(t, w.ten, "Duel")
-		a, asA := w.member(t, acct, "a"+string(rune('0'+round))+"@duel.example", access.RoleAdmin)
-		b, asB := w.member(t, acct, "b"+string(rune('0'+round))+"@duel.example", access.RoleAdmin)
+		a, asA := w.quickMember(t, acct, fmt.Sprintf("a%d@duel.example", round), access.RoleAdmin)
+		b, asB := w.quickMember(t, acct, fmt.Sprintf("b%d@duel.example", round), access.RoleAdmin)
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		start := make(chan struct{})

@@ -271,10 +271,10 @@ func TestDeleteUsersInBulk(t *testing.T) {
 func TestTwoAdminsRemovingEachOtherAtOnce(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	for round := range 5 {
+	for round := range raceRounds {
 		acct := w.env.AddAccount(t, w.ten, "Duel")
-		a, asA := w.member(t, acct, fmt.Sprintf("a%d@duel.example", round), access.RoleAdmin)
-		b, asB := w.member(t, acct, fmt.Sprintf("b%d@duel.example", round), access.RoleAdmin)
+		a, asA := w.quickMember(t, acct, fmt.Sprintf("a%d@duel.example", round), access.RoleAdmin)
+		b, asB := w.quickMember(t, acct, fmt.Sprintf("b%d@duel.example", round), access.RoleAdmin)
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		start := make(chan struct{})

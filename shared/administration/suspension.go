@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
@@ -40,15 +41,15 @@ func (s *Service) Suspend(ctx context.Context, c access.Caller, userID string) (
 		if err != nil {
 			return identity.User{}, err
 		}
-		g := newAdminGuard(t)
+		g := s.adminGuard(t)
 		for _, m := range ms {
-			if IsActiveAdmin(m, u.Status) {
-				if err := s.keep(ctx, g, m.AccountID, u.ID); err != nil {
+			if accounts.IsActiveAdmin(m, u.Status) {
+				if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {
 					return identity.User{}, err
 				}
 			}
 		}
-		writes = g.checks
+		writes = g.Checks()
 	}
 	now := s.now()
 	upd := store.BumpVersion().
@@ -57,7 +58,7 @@ func (s *Service) Suspend(ctx context.Context, c access.Caller, userID string) (
 		Set(expression.Name("updatedAt"), expression.Value(now))
 	writes = append(writes,
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
-		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.suspended", "user", u.ID,
+		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.suspended", "user", u.ID,
 			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserSuspended}).Write())
 	if err := s.transact(ctx, "suspend "+u.ID, writes); err != nil {
 		return identity.User{}, err
@@ -90,7 +91,7 @@ func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string
 		Set(expression.Name("updatedAt"), expression.Value(now))
 	err = s.transact(ctx, "reactivate "+u.ID, []*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
-		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.reactivated", "user", u.ID,
+		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.reactivated", "user", u.ID,
 			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserActive}).Write(),
 	})
 	if err != nil {
@@ -120,7 +121,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c access.Caller, userID
 		Set(expression.Name("updatedAt"), expression.Value(now))
 	return s.transact(ctx, "sign out "+u.ID+" everywhere", []*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.Exists()).OrFail(apperr.ErrNotFound),
-		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), actorOf(c), "user.signed_out_everywhere", "user", u.ID,
+		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.signed_out_everywhere", "user", u.ID,
 			nil, map[string]any{"sessions": "revoked"}).Write(),
 	})
 }

@@ -83,7 +83,7 @@ func (s *Service) PutRole(ctx context.Context, cmd PutRole) (access.CustomRole, 
 	} else if cmd.IfMatch != 0 {
 		return access.CustomRole{}, apperr.ErrVersionConflict
 	}
-	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, actorOf(c), "role.defined", "role", cmd.Name,
+	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "role.defined", "role", cmd.Name,
 		before, map[string]any{"permissions": cmd.Permissions})
 	if err := s.transact(ctx, "define role "+cmd.Name, []*store.Write{put, entry.Write()}); err != nil {
 		return access.CustomRole{}, err
@@ -101,7 +101,7 @@ func (s *Service) DeleteRole(ctx context.Context, c access.Caller, name string) 
 	if !ValidRoleName(name) || access.IsBuiltIn(name) {
 		return apperr.ErrNotFound.Withf("no custom role %q", name)
 	}
-	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, actorOf(c), "role.deleted", "role", name, nil, nil)
+	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "role.deleted", "role", name, nil, nil)
 	return s.transact(ctx, "delete role "+name, []*store.Write{
 		store.Delete(t.Role(name)).If(store.Exists()).OrFail(apperr.ErrNotFound.Withf("no custom role %q", name)),
 		store.Check(t.Settings(), expression.Name("defaultRole").NotEqual(expression.Value(name))).
@@ -193,7 +193,7 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 	}
 	writes = append(writes,
 		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
-		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, actorOf(c), "tenant.settings_changed", "tenant", t.ID(), before, after).Write())
+		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "tenant.settings_changed", "tenant", t.ID(), before, after).Write())
 	if err := s.transact(ctx, "update tenant settings", writes); err != nil {
 		return tenancy.Settings{}, err
 	}

@@ -277,7 +277,7 @@ func TestMembersListSearchesFiltersAndPages(t *testing.T) {
 		t.Errorf("row %+v", z)
 	}
 	sheet := directory.MembersCSV(page.Members).String()
-	if !strings.HasPrefix(sheet, "user_id,email,first_name,last_name,status,roles,licence,external,joined_at\r\n") || !strings.Contains(sheet, "Admin;Viewer") {
+	if !strings.HasPrefix(sheet, "kind,user_id,invitation_id,email,first_name,last_name,status,roles,licence,external,joined_at,invited_at,expires_at\r\n") || !strings.Contains(sheet, "Admin;Viewer") {
 		t.Errorf("csv %q", sheet)
 	}
 }

@@ -1,19 +1,31 @@
 // Package app builds what every function needs, once, at init: the
 // configuration from the environment, the SDK clients, the store, the clock,
 // the id generator and the logger.
+//
+// It does not use the SDK's config package (config.LoadDefaultConfig): a
+// Lambda function's AWS configuration is its region and the role's
+// credentials, both in its environment, and that package's shared-file,
+// profile, SSO, web-identity and IMDS support costs every cold start about
+// 40% of its instructions and 2 MB of binary (issue #7, BENCHMARKS.md). Tools
+// that run with a developer's credentials (e.g. `infra/local bootstrap`
+// against the deployed table) load them with awsclient.Load and call
+// FromAWSConfig.
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/smithy-go/logging"
 
-	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
@@ -46,13 +58,19 @@ type Deps struct {
 	Log    *slog.Logger
 }
 
-// FromEnv builds Deps for a Lambda function. It never calls the network.
+// FromEnv builds Deps for a Lambda function (and for the local stack, whose
+// endpoints are in the environment). It never calls the network.
 func FromEnv(ctx context.Context) (Deps, error) {
-	cfg, err := ConfigFromEnv()
+	awsCfg, err := AWSConfigFromEnv()
 	if err != nil {
 		return Deps{}, err
 	}
-	awsCfg, err := awsclient.Load(ctx)
+	return FromAWSConfig(ctx, awsCfg)
+}
+
+// FromAWSConfig builds Deps with an AWS configuration loaded by the caller.
+func FromAWSConfig(_ context.Context, awsCfg aws.Config) (Deps, error) {
+	cfg, err := ConfigFromEnv()
 	if err != nil {
 		return Deps{}, err
 	}
@@ -60,12 +78,78 @@ func FromEnv(ctx context.Context) (Deps, error) {
 	return Deps{
 		Config: cfg,
 		AWS:    awsCfg,
-		Store:  store.New(awsclient.DynamoDB(awsCfg), cfg.Table),
-		SES:    awsclient.SES(awsCfg),
+		Store:  store.New(dynamoDB(awsCfg), cfg.Table),
+		SES:    sesClient(awsCfg),
 		Clock:  clk,
 		IDs:    ids.TimeOrdered{Clock: clk},
 		Log:    lambdacontext.NewLogger(),
 	}, nil
+}
+
+// The environment variables the AWS configuration comes from: the ones
+// Lambda sets for every function, and the SDK's own names for the local
+// endpoints (the same as in shared/awsclient).
+const (
+	envRegion          = "AWS_REGION"
+	envDefaultRegion   = "AWS_DEFAULT_REGION"
+	envAccessKeyID     = "AWS_ACCESS_KEY_ID"
+	envSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
+	envSessionToken    = "AWS_SESSION_TOKEN"
+	envDynamoDBURL     = "AWS_ENDPOINT_URL_DYNAMODB"
+	envSESURL          = "AWS_ENDPOINT_URL_SES"
+)
+
+// AWSConfigFromEnv is the AWS configuration of a Lambda function: its
+// region, and its role's temporary credentials, which Lambda puts in the
+// environment and which last as long as the execution environment. Locally
+// (a local endpoint set) the credentials are dummy static ones, as the local
+// emulators want. Everything else keeps the SDK's defaults, as
+// config.LoadDefaultConfig would with the environment Lambda gives.
+func AWSConfigFromEnv() (aws.Config, error) {
+	region := firstSet(os.Getenv(envRegion), os.Getenv(envDefaultRegion), "us-east-1")
+	key, secret, token := os.Getenv(envAccessKeyID), os.Getenv(envSecretAccessKey), os.Getenv(envSessionToken)
+	if os.Getenv(envDynamoDBURL) != "" || os.Getenv(envSESURL) != "" {
+		key, secret, token = "local", "local", ""
+	}
+	if key == "" || secret == "" {
+		return aws.Config{}, errors.New("no AWS credentials in the environment (" + envAccessKeyID + ", " + envSecretAccessKey + "): " +
+			"Lambda sets them; elsewhere load a profile with awsclient.Load and use app.FromAWSConfig")
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, token)),
+		Logger:      logging.NewStandardLogger(os.Stderr), // the SDK's default, as LoadDefaultConfig sets it
+	}, nil
+}
+
+// dynamoDB builds the DynamoDB client, pointed at DynamoDB Local when its
+// endpoint is set (as awsclient.DynamoDB does).
+func dynamoDB(cfg aws.Config) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if ep := os.Getenv(envDynamoDBURL); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+			o.DisableValidateResponseChecksum = true // DynamoDB Local's error responses carry no CRC32 the SDK accepts
+		}
+	})
+}
+
+// sesClient builds the SES client, pointed at SES local when its endpoint is
+// set (as awsclient.SES does).
+func sesClient(cfg aws.Config) *ses.Client {
+	return ses.NewFromConfig(cfg, func(o *ses.Options) {
+		if ep := os.Getenv(envSESURL); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	})
+}
+
+func firstSet(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // Must is for main: a function that cannot build its dependencies must not start.

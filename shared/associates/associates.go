@@ -28,7 +28,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -190,13 +189,13 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 		return nil, err
 	}
 	now := s.Clock.Now()
-	actor := actorOf(cmd.Caller)
+	actor := changelog.ActorOf(cmd.Caller)
 	writes := []*store.Write{store.Check(t.User(user.ID), store.Is("status", identity.UserActive)).OrFail(ErrUserNotActive)}
 	var out []accounts.Membership
 	checked := map[string]bool{}
 	for _, a := range cmd.Accounts {
 		m := accounts.NewMembership(t, accounts.Membership{AccountID: a.AccountID, UserID: user.ID, Email: user.Email, Roles: a.Roles,
-			Licence: licence, External: a.AccountID != user.HomeAccountID, CreatedAt: now, UpdatedAt: now})
+			FirstName: user.FirstName, LastName: user.LastName, Licence: licence, External: a.AccountID != user.HomeAccountID, CreatedAt: now, UpdatedAt: now})
 		out = append(out, m)
 		writes = append(writes, store.Put(m).If(store.NotExists()).OrFail(ErrAlreadyMember.Withf("the user is already a member of account %s", a.AccountID)))
 		if pools[a.AccountID] {
@@ -275,21 +274,23 @@ func (s *Service) ChangeRoles(ctx context.Context, cmd ChangeRolesCommand) (acco
 			return accounts.Membership{}, apperr.ErrVersionConflict
 		}
 		now := s.Clock.Now()
+		next := m
+		next.Roles = cmd.Roles
 		writes := []*store.Write{
-			store.Update(t.Membership(cmd.AccountID, cmd.UserID), store.BumpVersion().
+			store.Update(t.Membership(cmd.AccountID, cmd.UserID), next.WithAdminIndex(t, store.BumpVersion().
 				Set(expression.Name("roles"), expression.Value(stringSet(cmd.Roles))).
-				Set(expression.Name("updatedAt"), expression.Value(now))).
+				Set(expression.Name("updatedAt"), expression.Value(now)))).
 				If(store.AtVersion(m.Version).And(store.Is("external", true))).OrFail(errChanged),
 		}
 		writes = append(writes, roleChecks(t, cmd.Roles)...)
-		if slices.Contains(m.Roles, access.RoleAdmin) && !slices.Contains(cmd.Roles, access.RoleAdmin) {
-			guard, err := s.anotherAdmin(ctx, t, cmd.AccountID, cmd.UserID)
-			if err != nil {
+		if m.HoldsAdmin() && !next.HoldsAdmin() {
+			guard := s.adminGuard(t)
+			if err := guard.Keep(ctx, cmd.AccountID, cmd.UserID); err != nil {
 				return accounts.Membership{}, err
 			}
-			writes = append(writes, guard...)
+			writes = append(writes, guard.Checks()...)
 		}
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, actorOf(cmd.Caller), "associate.roles_changed", "user", cmd.UserID,
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(cmd.Caller), "associate.roles_changed", "user", cmd.UserID,
 			map[string]any{"roles": m.Roles}, map[string]any{"roles": cmd.Roles}).Write())
 		err = s.Store.Transact(ctx, fmt.Sprintf("change roles of associate %s in %s", cmd.UserID, cmd.AccountID), writes...)
 		if errors.Is(err, errChanged) {
@@ -331,15 +332,15 @@ func (s *Service) Remove(ctx context.Context, caller access.Caller, accountID, u
 			return err
 		}
 		writes = append(writes, seats...)
-		if slices.Contains(m.Roles, access.RoleAdmin) {
-			guard, err := s.anotherAdmin(ctx, t, accountID, userID)
-			if err != nil {
+		if m.HoldsAdmin() {
+			guard := s.adminGuard(t)
+			if err := guard.Keep(ctx, accountID, userID); err != nil {
 				return err
 			}
-			writes = append(writes, guard...)
+			writes = append(writes, guard.Checks()...)
 		}
 		now := s.Clock.Now()
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, accountID, actorOf(caller), "associate.removed", "user", userID,
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, accountID, changelog.ActorOf(caller), "associate.removed", "user", userID,
 			map[string]any{"roles": m.Roles, "licence": m.Licence}, nil).Write())
 		err = s.Store.Transact(ctx, fmt.Sprintf("remove associate %s from %s", userID, accountID), writes...)
 		if errors.Is(err, errChanged) || errors.Is(err, errAdminChanged) {
@@ -366,52 +367,12 @@ func (s *Service) associate(ctx context.Context, t table.Tenant, accountID, user
 
 var errAdminChanged = errors.New("the other admin changed meanwhile")
 
-// anotherAdmin finds an active Admin of the account other than leaving and
-// returns the checks that prove it at commit (Admin role and a licence on
-// their membership, an active user); none is 409 last_admin.
-func (s *Service) anotherAdmin(ctx context.Context, t table.Tenant, accountID, leaving string) ([]*store.Write, error) {
-	isAdmin := expression.Name("roles").Contains(access.RoleAdmin).And(expression.AttributeExists(expression.Name("licence")))
-	q := store.Query{Partition: t.Account(accountID).PK, SKPrefix: table.MembershipPrefix, Filter: &isAdmin, Limit: 100}
-	for {
-		page, err := s.Store.QueryPage(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		var ms []accounts.Membership
-		if err := page.Decode(&ms); err != nil {
-			return nil, apperr.Internal("decode memberships", err)
-		}
-		var keys []table.Key
-		for _, m := range ms {
-			if m.UserID != leaving {
-				keys = append(keys, t.User(m.UserID))
-			}
-		}
-		users, err := s.Store.GetMany(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			raw, ok := users[k]
-			if !ok {
-				continue
-			}
-			var u identity.User
-			if err := attributevalue.UnmarshalMap(raw, &u); err != nil {
-				return nil, apperr.Internal("decode user", err)
-			}
-			if u.Status == identity.UserActive {
-				return []*store.Write{
-					store.Check(t.Membership(accountID, u.ID), isAdmin).OrFail(errAdminChanged),
-					store.Check(t.User(u.ID), store.Is("status", identity.UserActive)).OrFail(errAdminChanged),
-				}, nil
-			}
-		}
-		if page.Cursor == "" {
-			return nil, ErrLastAdmin
-		}
-		q.Cursor = page.Cursor
-	}
+// adminGuard is the last-admin guard (accounts.AdminGuard, shared with
+// shared/administration): it finds another active Admin through the
+// account's sparse admin index and checks them at commit; when they changed
+// meanwhile, ChangeRoles and Remove read again and retry.
+func (s *Service) adminGuard(t table.Tenant) *accounts.AdminGuard {
+	return accounts.NewAdminGuard(s.Store, t, ErrLastAdmin, errAdminChanged)
 }
 
 // SwitchRequest is the body of POST /me/switch-account.
@@ -453,8 +414,11 @@ type Switched struct {
 
 // Switch re-points the caller's session to another account they hold a
 // licensed membership in (any active account, for an operator), in one
-// transaction with the access-history entry; an operator's switch is also
-// recorded, with its reason, in the account's change log.
+// transaction with the access-history entry. An operator entering an account
+// they hold no licensed membership in enters as support: the session keeps
+// their reason, so every change they make there is logged with it, and the
+// entry is recorded in the account's change log. Switching to an account they
+// belong to (back home) removes the reason from the session.
 func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, error) {
 	c := cmd.Caller
 	t, tok, err := identity.ParseToken(cmd.Token)
@@ -484,19 +448,37 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 	if c.Operator {
 		entry.ActorID, entry.Reason = c.UserID, cmd.Reason
 	}
+	licensed := member && m.Licence != ""
+	home := ""
+	if c.Operator {
+		var u identity.User
+		if _, err := s.Store.Get(ctx, t.User(c.UserID), &u); err != nil {
+			return Switched{}, err
+		}
+		home = u.HomeAccountID
+	}
+	support := access.EntersAsSupport(c.Operator, home, cmd.AccountID, licensed)
+	repoint := expression.Set(expression.Name("accountId"), expression.Value(cmd.AccountID))
+	if support {
+		repoint = repoint.Set(expression.Name("supportReason"), expression.Value(cmd.Reason))
+	} else {
+		repoint = repoint.Remove(expression.Name("supportReason"))
+	}
 	writes := []*store.Write{
-		store.Update(t.Session(tok.Hash()), expression.Set(expression.Name("accountId"), expression.Value(cmd.AccountID))).
+		store.Update(t.Session(tok.Hash()), repoint).
 			If(store.Is("id", c.SessionID).And(expression.AttributeNotExists(expression.Name("revoked")).
 				Or(store.Is("revoked", false)))).OrFail(apperr.ErrUnauthenticated),
 		store.Check(t.Account(cmd.AccountID), store.Is("status", accounts.StatusActive)).OrFail(ErrAccountClosed),
 		store.Put(entry).If(store.NotExists()),
 	}
-	if !c.Operator {
+	switch {
+	case !c.Operator || licensed:
 		writes = append(writes, store.Check(t.Membership(cmd.AccountID, c.UserID),
 			expression.AttributeExists(expression.Name("licence"))).OrFail(ErrNoAccess))
-	} else {
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, cmd.AccountID,
-			changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID, Reason: cmd.Reason},
+	case support:
+		inAccount := c
+		inAccount.AccountID, inAccount.SupportReason = cmd.AccountID, cmd.Reason
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(inAccount),
 			"support.entered", "account", cmd.AccountID, nil, map[string]any{"reason": cmd.Reason}).Write())
 	}
 	if err := s.Store.Transact(ctx, "switch session to account "+cmd.AccountID, writes...); err != nil {
@@ -511,13 +493,4 @@ type stringSet []string
 // MarshalDynamoDBAttributeValue implements attributevalue.Marshaler.
 func (s stringSet) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
 	return &types.AttributeValueMemberSS{Value: s}, nil
-}
-
-// actorOf is who a caller's change is logged as: support staff are logged
-// as support acting in the account.
-func actorOf(c access.Caller) changelog.Actor {
-	if c.Operator {
-		return changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID}
-	}
-	return changelog.Actor{Kind: changelog.ActorUser, ID: c.UserID}
 }

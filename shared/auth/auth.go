@@ -43,6 +43,8 @@ var (
 	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "invalid_credentials", "the email or password is wrong")
 	ErrNoAccess           = apperr.New(apperr.KindForbidden, "no_account_access", "you have no licence or membership to sign in to this account")
 	ErrTooManyAttempts    = apperr.New(apperr.KindRateLimited, "too_many_sign_in_attempts", "too many failed sign-ins; wait and try again")
+	ErrSwitchAsSupport    = apperr.New(apperr.KindForbidden, "switch_with_reason",
+		"support staff enter a customer account by switching into it with a reason (POST /me/switch-account)")
 )
 
 // SignIn is a validated sign-in request.
@@ -174,7 +176,9 @@ func (s *Service) recordFailure(ctx context.Context, t table.Tenant, email strin
 }
 
 // checkAccountAccess: the user must hold a licensed membership of an active
-// account (operators may enter any active account of their tenant).
+// account. Operators sign in to their home account or one they hold a
+// licensed membership in; they enter customer accounts by switching, with a
+// reason (access.EntersAsSupport).
 func (s *Service) checkAccountAccess(ctx context.Context, t table.Tenant, user identity.User, accountID string) error {
 	if accountID == "" {
 		return ErrNoAccess
@@ -194,18 +198,17 @@ func (s *Service) checkAccountAccess(ctx context.Context, t table.Tenant, user i
 	if acc.Status != accounts.StatusActive {
 		return apperr.New(apperr.KindForbidden, "account_closed", "this account is closed")
 	}
-	if user.Operator {
-		return nil
-	}
-	mi, ok := items[t.Membership(accountID, user.ID)]
-	if !ok {
-		return ErrNoAccess
-	}
 	var m accounts.Membership
-	if err := attributevalue.UnmarshalMap(mi, &m); err != nil {
-		return apperr.Internal("decode membership", err)
+	if mi, ok := items[t.Membership(accountID, user.ID)]; ok {
+		if err := attributevalue.UnmarshalMap(mi, &m); err != nil {
+			return apperr.Internal("decode membership", err)
+		}
 	}
-	if m.Licence == "" {
+	licensed := m.Licence != ""
+	switch {
+	case access.EntersAsSupport(user.Operator, user.HomeAccountID, accountID, licensed):
+		return ErrSwitchAsSupport
+	case !user.Operator && !licensed:
 		return ErrNoAccess
 	}
 	return nil
@@ -265,6 +268,11 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account is closed")
 	}
 	caller := access.Caller{Tenant: t, UserID: user.ID, SessionID: sess.ID, AccountID: sess.AccountID, Operator: user.Operator}
+	if user.Operator {
+		// The reason the operator gave when switching into this account: every
+		// change they make here is logged with it (changelog.ActorOf).
+		caller.SupportReason = sess.SupportReason
+	}
 	if mi, ok := items[memberKey]; ok {
 		var m accounts.Membership
 		if err := attributevalue.UnmarshalMap(mi, &m); err != nil {

@@ -217,3 +217,60 @@ func setUser(t *testing.T, env *testkit.Env, ten testkit.Tenant, userID, attr st
 		t.Fatal(err)
 	}
 }
+
+// Support staff sign in at home (or where they hold a licence) and enter a
+// customer account only by switching into it with a reason; the authorizer
+// hands an operator's session reason to the handlers, and nobody else's.
+func TestSupportSessions(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	svc := service(env)
+	ctx := context.Background()
+	hash, err := identity.HashPassword(testkit.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email := "support@" + ten.ID() + ".example"
+	op := identity.NewUser(ten.Tenant, identity.User{ID: env.IDs.NewID(), Email: email, Status: identity.UserActive, PasswordHash: hash,
+		Operator: true, HomeAccountID: ten.AccountID, CreatedAt: env.Clock.Now()})
+	if err := env.Store.Transact(ctx, "operator", store.Put(op), store.Put(identity.NewEmailClaim(ten.Tenant, email, op.ID))); err != nil {
+		t.Fatal(err)
+	}
+	customer, licensed := env.AddAccount(t, ten, "Customer"), env.AddAccount(t, ten, "Operator's own")
+	env.AddMembership(t, ten, licensed, op.ID, email, access.RoleViewer)
+	signInTo := func(accountID string) (auth.Signed, error) {
+		return svc.SignIn(ctx, auth.SignIn{Tenant: ten.Tenant, Email: email, Password: testkit.Password, AccountID: accountID})
+	}
+	if _, err := signInTo(customer); !errors.Is(err, auth.ErrSwitchAsSupport) {
+		t.Fatalf("operator straight into a customer account: %v", err)
+	}
+	if _, err := signInTo(licensed); err != nil {
+		t.Fatalf("operator into an account they hold a licence in: %v", err)
+	}
+	signed, err := signInTo("")
+	if err != nil {
+		t.Fatalf("operator at home: %v", err)
+	}
+	setReason := func(token string) {
+		t.Helper()
+		tn, tok, _ := identity.ParseToken(token)
+		if err := env.Store.Do(ctx, "set reason", store.Update(tn.Session(tok.Hash()),
+			expression.Set(expression.Name("supportReason"), expression.Value("ticket 4711")))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setReason(signed.Token)
+	if c, err := svc.Authorize(ctx, signed.Token); err != nil || c.SupportReason != "ticket 4711" || !c.Operator {
+		t.Fatalf("operator's support session: %+v %v", c, err)
+	}
+	// A reason on a non-operator's session item is never passed on.
+	admin, err := signIn(t, svc, ten, ten.AdminEmail, ten.AdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setReason(admin.Token)
+	if c, err := svc.Authorize(ctx, admin.Token); err != nil || c.SupportReason != "" {
+		t.Fatalf("non-operator with a reason on the session: %+v %v", c, err)
+	}
+}

@@ -12,9 +12,10 @@ import (
 )
 
 // FaultInjector is a test-only fake at the SDK's HTTP edge: it answers
-// chosen operations with an AWS error response instead of sending them, and
-// passes everything else to the real endpoint (DynamoDB Local, SES local).
-// Plug it in as the client's HTTPClient option.
+// chosen operations with an AWS error response instead of sending them (or,
+// with Fault.Delivered, after sending them), and passes everything else to
+// the real endpoint (DynamoDB Local, SES local). Plug it in as the client's
+// HTTPClient option.
 type FaultInjector struct {
 	Next aws.HTTPClient
 
@@ -31,6 +32,11 @@ type Fault struct {
 	Status      int
 	Body        string
 	ContentType string
+	// Delivered sends the request to the real endpoint first and drops its
+	// answer: the response lost after the server applied the request (a
+	// gateway 5xx, a connection cut on the way back), which the SDK's
+	// retryer answers by sending the request again.
+	Delivered bool
 }
 
 // NewFaultInjector wraps the SDK's default HTTP client.
@@ -82,6 +88,14 @@ func (f *FaultInjector) Do(req *http.Request) (*http.Response, error) {
 	if hit == nil {
 		return f.Next.Do(req)
 	}
+	if hit.Delivered {
+		resp, err := f.Next.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 	ct := hit.ContentType
 	if ct == "" {
 		ct = "application/x-amz-json-1.0"
@@ -126,6 +140,7 @@ func operation(req *http.Request) (string, error) {
 
 // DynamoDB error bodies for common faults.
 const (
+	DynamoInternal  = `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected: internal server error"}` // with status 500
 	DynamoThrottled = `{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"injected: throughput exceeded"}`
 	DynamoConflict  = `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict, None]","CancellationReasons":[{"Code":"TransactionConflict","Message":"injected: conflict"},{"Code":"None"}]}`
 )

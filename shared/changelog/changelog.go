@@ -6,6 +6,7 @@ package changelog
 import (
 	"time"
 
+	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -17,11 +18,24 @@ const (
 	ActorSystem  = "system"  // a scheduled job or an automation
 )
 
-// Actor is who made a change.
+// Actor is who made a change. A support actor is "support person ID acting
+// in account AccountID, because Reason".
 type Actor struct {
-	Kind   string `dynamodbav:"kind" json:"kind"`
-	ID     string `dynamodbav:"id" json:"id"`
-	Reason string `dynamodbav:"reason,omitempty" json:"reason,omitempty"` // why support acted
+	Kind      string `dynamodbav:"kind" json:"kind"`
+	ID        string `dynamodbav:"id" json:"id"`
+	AccountID string `dynamodbav:"accountId,omitempty" json:"accountId,omitempty"` // support: the account they act in
+	Reason    string `dynamodbav:"reason,omitempty" json:"reason,omitempty"`       // support: why they entered it
+}
+
+// ActorOf is who a caller's change is logged as: a user as themselves; a
+// tenant operator as support, with the account their session is acting in
+// and the reason they gave when they switched into it (none when they act
+// from an account they belong to).
+func ActorOf(c access.Caller) Actor {
+	if c.Operator {
+		return Actor{Kind: ActorSupport, ID: c.UserID, AccountID: c.AccountID, Reason: c.SupportReason}
+	}
+	return Actor{Kind: ActorUser, ID: c.UserID}
 }
 
 // System is the actor of scheduled jobs.

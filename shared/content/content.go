@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -112,13 +113,13 @@ type RegisterCommand struct {
 	OwnerID   string
 }
 
-var contentType = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+var contentType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`) }) // compiled on first use, not at init
 
 // Command validates the request, reporting every bad field at once.
 func (r RegisterRequest) Command(c access.Caller, accountID string) (RegisterCommand, error) {
 	var f apperr.Fields
 	typ, name, owner := strings.TrimSpace(r.Type), strings.TrimSpace(r.Name), strings.TrimSpace(r.OwnerID)
-	f.Check(contentType.MatchString(typ), "type", "invalid_type", "type is a lower-case word such as automation, assembly or report")
+	f.Check(contentType().MatchString(typ), "type", "invalid_type", "type is a lower-case word such as automation, assembly or report")
 	f.Check(name != "" && utf8.RuneCountInString(name) <= MaxNameRunes && strings.IndexFunc(name, unicode.IsControl) < 0,
 		"name", "invalid_name", fmt.Sprintf("name is 1 to %d characters, without control characters", MaxNameRunes))
 	f.Check(owner != "" && len(owner) <= 64 && !strings.Contains(owner, "#"), "ownerId", "invalid", "ownerId is a user id")
@@ -173,7 +174,7 @@ func (s *Service) Register(ctx context.Context, cmd RegisterCommand) (Registered
 			store.Check(t.Membership(cmd.AccountID, item.OwnerID), store.Exists()).OrFail(ErrOwnerNotMember),
 			guardHolds,
 		}, counted...)
-		entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, actorOf(cmd.Caller), "content.registered", "content", item.ID, nil, after)
+		entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(cmd.Caller), "content.registered", "content", item.ID, nil, after)
 		err = s.Store.Transact(ctx, "register content in account "+cmd.AccountID, append(writes, entry.Write())...)
 		if errors.Is(err, errGuardChanged) {
 			continue
@@ -224,7 +225,7 @@ func (s *Service) Delete(ctx context.Context, caller access.Caller, accountID, c
 	now := s.Clock.Now()
 	return s.Store.Transact(ctx, "delete content "+contentID,
 		store.Delete(t.Content(accountID, contentID)).If(store.AtVersion(it.Version)).OrFail(apperr.ErrVersionConflict),
-		changelog.New(t, s.IDs.NewID(), now, accountID, actorOf(caller), "content.deleted", "content", contentID,
+		changelog.New(t, s.IDs.NewID(), now, accountID, changelog.ActorOf(caller), "content.deleted", "content", contentID,
 			map[string]any{"type": it.ContentType, "name": it.Name, "ownerId": it.OwnerID}, nil).Write())
 }
 
@@ -263,13 +264,4 @@ func (s *Service) List(ctx context.Context, q ListQuery) (Page, error) {
 		return Page{}, apperr.Internal("decode content", err)
 	}
 	return out, nil
-}
-
-// actorOf is who a caller's change is logged as: support staff are logged
-// as support acting in the account.
-func actorOf(c access.Caller) changelog.Actor {
-	if c.Operator {
-		return changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID}
-	}
-	return changelog.Actor{Kind: changelog.ActorUser, ID: c.UserID}
 }

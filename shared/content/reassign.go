@@ -178,7 +178,7 @@ func (s *Service) Start(ctx, budget context.Context, cmd StartCommand) (Progress
 		now := s.Clock.Now()
 		runner := s.IDs.NewID()
 		job := Job{ID: s.IDs.NewID(), AccountID: cmd.AccountID, SourceID: cmd.SourceID, TargetID: cmd.TargetID,
-			Status: StatusRunning, Total: total, Runner: runner, StartedBy: actorOf(cmd.Caller), CreatedAt: now, UpdatedAt: now}
+			Status: StatusRunning, Total: total, Runner: runner, StartedBy: changelog.ActorOf(cmd.Caller), CreatedAt: now, UpdatedAt: now}
 		k := t.Reassignment(job.ID)
 		job.PK, job.SK, job.Type = k.PK, k.SK, "REASSIGNMENT"
 		job.LeaseUntil = now.Add(s.Lease).Unix()

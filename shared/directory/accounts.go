@@ -139,7 +139,7 @@ func (e ClosedEntry) Key() table.Key { return table.Key{PK: e.PK, SK: e.SK} }
 func (d *Directory) Accounts(ctx context.Context, q AccountQuery) (AccountPage, error) {
 	if !q.Caller.Operator {
 		if q.Member != "" {
-			return AccountPage{}, apperr.ErrForbidden.Withf("searching accounts by a member's email is for tenant operators")
+			return d.administeredByMember(ctx, q)
 		}
 		return d.myAccounts(ctx, q)
 	}
@@ -340,6 +340,85 @@ func (d *Directory) accountsByMember(ctx context.Context, q AccountQuery) (Accou
 		}
 	}
 	return AccountPage{Accounts: rows, NextCursor: next}, nil
+}
+
+// maxMatchesShown bounds the matching members' emails a row of a member
+// search by a non-operator shows (and reads) per account.
+const maxMatchesShown = 20
+
+// administeredByMember is a member search for a caller who is not an
+// operator: among the accounts whose users they may read (their own
+// memberships, one Query, each checked for users.read), those with a member
+// whose email starts with q.Member (one Query per such account on its
+// members by email, GSI2, showing at most maxMatchesShown). An account the
+// caller cannot administer is never read, so never revealed. The caller
+// administers few accounts: the rows are sorted by name in memory and
+// paged by offset.
+func (d *Directory) administeredByMember(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	t := q.Caller.Tenant
+	mine := t.UserAccounts(q.Caller.UserID, "")
+	items, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: mine.PK, SKPrefix: mine.SK}, 1000)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("search my accounts by member: %w", err)
+	}
+	ms, err := decodeAll[accounts.Membership](items)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	onlyMembers := expression.Name("type").Equal(expression.Value(typeMembership))
+	matched := map[string][]string{}
+	var keys []table.Key
+	for _, m := range ms {
+		if err := d.Access.Require(ctx, q.Caller, access.ReadUsers, m.AccountID); err != nil {
+			if k := apperr.KindOf(err); k == apperr.KindForbidden || k == apperr.KindNotFound || k == apperr.KindConflict {
+				continue // not theirs to read (or closed): never shown
+			}
+			return AccountPage{}, fmt.Errorf("search my accounts by member: %w", err)
+		}
+		ix := t.AccountMembersByEmail(m.AccountID, q.Member, "")
+		// The account's pending invitations share the index: the filter
+		// skips them, and the read goes on until maxMatchesShown members.
+		its, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI2, Partition: ix.PK, SKPrefix: table.MembersEmailPrefix + q.Member,
+			Limit: maxMatchesShown, Filter: &onlyMembers}, maxMatchesShown)
+		if err != nil {
+			return AccountPage{}, fmt.Errorf("search account %s by member: %w", m.AccountID, err)
+		}
+		found, err := decodeAll[accounts.Membership](its[:min(len(its), maxMatchesShown)])
+		if err != nil {
+			return AccountPage{}, err
+		}
+		for _, f := range found {
+			matched[m.AccountID] = append(matched[m.AccountID], f.Email)
+		}
+		if len(found) > 0 {
+			keys = append(keys, t.Account(m.AccountID))
+		}
+	}
+	got, err := getAll(ctx, d.Store, keys)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("search my accounts by member: %w", err)
+	}
+	rows := []AccountRow{}
+	for _, k := range keys {
+		it, ok := got[k]
+		if !ok {
+			continue
+		}
+		var r AccountRow
+		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+			return AccountPage{}, apperr.Internal("decode account", err)
+		}
+		if q.Status == "" || r.Status == q.Status {
+			r.MatchedMembers = matched[r.ID]
+			rows = append(rows, r)
+		}
+	}
+	sortRows(rows, SortName, q.Desc)
+	page, next, err := pageOf(rows, q.Limit, q.Cursor)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	return AccountPage{Accounts: append([]AccountRow{}, page...), NextCursor: next}, nil
 }
 
 // AccountsCSV renders rows as the account export.

@@ -12,11 +12,16 @@
 //     the closed ones) and the register of closed accounts by name
 //     (table.ClosedAccount, which holds only closed accounts), one after the
 //     other;
-//   - accounts by a member's email: the users directory by email prefix
-//     (GSI2 table.UsersByEmail), each match's memberships (GSI1
-//     table.UserAccounts), their accounts (one BatchGetItem);
-//   - an account's members by email: GSI2 table.AccountMembersByEmail, then
-//     one BatchGetItem for the users' names and statuses.
+//   - accounts by a member's email, for operators: the users directory by
+//     email prefix (GSI2 table.UsersByEmail), each match's memberships (GSI1
+//     table.UserAccounts), their accounts (one BatchGetItem); for anyone
+//     else: their own memberships (GSI1), and in each account whose users
+//     they may read, its members by email prefix (GSI2);
+//   - an account's users (members and pending invitations, in one stream):
+//     by email, GSI2 table.AccountMembersByEmail and AccountInvitationByEmail;
+//     by name, GSI4 table.AccountMembersByName; a name search, GSI4 then
+//     GSI5 table.AccountMembersByFirstName; then one BatchGetItem for the
+//     members' names and statuses.
 //
 // A page of n therefore reads about n items whatever the size of the tenant.
 package directory

@@ -58,6 +58,39 @@ func TestSubjectStaysOnOneLine(t *testing.T) {
 	}
 }
 
+// The accept link is the one URL in the HTML body: only http(s), and nothing
+// that could close the quoted href attribute.
+func TestInvitationLinkMustBeAWebURL(t *testing.T) {
+	for _, bad := range []string{"", "javascript:alert(1)", "//evil.example/x", "https:///path", `https://x.example/"onmouseover="alert(1)`,
+		"https://x.example/<b>", "data:text/html,hi"} {
+		_, err := email.Invitation{To: "x@y.example", Accounts: []string{"A"}, AcceptURL: bad}.Render()
+		if d, ok := email.AsDeliveryError(err); !ok || d.Reason != email.ReasonNotConfigured || !d.Permanent() {
+			t.Errorf("link %q: want a not_configured delivery error, got %v", bad, err)
+		}
+	}
+	m, err := email.Invitation{To: "x@y.example", Accounts: []string{"A"}, AcceptURL: "http://localhost:8080/invitations/accept?token=t.1&x=2"}.Render()
+	if err != nil || !strings.Contains(m.HTML, `href="http://localhost:8080/invitations/accept?token=t.1&amp;x=2"`) {
+		t.Fatalf("local link: %v\n%s", err, m.HTML)
+	}
+}
+
+// Quotes in names cannot break out of the HTML (they are escaped too).
+func TestInvitationEmailEscapesNames(t *testing.T) {
+	m, err := email.Invitation{To: "x@y.example", InviterName: `Bob "the" O'Brien`, ProductName: "<b>Acme</b>",
+		Accounts: []string{`A"B`}, Roles: []string{"<i>Admin</i>"}, AcceptURL: "https://x.example/a"}.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Bob &#34;the&#34; O&#39;Brien", "&lt;b&gt;Acme&lt;/b&gt;", "A&#34;B", "&lt;i&gt;Admin&lt;/i&gt;"} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("HTML body lacks %q:\n%s", want, m.HTML)
+		}
+	}
+	if !strings.Contains(m.Text, `Bob "the" O'Brien invited you to join A"B on <b>Acme</b> as <i>Admin</i>.`) {
+		t.Errorf("the text body is plain text, unescaped:\n%s", m.Text)
+	}
+}
+
 // The sender against SES local, with faults injected at the SDK's HTTP edge.
 func TestSenderRetriesThrottlingNotRejection(t *testing.T) {
 	testkit.Require(t)

@@ -1,10 +1,9 @@
 package email
 
 import (
-	htmltemplate "html/template"
+	"errors"
+	"html"
 	"strings"
-	"sync"
-	texttemplate "text/template"
 	"time"
 	"unicode/utf8"
 )
@@ -23,12 +22,22 @@ type Invitation struct {
 }
 
 // Render builds the subject and both bodies. The personal message is the
-// inviter's text: in the HTML body html/template escapes it, and in the text
-// body it is quoted line by line and stripped of control characters, so it
-// can neither inject markup nor pass for our own words.
+// inviter's text: in the HTML body every value is HTML-escaped, and in the
+// text body it is quoted line by line and stripped of control characters, so
+// it can neither inject markup nor pass for our own words.
+//
+// The bodies are written by plain Go code rather than text/template or
+// html/template: a template calls methods by name through reflection, which
+// makes the linker keep every exported method of every type in the binary
+// (about 7 MB more in each function that sends invitations). The HTML has no
+// script, style or URL built from user input, so escaping text and quoted
+// attribute values (html.EscapeString) is all the contextual escaping it
+// needs; the one URL, the accept link, must be http(s).
 func (inv Invitation) Render() (Message, error) {
-	t := invitationTemplates()
-	data := invitationData{
+	if !isWebURL(inv.AcceptURL) {
+		return Message{}, &DeliveryError{Reason: ReasonNotConfigured, Err: errors.New("the accept link is not an http(s) URL: check PUBLIC_BASE_URL")}
+	}
+	d := invitationData{
 		Inviter:   inviterLabel(inv.InviterName, inv.InviterEmail),
 		Product:   firstNonEmpty(inv.ProductName, "our service"),
 		Accounts:  joinNames(inv.Accounts),
@@ -37,15 +46,8 @@ func (inv Invitation) Render() (Message, error) {
 		AcceptURL: inv.AcceptURL,
 		Expires:   FormatInstant(inv.ExpiresAt),
 	}
-	var text, html strings.Builder
-	if err := t.text.Execute(&text, data); err != nil {
-		return Message{}, err
-	}
-	if err := t.html.Execute(&html, data); err != nil {
-		return Message{}, err
-	}
-	subject := truncate(data.Inviter+" invited you to join "+data.Accounts, 200)
-	return Message{To: inv.To, Subject: oneLine(subject), Text: text.String(), HTML: html.String()}, nil
+	subject := truncate(d.Inviter+" invited you to join "+d.Accounts, 200)
+	return Message{To: inv.To, Subject: oneLine(subject), Text: d.text(), HTML: d.html()}, nil
 }
 
 // FormatInstant writes an instant the way emails and pages show it:
@@ -56,49 +58,60 @@ type invitationData struct {
 	Inviter, Product, Accounts, Roles, Message, AcceptURL, Expires string
 }
 
-type templates struct {
-	text *texttemplate.Template
-	html *htmltemplate.Template
+// text is the plain-text body.
+func (d invitationData) text() string {
+	var b strings.Builder
+	b.WriteString("Hello,\n\n")
+	b.WriteString(d.Inviter + " invited you to join " + d.Accounts + " on " + d.Product)
+	if d.Roles != "" {
+		b.WriteString(" as " + d.Roles)
+	}
+	b.WriteString(".\n")
+	if d.Message != "" {
+		b.WriteString("\nTheir message:\n\n" + quote(d.Message) + "\n")
+	}
+	b.WriteString("\nTo accept, open this link:\n\n" + d.AcceptURL + "\n\n")
+	b.WriteString("The link works once and expires on " + d.Expires + ".\n")
+	b.WriteString("If you did not expect this invitation, you can ignore this email.\n")
+	return b.String()
 }
 
-// invitationTemplates are parsed on first use, not at init, so a function
-// that never sends an invitation never pays for them.
-var invitationTemplates = sync.OnceValue(func() templates {
-	funcs := texttemplate.FuncMap{"quote": quote}
-	return templates{
-		text: texttemplate.Must(texttemplate.New("invitation.txt").Funcs(funcs).Parse(invitationText)),
-		html: htmltemplate.Must(htmltemplate.New("invitation.html").Parse(invitationHTML)),
-	}
-})
-
-const invitationText = `Hello,
-
-{{.Inviter}} invited you to join {{.Accounts}} on {{.Product}}{{if .Roles}} as {{.Roles}}{{end}}.
-{{if .Message}}
-Their message:
-
-{{quote .Message}}
-{{end}}
-To accept, open this link:
-
-{{.AcceptURL}}
-
-The link works once and expires on {{.Expires}}.
-If you did not expect this invitation, you can ignore this email.
-`
-
-const invitationHTML = `<!doctype html>
+// html is the HTML body; every value in it goes through esc.
+func (d invitationData) html() string {
+	esc := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Your invitation</title></head>
 <body style="font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:36rem;margin:auto;padding:1rem">
 <p>Hello,</p>
-<p><strong>{{.Inviter}}</strong> invited you to join <strong>{{.Accounts}}</strong> on {{.Product}}{{if .Roles}} as {{.Roles}}{{end}}.</p>
-{{if .Message}}<p>Their message:</p>
-<blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem">{{.Message}}</blockquote>{{end}}
-<p><a href="{{.AcceptURL}}" style="display:inline-block;background:#0b57d0;color:#fff;padding:.6rem 1.2rem;border-radius:.3rem;text-decoration:none">Accept the invitation</a></p>
-<p style="font-size:.9rem;color:#555">The link works once and expires on {{.Expires}}.<br>
+`)
+	b.WriteString("<p><strong>" + esc(d.Inviter) + "</strong> invited you to join <strong>" + esc(d.Accounts) + "</strong> on " + esc(d.Product))
+	if d.Roles != "" {
+		b.WriteString(" as " + esc(d.Roles))
+	}
+	b.WriteString(".</p>\n")
+	if d.Message != "" {
+		b.WriteString(`<p>Their message:</p>
+<blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem">` + esc(d.Message) + "</blockquote>\n")
+	}
+	b.WriteString(`<p><a href="` + esc(d.AcceptURL) + `" style="display:inline-block;background:#0b57d0;color:#fff;padding:.6rem 1.2rem;border-radius:.3rem;text-decoration:none">Accept the invitation</a></p>
+<p style="font-size:.9rem;color:#555">The link works once and expires on ` + esc(d.Expires) + `.<br>
 If you did not expect this invitation, you can ignore this email.</p>
 </body></html>
-`
+`)
+	return b.String()
+}
+
+// isWebURL reports an absolute http or https URL with a host and nothing a
+// quoted attribute could be broken out of (the accept link is ours, built
+// from PUBLIC_BASE_URL and a URL-safe token).
+func isWebURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	return ok && rest != "" && rest[0] != '/' && !strings.ContainsAny(u, " \t\r\n\"'<>`\\")
+}
 
 func inviterLabel(name, email string) string {
 	name, email = cleanLine(name), cleanLine(email)

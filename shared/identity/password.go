@@ -98,7 +98,9 @@ var DefaultPasswordPolicy = PasswordPolicy{MinLength: 10, RequireClasses: true}
 //go:embed blocklist.txt
 var blocklistText string
 
-var blocklist = func() map[string]bool {
+// blocklist is built on first use, not at init: most functions (the
+// authorizer, sign-in, every read) never check a new password.
+var blocklist = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, line := range strings.Split(blocklistText, "\n") {
 		if w := strings.TrimSpace(line); w != "" && !strings.HasPrefix(w, "#") {
@@ -106,7 +108,7 @@ var blocklist = func() map[string]bool {
 		}
 	}
 	return m
-}()
+})
 
 // Check validates a new password against the policy; email is the user's,
 // which the password may not contain. It returns a 422 naming field.
@@ -153,7 +155,7 @@ func (p PasswordPolicy) check(f *apperr.Fields, field, password, email string) {
 		}
 	}
 	lowered := strings.ToLower(password)
-	if blocklist[lowered] || blocklist[strings.TrimRight(lowered, "0123456789!@#$%^&*.?")] {
+	if common := blocklist(); common[lowered] || common[strings.TrimRight(lowered, "0123456789!@#$%^&*.?")] {
 		f.Add(field, "password_common", "this password is too common; choose another")
 		return
 	}

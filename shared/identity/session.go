@@ -25,6 +25,11 @@ type Session struct {
 	TTL       int64     `dynamodbav:"ttl"` // clean-up a day after expiry
 	GSI1PK    string    `dynamodbav:"GSI1PK"`
 	GSI1SK    string    `dynamodbav:"GSI1SK"`
+
+	// SupportReason is why a tenant operator entered the active account as
+	// support (given at POST /me/switch-account); set and removed by the
+	// switch, never present for anyone else.
+	SupportReason string `dynamodbav:"supportReason,omitempty"`
 }
 
 // Token is a session secret as the client holds it: "<tenant>.<256 random

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -281,7 +282,11 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	}
 	if exists {
 		writes = append(writes,
-			store.Check(t.User(user.ID), store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", user.SessionEpoch))).OrFail(errUserChanged),
+			// At the version read, which it bumps: the new memberships copy
+			// the user's name, so a profile edit racing with this accept
+			// either commits first (and this fails) or fails on the version.
+			store.Update(t.User(user.ID), store.BumpVersion()).If(store.Is("status", identity.UserActive).
+				And(store.Is("sessionEpoch", user.SessionEpoch)).And(store.AtVersion(user.Version))).OrFail(errUserChanged),
 			store.Check(t.EmailClaim(inv.Email), store.Is("userId", user.ID)).OrFail(errUserChanged))
 	} else {
 		writes = append(writes,
@@ -298,7 +303,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		if !already[a] {
 			joined = append(joined, a)
 			m := accounts.NewMembership(t, accounts.Membership{AccountID: a, UserID: user.ID, Email: user.Email, Roles: inv.Roles,
-				Licence: licence, External: user.HomeAccountID != "" && user.HomeAccountID != a, CreatedAt: now, UpdatedAt: now})
+				FirstName: user.FirstName, LastName: user.LastName, Licence: licence, External: user.HomeAccountID != "" && user.HomeAccountID != a, CreatedAt: now, UpdatedAt: now})
 			writes = append(writes, store.Put(m).If(store.NotExists()).OrFail(ErrAlreadyMember))
 			if _, metered := pools[t.LicencePool(a, licence)]; metered {
 				writes = append(writes, licences.TakeSeat(t, a, licence))
@@ -321,7 +326,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	return Accepted{Signed: signed, InvitationID: inv.ID, AccountIDs: joined, NewUser: !exists}, nil
 }
 
-var sessionKey = regexp.MustCompile(`#S#[0-9a-f]{64}`)
+var sessionKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#S#[0-9a-f]{64}`) }) // compiled on first use, not at init
 
 // errSeatsChanged: the account bought seats of the licence while this
 // accept was under way; accepting again takes one of them.
@@ -329,7 +334,7 @@ var errSeatsChanged = apperr.New(apperr.KindConflict, "seats_changed",
 	"the account's licences changed while you accepted; try again")
 
 var errUserChanged = apperr.New(apperr.KindConflict, "user_changed",
-	"your account changed while accepting (suspended, or its email changed); reload and try again")
+	"your account changed while accepting (suspended, or its email or name changed); reload and try again")
 
 // proveExistingUser checks that whoever accepts for an address that has an
 // account is that account's owner: a session of that user, or its password.
@@ -459,7 +464,7 @@ func (s *Service) signedInAs(ctx context.Context, t table.Tenant, session string
 		// The cause names the session's key, which holds the token's hash:
 		// keep it out of the logs.
 		return identity.User{}, false, apperr.Internal("resolve the session sent with an invitation link",
-			errors.New(sessionKey.ReplaceAllString(err.Error(), "#S#<hash>")))
+			errors.New(sessionKey().ReplaceAllString(err.Error(), "#S#<hash>")))
 	}
 	if caller.Tenant.ID() != t.ID() {
 		return identity.User{}, false, nil
@@ -489,11 +494,14 @@ func (s *Service) get(ctx context.Context, t table.Tenant, id string) (Invitatio
 }
 
 // moveEntry moves an account's index entry of inv to status (its GSI1 key
-// names the status).
+// names the status), out of pending: it leaves the account's users list
+// in the same write (its GSI2 and GSI4 keys are removed).
 func moveEntry(t table.Tenant, inv Invitation, accountID, status string) *store.Write {
 	ix := t.AccountInvitationsByStatus(accountID, status, inv.ID)
 	upd := expression.Set(expression.Name("status"), expression.Value(status)).
 		Set(expression.Name("GSI1PK"), expression.Value(ix.PK)).
-		Set(expression.Name("GSI1SK"), expression.Value(ix.SK))
+		Set(expression.Name("GSI1SK"), expression.Value(ix.SK)).
+		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK")).
+		Remove(expression.Name("GSI4PK")).Remove(expression.Name("GSI4SK"))
 	return store.Update(t.AccountInvitation(accountID, inv.ID), upd).If(store.Exists())
 }

@@ -19,7 +19,9 @@
 // Items: the invitation itself (table.Invitation) is the source of truth;
 // each target account holds an index entry (table.AccountInvitation) whose
 // GSI1 key lists the account's invitations by status; pending invitations
-// carry the sparse GSI3 due key the expiry job reads.
+// carry the sparse GSI3 due key the expiry job reads, and their account
+// entries the users list's keys (GSI2 by email, GSI4 by name), removed in
+// the write that accepts, revokes or expires them (moveEntry).
 package invitations
 
 import (
@@ -118,19 +120,28 @@ func (inv Invitation) Expiry() time.Time { return time.Unix(inv.ExpiresAt, 0).UT
 
 // accountEntry is an invitation seen from one target account: the index
 // entry that lists an account's invitations by status (GSI1). The invitation
-// item stays the source of truth; lists read it back.
+// item stays the source of truth; lists read it back. While the invitation
+// is pending the entry also sits among the account's users, by email (GSI2)
+// and by name (GSI4, after the named members), with the roles offered, so
+// that the users list shows members and pending invitations in one Query;
+// every write that moves it out of pending removes those keys (moveEntry).
 type accountEntry struct {
-	PK           string `dynamodbav:"PK"`
-	SK           string `dynamodbav:"SK"`
-	Type         string `dynamodbav:"type"`
-	InvitationID string `dynamodbav:"invitationId"`
-	AccountID    string `dynamodbav:"accountId"`
-	Email        string `dynamodbav:"email"`
-	Status       string `dynamodbav:"status"`
-	ExpiresAt    int64  `dynamodbav:"expiresAt"`
-	CreatedAt    int64  `dynamodbav:"createdAt"`
-	GSI1PK       string `dynamodbav:"GSI1PK"`
-	GSI1SK       string `dynamodbav:"GSI1SK"`
+	PK           string   `dynamodbav:"PK"`
+	SK           string   `dynamodbav:"SK"`
+	Type         string   `dynamodbav:"type"`
+	InvitationID string   `dynamodbav:"invitationId"`
+	AccountID    string   `dynamodbav:"accountId"`
+	Email        string   `dynamodbav:"email"`
+	Roles        []string `dynamodbav:"roles"`
+	Status       string   `dynamodbav:"status"`
+	ExpiresAt    int64    `dynamodbav:"expiresAt"`
+	CreatedAt    int64    `dynamodbav:"createdAt"`
+	GSI1PK       string   `dynamodbav:"GSI1PK"`
+	GSI1SK       string   `dynamodbav:"GSI1SK"`
+	GSI2PK       string   `dynamodbav:"GSI2PK,omitempty"` // only while pending
+	GSI2SK       string   `dynamodbav:"GSI2SK,omitempty"`
+	GSI4PK       string   `dynamodbav:"GSI4PK,omitempty"`
+	GSI4SK       string   `dynamodbav:"GSI4SK,omitempty"`
 }
 
 // pendingGuard reserves "one pending invitation for this email in this
@@ -157,9 +168,25 @@ const (
 func newAccountEntry(t table.Tenant, inv Invitation, accountID string) accountEntry {
 	k := t.AccountInvitation(accountID, inv.ID)
 	ix := t.AccountInvitationsByStatus(accountID, inv.Status, inv.ID)
-	return accountEntry{PK: k.PK, SK: k.SK, Type: typeAccountEntry, InvitationID: inv.ID, AccountID: accountID, Email: inv.Email,
-		Status: inv.Status, ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt.Unix(), GSI1PK: ix.PK, GSI1SK: ix.SK}
+	e := accountEntry{PK: k.PK, SK: k.SK, Type: typeAccountEntry, InvitationID: inv.ID, AccountID: accountID, Email: inv.Email,
+		Roles: inv.Roles, Status: inv.Status, ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt.Unix(), GSI1PK: ix.PK, GSI1SK: ix.SK}
+	if inv.Status == StatusPending {
+		byEmail, byName := usersListKeys(t, accountID, inv)
+		e.GSI2PK, e.GSI2SK, e.GSI4PK, e.GSI4SK = byEmail.PK, byEmail.SK, byName.PK, byName.SK
+	}
+	return e
 }
+
+// usersListKeys are the keys that show a pending invitation in an account's
+// users list: by email (table.AccountInvitationByEmail) and, having no
+// name, by email after the named members (table.AccountMembersByName).
+func usersListKeys(t table.Tenant, accountID string, inv Invitation) (byEmail, byName table.IndexKey) {
+	return t.AccountInvitationByEmail(accountID, inv.Email, inv.ID), t.AccountMembersByName(accountID, "", inv.Email, "INVITE#"+inv.ID)
+}
+
+// TypeAccountEntry is the item type of an invitation's account entry, as
+// the users list (shared/directory) tells its rows apart.
+const TypeAccountEntry = typeAccountEntry
 
 func newGuard(t table.Tenant, accountID, emailAddr, invitationID string) pendingGuard {
 	k := t.PendingInvitation(accountID, emailAddr)

@@ -323,20 +323,13 @@ func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inv
 		writes = append(writes,
 			store.Put(newAccountEntry(t, inv, a)).If(store.NotExists()),
 			store.Put(newGuard(t, a, addr, id)).If(store.NotExists()).OrFail(ErrAlreadyInvited),
-			changelog.New(t, s.IDs.NewID(), now, a, actorOf(cmd.Caller), "invitation.created", changeLogSubjectInv, id, nil,
+			changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.created", changeLogSubjectInv, id, nil,
 				map[string]any{"email": addr, "roles": ic.roles, "accountIds": targets, "sendEmail": cmd.SendEmail}).Write())
 	}
 	if err := s.Store.Transact(ctx, "create invitation "+id, writes...); err != nil {
 		return Invitation{}, "", err
 	}
 	return inv, token, nil
-}
-
-func actorOf(c access.Caller) changelog.Actor {
-	if c.Operator {
-		return changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID}
-	}
-	return changelog.Actor{Kind: changelog.ActorUser, ID: c.UserID}
 }
 
 // loadInviteContext reads, in one batch, the tenant settings, the inviter,

@@ -176,16 +176,22 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	}
 	for _, a := range inv.AccountIDs {
 		ix := t.AccountInvitationsByStatus(a, StatusPending, inv.ID)
+		byEmail, byName := usersListKeys(t, a, inv) // back in the users list
 		writes = append(writes, store.Update(t.AccountInvitation(a, inv.ID),
 			expression.Set(expression.Name("status"), expression.Value(StatusPending)).
 				Set(expression.Name("expiresAt"), expression.Value(next.ExpiresAt)).
+				Set(expression.Name("roles"), expression.Value(inv.Roles)).
 				Set(expression.Name("GSI1PK"), expression.Value(ix.PK)).
-				Set(expression.Name("GSI1SK"), expression.Value(ix.SK))).If(store.Exists()))
+				Set(expression.Name("GSI1SK"), expression.Value(ix.SK)).
+				Set(expression.Name("GSI2PK"), expression.Value(byEmail.PK)).
+				Set(expression.Name("GSI2SK"), expression.Value(byEmail.SK)).
+				Set(expression.Name("GSI4PK"), expression.Value(byName.PK)).
+				Set(expression.Name("GSI4SK"), expression.Value(byName.SK))).If(store.Exists()))
 		if wasExpired {
 			writes = append(writes, store.Put(newGuard(t, a, inv.Email, inv.ID)).If(store.NotExists()).
 				OrFail(ErrAlreadyInvited.Withf("%s has a newer pending invitation to account %s; resend that one", inv.Email, a)))
 		}
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, actorOf(cmd.Caller), "invitation.resent", changeLogSubjectInv, inv.ID,
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.resent", changeLogSubjectInv, inv.ID,
 			before, map[string]any{"status": StatusPending, "expiresAt": exp, "sendEmail": cmd.SendEmail}).Write())
 	}
 	writes = append(writes, s.quotaWrites(t, cmd.Caller.UserID, inv.AccountIDs, now)...)
@@ -246,7 +252,7 @@ func (s *Service) Revoke(ctx context.Context, cmd RevokeCommand) error {
 		if inv.Status == StatusPending {
 			writes = append(writes, store.Delete(t.PendingInvitation(a, inv.Email)))
 		}
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, actorOf(cmd.Caller), "invitation.revoked", changeLogSubjectInv, inv.ID,
+		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.revoked", changeLogSubjectInv, inv.ID,
 			map[string]any{"status": inv.Status}, map[string]any{"status": StatusRevoked, "email": inv.Email}).Write())
 	}
 	if err := s.Store.Transact(ctx, "revoke "+describe(inv), writes...); err != nil {

@@ -22,6 +22,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -70,11 +71,11 @@ func ViewOf(p Pool) View {
 // MaxSeats bounds the seats of one type in one account.
 const MaxSeats = 1_000_000
 
-var typeName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+var typeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`) }) // compiled on first use, not at init
 
 // ValidType reports whether name can be a licence type (office, intranet,
 // guest...): lower-case letters, digits, '-' and '_', starting with a letter.
-func ValidType(name string) bool { return typeName.MatchString(name) }
+func ValidType(name string) bool { return typeName().MatchString(name) }
 
 // ErrNoFreeSeat refuses an assignment when every purchased seat is used.
 var ErrNoFreeSeat = apperr.New(apperr.KindConflict, "no_free_seat",

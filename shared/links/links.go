@@ -153,7 +153,7 @@ func (s *Service) LinkExisting(ctx context.Context, caller access.Caller, parent
 		return Linked{}, err
 	}
 	now := s.Clock.Now()
-	actor := actorOf(caller)
+	actor := changelog.ActorOf(caller)
 	writes := append([]*store.Write{
 		store.Update(t.Account(childID), store.BumpVersion().
 			Set(expression.Name("parentId"), expression.Value(parentID)).
@@ -230,13 +230,14 @@ func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Link
 		return Linked{}, err
 	}
 	now := s.Clock.Now()
-	actor := actorOf(cmd.Caller)
+	actor := changelog.ActorOf(cmd.Caller)
 	child := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: name, ParentID: cmd.ParentID, CreatedAt: now, UpdatedAt: now})
 	writes := append([]*store.Write{store.Put(child).If(store.NotExists())},
 		s.linkWrites(t, cmd.ParentID, child.ID, actor, now, "account.created", map[string]any{"name": name, "parentId": cmd.ParentID})...)
 	if !cmd.Caller.Operator {
+		me := s.personOf(ctx, t, cmd.Caller.UserID)
 		m := accounts.NewMembership(t, accounts.Membership{AccountID: child.ID, UserID: cmd.Caller.UserID,
-			Email: s.emailOf(ctx, t, cmd.Caller.UserID), Roles: []string{access.RoleAdmin}, Licence: settings.DefaultLicence,
+			Email: me.Email, FirstName: me.FirstName, LastName: me.LastName, Roles: []string{access.RoleAdmin}, Licence: settings.DefaultLicence,
 			External: true, CreatedAt: now, UpdatedAt: now})
 		writes = append(writes, store.Put(m).If(store.NotExists()))
 	}
@@ -266,15 +267,21 @@ type Linked struct {
 	Family Family         `json:"family"`
 }
 
-// emailOf is the caller's email for their new membership ("" if unknown).
-func (s *Service) emailOf(ctx context.Context, t table.Tenant, userID string) string {
-	var u struct {
-		Email string `dynamodbav:"email"`
-	}
+// person is what a new membership copies from its user.
+type person struct {
+	Email     string `dynamodbav:"email"`
+	FirstName string `dynamodbav:"firstName"`
+	LastName  string `dynamodbav:"lastName"`
+}
+
+// personOf is the caller's email and name for their new membership (empty
+// if unknown).
+func (s *Service) personOf(ctx context.Context, t table.Tenant, userID string) person {
+	var u person
 	if ok, err := s.Store.Get(ctx, t.User(userID), &u); err != nil || !ok {
-		return ""
+		return person{}
 	}
-	return u.Email
+	return u
 }
 
 // Unlink detaches childID from parentID; both accounts stay. The caller
@@ -286,7 +293,7 @@ func (s *Service) Unlink(ctx context.Context, caller access.Caller, parentID, ch
 			return err
 		}
 	}
-	return s.unlink(ctx, t, parentID, childID, actorOf(caller), "")
+	return s.unlink(ctx, t, parentID, childID, changelog.ActorOf(caller), "")
 }
 
 func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID string, actor changelog.Actor, reason string) error {
@@ -401,13 +408,4 @@ func (s *Service) diagnose(ctx context.Context, t table.Tenant, parentID, childI
 		return err
 	}
 	return ErrChanged
-}
-
-// actorOf is who a caller's change is logged as: support staff are logged
-// as support acting in the account.
-func actorOf(c access.Caller) changelog.Actor {
-	if c.Operator {
-		return changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID}
-	}
-	return changelog.Actor{Kind: changelog.ActorUser, ID: c.UserID}
 }

@@ -431,7 +431,7 @@ func TestLinkPermissions(t *testing.T) {
 	if err := w.svc.Unlink(ctx, w.operator, p, c); err != nil {
 		t.Fatalf("operator unlink: %v", err)
 	}
-	if e := w.changes(t, c, "account.unlinked"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorSupport, ID: "support-1"}) {
+	if e := w.changes(t, c, "account.unlinked"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorSupport, ID: "support-1", AccountID: w.ten.AccountID}) {
 		t.Fatalf("support unlink log: %+v", e)
 	}
 }

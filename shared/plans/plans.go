@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -66,10 +67,10 @@ const (
 	MaxLimit  = 1_000_000_000
 )
 
-var planID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+var planID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`) }) // compiled on first use, not at init
 
 // ValidID reports whether id can name a plan (lower-case, like "pro-2026").
-func ValidID(id string) bool { return planID.MatchString(id) }
+func ValidID(id string) bool { return planID().MatchString(id) }
 
 // Validate checks limits and licence counts, naming each bad one.
 func Validate(f *apperr.Fields, field string, limits, seats map[string]int64) {

@@ -48,6 +48,8 @@ const (
 	GSI1 = "GSI1"
 	GSI2 = "GSI2"
 	GSI3 = "GSI3"
+	GSI4 = "GSI4"
+	GSI5 = "GSI5"
 )
 
 // Schema is the single source of truth for the table's keys, indexes and TTL.
@@ -59,9 +61,13 @@ var Schema = Definition{
 		{Name: GSI1, PartitionKey: "GSI1PK", SortKey: "GSI1SK", Projection: ProjectAll,
 			Purpose: "inverted relations: a user's memberships and sessions, invitations of an account by status"},
 		{Name: GSI2, PartitionKey: "GSI2PK", SortKey: "GSI2SK", Projection: ProjectAll,
-			Purpose: "ordered directories: users by email, accounts by name"},
+			Purpose: "ordered directories: users by email, accounts by name, an account's users (members, pending invitations) by email"},
 		{Name: GSI3, PartitionKey: "GSI3PK", SortKey: "GSI3SK", Projection: ProjectKeysOnly,
-			Purpose: "sparse due index for scheduled jobs, bucketed by day (only items still due carry it)"},
+			Purpose: "sparse due index for scheduled jobs, bucketed by day (only items still due carry it); and each account's admin memberships (only those holding Admin and a licence carry it)"},
+		{Name: GSI4, PartitionKey: "GSI4PK", SortKey: "GSI4SK", Projection: ProjectAll,
+			Purpose: "an account's users (members and pending invitations) by last-first name"},
+		{Name: GSI5, PartitionKey: "GSI5PK", SortKey: "GSI5SK", Projection: ProjectAll,
+			Purpose: "an account's named members by first-last name, for name search"},
 	},
 }
 

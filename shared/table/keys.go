@@ -14,6 +14,9 @@ import (
 // can address an item without naming its tenant. The one exception is the due
 // index (GSI3), a per-day bucket read by the scheduled jobs across tenants; its
 // sort key carries the tenant and the item it points to is tenant-keyed.
+// GSI3 is overloaded with one more sparse, tenant-keyed partition per
+// account: its admin memberships (AccountAdmins), which the jobs never read
+// (their partitions all start with "DUE#").
 //
 // Layout ("t" tenant, "a" account, "u" user, "i" invitation):
 //
@@ -29,11 +32,14 @@ import (
 //	T#t#A#a                ACCOUNT            account                     GSI2 accounts by name
 //	T#t#A#a                MEMBER#u           membership                  GSI1 a user's accounts
 //	  (the same two items)  ACCOUNT, MEMBER#u  also GSI1 accounts by creation instant; GSI2 an account's members by email
+//	  (admin memberships)   MEMBER#u           also GSI3 an account's admins (only memberships holding Admin and a licence)
+//	  (memberships)         MEMBER#u           also GSI4 an account's users by name; GSI5 members by first name (named ones)
 //	T#t#A#a                LICENCE#type       seats purchased/used        -
 //	T#t                    CLOSED#ACCOUNT#n#a closed accounts by name     -
 //	T#t                    PLAN#id            subscription plan           -
 //	T#t#A#a                LOG#id             change-log entry            GSI1 changes about a user
 //	T#t#A#a                INVITE#i           invitation in an account    GSI1 by account+status
+//	  (while pending)       INVITE#i           also GSI2 the account's users by email; GSI4 by name (no name: after named rows)
 //	T#t#A#a                PENDING#email      one pending invite/email    -
 //	T#t#A#a                QUOTA#INVITE#hour  invitations to a per hour   -
 //	T#t#I#i                INVITATION         invitation                  GSI3 due by expiry day
@@ -149,6 +155,18 @@ func (t Tenant) Membership(accountID, userID string) Key {
 
 // MembershipPrefix is the SK prefix of an account's memberships.
 const MembershipPrefix = "MEMBER#"
+
+// AccountAdmins: the sparse index (GSI3, KEYS_ONLY) of an account's admin
+// memberships. Only a membership that holds the Admin role and a licence
+// carries it (accounts.Membership.AdminIndex decides, for NewMembership and
+// for every update of roles or licence), so the last-admin guard Queries the
+// account's admins, reading a few keys however many members the account
+// has, and then reads those memberships and users to find an active one.
+// The partition is tenant-keyed and never starts with "DUE#", so the
+// scheduled jobs that read GSI3's due buckets never see it.
+func (t Tenant) AccountAdmins(accountID, userID string) IndexKey {
+	return IndexKey{t.accountPK(accountID) + "#ADMINS", MembershipPrefix + userID}
+}
 
 // UserAccounts: a user's memberships (GSI1), to list the accounts they can
 // switch to.
@@ -274,7 +292,9 @@ func (t Tenant) UsageAllowances(accountID string) Key {
 
 // UsagePeriod: an account's usage counters in one billing period, keyed by
 // the period's start, so a new period needs no reset. Recording usage is one
-// UpdateItem ADD whose condition keeps the counter within its allowance;
+// ADD in a single-item TransactWriteItems (its ClientRequestToken makes an
+// SDK retry count once) whose condition keeps the counter within its
+// allowance, then a consistent GetItem of the counter;
 // Query begins_with(SK, UsagePeriodPrefix) descending lists the current and
 // past periods, newest first.
 func (t Tenant) UsagePeriod(accountID string, start time.Time) Key {
@@ -338,6 +358,55 @@ func (t Tenant) AccountMembersByEmail(accountID, email, userID string) IndexKey 
 
 // MembersEmailPrefix is the GSI2 sort key prefix of AccountMembersByEmail.
 const MembersEmailPrefix = "EMAIL#"
+
+// AccountInvitationByEmail: a pending invitation in the same GSI2 partition
+// as the account's members, so that one Query lists members and pending
+// invitations interleaved by email (the users list). The sort key is the
+// email then "#INVITE#" and the invitation id, which no user id contains.
+// Only the account's index entry of a pending invitation carries it: the
+// write that moves the invitation out of pending removes it.
+func (t Tenant) AccountInvitationByEmail(accountID, email, invitationID string) IndexKey {
+	return IndexKey{t.accountPK(accountID) + "#MEMBERS", MembersEmailPrefix + email + "#INVITE#" + invitationID}
+}
+
+// AccountMembersByName: an account's users ordered by name (GSI4), the
+// lower-cased "last first" name (see MemberName). Every membership carries
+// it (accounts.NewMembership; a name or email change re-keys it in the
+// same transaction, shared/administration/profiles.go), and so does the
+// index entry of a pending invitation while it is pending. Rows without a
+// name (pending invitations, members who gave none) sort after every named
+// row, by email (MembersNoNamePrefix). Query the partition for sort=name;
+// begins_with(GSI4SK, MembersNamePrefix+prefix) searches by last name (or
+// "last first") prefix, reading n items for a page of n.
+func (t Tenant) AccountMembersByName(accountID, name, email, rowID string) IndexKey {
+	if name == "" {
+		return IndexKey{t.accountPK(accountID) + "#MEMBERS", MembersNoNamePrefix + email + "#" + rowID}
+	}
+	return IndexKey{t.accountPK(accountID) + "#MEMBERS", MembersNamePrefix + name + "#" + rowID}
+}
+
+// AccountMembersByFirstName: a named member in the account's members by
+// lower-cased "first last" name (GSI5, sparse: only memberships with a
+// name carry it). begins_with(GSI5SK, MembersNamePrefix+prefix) searches
+// members by first name prefix, n items read for a page of n; it is kept
+// in step with AccountMembersByName.
+func (t Tenant) AccountMembersByFirstName(accountID, firstLast, userID string) IndexKey {
+	return IndexKey{t.accountPK(accountID) + "#MEMBERS", MembersNamePrefix + firstLast + "#" + userID}
+}
+
+// Sort key prefixes of AccountMembersByName and AccountMembersByFirstName:
+// named rows, then ("NAME#" < "NONAME#") rows without a name.
+const (
+	MembersNamePrefix   = "NAME#"
+	MembersNoNamePrefix = "NONAME#"
+)
+
+// MemberName is the sort form of a name: lower-cased, its words separated
+// by one space ("van Dyke", "Ann" gives "van dyke ann"); "" when both parts
+// are blank.
+func MemberName(first, second string) string {
+	return strings.Join(strings.Fields(strings.ToLower(first+" "+second)), " ")
+}
 
 // LicencePool: the seats of one licence type in one account (purchased,
 // used). Every assignment is an UpdateItem ADD used 1 with the condition

@@ -117,7 +117,7 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 	admin := identity.NewUser(t, identity.User{ID: gen.NewID(), Email: email, FirstName: b.AdminFirst, LastName: b.AdminLast,
 		PasswordHash: hash, Status: identity.UserActive, Operator: b.Operator, HomeAccountID: accountID, CreatedAt: now, UpdatedAt: now})
 	member := accounts.NewMembership(t, accounts.Membership{AccountID: accountID, UserID: admin.ID, Email: email,
-		Roles: []string{access.RoleAdmin}, Licence: DefaultLicence, CreatedAt: now, UpdatedAt: now})
+		FirstName: admin.FirstName, LastName: admin.LastName, Roles: []string{access.RoleAdmin}, Licence: DefaultLicence, CreatedAt: now, UpdatedAt: now})
 	entry := changelog.New(t, gen.NewID(), now, accountID, changelog.System("bootstrap"), "tenant.bootstrapped", "user", admin.ID,
 		nil, map[string]any{"email": email, "roles": member.Roles, "account": b.AccountName})
 	err = s.Transact(ctx, "bootstrap tenant "+t.ID(),

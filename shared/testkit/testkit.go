@@ -198,7 +198,7 @@ func (e *Env) AddUser(tb testing.TB, t Tenant, accountID, email string, licence 
 	u := identity.NewUser(t.Tenant, identity.User{ID: e.IDs.NewID(), Email: email, FirstName: "Test", LastName: "User",
 		PasswordHash: hash, Status: identity.UserActive, HomeAccountID: accountID, CreatedAt: now, UpdatedAt: now})
 	m := accounts.NewMembership(t.Tenant, accounts.Membership{AccountID: accountID, UserID: u.ID, Email: email, Roles: roles,
-		Licence: licence, CreatedAt: now, UpdatedAt: now})
+		FirstName: u.FirstName, LastName: u.LastName, Licence: licence, CreatedAt: now, UpdatedAt: now})
 	err = e.Store.Transact(context.Background(), "add test user",
 		store.Put(u).If(store.NotExists()),
 		store.Put(identity.NewEmailClaim(t.Tenant, email, u.ID)).If(store.NotExists()),

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -58,14 +58,12 @@ type Recorded struct {
 }
 
 // Record adds amount to the metric's counter of the current billing period,
-// in one conditional UpdateItem: unless the allowance is unlimited or
+// in one conditional update: unless the allowance is unlimited or
 // usage-based, the condition is that the counter plus amount stays within
 // the limit, so racing requests never lose a count and never pass the
 // limit. A refused record changes nothing and answers 429 with the limit and
-// the instant the allowance renews.
-//
-// A request the SDK itself retries after a network failure could in
-// principle count twice (an ADD is not idempotent); clients retrying use
+// the instant the allowance renews. The update counts once even when the
+// SDK resends it (see add); clients retrying a whole request use
 // Idempotency-Key, which replays the first answer.
 func (s *Service) Record(ctx context.Context, cmd RecordCommand) (Recorded, error) {
 	t := cmd.Caller.Tenant
@@ -109,6 +107,17 @@ func unknownMetric(metric string, terms Terms) error {
 }
 
 // add is the conditional counter update; it returns the counter after it.
+//
+// The update is a TransactWriteItems of one item, not an UpdateItem, because
+// ADD is not idempotent and the SDK's retryer resends a request whose answer
+// it did not get (a 5xx, a connection cut on the way back) although DynamoDB
+// may have applied it. The SDK fills a transaction's ClientRequestToken once
+// per operation (its idempotency-token middleware runs before the retry
+// loop) and every attempt sends the same token; DynamoDB answers an attempt
+// whose token it already applied (within ten minutes) with success and
+// changes nothing. Transactions return no values, so the counter is then
+// read, strongly consistent (it may include records that landed since): two
+// calls per record.
 func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p Period, metric string, amount int64, a Allowance, now time.Time) (int64, error) {
 	key := t.UsagePeriod(accountID, p.Start)
 	limited := !a.Unlimited && !a.UsageBased
@@ -136,21 +145,19 @@ func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p P
 	if err != nil {
 		return 0, apperr.Internal("build usage update", err)
 	}
-	out, err := s.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	err = s.applyOnce(ctx, types.TransactWriteItem{Update: &types.Update{
 		TableName:                           aws.String(s.Store.Table),
 		Key:                                 key.AV(),
 		UpdateExpression:                    expr.Update(),
 		ConditionExpression:                 expr.Condition(),
 		ExpressionAttributeNames:            expr.Names(),
 		ExpressionAttributeValues:           expr.Values(),
-		ReturnValues:                        types.ReturnValueUpdatedNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	}})
+	if failed, ok := conditionFailed(err); ok {
 		var cur periodItem
-		if ccf.Item != nil {
-			cur, err = decodePeriod(ccf.Item)
+		if failed != nil {
+			cur, err = decodePeriod(failed)
 		} else {
 			cur, _, err = s.readPeriod(ctx, key)
 		}
@@ -165,11 +172,61 @@ func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p P
 	if err != nil {
 		return 0, sdkError("update usage counter", err)
 	}
-	var n int64
-	if err := attributevalue.Unmarshal(out.Attributes[usedAttr(metric)], &n); err != nil {
-		return 0, apperr.Internal("decode usage counter", err)
+	cur, _, err := s.readPeriod(ctx, key)
+	if err != nil {
+		return 0, err
 	}
-	return n, nil
+	return cur.Used[metric], nil
+}
+
+// maxConflictAttempts bounds applyOnce's own retries of a transaction
+// cancelled by a conflict (the SDK does not retry cancellations).
+const maxConflictAttempts = 10
+
+// applyOnce sends one counter update as a single-item transaction (see add).
+// A transaction cancelled because another one held the item applied
+// nothing, so it is sent again, as a new operation with a new token, after
+// a jittered pause.
+func (s *Service) applyOnce(ctx context.Context, update types.TransactWriteItem) error {
+	for attempt := 1; ; attempt++ {
+		_, err := s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{update}})
+		if !conflicted(err) || attempt == maxConflictAttempts {
+			return err
+		}
+		pause := time.Duration(5+rand.IntN(10*attempt)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+}
+
+// conditionFailed reports a single-item transaction cancelled by its
+// condition, with the item as it was (nil when it did not exist).
+func conditionFailed(err error) (map[string]types.AttributeValue, bool) {
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != 1 ||
+		aws.ToString(canceled.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
+		return nil, false
+	}
+	return canceled.CancellationReasons[0].Item, true
+}
+
+// conflicted reports a transaction cancelled because another transaction or
+// write held its item at the same moment (or throttled): nothing applied.
+func conflicted(err error) bool {
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) {
+		return false
+	}
+	for _, r := range canceled.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+			return true
+		}
+	}
+	return false
 }
 
 // setIfMissing sets each attribute only when the item does not have it yet:

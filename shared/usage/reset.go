@@ -62,7 +62,7 @@ func (s *Service) Reset(ctx context.Context, caller access.Caller, accountID str
 				If(store.Is(attrRev, cur.Rev).And(expression.AttributeNotExists(expression.Name(attrFinalizedAt)))).
 				OrFail(errChanged)
 		}
-		entry := changelog.New(t, s.IDs.NewID(), now, accountID, actorOf(caller), "usage.reset", "account", accountID,
+		entry := changelog.New(t, s.IDs.NewID(), now, accountID, changelog.ActorOf(caller), "usage.reset", "account", accountID,
 			map[string]any{"period": p.ID(), "used": before}, map[string]any{"period": p.ID(), "used": after})
 		err = s.Store.Transact(ctx, fmt.Sprintf("reset usage of account %s", accountID), change, entry.Write())
 		if errors.Is(err, errChanged) {

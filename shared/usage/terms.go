@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -56,11 +57,11 @@ var DefaultAllowances = map[string]Allowance{
 // one small item.
 const MaxMetrics = 20
 
-var metricName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
+var metricName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`) }) // compiled on first use, not at init
 
 // ValidMetric reports whether name can be a metric: lower-case letters,
 // digits, '-' and '_', starting with a letter, at most 40 characters.
-func ValidMetric(name string) bool { return metricName.MatchString(name) }
+func ValidMetric(name string) bool { return metricName().MatchString(name) }
 
 // AllowanceSettings is the stored form of a tenant's default allowances or
 // of one account's overrides.

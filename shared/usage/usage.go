@@ -2,8 +2,9 @@
 // tenant's own billing unit) against the monthly allowances of their terms.
 //
 // Counters are keyed by billing period (table.UsagePeriod): recording usage
-// is one conditional UpdateItem on the current period's item, which the
-// first record of a period creates. So correctness never depends on a job
+// is one conditional update of the current period's item (a single-item
+// transaction, so that an SDK retry never counts twice), which the first
+// record of a period creates. So correctness never depends on a job
 // having run: a new period simply starts with new counters, and the
 // condition (the counter plus the amount stays within the allowance, unless
 // the allowance is usage-based) holds under any number of racing requests.
@@ -33,7 +34,6 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
-	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
@@ -167,17 +167,9 @@ func metricsOf(used map[string]int64, allowances map[string]Allowance) []MetricU
 	return out
 }
 
-// actorOf is who a caller's change is logged as: support staff are logged
-// as support acting in the account.
-func actorOf(c access.Caller) changelog.Actor {
-	if c.Operator {
-		return changelog.Actor{Kind: changelog.ActorSupport, ID: c.UserID}
-	}
-	return changelog.Actor{Kind: changelog.ActorUser, ID: c.UserID}
-}
-
 // sdkError maps an SDK failure of a direct call the way the store does:
-// throttling is 503, anything else internal.
+// throttling and conflicts past their retries are 503, anything else
+// internal.
 func sdkError(what string, err error) error {
 	if _, ok := apperr.As(err); ok {
 		return fmt.Errorf("%s: %w", what, err)
@@ -188,7 +180,7 @@ func sdkError(what string, err error) error {
 	var pte *types.ProvisionedThroughputExceededException
 	var rle *types.RequestLimitExceeded
 	var tce *types.TransactionConflictException
-	if errors.As(err, &pte) || errors.As(err, &rle) || errors.As(err, &tce) {
+	if errors.As(err, &pte) || errors.As(err, &rle) || errors.As(err, &tce) || conflicted(err) {
 		return fmt.Errorf("%s: %w", what, &apperr.Error{Kind: apperr.KindUnavailable, Code: apperr.ErrUnavailable.Code,
 			Detail: apperr.ErrUnavailable.Detail, Err: err})
 	}

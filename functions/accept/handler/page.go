@@ -1,37 +1,28 @@
 package handler
 
 import (
-	"html/template"
+	"html"
+	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/invitations"
 )
 
-// pageData is what the accept page shows. Its form posts JSON from a small
-// script; without script it still posts (method post), so a password never
-// ends up in a URL. html/template escapes every
-// value, the personal message included.
-type pageData struct {
-	Title     string
-	Problem   string // the page of an unusable link: what happened, whom to ask
-	RequestID string
-	Offer     *invitations.Offer
-	Token     string
-	Inviter   string
-	Accounts  string
-	Roles     string
-	Expires   string
-	MinLength int
-	Classes   bool
-}
+// The accept page. Its form posts JSON from a small script; without script it
+// still posts (method post), so a password never ends up in a URL.
+//
+// The page is written by plain Go code, not html/template: templates call
+// methods by name through reflection, which makes the linker keep every
+// exported method of every type (about 7 MB more in this binary). Every
+// value goes through esc (html.EscapeString), and values appear only as text
+// or in double-quoted attributes; the script is a constant that reads the
+// one value it needs (the invited address) from a data attribute, so no
+// value is ever written into script, style or a URL.
 
-// acceptPage is parsed on first use, not at init.
-var acceptPage = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("accept").Parse(acceptHTML))
-})
+// esc escapes a value for HTML text and double-quoted attribute values.
+var esc = html.EscapeString
 
 func renderOffer(o invitations.Offer, token string) (string, error) {
 	names := make([]string, len(o.Accounts))
@@ -42,9 +33,43 @@ func renderOffer(o invitations.Offer, token string) (string, error) {
 	if o.Inviter.Email != "" {
 		inviter = strings.TrimSpace(inviter + " (" + o.Inviter.Email + ")")
 	}
-	minLen := max(o.PasswordPolicy.MinLength, 8)
-	return render(pageData{Title: "You are invited", Offer: &o, Token: token, Inviter: inviter, Accounts: strings.Join(names, ", "),
-		Roles: strings.Join(o.Roles, ", "), Expires: email.FormatInstant(o.ExpiresAt), MinLength: minLen, Classes: o.PasswordPolicy.RequireClasses})
+	minLen := strconv.Itoa(max(o.PasswordPolicy.MinLength, 8))
+
+	var b strings.Builder
+	pageStart(&b, "You are invited")
+	b.WriteString("<p><strong>" + esc(inviter) + "</strong> invited <strong>" + esc(o.Email) + "</strong> to join <strong>" + esc(strings.Join(names, ", ")) + "</strong>")
+	if o.Product != "" {
+		b.WriteString(" on " + esc(o.Product))
+	}
+	if len(o.Roles) > 0 {
+		b.WriteString(" as " + esc(strings.Join(o.Roles, ", ")))
+	}
+	b.WriteString(".</p>\n")
+	if o.Message != "" {
+		b.WriteString("<blockquote>" + esc(o.Message) + "</blockquote>\n")
+	}
+	b.WriteString(`<p class="muted">This invitation expires on ` + esc(email.FormatInstant(o.ExpiresAt)) + ".</p>\n")
+	b.WriteString(`<form id="accept" method="post" action="accept" autocomplete="on" data-email="` + esc(o.Email) + `">` + "\n")
+	b.WriteString(`<input type="hidden" name="token" value="` + esc(token) + `">` + "\n")
+	switch {
+	case o.SignedIn:
+		b.WriteString("<p>You are signed in as " + esc(o.Email) + ".</p>\n")
+	case o.ExistingUser:
+		b.WriteString("<p>" + esc(o.Email) + " already has an account: enter its password to join.</p>\n" +
+			`<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>` + "\n")
+	default:
+		b.WriteString(`<label for="firstName">First name</label><input id="firstName" name="firstName" autocomplete="given-name" maxlength="100" required>
+<label for="lastName">Last name</label><input id="lastName" name="lastName" autocomplete="family-name" maxlength="100" required>
+<label for="password">Choose a password</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="` + minLen + `" required>
+<p class="muted">At least ` + minLen + " characters")
+		if o.PasswordPolicy.RequireClasses {
+			b.WriteString(", with a lower-case and an upper-case letter, a digit and a special character")
+		}
+		b.WriteString(". Long passphrases are welcome.</p>\n")
+	}
+	b.WriteString(acceptForm)
+	b.WriteString(pageEnd)
+	return b.String(), nil
 }
 
 func renderProblem(e *apperr.Error, requestID string) string {
@@ -63,44 +88,33 @@ func renderProblem(e *apperr.Error, requestID string) string {
 	case invitations.ErrForAnotherUser.Code:
 		title = "This invitation is for someone else"
 	}
-	body, err := render(pageData{Title: title, Problem: e.Detail, RequestID: requestID})
-	if err != nil {
-		return "<!doctype html><title>Invitation</title><p>" + template.HTMLEscapeString(e.Detail)
-	}
-	return body
-}
-
-func render(d pageData) (string, error) {
 	var b strings.Builder
-	if err := acceptPage().Execute(&b, d); err != nil {
-		return "", err
+	pageStart(&b, title)
+	b.WriteString(`<p id="problem">` + esc(e.Detail) + "</p>")
+	if requestID != "" {
+		b.WriteString(`<p class="muted">Reference: ` + esc(requestID) + "</p>")
 	}
-	return b.String(), nil
+	b.WriteString("\n" + pageEnd)
+	return b.String()
 }
 
-const acceptHTML = `<!doctype html>
+// pageStart writes the head and the heading.
+func pageStart(b *strings.Builder, title string) {
+	b.WriteString(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>{{.Title}}</title>
+<meta name="robots" content="noindex"><title>` + esc(title) + `</title>
 <style>body{font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:32rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
 button{margin-top:1rem;padding:.6rem 1.2rem;background:#0b57d0;color:#fff;border:0;border-radius:.3rem}
 blockquote{white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem}.muted{color:#555;font-size:.9rem}</style></head>
-<body><h1>{{.Title}}</h1>
-{{if .Problem}}<p id="problem">{{.Problem}}</p>{{if .RequestID}}<p class="muted">Reference: {{.RequestID}}</p>{{end}}
-{{else}}{{with .Offer}}
-<p><strong>{{$.Inviter}}</strong> invited <strong>{{.Email}}</strong> to join <strong>{{$.Accounts}}</strong>{{if .Product}} on {{.Product}}{{end}}{{if $.Roles}} as {{$.Roles}}{{end}}.</p>
-{{if .Message}}<blockquote>{{.Message}}</blockquote>{{end}}
-<p class="muted">This invitation expires on {{$.Expires}}.</p>
-<form id="accept" method="post" action="accept" autocomplete="on">
-<input type="hidden" name="token" value="{{$.Token}}">
-{{if .SignedIn}}<p>You are signed in as {{.Email}}.</p>
-{{else if .ExistingUser}}<p>{{.Email}} already has an account: enter its password to join.</p>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-{{else}}<label for="firstName">First name</label><input id="firstName" name="firstName" autocomplete="given-name" maxlength="100" required>
-<label for="lastName">Last name</label><input id="lastName" name="lastName" autocomplete="family-name" maxlength="100" required>
-<label for="password">Choose a password</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="{{$.MinLength}}" required>
-<p class="muted">At least {{$.MinLength}} characters{{if $.Classes}}, with a lower-case and an upper-case letter, a digit and a special character{{end}}. Long passphrases are welcome.</p>
-{{end}}<button type="submit">Accept the invitation</button>
+<body><h1>` + esc(title) + "</h1>\n")
+}
+
+const pageEnd = "</body></html>\n"
+
+// acceptForm closes the form and adds the script that posts it as JSON. It
+// is a constant: the address it shows comes from the form's data-email.
+const acceptForm = `<button type="submit">Accept the invitation</button>
 </form>
 <p id="result" role="status"></p>
 <script>
@@ -114,13 +128,11 @@ document.getElementById('accept').addEventListener('submit', async function (e) 
     var r = await fetch('accept', {method: 'POST', credentials: 'omit',
       headers: {'content-type': 'application/json', 'accept': 'application/json'}, body: JSON.stringify(body)});
     var j = await r.json();
-    if (r.status === 201) { f.hidden = true; out.textContent = 'Welcome! You can now sign in with ' + {{.Email}} + '.'; return; }
+    if (r.status === 201) { f.hidden = true; out.textContent = 'Welcome! You can now sign in with ' + f.dataset.email + '.'; return; }
     var msg = j.detail || 'Something went wrong.';
     if (j.errors) { msg += ' ' + j.errors.map(function (x) { return x.detail; }).join('; '); }
     out.textContent = msg;
   } catch (err) { out.textContent = 'The service could not be reached; try again.'; }
 });
 </script>
-{{end}}{{end}}
-</body></html>
 `

@@ -3,7 +3,8 @@
 //	GET /accounts                               the directory: sort, order, q, member, status, limit, cursor
 //	GET /accounts/export.csv                    the same list as CSV, paged by X-Next-Cursor
 //	GET /accounts/{accountId}                   one account (ETag)
-//	GET /accounts/{accountId}/users             its members: q, order, role, licence, external, limit, cursor
+//	GET /accounts/{accountId}/users             its members and pending invitations: sort, q, name, order, kind, role,
+//	                                            licence, external, limit, cursor
 //	GET /accounts/{accountId}/users/export.csv  the same list as CSV
 //	GET /accounts/{accountId}/changes           its change log, newest first
 //	GET /users/{userId}                         a profile (ETag)

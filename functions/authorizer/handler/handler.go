@@ -27,19 +27,21 @@ func New(d app.Deps) Handler {
 	svc := &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}
 	return func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 		l := d.Log.With("requestId", req.RequestContext.RequestID, "route", req.RouteKey)
+		// A refused token lets the request through with only the reason:
+		// the handler then answers 401 problem+json saying why. No caller
+		// is set, so no handler can act for anyone.
+		reject := func(reason string) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+			l.InfoContext(ctx, "unauthorized", "reason", reason)
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: access.Rejected(reason)}, nil
+		}
 		raw, ok := identity.BearerToken(req.Headers["authorization"])
 		if !ok {
-			l.InfoContext(ctx, "unauthorized", "reason", "no bearer token")
-			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+			return reject("the Authorization header is not a bearer token")
 		}
 		caller, err := svc.Authorize(ctx, raw)
 		if err != nil {
 			if e, ok := apperr.As(err); ok && e.Kind == apperr.KindUnauthenticated {
-				// Let the request through with only the reason: the handler
-				// then answers 401 problem+json saying why. No caller is set,
-				// so no handler can act for anyone.
-				l.InfoContext(ctx, "unauthorized", "reason", e.Detail)
-				return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: access.Rejected(e.Detail)}, nil
+				return reject(e.Detail)
 			}
 			// An outage must not read as "signed out": fail the invocation so
 			// API Gateway answers 500 and the client retries.

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +28,9 @@ func (c client) do(method, path, token, body string) (int, map[string]any, http.
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if token != "" {
+	if scheme, _, ok := strings.Cut(token, " "); ok && scheme == "Basic" {
+		req.Header.Set("Authorization", token) // not a bearer token at all
+	} else if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -78,6 +81,12 @@ func TestSignInThroughTheLocalAPI(t *testing.T) {
 	status, prob, hdr := c.do("GET", "/me", ten.ID()+".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "")
 	if status != 401 || prob["code"] != "unauthenticated" || hdr.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("bad token: %d %v", status, prob)
+	}
+	// Another scheme: 401 problem+json too (the authorizer never answers the
+	// gateway's bare 403).
+	status, prob, _ = c.do("GET", "/me", "Basic dXNlcjpwYXNz", "")
+	if status != 401 || !strings.Contains(fmt.Sprint(prob["detail"]), "not a bearer token") {
+		t.Fatalf("basic auth: %d %v", status, prob)
 	}
 	if status, _, _ := c.do("POST", "/auth/sign-out", token, ""); status != 204 {
 		t.Fatalf("sign-out: %d", status)

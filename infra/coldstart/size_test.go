@@ -1,0 +1,87 @@
+package coldstart
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acme/accountadmin/shared/routes"
+)
+
+// maxBinaryMB is the size goal of a stripped function binary (issue #7), in
+// MB of 10^6 bytes.
+const maxBinaryMB = 12
+
+// Every function binary, stripped, is at most 12 MB: the linux/arm64 build
+// `make build` deploys and this machine's build (amd64 binaries are the
+// larger). Sizes are deterministic for a given Go and module set, so this is
+// a plain assertion, unlike timings.
+func TestFunctionBinariesStayUnder12MB(t *testing.T) {
+	targets := [][2]string{{"linux", "arm64"}}
+	if runtime.GOOS+"/"+runtime.GOARCH != "linux/arm64" {
+		targets = append(targets, [2]string{runtime.GOOS, runtime.GOARCH})
+	}
+	for _, target := range targets {
+		dir := build(t, target[0], target[1])
+		for _, f := range routes.Functions() {
+			mb := megabytes(t, filepath.Join(dir, f))
+			if mb > maxBinaryMB {
+				t.Errorf("%s/%s %s is %.2f MB stripped, over the %d MB goal: look for what it links "+
+					"(go tool nm -size -sort size; go list -deps -tags lambda.norpc ./functions/%s)", target[0], target[1], f, mb, maxBinaryMB, f)
+			}
+			t.Logf("%s/%s %-18s %5.2f MB", target[0], target[1], f, mb)
+		}
+	}
+}
+
+// forbidden are packages no function binary may link, and why.
+var forbidden = map[string]string{
+	"text/template": "templates call methods by name through reflection, so the linker keeps every exported method of every type (about 7 MB); write the page or email with strings.Builder and html.EscapeString",
+	"html/template": "it imports text/template (see there)",
+	"net/rpc":       "build with -tags lambda.norpc, as make build does",
+	"github.com/aws/aws-sdk-go-v2/config": "its profile, SSO, web-identity and IMDS providers cost about 40% of a cold start's instructions and 2 MB; " +
+		"a function's AWS configuration comes from its environment (app.AWSConfigFromEnv)",
+	"testing":           "test code does not belong in a deployed binary",
+	"net/http/httptest": "test code does not belong in a deployed binary",
+	"github.com/acme/accountadmin/shared/testkit":    "the test kit does not belong in a deployed binary",
+	"github.com/acme/accountadmin/infra/local":       "the local stack does not belong in a deployed binary",
+	"github.com/acme/accountadmin/infra/local/stack": "the local stack does not belong in a deployed binary",
+}
+
+// No function links a template package (the reason invite and accept were
+// 18 MB), the SDK's config loader, nor test or local-stack code.
+func TestFunctionsLinkNoForbiddenPackage(t *testing.T) {
+	for _, f := range routes.Functions() {
+		out, err := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "../../functions/"+f).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", f, err, out)
+		}
+		deps := strings.Fields(string(out))
+		for pkg, why := range forbidden {
+			if slices.Contains(deps, pkg) {
+				t.Errorf("%s links %s: %s", f, pkg, why)
+			}
+		}
+	}
+}
+
+// Our packages do next to nothing at init: whatever is per process (a
+// regexp, a blocklist, a template) is built on first use with sync.Once, so
+// a start pays only for what the SDK and the runtime need. The heap bytes
+// each package's init allocates (GODEBUG=inittrace=1) are deterministic; a
+// single package-level regexp.MustCompile of a name rule such as
+// `^[a-z][a-z0-9_-]{0,39}$` allocates about 37 KiB.
+func TestOurPackagesAllocateLittleAtInit(t *testing.T) {
+	const ours, maxPerPackage = "github.com/acme/accountadmin/", 4 << 10
+	dir := buildHere(t)
+	for _, f := range routes.Functions() {
+		for pkg, heap := range traceInit(t, filepath.Join(dir, f)).packages {
+			if strings.HasPrefix(pkg, ours) && heap > maxPerPackage {
+				t.Errorf("%s: init of %s allocates %d bytes (at most %d): build it on first use (sync.OnceValue)", f, pkg, heap, maxPerPackage)
+			}
+		}
+	}
+}

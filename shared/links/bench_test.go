@@ -1,0 +1,104 @@
+package links_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	linkhandler "github.com/acme/accountadmin/functions/link/handler"
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/links"
+	"github.com/acme/accountadmin/shared/testkit"
+)
+
+// BenchmarkLinkChild links an existing account as the child of another
+// through the link function's handler (POST /accounts/{id}/children with an
+// API Gateway event from events/link/add-child.json, without its
+// Idempotency-Key), as a customer Admin of both accounts. Each run links a
+// fresh pair, so the family it answers has one child.
+//
+// The raw baseline sends the same seven requests: the permission reads
+// (account and membership, one BatchGetItem per account), the pair read,
+// the transaction (both accounts updated under the link rules, the link
+// item and two change-log entries), then the family the response shows
+// (parent, its CHILD# items, the accounts).
+func BenchmarkLinkChild(b *testing.B) {
+	env := testkit.NewBench(b)
+	ten := env.NewTenant(b)
+	h := linkhandler.New(env.Deps)
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "bench", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	ops, raws := pairs(b, env, ten, b.N+1), pairs(b, env, ten, b.N+1)
+	actor := changelog.Actor{Kind: changelog.ActorUser, ID: ten.AdminID}
+	env.Measure(b,
+		func(b *testing.B) {
+			p := ops[0]
+			ops = ops[1:]
+			req := testkit.Event(b, "link/add-child.json", admin, "/accounts/"+ten.AccountID, "/accounts/"+p.parent)
+			req.PathParameters["accountId"] = p.parent
+			req.Body = `{"childId": "` + p.child + `"}`
+			delete(req.Headers, "idempotency-key")
+			testkit.Serve(b, h, req, 201)
+		},
+		func(b *testing.B) {
+			p := raws[0]
+			raws = raws[1:]
+			parent, child := ten.Account(p.parent), ten.Account(p.child)
+			env.RawBatchGet(b, parent, ten.Membership(p.parent, ten.AdminID))
+			env.RawBatchGet(b, child, ten.Membership(p.child, ten.AdminID))
+			env.RawBatchGet(b, parent, child)
+			now := env.Clock.Now()
+			lk := ten.AccountLink(p.parent, p.child)
+			rules := "attribute_exists(#pk) AND #status = :active AND attribute_not_exists(#parent)"
+			env.RawTransact(b,
+				types.TransactWriteItem{Update: &types.Update{Key: child.AV(),
+					UpdateExpression:          aws.String("ADD #v :one SET #parent = :parent, #updated = :now"),
+					ConditionExpression:       aws.String(rules + " AND (attribute_not_exists(#cc) OR #cc = :zero)"),
+					ExpressionAttributeNames:  testkit.Names("#pk", "PK", "#status", "status", "#parent", "parentId", "#cc", "childCount", "#v", "version", "#updated", "updatedAt"),
+					ExpressionAttributeValues: testkit.Values(":active", "active", ":zero", 0, ":one", 1, ":parent", p.parent, ":now", now.Format(time.RFC3339Nano))}},
+				types.TransactWriteItem{Update: &types.Update{Key: parent.AV(),
+					UpdateExpression:          aws.String("ADD #v :one, #cc :one SET #updated = :now"),
+					ConditionExpression:       aws.String(rules + " AND (attribute_not_exists(#cc) OR #cc < :max)"),
+					ExpressionAttributeNames:  testkit.Names("#pk", "PK", "#status", "status", "#parent", "parentId", "#cc", "childCount", "#v", "version", "#updated", "updatedAt"),
+					ExpressionAttributeValues: testkit.Values(":active", "active", ":max", links.MaxChildren, ":one", 1, ":now", now.Format(time.RFC3339Nano))}},
+				testkit.PutIfNew(testkit.Item(b, links.Link{PK: lk.PK, SK: lk.SK, Type: "ACCOUNT_LINK", ParentID: p.parent, ChildID: p.child, LinkedAt: now, LinkedBy: ten.AdminID})),
+				testkit.PutIfNew(testkit.Item(b, changelog.New(ten.Tenant, env.IDs.NewID(), now, p.parent, actor, "account.child_linked", "account", p.child,
+					nil, map[string]any{"childId": p.child}))),
+				testkit.PutIfNew(testkit.Item(b, changelog.New(ten.Tenant, env.IDs.NewID(), now, p.child, actor, "account.linked", "account", p.child,
+					map[string]any{"parentId": nil}, map[string]any{"parentId": p.parent}))))
+			env.RawGet(b, parent)
+			env.RawQuery(b, &dynamodb.QueryInput{KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :prefix)"),
+				ExpressionAttributeNames:  testkit.Names("#pk", "PK", "#sk", "SK"),
+				ExpressionAttributeValues: testkit.Values(":pk", parent.PK, ":prefix", "CHILD#")})
+			env.RawBatchGet(b, parent, child)
+		})
+}
+
+type pair struct{ parent, child string }
+
+// pairs makes n (parent, child) pairs of fresh accounts, the tenant's admin
+// an Admin of both.
+func pairs(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, n int) []pair {
+	out := make([]pair, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range out {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p := pair{env.AddAccount(b, ten, fmt.Sprintf("Parent %d", i)), env.AddAccount(b, ten, fmt.Sprintf("Child %d", i))}
+			env.AddMembership(b, ten, p.parent, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+			env.AddMembership(b, ten, p.child, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+			out[i] = p
+		}()
+	}
+	wg.Wait()
+	return out
+}

@@ -267,11 +267,10 @@ func (s *Service) homeMembers(ctx context.Context, t table.Tenant, accountID str
 //
 // Both are conditional on what was read (their home, or their user's
 // version), so a retry after a failure or a cut-short call finds the user
-// done (their membership here is gone with it) or does it whole. Nothing
-// in the table counts a user's memberships, so a user who accepts an
-// invitation elsewhere in the very instant their home-only user is deleted
-// keeps that new membership on a deleted user (who cannot sign in); as with
-// DeleteUser, that race is not closed by a condition.
+// done (their membership here is gone with it) or does it whole. A user
+// who accepts an invitation elsewhere at the same instant is not deleted
+// under their new membership: accept bumps the user's version, so one of
+// the two transactions fails on it (the wipe with 409 changed: repeat it).
 func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a accounts.Account, h homeMember) (int, error) {
 	t, now, u := c.Tenant, s.now(), h.u
 	ms, err := s.memberships(ctx, t, u.ID)

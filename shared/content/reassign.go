@@ -232,16 +232,12 @@ type ResumeReport struct {
 func (s *Service) ResumeDue(ctx, budget context.Context) (ResumeReport, error) {
 	var rep ResumeReport
 	var first error
-	now := s.Clock.Now()
-	upper := table.DueSortKey(now.Add(time.Second))
-	today := now.UTC().Truncate(24 * time.Hour)
-	for day := today.Add(-ResumeLookBack); !day.After(today); day = day.Add(24 * time.Hour) {
-		rep.Buckets++
-		keys, err := s.dueJobs(ctx, table.DueBucket("REASSIGN", day), upper)
-		if err != nil {
-			return rep, err
-		}
-		for _, k := range keys {
+	buckets, err := s.Store.EachDue(ctx, "REASSIGN", s.Clock.Now(), ResumeLookBack, func(sortKeys []string) error {
+		for _, sk := range sortKeys {
+			k, ok := parseDueJob(sk)
+			if !ok {
+				continue
+			}
 			rep.Due++
 			if budget.Err() != nil {
 				rep.Left++
@@ -260,6 +256,11 @@ func (s *Service) ResumeDue(ctx, budget context.Context) (ResumeReport, error) {
 				rep.Finished++
 			}
 		}
+		return nil
+	})
+	rep.Buckets = buckets
+	if err != nil {
+		return rep, fmt.Errorf("resume reassignments: %w", err)
 	}
 	if first != nil {
 		return rep, fmt.Errorf("resume reassignments: %d failed: %w", rep.Failed, first)
@@ -272,45 +273,20 @@ type dueJob struct {
 	jobID  string
 }
 
-// dueJobs reads a day bucket below upper: "<lease epoch>#<tenant>#<job id>".
-func (s *Service) dueJobs(ctx context.Context, bucket, upper string) ([]dueJob, error) {
-	kc := expression.Key("GSI3PK").Equal(expression.Value(bucket)).And(expression.Key("GSI3SK").LessThan(expression.Value(upper)))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, apperr.Internal("build due query", err)
+// parseDueJob reads a due-index sort key: "<lease epoch>#<tenant>#<job id>".
+func parseDueJob(sk string) (dueJob, bool) {
+	parts := strings.Split(sk, "#")
+	if len(parts) != 3 {
+		return dueJob{}, false
 	}
-	var out []dueJob
-	var start map[string]types.AttributeValue
-	for {
-		res, err := s.Store.DB.Query(ctx, &dynamodb.QueryInput{TableName: aws.String(s.Store.Table), IndexName: aws.String(table.GSI3),
-			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-			ExclusiveStartKey: start, Limit: aws.Int32(100)})
-		if err != nil {
-			return nil, apperr.Internal("query due bucket "+bucket, err)
-		}
-		for _, it := range res.Items {
-			var raw struct {
-				SK string `dynamodbav:"GSI3SK"`
-			}
-			_ = attributevalue.UnmarshalMap(it, &raw)
-			parts := strings.Split(raw.SK, "#")
-			if len(parts) != 3 {
-				continue
-			}
-			if _, err := strconv.ParseInt(parts[0], 10, 64); err != nil {
-				continue
-			}
-			t, err := table.ForTenant(parts[1])
-			if err != nil || parts[2] == "" {
-				continue
-			}
-			out = append(out, dueJob{tenant: t, jobID: parts[2]})
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		start = res.LastEvaluatedKey
+	if _, err := strconv.ParseInt(parts[0], 10, 64); err != nil {
+		return dueJob{}, false
 	}
+	t, err := table.ForTenant(parts[1])
+	if err != nil || parts[2] == "" {
+		return dueJob{}, false
+	}
+	return dueJob{tenant: t, jobID: parts[2]}, true
 }
 
 // resume takes a running job over if its lease expired and runs it; a job

@@ -9,11 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
@@ -62,45 +59,42 @@ func (s *Service) ExpireDue(ctx context.Context) (ExpiryReport, error) {
 		mu    sync.Mutex
 		first error
 	)
-	upper := table.DueSortKey(now.Add(time.Second)) // keys below it expire at or before now
-	today := now.UTC().Truncate(24 * time.Hour)
-	for day := today.Add(-ExpiryLookBack); !day.After(today); day = day.Add(24 * time.Hour) {
-		rep.Buckets++
-		var start map[string]types.AttributeValue
-		for {
-			keys, next, err := s.dueKeys(ctx, table.DueBucket(DueKind, day), upper, start)
-			if err != nil {
-				return rep, err
+	buckets, err := s.Store.EachDue(ctx, DueKind, now, ExpiryLookBack, func(sortKeys []string) error {
+		keys := make([]dueKey, 0, len(sortKeys))
+		for _, sk := range sortKeys {
+			if k, ok := parseDueKey(sk); ok {
+				keys = append(keys, k)
 			}
-			rep.IndexItemsRead += len(keys)
-			invs, err := s.readDue(ctx, keys)
-			if err != nil {
-				return rep, err
-			}
-			rep.ItemsRead += len(invs)
-			parallel(len(invs), s.workers(), func(i int) {
-				d := invs[i]
-				err := s.expire(ctx, d.tenant, d.inv, now)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					rep.Expired++
-				case errors.Is(err, errChanged):
-					rep.Skipped++
-				default:
-					rep.Failed++
-					if first == nil {
-						first = err
-					}
-				}
-			})
-			rep.Skipped += len(keys) - len(invs)
-			if len(next) == 0 {
-				break
-			}
-			start = next
 		}
+		rep.IndexItemsRead += len(keys)
+		invs, err := s.readDue(ctx, keys)
+		if err != nil {
+			return err
+		}
+		rep.ItemsRead += len(invs)
+		parallel(len(invs), s.workers(), func(i int) {
+			d := invs[i]
+			err := s.expire(ctx, d.tenant, d.inv, now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				rep.Expired++
+			case errors.Is(err, errChanged):
+				rep.Skipped++
+			default:
+				rep.Failed++
+				if first == nil {
+					first = err
+				}
+			}
+		})
+		rep.Skipped += len(keys) - len(invs)
+		return nil
+	})
+	rep.Buckets = buckets
+	if err != nil {
+		return rep, fmt.Errorf("expire invitations: %w", err)
 	}
 	if first != nil {
 		return rep, fmt.Errorf("expire invitations: %d failed: %w", rep.Failed, first)
@@ -113,40 +107,6 @@ type dueKey struct {
 	tenant    table.Tenant
 	id        string
 	expiresAt int64
-}
-
-// dueKeys reads one page of a day bucket, up to (excluding) upper.
-func (s *Service) dueKeys(ctx context.Context, bucket, upper string, start map[string]types.AttributeValue) ([]dueKey, map[string]types.AttributeValue, error) {
-	kc := expression.Key("GSI3PK").Equal(expression.Value(bucket)).And(expression.Key("GSI3SK").LessThan(expression.Value(upper)))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, nil, apperr.Internal("build due query", err)
-	}
-	out, err := s.Store.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.Store.Table),
-		IndexName:                 aws.String(table.GSI3),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ExclusiveStartKey:         start,
-		Limit:                     aws.Int32(100),
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("query due bucket %s: %w", bucket, apperr.Internal("dynamodb query failed", err))
-	}
-	keys := make([]dueKey, 0, len(out.Items))
-	for _, it := range out.Items {
-		var raw struct {
-			SK string `dynamodbav:"GSI3SK"`
-		}
-		if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
-			continue
-		}
-		if k, ok := parseDueKey(raw.SK); ok {
-			keys = append(keys, k)
-		}
-	}
-	return keys, out.LastEvaluatedKey, nil
 }
 
 // parseDueKey reads "<epoch, 12 digits>#<tenant>#<invitation id>".

@@ -9,11 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
@@ -66,38 +62,35 @@ func (s *Service) Rollover(ctx context.Context) (RolloverReport, error) {
 		mu    sync.Mutex
 		first error
 	)
-	upper := table.DueSortKey(now.Add(time.Second)) // keys below it ended at or before now
-	today := now.UTC().Truncate(24 * time.Hour)
-	for day := today.Add(-RolloverLookBack); !day.After(today); day = day.Add(24 * time.Hour) {
-		rep.Buckets++
-		var start map[string]types.AttributeValue
-		for {
-			keys, next, err := s.dueKeys(ctx, table.DueBucket(dueKind, day), upper, start)
-			if err != nil {
-				return rep, err
+	buckets, err := s.Store.EachDue(ctx, dueKind, now, RolloverLookBack, func(sortKeys []string) error {
+		keys := make([]dueKey, 0, len(sortKeys))
+		for _, sk := range sortKeys {
+			if k, ok := parseDueKey(sk); ok {
+				keys = append(keys, k)
 			}
-			rep.IndexItemsRead += len(keys)
-			parallel(len(keys), rolloverWorkers, func(i int) {
-				err := s.finalise(ctx, keys[i], now)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					rep.Finalised++
-				case errors.Is(err, errFinalised):
-					rep.Skipped++
-				default:
-					rep.Failed++
-					if first == nil {
-						first = err
-					}
-				}
-			})
-			if len(next) == 0 {
-				break
-			}
-			start = next
 		}
+		rep.IndexItemsRead += len(keys)
+		parallel(len(keys), rolloverWorkers, func(i int) {
+			err := s.finalise(ctx, keys[i], now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				rep.Finalised++
+			case errors.Is(err, errFinalised):
+				rep.Skipped++
+			default:
+				rep.Failed++
+				if first == nil {
+					first = err
+				}
+			}
+		})
+		return nil
+	})
+	rep.Buckets = buckets
+	if err != nil {
+		return rep, fmt.Errorf("usage rollover: %w", err)
 	}
 	if first != nil {
 		return rep, fmt.Errorf("usage rollover: %d failed: %w", rep.Failed, first)
@@ -116,40 +109,6 @@ type dueKey struct {
 func (k dueKey) key() table.Key {
 	start, _ := time.Parse("20060102T150405Z", k.periodID)
 	return k.tenant.UsagePeriod(k.accountID, start)
-}
-
-// dueKeys reads one page of a day bucket, below upper.
-func (s *Service) dueKeys(ctx context.Context, bucket, upper string, start map[string]types.AttributeValue) ([]dueKey, map[string]types.AttributeValue, error) {
-	kc := expression.Key("GSI3PK").Equal(expression.Value(bucket)).And(expression.Key("GSI3SK").LessThan(expression.Value(upper)))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, nil, apperr.Internal("build due query", err)
-	}
-	out, err := s.Store.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.Store.Table),
-		IndexName:                 aws.String(table.GSI3),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ExclusiveStartKey:         start,
-		Limit:                     aws.Int32(100),
-	})
-	if err != nil {
-		return nil, nil, sdkError("query due bucket "+bucket, err)
-	}
-	keys := make([]dueKey, 0, len(out.Items))
-	for _, it := range out.Items {
-		var raw struct {
-			SK string `dynamodbav:"GSI3SK"`
-		}
-		if err := attributevalue.UnmarshalMap(it, &raw); err != nil {
-			continue
-		}
-		if k, ok := parseDueKey(raw.SK); ok {
-			keys = append(keys, k)
-		}
-	}
-	return keys, out.LastEvaluatedKey, nil
 }
 
 // parseDueKey reads "<end epoch, 12 digits>#<tenant>#<account>#<period id>".

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -106,6 +108,18 @@ func NameIndex(t table.Tenant, accountID, userID, email, firstName, lastName str
 		byFirst = t.AccountMembersByFirstName(accountID, first, userID)
 	}
 	return byName, byFirst
+}
+
+// MemberOf is the write that goes with every new membership of user u: a
+// membership copies its user's email and names (for the users list), and a
+// profile edit copies changes to the memberships it finds, so the new one
+// must not slip in beside an edit. The user must still be active and at the
+// version read, which this bumps: of an edit and the new membership racing,
+// one fails on the version (fail, a 409 to retry), and neither leaves a
+// stale copy.
+func MemberOf(t table.Tenant, userID string, version int64, fail error) *store.Write {
+	return store.Update(t.User(userID), store.BumpVersion()).
+		If(store.Is("status", identity.UserActive).And(store.AtVersion(version))).OrFail(fail)
 }
 
 // NewMembership fills the keys of a membership item.

@@ -83,7 +83,7 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 	err = s.transact(ctx, "create account", []*store.Write{
 		store.Put(a).If(store.NotExists()),
 		store.Put(m).If(store.NotExists()),
-		store.Check(t.User(admin.ID), store.Is("status", identity.UserActive)).OrFail(ErrChanged),
+		accounts.MemberOf(t, admin.ID, admin.Version, ErrChanged),
 		entry.Write(),
 	})
 	if err != nil {

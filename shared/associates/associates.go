@@ -73,6 +73,7 @@ var (
 	ErrLastAdmin     = apperr.New(apperr.KindConflict, "last_admin",
 		"this would leave the account without an active Admin; make someone else Admin first")
 	ErrUserNotActive = apperr.New(apperr.KindConflict, "user_not_active", "only an active user can be given access")
+	ErrUserChanged   = apperr.New(apperr.KindConflict, "user_changed", "the user changed meanwhile (or is no longer active); read them again and retry")
 	ErrNoAccess      = apperr.New(apperr.KindForbidden, "no_account_access",
 		"you have no licensed membership in this account")
 	ErrAccountClosed = apperr.New(apperr.KindConflict, "account_closed", "this account is closed")
@@ -190,7 +191,7 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	}
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
-	writes := []*store.Write{store.Check(t.User(user.ID), store.Is("status", identity.UserActive)).OrFail(ErrUserNotActive)}
+	writes := []*store.Write{accounts.MemberOf(t, user.ID, user.Version, ErrUserChanged)}
 	var out []accounts.Membership
 	checked := map[string]bool{}
 	for _, a := range cmd.Accounts {

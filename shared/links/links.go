@@ -239,7 +239,7 @@ func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Link
 		m := accounts.NewMembership(t, accounts.Membership{AccountID: child.ID, UserID: cmd.Caller.UserID,
 			Email: me.Email, FirstName: me.FirstName, LastName: me.LastName, Roles: []string{access.RoleAdmin}, Licence: settings.DefaultLicence,
 			External: true, CreatedAt: now, UpdatedAt: now})
-		writes = append(writes, store.Put(m).If(store.NotExists()))
+		writes = append(writes, store.Put(m).If(store.NotExists()), accounts.MemberOf(t, cmd.Caller.UserID, me.Version, ErrChanged))
 	}
 	err = s.Store.Transact(ctx, fmt.Sprintf("create child account of %s", cmd.ParentID), writes...)
 	if errors.Is(err, errRace) {
@@ -272,6 +272,7 @@ type person struct {
 	Email     string `dynamodbav:"email"`
 	FirstName string `dynamodbav:"firstName"`
 	LastName  string `dynamodbav:"lastName"`
+	Version   int64  `dynamodbav:"version"`
 }
 
 // personOf is the caller's email and name for their new membership (empty

@@ -161,10 +161,12 @@ func roleChecks(t table.Tenant, roles []string) []*store.Write {
 // account (an Admin of each) or is an operator.
 func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accounts.Membership, error) {
 	t := cmd.Caller.Tenant
-	for _, a := range cmd.Accounts {
-		if err := s.Access.Require(ctx, cmd.Caller, access.EditUsers, a.AccountID); err != nil {
-			return nil, err
-		}
+	ids := make([]string, len(cmd.Accounts))
+	for i, a := range cmd.Accounts {
+		ids[i] = a.AccountID
+	}
+	if _, err := s.Access.RequireEach(ctx, cmd.Caller, access.EditUsers, ids...); err != nil {
+		return nil, err
 	}
 	var user identity.User
 	ok, err := s.Store.Get(ctx, t.User(cmd.UserID), &user)

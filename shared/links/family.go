@@ -71,6 +71,12 @@ func (s *Service) family(ctx context.Context, t table.Tenant, accountID string) 
 	default:
 		return out, nil
 	}
+	return s.familyOf(ctx, t, out, rootID)
+}
+
+// familyOf fills out, the family of out.AccountID, from its root (the parent):
+// one Query of the parent's links and one BatchGetItem of the accounts.
+func (s *Service) familyOf(ctx context.Context, t table.Tenant, out Family, rootID string) (Family, error) {
 	items, err := s.Store.QueryAll(ctx, store.Query{Partition: t.Account(rootID).PK, SKPrefix: table.ChildPrefix}, MaxChildren)
 	if err != nil {
 		return Family{}, err

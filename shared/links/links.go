@@ -31,6 +31,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -140,12 +141,12 @@ func (s *Service) LinkExisting(ctx context.Context, caller access.Caller, parent
 	if parentID == childID {
 		return Linked{}, ErrSelfLink
 	}
-	for _, id := range []string{parentID, childID} {
-		if err := s.Access.Require(ctx, caller, access.ManageLinks, id); err != nil {
-			return Linked{}, err
-		}
+	// One read for both permission checks and both accounts.
+	items, err := s.Access.RequireEach(ctx, caller, access.ManageLinks, parentID, childID)
+	if err != nil {
+		return Linked{}, err
 	}
-	parent, child, err := s.readPair(ctx, t, parentID, childID)
+	parent, child, err := decodePair(items, parentID, childID)
 	if err != nil {
 		return Linked{}, err
 	}
@@ -167,7 +168,7 @@ func (s *Service) LinkExisting(ctx context.Context, caller access.Caller, parent
 	if err != nil {
 		return Linked{}, err
 	}
-	fam, err := s.family(ctx, t, parentID)
+	fam, err := s.familyOf(ctx, t, Family{AccountID: parentID, Role: RoleParent, Children: []AccountSummary{}}, parentID)
 	if err != nil {
 		return Linked{}, err
 	}
@@ -289,10 +290,8 @@ func (s *Service) personOf(ctx context.Context, t table.Tenant, userID string) p
 // needs links.manage in both accounts.
 func (s *Service) Unlink(ctx context.Context, caller access.Caller, parentID, childID string) error {
 	t := caller.Tenant
-	for _, id := range []string{parentID, childID} {
-		if err := s.Access.Require(ctx, caller, access.ManageLinks, id); err != nil {
-			return err
-		}
+	if _, err := s.Access.RequireEach(ctx, caller, access.ManageLinks, parentID, childID); err != nil {
+		return err
 	}
 	return s.unlink(ctx, t, parentID, childID, changelog.ActorOf(caller), "")
 }
@@ -350,16 +349,22 @@ func (s *Service) DetachChildren(ctx context.Context, t table.Tenant, parentID s
 
 // readPair reads the two accounts of a link (404 for a missing one).
 func (s *Service) readPair(ctx context.Context, t table.Tenant, parentID, childID string) (parent, child accounts.Account, err error) {
-	items, err := s.Store.GetMany(ctx, []table.Key{t.Account(parentID), t.Account(childID)})
+	got, err := s.Store.GetMany(ctx, []table.Key{t.Account(parentID), t.Account(childID)})
 	if err != nil {
 		return parent, child, err
 	}
+	return decodePair(map[string]map[string]types.AttributeValue{parentID: got[t.Account(parentID)], childID: got[t.Account(childID)]}, parentID, childID)
+}
+
+// decodePair decodes the two accounts of a link from items by account id
+// (404 for a missing one).
+func decodePair(items map[string]map[string]types.AttributeValue, parentID, childID string) (parent, child accounts.Account, err error) {
 	for _, x := range []struct {
 		id  string
 		out *accounts.Account
 	}{{parentID, &parent}, {childID, &child}} {
-		it, ok := items[t.Account(x.id)]
-		if !ok {
+		it := items[x.id]
+		if it == nil {
 			return parent, child, apperr.ErrNotFound.Withf("no account %s", x.id)
 		}
 		if err := attributevalue.UnmarshalMap(it, x.out); err != nil {

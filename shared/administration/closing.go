@@ -290,7 +290,11 @@ func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a account
 		}
 		return 2, nil
 	}
-	home := newHome(ms)
+	open, err := s.openAccounts(ctx, t, ms)
+	if err != nil {
+		return 0, err
+	}
+	home := newHome(ms, open)
 	writes = append(writes,
 		store.Update(t.User(u.ID), store.BumpVersion().
 			Set(expression.Name("homeAccountId"), expression.Value(home.AccountID)).
@@ -308,16 +312,47 @@ func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a account
 	return 1, nil
 }
 
+// openAccounts says which of the accounts of ms are open (not closed).
+func (s *Service) openAccounts(ctx context.Context, t table.Tenant, ms []accounts.Membership) (map[string]bool, error) {
+	keys := make([]table.Key, len(ms))
+	for i, m := range ms {
+		keys[i] = t.Account(m.AccountID)
+	}
+	items, err := s.Store.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read the accounts of a user's memberships: %w", err)
+	}
+	open := map[string]bool{}
+	for _, m := range ms {
+		var a accounts.Account
+		if it, ok := items[t.Account(m.AccountID)]; ok && attributevalue.UnmarshalMap(it, &a) == nil && a.Status != accounts.StatusClosed {
+			open[m.AccountID] = true
+		}
+	}
+	return open, nil
+}
+
 // newHome picks the home account of a user whose home is wiped among their
-// remaining memberships: one they can sign in to (with a licence) before
-// one they cannot, then the one they joined first, then by account id.
-func newHome(ms []accounts.Membership) accounts.Membership {
-	return slices.MinFunc(ms, func(x, y accounts.Membership) int {
-		if (x.Licence != "") != (y.Licence != "") {
-			if x.Licence != "" {
-				return -1
-			}
+// remaining memberships: an open account before a closed one, then one
+// they can sign in to (with a licence) before one they cannot, then the
+// one they joined first, then by account id.
+func newHome(ms []accounts.Membership, open map[string]bool) accounts.Membership {
+	first := func(a, b bool) int { // true before false
+		switch {
+		case a == b:
+			return 0
+		case a:
+			return -1
+		default:
 			return 1
+		}
+	}
+	return slices.MinFunc(ms, func(x, y accounts.Membership) int {
+		if c := first(open[x.AccountID], open[y.AccountID]); c != 0 {
+			return c
+		}
+		if c := first(x.Licence != "", y.Licence != ""); c != 0 {
+			return c
 		}
 		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
 			return c

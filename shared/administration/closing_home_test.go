@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -252,5 +253,27 @@ func TestAWipeCutShortIsNeverHalfWritten(t *testing.T) {
 	}
 	if len(w.changes(t, elsewhere, "user.home_moved")) != 1 {
 		t.Fatal("the move is logged other than once")
+	}
+}
+
+// The new home of a user whose home is wiped is an open account when they
+// have one, even one they joined after a closed one.
+func TestAWipedHomeMovesToAnOpenAccount(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	op := w.operator(t)
+	doomed := w.env.AddAccount(t, w.ten, "Doomed Again")
+	closed := w.env.AddAccount(t, w.ten, "Closed Before")
+	open := w.env.AddAccount(t, w.ten, "Still Open")
+	u, _ := w.member(t, doomed, "twohomes@doomed.example", access.RoleAdmin)
+	w.env.AddMembership(t, w.ten, closed, u.ID, u.Email, access.RoleViewer) // joined first
+	w.env.Clock.Advance(time.Minute)
+	w.env.AddMembership(t, w.ten, open, u.ID, u.Email, access.RoleViewer)
+	_, err := w.adm.CloseAccount(ctx, administration.CloseAccount{Caller: op, AccountID: closed, ConfirmName: "Closed Before"})
+	wantKind(t, "close the first account", err, ok)
+
+	w.wipe(t, w.adm, op, doomed, "Doomed Again")
+	if got := w.user(t, u.ID); got.Status == directory.StatusDeleted || got.HomeAccountID != open {
+		t.Fatalf("home %q, status %s: want the open account %s", got.HomeAccountID, got.Status, open)
 	}
 }

@@ -2,11 +2,13 @@ package usage_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/usage"
@@ -194,5 +196,43 @@ func TestRolloverCostFollowsWhatIsDue(t *testing.T) {
 	// batch), the period, the transaction.
 	if calls, max := w.env.Calls.Count(), int64(rep.Buckets+3); calls > max {
 		t.Fatalf("%d DynamoDB calls for one due period and %d buckets (want at most %d)", calls, rep.Buckets, max)
+	}
+}
+
+// The schedule delivers the rollover event twice at the same moment (at
+// least once delivery): each ended period is finalised exactly once, with
+// its counts, and logged once.
+func TestRolloverDeliveredTwiceConcurrently(t *testing.T) {
+	t.Parallel()
+	w := newIsolatedWorld(t)
+	w.allow(t, w.ten.AccountID, map[string]usage.Allowance{usage.MetricTasks: {Limit: 100}})
+	var accts []string
+	for i := range 8 {
+		acc := w.env.AddAccount(t, w.ten, fmt.Sprintf("Account %d", i))
+		w.env.AddMembership(t, w.ten, acc, w.ten.AdminID, w.ten.AdminEmail, access.RoleAdmin)
+		if _, err := w.record(w.operator, acc, usage.MetricTasks, int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+		accts = append(accts, acc)
+	}
+	w.env.Clock.Set(periodEnd.Add(time.Minute))
+	var wg sync.WaitGroup
+	reps := make([]usage.RolloverReport, 2)
+	for i := range reps {
+		wg.Add(1)
+		go func() { defer wg.Done(); reps[i] = w.rollover(t) }()
+	}
+	wg.Wait()
+	if got := reps[0].Finalised + reps[1].Finalised; got != len(accts) {
+		t.Fatalf("finalised %d periods in all, want %d: %+v", got, len(accts), reps)
+	}
+	for i, acc := range accts {
+		if log := w.changes(t, acc, "usage.period_closed"); len(log) != 1 {
+			t.Fatalf("account %d: %d period_closed entries", i, len(log))
+		}
+		past := w.report(t, acc).PastPeriods
+		if len(past) != 1 || past[0].Status != "final" || metric(past[0].Metrics, usage.MetricTasks).Used != int64(i+1) {
+			t.Fatalf("account %d: past periods %+v", i, past)
+		}
 	}
 }

@@ -169,10 +169,30 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string) error {
 		return fmt.Errorf("wait for table %s: %w", name, err)
 	}
 	if err != nil {
-		return nil // it existed already, TTL included
+		return sameIndexes(ctx, db, name) // it existed already, TTL included
 	}
 	if _, err := db.UpdateTimeToLive(ctx, table.Schema.TimeToLiveInput(name)); err != nil {
 		return fmt.Errorf("enable ttl on %s: %w", name, err)
+	}
+	return nil
+}
+
+// sameIndexes checks that a table kept from an earlier run (make dev keeps
+// its data) has every index of the schema, which may have grown since.
+func sameIndexes(ctx context.Context, db *dynamodb.Client, name string) error {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", name, err)
+	}
+	have := map[string]bool{}
+	for _, ix := range out.Table.GlobalSecondaryIndexes {
+		have[aws.ToString(ix.IndexName)] = true
+	}
+	for _, ix := range table.Schema.Indexes {
+		if !have[ix.Name] {
+			return fmt.Errorf("the local table %s has no index %s: it was made by an older version of the schema; "+
+				"`make reset` forgets the local data and starts afresh", name, ix.Name)
+		}
 	}
 	return nil
 }

@@ -194,19 +194,25 @@ func accountSegments(q AccountQuery) []store.Query {
 	}
 }
 
+// myMemberships reads the caller's memberships (GSI1, one Query; a user
+// belongs to few accounts, at most 1,000 are read).
+func (d *Directory) myMemberships(ctx context.Context, c access.Caller) ([]accounts.Membership, error) {
+	mine := c.Tenant.UserAccounts(c.UserID, "")
+	items, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: mine.PK, SKPrefix: mine.SK}, 1000)
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll[accounts.Membership](items)
+}
+
 // myAccounts lists the caller's own accounts: few, so read whole (one
 // Query on the caller's memberships, one BatchGetItem per 100 accounts),
 // filtered and sorted in memory, and paged by offset.
 func (d *Directory) myAccounts(ctx context.Context, q AccountQuery) (AccountPage, error) {
 	t := q.Caller.Tenant
-	mine := t.UserAccounts(q.Caller.UserID, "")
-	items, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: mine.PK, SKPrefix: mine.SK}, 1000)
+	ms, err := d.myMemberships(ctx, q.Caller)
 	if err != nil {
 		return AccountPage{}, fmt.Errorf("list my accounts: %w", err)
-	}
-	ms, err := decodeAll[accounts.Membership](items)
-	if err != nil {
-		return AccountPage{}, err
 	}
 	keys := make([]table.Key, 0, len(ms))
 	for _, m := range ms {
@@ -356,14 +362,9 @@ const maxMatchesShown = 20
 // paged by offset.
 func (d *Directory) administeredByMember(ctx context.Context, q AccountQuery) (AccountPage, error) {
 	t := q.Caller.Tenant
-	mine := t.UserAccounts(q.Caller.UserID, "")
-	items, err := d.Store.QueryAll(ctx, store.Query{Index: table.GSI1, Partition: mine.PK, SKPrefix: mine.SK}, 1000)
+	ms, err := d.myMemberships(ctx, q.Caller)
 	if err != nil {
 		return AccountPage{}, fmt.Errorf("search my accounts by member: %w", err)
-	}
-	ms, err := decodeAll[accounts.Membership](items)
-	if err != nil {
-		return AccountPage{}, err
 	}
 	onlyMembers := expression.Name("type").Equal(expression.Value(typeMembership))
 	matched := map[string][]string{}

@@ -2,11 +2,9 @@ package invitations
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -54,11 +53,8 @@ type ExpiryReport struct {
 // an error so the scheduler retries it, which is safe.
 func (s *Service) ExpireDue(ctx context.Context) (ExpiryReport, error) {
 	now := s.Clock.Now()
-	var (
-		rep   ExpiryReport
-		mu    sync.Mutex
-		first error
-	)
+	var rep ExpiryReport
+	var tally jobs.Tally
 	buckets, err := s.Store.EachDue(ctx, DueKind, now, ExpiryLookBack, func(sortKeys []string) error {
 		keys := make([]dueKey, 0, len(sortKeys))
 		for _, sk := range sortKeys {
@@ -72,32 +68,18 @@ func (s *Service) ExpireDue(ctx context.Context) (ExpiryReport, error) {
 			return err
 		}
 		rep.ItemsRead += len(invs)
-		parallel(len(invs), s.workers(), func(i int) {
-			d := invs[i]
-			err := s.expire(ctx, d.tenant, d.inv, now)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				rep.Expired++
-			case errors.Is(err, errChanged):
-				rep.Skipped++
-			default:
-				rep.Failed++
-				if first == nil {
-					first = err
-				}
-			}
+		rep.Skipped += len(keys) - len(invs) // gone meanwhile
+		tally.Each(len(invs), s.workers(), errChanged, func(i int) error {
+			return s.expire(ctx, invs[i].tenant, invs[i].inv, now)
 		})
-		rep.Skipped += len(keys) - len(invs)
 		return nil
 	})
-	rep.Buckets = buckets
+	rep.Buckets, rep.Expired, rep.Skipped, rep.Failed = buckets, tally.Done, rep.Skipped+tally.Skipped, tally.Failed
 	if err != nil {
 		return rep, fmt.Errorf("expire invitations: %w", err)
 	}
-	if first != nil {
-		return rep, fmt.Errorf("expire invitations: %d failed: %w", rep.Failed, first)
+	if err := tally.Err(); err != nil {
+		return rep, fmt.Errorf("expire invitations: %d failed: %w", rep.Failed, err)
 	}
 	return rep, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -251,7 +252,7 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		unused   = map[string]int{}
 		unusedN  int
 	)
-	parallel(len(plans), s.workers(), func(p int) {
+	jobs.Parallel(len(plans), s.workers(), func(p int) {
 		pl := plans[p]
 		r := &results[pl.index]
 		inv, token, err := s.create(ctx, t, cmd, ic, pl.email, pl.targets, now)
@@ -474,25 +475,6 @@ func (s *Service) getAll(ctx context.Context, keys []table.Key) (map[table.Key]m
 		}
 	}
 	return out, nil
-}
-
-// parallel runs fn(0..n-1) on at most workers goroutines and waits.
-func parallel(n, workers int, fn func(i int)) {
-	if n == 0 {
-		return
-	}
-	sem := make(chan struct{}, max(1, workers))
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
 }
 
 func truncate(s string, n int) string {

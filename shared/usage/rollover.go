@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -57,11 +57,8 @@ type RolloverReport struct {
 // the scheduler retries it, which is safe.
 func (s *Service) Rollover(ctx context.Context) (RolloverReport, error) {
 	now := s.Clock.Now()
-	var (
-		rep   RolloverReport
-		mu    sync.Mutex
-		first error
-	)
+	var rep RolloverReport
+	var tally jobs.Tally
 	buckets, err := s.Store.EachDue(ctx, dueKind, now, RolloverLookBack, func(sortKeys []string) error {
 		keys := make([]dueKey, 0, len(sortKeys))
 		for _, sk := range sortKeys {
@@ -70,30 +67,17 @@ func (s *Service) Rollover(ctx context.Context) (RolloverReport, error) {
 			}
 		}
 		rep.IndexItemsRead += len(keys)
-		parallel(len(keys), rolloverWorkers, func(i int) {
-			err := s.finalise(ctx, keys[i], now)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				rep.Finalised++
-			case errors.Is(err, errFinalised):
-				rep.Skipped++
-			default:
-				rep.Failed++
-				if first == nil {
-					first = err
-				}
-			}
+		tally.Each(len(keys), rolloverWorkers, errFinalised, func(i int) error {
+			return s.finalise(ctx, keys[i], now)
 		})
 		return nil
 	})
-	rep.Buckets = buckets
+	rep.Buckets, rep.Finalised, rep.Skipped, rep.Failed = buckets, tally.Done, tally.Skipped, tally.Failed
 	if err != nil {
 		return rep, fmt.Errorf("usage rollover: %w", err)
 	}
-	if first != nil {
-		return rep, fmt.Errorf("usage rollover: %d failed: %w", rep.Failed, first)
+	if err := tally.Err(); err != nil {
+		return rep, fmt.Errorf("usage rollover: %d failed: %w", rep.Failed, err)
 	}
 	return rep, nil
 }
@@ -185,20 +169,4 @@ func (s *Service) finalise(ctx context.Context, k dueKey, now time.Time) error {
 		return err
 	}
 	return ErrBusy
-}
-
-// parallel runs fn(0..n-1) on at most workers goroutines and waits.
-func parallel(n, workers int, fn func(i int)) {
-	sem := make(chan struct{}, max(1, workers))
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			fn(i)
-		}()
-	}
-	wg.Wait()
 }

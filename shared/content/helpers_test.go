@@ -3,18 +3,14 @@ package content_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/content"
-	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
@@ -40,12 +36,7 @@ func newWorld(t testing.TB) *world {
 func newIsolatedWorld(t testing.TB) *world {
 	t.Helper()
 	env := testkit.New(t)
-	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("content-%d-%s", os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
-	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
-		t.Fatal(err)
-	}
-	env.Config.Table = name
-	env.Store = store.New(env.DB, name)
+	env.OwnTable(t, "content")
 	return worldOn(t, env)
 }
 

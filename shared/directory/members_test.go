@@ -3,19 +3,16 @@ package directory_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/directory"
-	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -222,14 +219,10 @@ func TestInvitationsLeaveTheUsersListWhenNoLongerPending(t *testing.T) {
 func TestExpiryJobTakesInvitationsOffTheUsersList(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
-	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("dir-%d-%s", os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
-	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
-		t.Fatal(err)
-	}
-	env.Config.Table, env.Store = name, store.New(env.DB, name)
+	env.OwnTable(t, "dir")
 	read := &readCounter{DynamoDB: env.DB}
 	dir := directory.New(env.Deps)
-	dir.Store = store.New(read, name)
+	dir.Store = store.New(read, env.Config.Table)
 	u := newUsersWorld(t, &world{env: env, ten: env.NewTenant(t), dir: dir, adm: administration.New(env.Deps), read: read})
 	id, _ := u.invite(t, "lapsed@users.example")
 	u.env.Clock.Advance(invitations.ValidFor + time.Minute)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/awsclient"
@@ -47,13 +46,7 @@ func newWorld(t testing.TB) *world {
 func newIsolatedWorld(t testing.TB) *world {
 	t.Helper()
 	env := testkit.New(t)
-	name := fmt.Sprintf("inv-%d-%s", os.Getpid(), strings.ToLower(ids.NewSecret()[:10]))
-	name = strings.NewReplacer("_", "x", "-", "x").Replace(name)
-	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
-		t.Fatal(err)
-	}
-	env.Config.Table = name
-	env.Store = store.New(env.DB, name)
+	env.OwnTable(t, "inv")
 	return worldOn(t, env)
 }
 

@@ -24,11 +24,9 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/httpapi"
-	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -219,24 +217,6 @@ func Recording(e *Env) *BenchEnv {
 	})
 	e.Store = store.New(e.DB, e.Config.Table)
 	return &BenchEnv{Env: e, Rec: rec}
-}
-
-// OnTable moves e to another (existing) table.
-func (e *BenchEnv) OnTable(name string) {
-	e.Config.Table = name
-	e.Store = store.New(e.DB, name)
-}
-
-// OnOwnTable creates a table of e's own, named after prefix, and moves e to
-// it: for the jobs that read the due index across tenants, whose items read
-// must not include other benchmarks' items.
-func (e *BenchEnv) OnOwnTable(ctx context.Context, prefix string) error {
-	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("%s-%d-%s", prefix, os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
-	if err := stack.CreateTable(ctx, e.DB, name); err != nil {
-		return err
-	}
-	e.OnTable(name)
-	return nil
 }
 
 // Measure benchmarks op beside raw, interleaved, with Env.Measure's metrics

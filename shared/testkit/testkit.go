@@ -268,3 +268,30 @@ func AttrString(v types.AttributeValue) string {
 		return ""
 	}
 }
+
+// OnTable moves e to another (existing) table.
+func (e *Env) OnTable(name string) {
+	e.Config.Table = name
+	e.Store = store.New(e.DB, name)
+}
+
+// OnOwnTable creates a table of e's own, named after prefix, and moves e to
+// it: for tests and benchmarks of the scheduled jobs, which read the due
+// index across tenants, so must not share a table with tests whose clocks
+// are elsewhere (nor count other benchmarks' items).
+func (e *Env) OnOwnTable(ctx context.Context, prefix string) error {
+	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("%s-%d-%s", prefix, os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
+	if err := stack.CreateTable(ctx, e.DB, name); err != nil {
+		return err
+	}
+	e.OnTable(name)
+	return nil
+}
+
+// OwnTable is OnOwnTable for a test: a failure ends it.
+func (e *Env) OwnTable(tb testing.TB, prefix string) {
+	tb.Helper()
+	if err := e.OnOwnTable(context.Background(), prefix); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,11 +13,9 @@ import (
 
 	"github.com/acme/accountadmin/functions/expire-invitations/handler"
 	"github.com/acme/accountadmin/infra/local/api"
-	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
-	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -26,12 +23,7 @@ import (
 // invitations, so it must not see those of tests whose clocks are elsewhere.
 func ownTable(t *testing.T, env *testkit.Env) {
 	t.Helper()
-	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("exp-%d-%s", os.Getpid(), ids.NewSecret()[:10]))
-	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
-		t.Fatal(err)
-	}
-	env.Config.Table = name
-	env.Store = store.New(env.DB, name)
+	env.OwnTable(t, "exp")
 }
 
 func inviteSome(t *testing.T, env *testkit.Env, ten testkit.Tenant, n int) []string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/acme/accountadmin/functions/usage-reset/handler"
-	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/httpapi"
-	"github.com/acme/accountadmin/shared/ids"
-	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/usage"
 )
@@ -127,11 +123,7 @@ func TestUsageRoutes(t *testing.T) {
 func TestLambdaEntryTellsEventsApart(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
-	name := strings.NewReplacer("_", "x", "-", "x").Replace(fmt.Sprintf("usagefn-%d-%s", os.Getpid(), strings.ToLower(ids.NewSecret()[:10])))
-	if err := stack.CreateTable(context.Background(), env.DB, name); err != nil {
-		t.Fatal(err)
-	}
-	env.Config.Table, env.Store = name, store.New(env.DB, name)
+	env.OwnTable(t, "usagefn")
 	ten := env.NewTenant(t)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	fn := handler.New(env.Deps)

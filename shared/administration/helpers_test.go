@@ -2,7 +2,6 @@ package administration_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -111,15 +110,7 @@ func (w *world) exists(t testing.TB, k table.Key) bool {
 // changes returns an account's change-log entries with action, oldest first.
 func (w *world) changes(t testing.TB, accountID, action string) []changelog.Entry {
 	t.Helper()
-	items, err := w.env.Store.QueryAll(ctx, store.Query{Partition: w.ten.AccountPartition(accountID), SKPrefix: table.ChangeLogPrefix}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all []changelog.Entry
-	if err := (store.Page{Items: items}).Decode(&all); err != nil {
-		t.Fatal(err)
-	}
-	return slices.DeleteFunc(all, func(e changelog.Entry) bool { return e.Action != action })
+	return w.env.Changes(t, w.ten.Tenant, accountID, action)
 }
 
 // wantKind fails unless err is a domain error of kind (nil for success).

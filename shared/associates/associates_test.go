@@ -70,20 +70,7 @@ func (w *world) membership(t *testing.T, accountID, userID string) (accounts.Mem
 
 func (w *world) changes(t *testing.T, accountID, action string) []changelog.Entry {
 	t.Helper()
-	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(accountID).PK, SKPrefix: table.ChangeLogPrefix}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all, out []changelog.Entry
-	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Action == action {
-			out = append(out, e)
-		}
-	}
-	return out
+	return w.env.Changes(t, w.ten.Tenant, accountID, action)
 }
 
 // signIn opens a session for the advisor and returns its token and caller.

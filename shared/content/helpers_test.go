@@ -6,13 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/store"
-	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -100,20 +97,7 @@ func (w *world) owned(t testing.TB, owner string) []content.Item {
 
 func (w *world) changes(t testing.TB, action string) []changelog.Entry {
 	t.Helper()
-	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(w.ten.AccountID).PK, SKPrefix: table.ChangeLogPrefix}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all, out []changelog.Entry
-	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Action == action {
-			out = append(out, e)
-		}
-	}
-	return out
+	return w.env.Changes(t, w.ten.Tenant, w.ten.AccountID, action)
 }
 
 func (w *world) start(ctx, budget context.Context, svc *content.Service, target string) (content.Progress, error) {

@@ -146,20 +146,7 @@ func (w *world) members(t testing.TB, accountID string) []accounts.Membership {
 // changes lists an account's change-log entries with action.
 func (w *world) changes(t testing.TB, accountID, action string) []changelog.Entry {
 	t.Helper()
-	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(accountID).PK, SKPrefix: table.ChangeLogPrefix}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all, out []changelog.Entry
-	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Action == action {
-			out = append(out, e)
-		}
-	}
-	return out
+	return w.env.Changes(t, w.ten.Tenant, accountID, action)
 }
 
 func inbox() email.LocalInbox {

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -55,20 +53,7 @@ func (w *world) read(t testing.TB, id string) accounts.Account {
 
 func (w *world) changes(t testing.TB, accountID, action string) []changelog.Entry {
 	t.Helper()
-	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(accountID).PK, SKPrefix: table.ChangeLogPrefix}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all, out []changelog.Entry
-	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Action == action {
-			out = append(out, e)
-		}
-	}
-	return out
+	return w.env.Changes(t, w.ten.Tenant, accountID, action)
 }
 
 func code(err error) string {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/awsclient"
+	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
@@ -294,4 +296,19 @@ func (e *Env) OwnTable(tb testing.TB, prefix string) {
 	if err := e.OnOwnTable(context.Background(), prefix); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// Changes reads the change log of account accountID of tenant t and keeps
+// the entries of action, oldest first.
+func (e *Env) Changes(tb testing.TB, t table.Tenant, accountID, action string) []changelog.Entry {
+	tb.Helper()
+	items, err := e.Store.QueryAll(context.Background(), store.Query{Partition: t.AccountPartition(accountID), SKPrefix: table.ChangeLogPrefix}, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var all []changelog.Entry
+	if err := (store.Page{Items: items}).Decode(&all); err != nil {
+		tb.Fatal(err)
+	}
+	return slices.DeleteFunc(all, func(c changelog.Entry) bool { return c.Action != action })
 }

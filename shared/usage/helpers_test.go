@@ -4,12 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/store"
-	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/usage"
 )
@@ -94,19 +90,5 @@ func metric(r []usage.MetricUsage, name string) usage.MetricUsage {
 // changes is an account's change log with the given action, oldest first.
 func (w *world) changes(t testing.TB, accountID, action string) []changelog.Entry {
 	t.Helper()
-	items, err := w.env.Store.QueryAll(context.Background(), store.Query{Partition: w.ten.Account(accountID).PK,
-		SKPrefix: table.ChangeLogPrefix}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var all, out []changelog.Entry
-	if err := attributevalue.UnmarshalListOfMaps(items, &all); err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range all {
-		if e.Action == action {
-			out = append(out, e)
-		}
-	}
-	return out
+	return w.env.Changes(t, w.ten.Tenant, accountID, action)
 }

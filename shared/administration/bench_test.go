@@ -3,7 +3,6 @@ package administration_test
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 )
@@ -234,17 +234,8 @@ func BenchmarkDeleteUser(b *testing.B) {
 // for a delete benchmark to delete.
 func leavers(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, n int) []testkit.User {
 	out := make([]testkit.User, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i := range out {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i] = env.AddUser(b, ten, ten.AccountID, fmt.Sprintf("leaver-%s@%s.example", strings.ToLower(env.IDs.NewID()), ten.ID()), "")
-		}()
-	}
-	wg.Wait()
+	jobs.Parallel(len(out), 16, func(i int) {
+		out[i] = env.AddUser(b, ten, ten.AccountID, fmt.Sprintf("leaver-%s@%s.example", strings.ToLower(env.IDs.NewID()), ten.ID()), "")
+	})
 	return out
 }

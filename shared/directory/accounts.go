@@ -205,6 +205,28 @@ func (d *Directory) myMemberships(ctx context.Context, c access.Caller) ([]accou
 	return decodeAll[accounts.Membership](items)
 }
 
+// accountRows reads the accounts of keys (BatchGetItem, 100 at a time), in
+// the order of keys; an account deleted meanwhile is left out.
+func (d *Directory) accountRows(ctx context.Context, keys []table.Key) ([]AccountRow, error) {
+	got, err := getAll(ctx, d.Store, keys)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]AccountRow, 0, len(keys))
+	for _, k := range keys {
+		it, ok := got[k]
+		if !ok {
+			continue
+		}
+		var r AccountRow
+		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
+			return nil, apperr.Internal("decode account", err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
 // myAccounts lists the caller's own accounts: few, so read whole (one
 // Query on the caller's memberships, one BatchGetItem per 100 accounts),
 // filtered and sorted in memory, and paged by offset.
@@ -218,20 +240,12 @@ func (d *Directory) myAccounts(ctx context.Context, q AccountQuery) (AccountPage
 	for _, m := range ms {
 		keys = append(keys, t.Account(m.AccountID))
 	}
-	got, err := getAll(ctx, d.Store, keys)
+	all, err := d.accountRows(ctx, keys)
 	if err != nil {
 		return AccountPage{}, fmt.Errorf("list my accounts: %w", err)
 	}
 	var rows []AccountRow
-	for _, k := range keys {
-		it, ok := got[k]
-		if !ok {
-			continue
-		}
-		var r AccountRow
-		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-			return AccountPage{}, apperr.Internal("decode account", err)
-		}
+	for _, r := range all {
 		if strings.HasPrefix(strings.ToLower(r.Name), q.Name) && (q.Status == "" || r.Status == q.Status) {
 			rows = append(rows, r)
 		}
@@ -395,20 +409,12 @@ func (d *Directory) administeredByMember(ctx context.Context, q AccountQuery) (A
 			keys = append(keys, t.Account(m.AccountID))
 		}
 	}
-	got, err := getAll(ctx, d.Store, keys)
+	all, err := d.accountRows(ctx, keys)
 	if err != nil {
 		return AccountPage{}, fmt.Errorf("search my accounts by member: %w", err)
 	}
 	rows := []AccountRow{}
-	for _, k := range keys {
-		it, ok := got[k]
-		if !ok {
-			continue
-		}
-		var r AccountRow
-		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-			return AccountPage{}, apperr.Internal("decode account", err)
-		}
+	for _, r := range all {
 		if q.Status == "" || r.Status == q.Status {
 			r.MatchedMembers = matched[r.ID]
 			rows = append(rows, r)

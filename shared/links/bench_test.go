@@ -2,7 +2,6 @@ package links_test
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	linkhandler "github.com/acme/accountadmin/functions/link/handler"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/testkit"
 )
@@ -82,20 +82,11 @@ type pair struct{ parent, child string }
 // an Admin of both.
 func pairs(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, n int) []pair {
 	out := make([]pair, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for i := range out {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			p := pair{env.AddAccount(b, ten, fmt.Sprintf("Parent %d", i)), env.AddAccount(b, ten, fmt.Sprintf("Child %d", i))}
-			env.AddMembership(b, ten, p.parent, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
-			env.AddMembership(b, ten, p.child, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
-			out[i] = p
-		}()
-	}
-	wg.Wait()
+	jobs.Parallel(len(out), 16, func(i int) {
+		p := pair{env.AddAccount(b, ten, fmt.Sprintf("Parent %d", i)), env.AddAccount(b, ten, fmt.Sprintf("Child %d", i))}
+		env.AddMembership(b, ten, p.parent, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+		env.AddMembership(b, ten, p.child, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+		out[i] = p
+	})
 	return out
 }

@@ -10,9 +10,11 @@ import (
 
 	"github.com/acme/accountadmin/functions/edit/handler"
 	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/sesmail"
 )
 
 func main() {
 	deps := app.Must(app.FromEnv(context.Background()))
+	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // notices: email changed, generated password
 	lambda.Start(handler.New(deps))
 }

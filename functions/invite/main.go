@@ -9,6 +9,7 @@ import (
 
 	"github.com/acme/accountadmin/functions/invite/handler"
 	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/sesmail"
 )
 
 func main() {
@@ -16,5 +17,6 @@ func main() {
 	if deps.Config.Sender == "" || deps.Config.BaseURL == "" {
 		app.Must(deps, errors.New("SENDER_EMAIL and PUBLIC_BASE_URL must be set: invitation emails need a sender and a link"))
 	}
+	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender)
 	lambda.Start(handler.New(deps))
 }

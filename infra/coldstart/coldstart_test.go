@@ -75,12 +75,42 @@ func build(tb testing.TB, goos, goarch string) string {
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			r.err = fmt.Errorf("build for %s/%s: %v\n%s", goos, goarch, err, out)
+			return
 		}
+		r.err = stage(r.dir)
 	})
 	if r.err != nil {
 		tb.Fatal(r.err)
 	}
 	return r.dir
+}
+
+// stage writes every binary in dir again with write(2), as unzipping the
+// deployment package does in Lambda. The linker writes its output through a
+// memory map, and a binary whose pages are still in the page cache in that
+// form starts measurably slower here (about 1 ms for a function, 0.4 ms for
+// hello) than the same bytes written by write(2) or read back from disk:
+// timing the linker's output would measure how the file was written, not the
+// function (BENCHMARKS.md).
+func stage(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(path+".staged", b, 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(path+".staged", path); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // buildHere builds for this machine, so the binaries can run.

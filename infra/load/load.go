@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -132,7 +133,7 @@ func start(ctx context.Context, o Options, progress io.Writer) (app.Deps, string
 	clk := clock.System{}
 	deps := app.Deps{
 		Config: app.Config{Table: tableName, Sender: "no-reply@load.example", BaseURL: "http://localhost"},
-		AWS:    cfg, Store: store.New(db, tableName), SES: awsclient.SES(cfg), Clock: clk, IDs: ids.TimeOrdered{Clock: clk},
+		AWS:    cfg, Store: store.New(db, tableName), Mail: sesmail.New(cfg, "no-reply@load.example"), Clock: clk, IDs: ids.TimeOrdered{Clock: clk},
 		// Handlers log bad input, conflicts and limits at Warn: only what
 		// went wrong inside (5xx) is worth printing here.
 		Log: slog.New(slog.NewJSONHandler(progress, &slog.HandlerOptions{Level: slog.LevelError})),

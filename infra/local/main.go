@@ -32,6 +32,7 @@ import (
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
@@ -113,6 +114,7 @@ func dev(args []string) error {
 	if err != nil {
 		return err
 	}
+	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // invite and edit send email
 	deps.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := stack.CreateTable(ctx, awsclient.DynamoDB(deps.AWS), deps.Config.Table); err != nil {
 		return err

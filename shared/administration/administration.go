@@ -48,7 +48,7 @@ import (
 	"github.com/acme/accountadmin/shared/table"
 )
 
-// Mailer sends one email; *email.Sender is one.
+// Mailer sends one email; *sesmail.Sender is one.
 type Mailer interface {
 	Send(ctx context.Context, m email.Message) (string, error)
 }
@@ -71,8 +71,8 @@ type Service struct {
 func New(d app.Deps) *Service {
 	s := &Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Access: access.Checker{Store: d.Store},
 		Sessions: &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}, Log: d.Log}
-	if d.SES != nil && d.Config.Sender != "" {
-		s.Mail = &email.Sender{SES: d.SES, From: d.Config.Sender}
+	if d.Mail != nil && d.Config.Sender != "" {
+		s.Mail = d.Mail
 	}
 	return s
 }

@@ -23,10 +23,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -52,10 +52,13 @@ type Deps struct {
 	Config Config
 	AWS    aws.Config
 	Store  *store.Store
-	SES    *ses.Client // invitation emails; built once, never called at init
-	Clock  clock.Clock
-	IDs    ids.Generator
-	Log    *slog.Logger
+	// Mail sends email. FromEnv leaves it nil: the functions that send email
+	// (invite, edit) set it to sesmail.New, so that no other function links
+	// the SES client.
+	Mail  email.Mailer
+	Clock clock.Clock
+	IDs   ids.Generator
+	Log   *slog.Logger
 }
 
 // FromEnv builds Deps for a Lambda function (and for the local stack, whose
@@ -79,7 +82,6 @@ func FromAWSConfig(_ context.Context, awsCfg aws.Config) (Deps, error) {
 		Config: cfg,
 		AWS:    awsCfg,
 		Store:  store.New(dynamoDB(awsCfg), cfg.Table),
-		SES:    sesClient(awsCfg),
 		Clock:  clk,
 		IDs:    ids.TimeOrdered{Clock: clk},
 		Log:    lambdacontext.NewLogger(),
@@ -129,16 +131,6 @@ func dynamoDB(cfg aws.Config) *dynamodb.Client {
 		if ep := os.Getenv(envDynamoDBURL); ep != "" {
 			o.BaseEndpoint = aws.String(ep)
 			o.DisableValidateResponseChecksum = true // DynamoDB Local's error responses carry no CRC32 the SDK accepts
-		}
-	})
-}
-
-// sesClient builds the SES client, pointed at SES local when its endpoint is
-// set (as awsclient.SES does).
-func sesClient(cfg aws.Config) *ses.Client {
-	return ses.NewFromConfig(cfg, func(o *ses.Options) {
-		if ep := os.Getenv(envSESURL); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
 		}
 	})
 }

@@ -1,32 +1,20 @@
-// Package email sends the service's emails through Amazon SES (SendEmail,
-// with a text and an HTML body) and builds their content from templates.
-//
-// Throttling is retried here, with backoff, a bounded number of times; a
-// message SES rejects (MessageRejected) is never retried. Either way the
-// caller gets a *DeliveryError saying what happened, so the invitation that
-// the email was for can record its delivery failure and be resent.
+// Package email is what the service's emails are: a Message, the content
+// of each email (the invitation), and why one was not delivered
+// (DeliveryError). It does not send: shared/sesmail does, through Amazon SES,
+// and only the functions that send email link it (and the SES client).
 package email
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"strings"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
-	"github.com/aws/aws-sdk-go-v2/service/ses/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-// SES is the part of the SES client the service uses, with the SDK's own
-// signature so *ses.Client satisfies it.
-type SES interface {
-	SendEmail(ctx context.Context, in *ses.SendEmailInput, optFns ...func(*ses.Options)) (*ses.SendEmailOutput, error)
+// Mailer sends one message and returns its message id; a failure is a
+// *DeliveryError. *sesmail.Sender is the one the functions use.
+type Mailer interface {
+	Send(ctx context.Context, m Message) (string, error)
 }
 
 // Message is one email to one recipient.
@@ -37,15 +25,17 @@ type Message struct {
 	HTML    string
 }
 
-// Sender sends messages from one configured address.
-type Sender struct {
-	SES  SES
-	From string // SENDER_EMAIL
-	// Attempts bounds the tries of a throttled or failed send (default 4);
-	// Backoff is the first wait, doubled on each retry (default 200ms).
-	Attempts int
-	Backoff  time.Duration
+// Check says why m cannot be sent (a *DeliveryError), or nil.
+func (m Message) Check() error {
+	if m.To == "" || m.Subject == "" || (m.Text == "" && m.HTML == "") {
+		return &DeliveryError{Reason: ReasonInvalid, Err: errors.New("a message needs a recipient, a subject and a body")}
+	}
+	return nil
 }
+
+// SubjectLine is the subject on one line: a line break in a subject would
+// start a new header.
+func (m Message) SubjectLine() string { return oneLine(m.Subject) }
 
 // Why an email was not delivered. Reasons are part of the API: an
 // invitation's deliveryError shows one of them.
@@ -91,111 +81,6 @@ func AsDeliveryError(err error) (*DeliveryError, bool) {
 	var d *DeliveryError
 	ok := errors.As(err, &d)
 	return d, ok
-}
-
-const (
-	defaultAttempts = 4
-	defaultBackoff  = 200 * time.Millisecond
-	charset         = "UTF-8"
-)
-
-// onlyOurRetries turns the SDK's own retryer off for SendEmail so that the
-// policy is the one written here: throttling and outages retried with
-// backoff, rejections never.
-func onlyOurRetries(o *ses.Options) { o.RetryMaxAttempts = 1 }
-
-// Send sends m and returns SES's message id.
-func (s *Sender) Send(ctx context.Context, m Message) (string, error) {
-	if s == nil || s.SES == nil || s.From == "" {
-		return "", &DeliveryError{Reason: ReasonNotConfigured, Err: errors.New("no SES client or sender address configured")}
-	}
-	if m.To == "" || m.Subject == "" || (m.Text == "" && m.HTML == "") {
-		return "", &DeliveryError{Reason: ReasonInvalid, Err: errors.New("a message needs a recipient, a subject and a body")}
-	}
-	in := &ses.SendEmailInput{
-		Source:      aws.String(s.From),
-		Destination: &types.Destination{ToAddresses: []string{m.To}},
-		Message: &types.Message{
-			Subject: &types.Content{Data: aws.String(oneLine(m.Subject)), Charset: aws.String(charset)},
-			Body:    &types.Body{},
-		},
-	}
-	if m.Text != "" {
-		in.Message.Body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}
-	}
-	if m.HTML != "" {
-		in.Message.Body.Html = &types.Content{Data: aws.String(m.HTML), Charset: aws.String(charset)}
-	}
-	attempts := s.Attempts
-	if attempts <= 0 {
-		attempts = defaultAttempts
-	}
-	var last *DeliveryError
-	for attempt := 1; attempt <= attempts; attempt++ {
-		if attempt > 1 {
-			if err := s.wait(ctx, attempt); err != nil {
-				last.Err = fmt.Errorf("%w (gave up: %v)", last.Err, err)
-				return "", last
-			}
-		}
-		out, err := s.SES.SendEmail(ctx, in, onlyOurRetries)
-		if err == nil {
-			return aws.ToString(out.MessageId), nil
-		}
-		last = classify(err)
-		last.Attempts = attempt
-		if last.Permanent() || ctx.Err() != nil {
-			return "", last
-		}
-	}
-	return "", last
-}
-
-func (s *Sender) wait(ctx context.Context, attempt int) error {
-	base := s.Backoff
-	if base <= 0 {
-		base = defaultBackoff
-	}
-	d := base << (attempt - 2)
-	d = d/2 + rand.N(d/2+1) // jitter, so throttled senders do not retry in step
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// classify sorts an SES error into a delivery failure reason.
-func classify(err error) *DeliveryError {
-	var rejected *types.MessageRejected
-	if errors.As(err, &rejected) {
-		return &DeliveryError{Reason: ReasonRejected, Code: "MessageRejected", Err: err}
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		code := api.ErrorCode()
-		switch code {
-		case "Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException":
-			return &DeliveryError{Reason: ReasonThrottled, Code: code, Err: err}
-		case "MailFromDomainNotVerifiedException", "ConfigurationSetDoesNotExist", "ConfigurationSetSendingPausedException",
-			"AccountSendingPausedException", "InvalidParameterValue", "FromEmailAddressNotVerifiedException":
-			return &DeliveryError{Reason: ReasonRejected, Code: code, Err: err}
-		}
-		var resp *smithyhttp.ResponseError
-		if errors.As(err, &resp) && resp.HTTPStatusCode() < 500 && resp.HTTPStatusCode() != 429 {
-			return &DeliveryError{Reason: ReasonRejected, Code: code, Err: err}
-		}
-		return &DeliveryError{Reason: ReasonUnavailable, Code: code, Err: err}
-	}
-	var netErr net.Error
-	var send *smithyhttp.RequestSendError
-	if errors.As(err, &send) || errors.As(err, &netErr) {
-		return &DeliveryError{Reason: ReasonUnavailable, Err: err}
-	}
-	return &DeliveryError{Reason: ReasonUnavailable, Err: err}
 }
 
 // oneLine keeps a subject on one line: a line break in a subject would start

@@ -1,18 +1,11 @@
 package email_test
 
 import (
-	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ses"
-
-	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/email"
-	"github.com/acme/accountadmin/shared/ids"
-	"github.com/acme/accountadmin/shared/testkit"
 )
 
 func TestInvitationEmailEscapesTheMessage(t *testing.T) {
@@ -90,65 +83,3 @@ func TestInvitationEmailEscapesNames(t *testing.T) {
 		t.Errorf("the text body is plain text, unescaped:\n%s", m.Text)
 	}
 }
-
-// The sender against SES local, with faults injected at the SDK's HTTP edge.
-func TestSenderRetriesThrottlingNotRejection(t *testing.T) {
-	testkit.Require(t)
-	ctx := context.Background()
-	cfg, err := awsclient.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	faults := &email.FaultInjector{}
-	client := awsclient.SES(cfg, faults.Option())
-	sender := &email.Sender{SES: client, From: "no-reply@test.example", Backoff: time.Millisecond}
-	inbox := email.LocalInbox{Endpoint: os.Getenv(awsclient.EnvSESEndpoint)}
-	to := func(name string) string { return strings.ToLower(name + "-" + ids.NewSecret()[:8] + "@sender.example") }
-
-	t.Run("throttled twice, then sent", func(t *testing.T) {
-		addr := to("throttled")
-		faults.Add(email.Fault{Recipient: addr, Code: "Throttling", Times: 2})
-		id, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text", HTML: "<p>html</p>"})
-		if err != nil || id == "" {
-			t.Fatalf("send: %q %v", id, err)
-		}
-		got, err := inbox.To(ctx, addr)
-		if err != nil || len(got) != 1 || got[0].Body.Text != "text" || got[0].Body.HTML != "<p>html</p>" {
-			t.Fatalf("inbox: %+v %v", got, err)
-		}
-	})
-	t.Run("throttled throughout", func(t *testing.T) {
-		addr := to("always-throttled")
-		faults.Add(email.Fault{Recipient: addr, Code: "Throttling"})
-		_, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text"})
-		d, ok := email.AsDeliveryError(err)
-		if !ok || d.Reason != email.ReasonThrottled || d.Attempts != 4 || d.Permanent() {
-			t.Fatalf("want throttled after 4 attempts, got %v", err)
-		}
-	})
-	t.Run("rejected, not retried", func(t *testing.T) {
-		addr := to("rejected")
-		before := faults.Injected()
-		faults.Add(email.Fault{Recipient: addr, Code: "MessageRejected"})
-		_, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text"})
-		d, ok := email.AsDeliveryError(err)
-		if !ok || d.Reason != email.ReasonRejected || d.Code != "MessageRejected" || d.Attempts != 1 || !d.Permanent() {
-			t.Fatalf("want rejected once, got %v", err)
-		}
-		if faults.Injected()-before != 1 {
-			t.Fatalf("MessageRejected was retried: %d calls", faults.Injected()-before)
-		}
-		if got, _ := inbox.To(ctx, addr); len(got) != 0 {
-			t.Fatal("a rejected message reached the inbox")
-		}
-	})
-	t.Run("not configured", func(t *testing.T) {
-		_, err := (&email.Sender{SES: client}).Send(ctx, email.Message{To: "a@b.example", Subject: "s", Text: "t"})
-		if d, ok := email.AsDeliveryError(err); !ok || d.Reason != email.ReasonNotConfigured {
-			t.Fatalf("got %v", err)
-		}
-	})
-}
-
-// The SDK client satisfies the small interface.
-var _ email.SES = (*ses.Client)(nil)

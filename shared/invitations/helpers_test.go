@@ -20,6 +20,7 @@ import (
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
@@ -30,7 +31,7 @@ type world struct {
 	env    *testkit.Env
 	ten    testkit.Tenant
 	svc    *invitations.Service
-	faults *email.FaultInjector
+	faults *sesmail.FaultInjector
 	admin  access.Caller
 }
 
@@ -51,11 +52,11 @@ func newIsolatedWorld(t testing.TB) *world {
 }
 
 func worldOn(t testing.TB, env *testkit.Env) *world {
-	faults := &email.FaultInjector{}
+	faults := &sesmail.FaultInjector{}
 	env.SES = awsclient.SES(env.AWS, faults.Option())
 	ten := env.NewTenant(t)
 	svc := invitations.New(env.Deps)
-	svc.Mail = &email.Sender{SES: env.SES, From: env.Config.Sender, Backoff: time.Millisecond}
+	svc.Mail = &sesmail.Sender{SES: env.SES, From: env.Config.Sender, Backoff: time.Millisecond}
 	return &world{env: env, ten: ten, svc: svc, faults: faults, admin: callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin)}
 }
 

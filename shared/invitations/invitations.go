@@ -276,7 +276,7 @@ var (
 	errChanged = apperr.New(apperr.KindConflict, "invitation_changed", "the invitation changed meanwhile; reload and try again")
 )
 
-// Mailer sends one email; *email.Sender is one.
+// Mailer sends one email; *sesmail.Sender is one.
 type Mailer interface {
 	Send(ctx context.Context, m email.Message) (string, error)
 }
@@ -311,17 +311,13 @@ type Service struct {
 // New builds the service from a function's dependencies.
 func New(d app.Deps) *Service {
 	base := strings.TrimRight(d.Config.BaseURL, "/")
-	var mail Mailer
-	if d.SES != nil {
-		mail = &email.Sender{SES: d.SES, From: d.Config.Sender}
-	}
 	return &Service{
 		Store:     d.Store,
 		Clock:     d.Clock,
 		IDs:       d.IDs,
 		Access:    access.Checker{Store: d.Store},
 		Auth:      &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs},
-		Mail:      mail,
+		Mail:      d.Mail,
 		AcceptURL: base + "/invitations/accept",
 		Limits:    DefaultLimits,
 		Log:       d.Log,

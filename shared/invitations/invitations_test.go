@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -625,8 +626,8 @@ func TestEmailFailuresKeepTheInvitation(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	throttled, rejected := address("throttled"), address("rejected")
-	w.faults.Add(email.Fault{Recipient: throttled, Code: "Throttling", Times: 2})
-	w.faults.Add(email.Fault{Recipient: rejected, Code: "MessageRejected", Times: 1})
+	w.faults.Add(sesmail.Fault{Recipient: throttled, Code: "Throttling", Times: 2})
+	w.faults.Add(sesmail.Fault{Recipient: rejected, Code: "MessageRejected", Times: 1})
 	cmd, err := invitations.InviteRequest{Emails: []string{throttled, rejected}}.Command(w.admin, w.ten.AccountID)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/acme/accountadmin/infra/local/stack"
 	"github.com/acme/accountadmin/shared/access"
@@ -29,6 +30,7 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -43,6 +45,7 @@ type Env struct {
 	Clock *clock.Manual
 	Calls *awsclient.CallCounter
 	DB    *dynamodb.Client
+	SES   *ses.Client // SES local, from AWS_ENDPOINT_URL_SES; Deps.Mail sends through it
 	Logs  *LogBuffer
 }
 
@@ -85,17 +88,18 @@ func New(tb testing.TB) *Env {
 	}
 	clk := clock.NewManual(Start)
 	logs := &LogBuffer{}
+	mail := awsclient.SES(cfg)
 	e := &Env{
 		Deps: app.Deps{
 			Config: app.Config{Table: tableName, Sender: "no-reply@test.example", BaseURL: "http://localhost:3000"},
 			AWS:    cfg,
 			Store:  store.New(db, tableName),
-			SES:    awsclient.SES(cfg), // SES local, from AWS_ENDPOINT_URL_SES
+			Mail:   &sesmail.Sender{SES: mail, From: "no-reply@test.example"},
 			Clock:  clk,
 			IDs:    ids.TimeOrdered{Clock: clk},
 			Log:    slog.New(slog.NewJSONHandler(io.MultiWriter(logs, logSink()), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		},
-		Clock: clk, Calls: calls, DB: db, Logs: logs,
+		Clock: clk, Calls: calls, DB: db, SES: mail, Logs: logs,
 	}
 	return e
 }

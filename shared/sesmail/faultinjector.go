@@ -1,4 +1,4 @@
-package email
+package sesmail
 
 import (
 	"bytes"
@@ -22,8 +22,8 @@ import (
 // tested for real. Calls it does not fault go to the real endpoint (SES
 // local under `make test`).
 //
-//	faults := &email.FaultInjector{}
-//	faults.Add(email.Fault{Code: "Throttling", Times: 2})
+//	faults := &sesmail.FaultInjector{}
+//	faults.Add(sesmail.Fault{Code: "Throttling", Times: 2})
 //	client := awsclient.SES(cfg, faults.Option())
 type FaultInjector struct {
 	mu       sync.Mutex

@@ -1,0 +1,163 @@
+// Package sesmail sends the service's emails through Amazon SES (SendEmail,
+// with a text and an HTML body).
+//
+// Throttling is retried here, with backoff, a bounded number of times; a
+// message SES rejects (MessageRejected) is never retried. Either way the
+// caller gets an *email.DeliveryError saying what happened, so the invitation
+// that the email was for can record its delivery failure and be resent.
+//
+// Only the functions that send email (invite, edit) import this package: the
+// SES client's package initialisation (its endpoint tables, the XML decoder)
+// costs every cold start of a function that links it (issue #7).
+package sesmail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/acme/accountadmin/shared/email"
+)
+
+// SES is the part of the SES client the service uses, with the SDK's own
+// signature so *ses.Client satisfies it.
+type SES interface {
+	SendEmail(ctx context.Context, in *ses.SendEmailInput, optFns ...func(*ses.Options)) (*ses.SendEmailOutput, error)
+}
+
+// Sender sends messages from one configured address.
+type Sender struct {
+	SES  SES
+	From string // SENDER_EMAIL
+	// Attempts bounds the tries of a throttled or failed send (default 4);
+	// Backoff is the first wait, doubled on each retry (default 200ms).
+	Attempts int
+	Backoff  time.Duration
+}
+
+// New is the Sender of a function: an SES client built from the function's
+// AWS configuration (pointed at SES local when AWS_ENDPOINT_URL_SES is set,
+// as awsclient.SES does), sending from the address from.
+func New(cfg aws.Config, from string) *Sender {
+	client := ses.NewFromConfig(cfg, func(o *ses.Options) {
+		if ep := os.Getenv("AWS_ENDPOINT_URL_SES"); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	})
+	return &Sender{SES: client, From: from}
+}
+
+const (
+	defaultAttempts = 4
+	defaultBackoff  = 200 * time.Millisecond
+	charset         = "UTF-8"
+)
+
+// onlyOurRetries turns the SDK's own retryer off for SendEmail so that the
+// policy is the one written here: throttling and outages retried with
+// backoff, rejections never.
+func onlyOurRetries(o *ses.Options) { o.RetryMaxAttempts = 1 }
+
+// Send sends m and returns SES's message id.
+func (s *Sender) Send(ctx context.Context, m email.Message) (string, error) {
+	if s == nil || s.SES == nil || s.From == "" {
+		return "", &email.DeliveryError{Reason: email.ReasonNotConfigured, Err: errors.New("no SES client or sender address configured")}
+	}
+	if err := m.Check(); err != nil {
+		return "", err
+	}
+	in := &ses.SendEmailInput{
+		Source:      aws.String(s.From),
+		Destination: &types.Destination{ToAddresses: []string{m.To}},
+		Message: &types.Message{
+			Subject: &types.Content{Data: aws.String(m.SubjectLine()), Charset: aws.String(charset)},
+			Body:    &types.Body{},
+		},
+	}
+	if m.Text != "" {
+		in.Message.Body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}
+	}
+	if m.HTML != "" {
+		in.Message.Body.Html = &types.Content{Data: aws.String(m.HTML), Charset: aws.String(charset)}
+	}
+	attempts := s.Attempts
+	if attempts <= 0 {
+		attempts = defaultAttempts
+	}
+	var last *email.DeliveryError
+	for attempt := 1; attempt <= attempts; attempt++ {
+		if attempt > 1 {
+			if err := s.wait(ctx, attempt); err != nil {
+				last.Err = fmt.Errorf("%w (gave up: %v)", last.Err, err)
+				return "", last
+			}
+		}
+		out, err := s.SES.SendEmail(ctx, in, onlyOurRetries)
+		if err == nil {
+			return aws.ToString(out.MessageId), nil
+		}
+		last = classify(err)
+		last.Attempts = attempt
+		if last.Permanent() || ctx.Err() != nil {
+			return "", last
+		}
+	}
+	return "", last
+}
+
+func (s *Sender) wait(ctx context.Context, attempt int) error {
+	base := s.Backoff
+	if base <= 0 {
+		base = defaultBackoff
+	}
+	d := base << (attempt - 2)
+	d = d/2 + rand.N(d/2+1) // jitter, so throttled senders do not retry in step
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// classify sorts an SES error into a delivery failure reason.
+func classify(err error) *email.DeliveryError {
+	var rejected *types.MessageRejected
+	if errors.As(err, &rejected) {
+		return &email.DeliveryError{Reason: email.ReasonRejected, Code: "MessageRejected", Err: err}
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		code := api.ErrorCode()
+		switch code {
+		case "Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException":
+			return &email.DeliveryError{Reason: email.ReasonThrottled, Code: code, Err: err}
+		case "MailFromDomainNotVerifiedException", "ConfigurationSetDoesNotExist", "ConfigurationSetSendingPausedException",
+			"AccountSendingPausedException", "InvalidParameterValue", "FromEmailAddressNotVerifiedException":
+			return &email.DeliveryError{Reason: email.ReasonRejected, Code: code, Err: err}
+		}
+		var resp *smithyhttp.ResponseError
+		if errors.As(err, &resp) && resp.HTTPStatusCode() < 500 && resp.HTTPStatusCode() != 429 {
+			return &email.DeliveryError{Reason: email.ReasonRejected, Code: code, Err: err}
+		}
+		return &email.DeliveryError{Reason: email.ReasonUnavailable, Code: code, Err: err}
+	}
+	var netErr net.Error
+	var send *smithyhttp.RequestSendError
+	if errors.As(err, &send) || errors.As(err, &netErr) {
+		return &email.DeliveryError{Reason: email.ReasonUnavailable, Err: err}
+	}
+	return &email.DeliveryError{Reason: email.ReasonUnavailable, Err: err}
+}

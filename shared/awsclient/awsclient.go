@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/acme/accountadmin/shared/sesmail"
 )
 
 // Environment variable names (the same the SDK itself honours for endpoints).
@@ -57,13 +59,10 @@ func DynamoDB(cfg aws.Config, extra ...func(*dynamodb.Options)) *dynamodb.Client
 	}}, extra...)...)
 }
 
-// SES builds the SES client.
+// SES builds the SES client, pointed at SES local when its endpoint is set
+// (sesmail.Client, which the functions that send email use).
 func SES(cfg aws.Config, extra ...func(*ses.Options)) *ses.Client {
-	return ses.NewFromConfig(cfg, append([]func(*ses.Options){func(o *ses.Options) {
-		if ep := os.Getenv(EnvSESEndpoint); ep != "" {
-			o.BaseEndpoint = aws.String(ep)
-		}
-	}}, extra...)...)
+	return sesmail.Client(cfg, extra...)
 }
 
 // CallCounter counts the SDK operations sent through the clients it is

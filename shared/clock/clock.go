@@ -3,6 +3,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -42,4 +43,18 @@ func (m *Manual) Set(t time.Time) {
 	m.mu.Lock()
 	m.now = t.UTC()
 	m.mu.Unlock()
+}
+
+// Sleep waits d in real time (a backoff, a settling pause: time that must
+// really pass, whatever the injected clock says), or until ctx is done, in
+// which case it returns ctx's error.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

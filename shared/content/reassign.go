@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -364,7 +365,7 @@ func (s *Service) run(ctx, budget context.Context, t table.Tenant, job Job) (Pro
 		}
 		if !settled && s.Settle > 0 {
 			settled = true
-			if err := sleep(ctx, s.Settle); err != nil {
+			if err := clock.Sleep(ctx, s.Settle); err != nil {
 				return Progress{}, err
 			}
 			continue
@@ -540,16 +541,5 @@ func (s *Service) count(ctx context.Context, t table.Tenant, accountID, ownerID 
 			return n, nil
 		}
 		start = res.LastEvaluatedKey
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
 	}
 }

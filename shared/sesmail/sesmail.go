@@ -26,6 +26,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
 )
 
@@ -46,15 +47,17 @@ type Sender struct {
 }
 
 // New is the Sender of a function: an SES client built from the function's
-// AWS configuration (pointed at SES local when AWS_ENDPOINT_URL_SES is set,
-// as awsclient.SES does), sending from the address from.
-func New(cfg aws.Config, from string) *Sender {
-	client := ses.NewFromConfig(cfg, func(o *ses.Options) {
+// AWS configuration, sending from the address from.
+func New(cfg aws.Config, from string) *Sender { return &Sender{SES: Client(cfg), From: from} }
+
+// Client is the SES client of cfg, pointed at SES local when
+// AWS_ENDPOINT_URL_SES is set; extra options apply after that.
+func Client(cfg aws.Config, extra ...func(*ses.Options)) *ses.Client {
+	return ses.NewFromConfig(cfg, append([]func(*ses.Options){func(o *ses.Options) {
 		if ep := os.Getenv("AWS_ENDPOINT_URL_SES"); ep != "" {
 			o.BaseEndpoint = aws.String(ep)
 		}
-	})
-	return &Sender{SES: client, From: from}
+	}}, extra...)...)
 }
 
 const (
@@ -121,15 +124,7 @@ func (s *Sender) wait(ctx context.Context, attempt int) error {
 		base = defaultBackoff
 	}
 	d := base << (attempt - 2)
-	d = d/2 + rand.N(d/2+1) // jitter, so throttled senders do not retry in step
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d/2+rand.N(d/2+1)) // jitter, so throttled senders do not retry in step
 }
 
 // classify sorts an SES error into a delivery failure reason.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -359,13 +360,5 @@ func mapSDKError(err error) error {
 
 func backoff(ctx context.Context, attempt int) error {
 	base := 10 * time.Millisecond << min(attempt, 6)
-	d := base/2 + rand.N(base/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, base/2+rand.N(base/2+1))
 }

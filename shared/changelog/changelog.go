@@ -13,9 +13,10 @@ import (
 
 // Actor kinds.
 const (
-	ActorUser    = "user"
-	ActorSupport = "support" // a tenant operator acting in a customer account
-	ActorSystem  = "system"  // a scheduled job or an automation
+	ActorUser     = "user"
+	ActorSupport  = "support"  // a tenant operator switched into the account changed, with a reason
+	ActorOperator = "operator" // a tenant operator doing tenant administration
+	ActorSystem   = "system"   // a scheduled job or an automation
 )
 
 // Actor is who made a change. A support actor is "support person ID acting
@@ -28,14 +29,31 @@ type Actor struct {
 }
 
 // ActorOf is who a caller's change is logged as: a user as themselves; a
-// tenant operator as support, with the account their session is acting in
-// and the reason they gave when they switched into it (none when they act
-// from an account they belong to).
+// tenant operator as support when the change is in the account their
+// session is switched into (with that account and their reason), else as
+// an operator doing tenant administration. New settles which, from the
+// account the entry is written to.
 func ActorOf(c access.Caller) Actor {
 	if c.Operator {
-		return Actor{Kind: ActorSupport, ID: c.UserID, AccountID: c.AccountID, Reason: c.SupportReason}
+		return Actor{Kind: ActorOperator, ID: c.UserID, AccountID: c.AccountID, Reason: c.SupportReason}.In(c.AccountID)
 	}
 	return Actor{Kind: ActorUser, ID: c.UserID}
+}
+
+// In is the actor as the change log of accountID records it: an operator
+// whose session is switched into accountID with a reason is support there;
+// anywhere else the same operator is doing tenant administration (kind
+// operator, no account or reason of theirs: those belong to another
+// account's log).
+func (a Actor) In(accountID string) Actor {
+	if a.Kind != ActorSupport && a.Kind != ActorOperator {
+		return a
+	}
+	if a.Reason != "" && a.AccountID == accountID {
+		a.Kind = ActorSupport
+		return a
+	}
+	return Actor{Kind: ActorOperator, ID: a.ID}
 }
 
 // System is the actor of scheduled jobs.
@@ -63,7 +81,7 @@ type Entry struct {
 // also listed in that user's log.
 func New(t table.Tenant, id string, at time.Time, accountID string, actor Actor, action, subjectType, subjectID string, before, after map[string]any) Entry {
 	k := t.ChangeLogEntry(accountID, id)
-	e := Entry{PK: k.PK, SK: k.SK, Type: "CHANGE", ID: id, AccountID: accountID, At: at, Actor: actor, Action: action,
+	e := Entry{PK: k.PK, SK: k.SK, Type: "CHANGE", ID: id, AccountID: accountID, At: at, Actor: actor.In(accountID), Action: action,
 		SubjectType: subjectType, SubjectID: subjectID, Before: before, After: after}
 	if subjectType == "user" {
 		ix := t.UserChangeLog(subjectID, id)

@@ -28,6 +28,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -78,22 +79,35 @@ const StatusDeleted = "deleted"
 
 // RequireOverUser decides whether caller may do action to user u. A user
 // belongs to their home account: its members with the permission (Admins)
-// may act on them, and so may tenant operators. Read actions are also open
-// to the members of the caller's active account when u is a member there
-// (an Admin reads the external consultants of their account). Every user
-// may read themselves; what they may change about themselves is decided by
-// the caller of this function.
+// may act on them; tenant operators may while switched into it (or, as
+// tenant administration, read their audit trail). Support staff are
+// administered only by operators: a non-operator may read an operator but
+// never change one, an operator administers operators without a switch. A
+// user without a home account is the operators'. Read actions are also
+// open to the members of the caller's active account when u is a member
+// there (an Admin reads the external consultants of their account). Every
+// user may read themselves; what they may change about themselves is
+// decided by the caller of this function.
 func RequireOverUser(ctx context.Context, s *store.Store, checker access.Checker, caller access.Caller, action access.Action, u identity.User) error {
-	if caller.Operator {
+	switch {
+	case u.Operator && caller.Operator:
+		return nil
+	case u.Operator && !isRead(action):
+		return access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators may do this to them", u.Email)
+	case caller.Operator && u.HomeAccountID == "":
 		return nil
 	}
+	refusal := apperr.ErrForbidden.Withf("only administrators of this user's home account may do this")
 	if u.HomeAccountID != "" {
 		err := checker.Require(ctx, caller, action, u.HomeAccountID)
 		if err == nil || apperr.KindOf(err) != apperr.KindForbidden && apperr.KindOf(err) != apperr.KindNotFound {
 			return err
 		}
+		if errors.Is(err, access.ErrSwitchRequired) {
+			refusal = access.ErrSwitchRequired.Withf("switch into %s's home account %s with a reason (POST /me/switch-account) to do this", u.Email, u.HomeAccountID)
+		}
 	}
-	if isRead(action) && caller.AccountID != "" {
+	if isRead(action) && caller.AccountID != "" && caller.AccountID != u.HomeAccountID {
 		var m struct {
 			UserID string `dynamodbav:"userId"`
 		}
@@ -105,12 +119,10 @@ func RequireOverUser(ctx context.Context, s *store.Store, checker access.Checker
 			return checker.Require(ctx, caller, action, caller.AccountID)
 		}
 	}
-	return apperr.ErrForbidden.Withf("only administrators of this user's home account may do this")
+	return refusal
 }
 
-func isRead(a access.Action) bool {
-	return a == access.ReadUsers || a == access.ReadAudit || a == access.ReadAccount
-}
+func isRead(a access.Action) bool { return access.IsRead(a) }
 
 // ValidID reports whether s can be an id this service made (26 Crockford
 // base32 characters) or one a seed chose (letters, digits, '-', '_', at

@@ -15,7 +15,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
+	routetable "github.com/acme/accountadmin/shared/routes"
 )
 
 // Request and Response are the HTTP API v2 payloads.
@@ -38,7 +40,22 @@ type Mux map[string]Handler
 // Serve wraps a function's routes: it dispatches, logs once per request with
 // the request id, maps errors to problem+json and recovers panics as 500s.
 // The Go error it returns is always nil: every handled failure is a response.
+//
+// Every route must be one of the route table (shared/routes), which says
+// whether it is behind the authorizer: such a route's handler runs only
+// for a request that carries a resolved caller; any other is answered 401
+// here, so a handler that forgot to check cannot be reached anonymously.
+// A route missing from the table is a programming error: Serve panics when
+// the function starts.
 func Serve(log *slog.Logger, routes Mux) LambdaHandler {
+	authorized := make(map[string]bool, len(routes))
+	for key := range routes {
+		r, ok := routetable.Lookup(key)
+		if !ok {
+			panic(fmt.Sprintf("httpapi.Serve: %s is not in the route table (shared/routes)", key))
+		}
+		authorized[key] = r.Auth
+	}
 	return func(ctx context.Context, req Request) (resp Response, _ error) {
 		l := log.With("requestId", req.RequestContext.RequestID, "route", req.RouteKey)
 		defer func() {
@@ -50,6 +67,11 @@ func Serve(log *slog.Logger, routes Mux) LambdaHandler {
 		h, ok := routes[req.RouteKey]
 		if !ok {
 			return Problem(l, ctx, req, apperr.ErrNotFound.Withf("no route %s", req.RouteKey)), nil
+		}
+		if authorized[req.RouteKey] {
+			if _, err := access.CallerFrom(req); err != nil {
+				return Problem(l, ctx, req, err), nil
+			}
 		}
 		resp, err := h(ctx, req)
 		if err != nil {

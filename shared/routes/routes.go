@@ -96,6 +96,16 @@ var Table = []Route{
 	{"POST", "/accounts/{accountId}/close", "delete", true},
 }
 
+// Lookup finds the route of a route key ("POST /auth/sign-in").
+func Lookup(key string) (Route, bool) {
+	for _, r := range Table {
+		if r.Key() == key {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
 // Jobs are the scheduled functions.
 var Jobs = []Job{
 	{Name: "expire-invitations", Function: "expire-invitations", Schedule: "rate(1 hour)", DetailType: "Scheduled Event"},

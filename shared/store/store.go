@@ -250,6 +250,7 @@ const maxAttempts = 6
 // maxAttempts times, then reported as unavailable (503); nothing is ever
 // half-written.
 func (s *Store) Transact(ctx context.Context, what string, writes ...*Write) error {
+	writes = merge(writes)
 	if len(writes) == 0 {
 		return nil
 	}
@@ -299,6 +300,57 @@ func (s *Store) Transact(ctx context.Context, what string, writes ...*Write) err
 	}
 	return fmt.Errorf("%s: %w", what, &apperr.Error{Kind: apperr.KindUnavailable, Code: apperr.ErrUnavailable.Code,
 		Detail: apperr.ErrUnavailable.Detail, Err: last})
+}
+
+// merge folds the condition checks of a transaction into the other write
+// on the same item (a transaction may name an item only once): two checks
+// become one whose condition is both, and a check beside a put, update or
+// delete adds its condition to that write. Independent rules (a grant's
+// proof, the last-admin guard) can thus each add their checks without
+// knowing of each other. A merged write that fails reports the error of
+// the write it was merged into.
+func merge(writes []*Write) []*Write {
+	at := make(map[table.Key]int, len(writes))
+	dup := false
+	for _, w := range writes {
+		if _, ok := at[w.key]; ok {
+			dup = true
+			break
+		}
+		at[w.key] = 0
+	}
+	if !dup {
+		return writes
+	}
+	clear(at)
+	out := make([]*Write, 0, len(writes))
+	for _, w := range writes {
+		i, ok := at[w.key]
+		if !ok {
+			at[w.key] = len(out)
+			out = append(out, w)
+			continue
+		}
+		prev := out[i]
+		switch {
+		case w.kind == "check" && w.cond != nil:
+			c := *prev
+			c.If(*w.cond)
+			out[i] = &c
+		case prev.kind == "check":
+			c := *w
+			if prev.cond != nil {
+				c.If(*prev.cond)
+			}
+			if c.fail == nil {
+				c.fail = prev.fail
+			}
+			out[i] = &c
+		default:
+			out = append(out, w) // two changes of one item: DynamoDB refuses, as it should
+		}
+	}
+	return out
 }
 
 // Do runs one conditional write with the single-item API. Throttling is

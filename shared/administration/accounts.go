@@ -2,6 +2,7 @@ package administration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -47,12 +48,17 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 // CreateAccount creates an account whose first Admin is the caller (or,
 // for an operator, the user they name): account, membership (Admin, the
 // tenant's default licence) and change-log entry in one transaction, which
-// also checks that the admin is an active user. Tenant operators and the
-// Admins of the caller's active account may create accounts.
+// also checks that the admin is an active user. Creating accounts is
+// billing: tenant operators do it, and members of the caller's active
+// account whose custom role holds accounts.create (operators define such
+// roles); the built-in Admin does not hold it.
 func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !c.Operator {
-		if err := s.Access.Require(ctx, c, access.EditAccount, c.AccountID); err != nil {
+		if err := s.Access.Require(ctx, c, access.CreateAccounts, c.AccountID); err != nil {
+			if errors.Is(err, apperr.ErrForbidden) {
+				return accounts.Account{}, apperr.ErrForbidden.Withf("accounts are created through the tenant's billing: ask a tenant operator")
+			}
 			return accounts.Account{}, fmt.Errorf("create account: %w", err)
 		}
 		if cmd.AdminUserID != c.UserID {

@@ -2,7 +2,6 @@ package administration
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -181,15 +180,10 @@ func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.U
 	var writes []*store.Write
 	var held []licences.Held
 	g := s.adminGuard(t)
+	if err := s.keepAdmins(ctx, c, g, u, ms); err != nil {
+		return nil, err
+	}
 	for _, m := range ms {
-		if accounts.IsActiveAdmin(m, u.Status) {
-			if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {
-				if errors.Is(err, ErrLastAdmin) {
-					return nil, ErrLastAdmin.Withf("%s is the last active Admin of account %s: make someone else Admin first", u.Email, m.AccountID)
-				}
-				return nil, err
-			}
-		}
 		held = append(held, licences.Held{AccountID: m.AccountID, Licence: m.Licence})
 		writes = append(writes,
 			store.Delete(t.Membership(m.AccountID, u.ID)).If(store.AtVersion(m.Version)).OrFail(ErrChanged),
@@ -211,6 +205,17 @@ func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.U
 // member elsewhere. Not the last active Admin. Needs users.delete in the
 // account; anyone may leave an account themselves.
 func (s *Service) RemoveMembership(ctx context.Context, c access.Caller, accountID, userID string) error {
+	return s.removeMembership(ctx, c, accountID, userID, false)
+}
+
+// RemoveAssociate is RemoveMembership for the route that names an external
+// member (DELETE /accounts/{a}/associates/{u}): the user's own home
+// membership is 404 not_an_associate there. Same rule, same writes.
+func (s *Service) RemoveAssociate(ctx context.Context, c access.Caller, accountID, userID string) error {
+	return s.removeMembership(ctx, c, accountID, userID, true)
+}
+
+func (s *Service) removeMembership(ctx context.Context, c access.Caller, accountID, userID string, associate bool) error {
 	t := c.Tenant
 	if !directory.ValidID(accountID) || !directory.ValidID(userID) {
 		return apperr.ErrNotFound
@@ -223,6 +228,12 @@ func (s *Service) RemoveMembership(ctx context.Context, c access.Caller, account
 	m, u, err := s.member(ctx, t, accountID, userID)
 	if err != nil {
 		return err
+	}
+	if associate && !m.External {
+		return ErrNotAssociate
+	}
+	if u.Operator && !c.Operator && accountID == u.HomeAccountID && userID != c.UserID {
+		return access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators remove them from their home account", u.Email)
 	}
 	writes, err := s.leaveWrites(ctx, c, u, []accounts.Membership{m}, "membership.removed")
 	if err != nil {

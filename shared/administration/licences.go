@@ -2,6 +2,7 @@ package administration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -48,19 +49,20 @@ func (r SeatsRequest) Command(c access.Caller, accountID, licence string, ifMatc
 var ErrSeatsInUse = apperr.New(apperr.KindConflict, "seats_in_use", "more seats are in use than that: remove licences first")
 
 // SetSeats records how many seats of a licence type an account bought.
-// Purchases are billing: tenant operators record them. The first time a
+// Purchases are billing: tenant operators record them (or a custom role
+// holding licences.purchase, which operators may define). The first time a
 // type is bought for an account, its pool starts with the members who hold
 // that licence already; fewer seats than are in use are refused, and the
 // condition on "used" makes that hold against racing assignments.
 func (s *Service) SetSeats(ctx context.Context, cmd SetSeats) (licences.Pool, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !c.Operator {
-		return licences.Pool{}, apperr.ErrForbidden.Withf("seats are bought through the tenant's billing: ask a tenant operator")
-	}
 	if !directory.ValidID(cmd.AccountID) {
 		return licences.Pool{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
-	if err := s.Access.Require(ctx, c, access.ManageLicences, cmd.AccountID); err != nil {
+	if err := s.Access.Require(ctx, c, access.PurchaseSeats, cmd.AccountID); err != nil {
+		if errors.Is(err, apperr.ErrForbidden) {
+			return licences.Pool{}, apperr.ErrForbidden.Withf("seats are bought through the tenant's billing: ask a tenant operator")
+		}
 		return licences.Pool{}, err
 	}
 	now := s.now()
@@ -154,12 +156,18 @@ func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (account
 	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
 		return accounts.Membership{}, apperr.ErrNotFound
 	}
+	if cmd.UserID == c.UserID {
+		return accounts.Membership{}, access.ErrOwnRoles
+	}
 	if err := s.Access.Require(ctx, c, access.ManageLicences, cmd.AccountID); err != nil {
 		return accounts.Membership{}, err
 	}
 	m, u, err := s.member(ctx, t, cmd.AccountID, cmd.UserID)
 	if err != nil {
 		return accounts.Membership{}, err
+	}
+	if u.Operator && !c.Operator {
+		return accounts.Membership{}, access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators change their licence", u.Email)
 	}
 	v, err := expect(cmd.IfMatch, m.Version)
 	if err != nil {

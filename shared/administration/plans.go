@@ -2,6 +2,7 @@ package administration
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -54,7 +55,7 @@ func (r PlanRequest) Command(c access.Caller, planID string, ifMatch int64) (Put
 func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !c.Operator {
-		return plans.Plan{}, apperr.ErrForbidden.Withf("plans are the tenant's billing: only tenant operators define them")
+		return plans.Plan{}, access.ErrOperatorsOnly.Withf("plans are the tenant's billing: only tenant operators define them")
 	}
 	var old plans.Plan
 	exists, err := s.Store.Get(ctx, t.Plan(cmd.Plan.ID), &old)
@@ -120,10 +121,10 @@ func (r AccountPlanRequest) Command(c access.Caller, accountID string, ifMatch i
 // version; the plan must exist at commit.
 func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !c.Operator {
-		return accounts.Account{}, apperr.ErrForbidden.Withf("an account's plan is the tenant's billing: ask a tenant operator")
-	}
-	if err := s.Access.Require(ctx, c, access.EditAccount, cmd.AccountID); err != nil {
+	if err := s.Access.Require(ctx, c, access.ManagePlans, cmd.AccountID); err != nil {
+		if errors.Is(err, access.ErrOperatorsOnly) {
+			return accounts.Account{}, access.ErrOperatorsOnly.Withf("an account's plan is the tenant's billing: ask a tenant operator")
+		}
 		return accounts.Account{}, err
 	}
 	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)

@@ -45,7 +45,15 @@ type SetRoles struct {
 	UserID    string
 	Roles     []string // sorted, unique
 	IfMatch   int64    // the membership's version
+	// Associate says the route names an external member (PATCH
+	// /accounts/{a}/associates/{u}): the user's own home membership is then
+	// 404 not_an_associate, as that route promises.
+	Associate bool
 }
+
+// ErrNotAssociate answers a route about an external member for a member of
+// their home account.
+var ErrNotAssociate = apperr.New(apperr.KindNotFound, "not_an_associate", "the user is not an external member of this account")
 
 // Command validates the request.
 func (r RolesRequest) Command(c access.Caller, accountID, userID string, ifMatch int64) (SetRoles, error) {
@@ -101,21 +109,33 @@ func (s *Service) roleChecks(ctx context.Context, t table.Tenant, roles []string
 	return checks, f.Err()
 }
 
-// SetRoles replaces a member's roles, at the membership's version, with the
-// change-log entry. Needs roles.manage in the account (Admins). Taking Admin
-// from the last active Admin is refused (409 last_admin), also when two
-// admins demote each other at the same moment.
+// SetRoles replaces a member's roles (a member of the account or an
+// external one: this is the one implementation of both routes), at the
+// membership's version, with the change-log entry. Needs roles.manage in
+// the account (Admins), and every role granted within the caller's own
+// rights there (access.RequireGrant: Admin only by an Admin; never one's
+// own roles; an operator's roles only by an operator); the grantor's
+// rights are checked again at commit. Taking Admin from the last active
+// Admin is refused (409 last_admin), also when two admins demote each
+// other at the same moment.
 func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membership, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
 		return accounts.Membership{}, apperr.ErrNotFound
 	}
-	if err := s.Access.Require(ctx, c, access.ManageRoles, cmd.AccountID); err != nil {
+	grant, err := s.Access.RequireGrant(ctx, c, access.ManageRoles, cmd.AccountID, cmd.UserID, cmd.Roles)
+	if err != nil {
 		return accounts.Membership{}, err
 	}
 	m, u, err := s.member(ctx, t, cmd.AccountID, cmd.UserID)
 	if err != nil {
 		return accounts.Membership{}, err
+	}
+	if cmd.Associate && !m.External {
+		return accounts.Membership{}, ErrNotAssociate
+	}
+	if u.Operator && !c.Operator {
+		return accounts.Membership{}, access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators change their roles", u.Email)
 	}
 	v, err := expect(cmd.IfMatch, m.Version)
 	if err != nil {
@@ -125,10 +145,7 @@ func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 	if slices.Equal(old, cmd.Roles) {
 		return m, nil
 	}
-	writes, err := s.roleChecks(ctx, t, cmd.Roles)
-	if err != nil {
-		return accounts.Membership{}, err
-	}
+	writes := grant.Checks()
 	if accounts.IsActiveAdmin(m, u.Status) && !slices.Contains(cmd.Roles, access.RoleAdmin) {
 		g := s.adminGuard(t)
 		if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {

@@ -6,7 +6,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
-	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
@@ -42,12 +41,8 @@ func (s *Service) Suspend(ctx context.Context, c access.Caller, userID string) (
 			return identity.User{}, err
 		}
 		g := s.adminGuard(t)
-		for _, m := range ms {
-			if accounts.IsActiveAdmin(m, u.Status) {
-				if err := g.Keep(ctx, m.AccountID, u.ID); err != nil {
-					return identity.User{}, err
-				}
-			}
+		if err := s.keepAdmins(ctx, c, g, u, ms); err != nil {
+			return identity.User{}, err
 		}
 		writes = g.Checks()
 	}

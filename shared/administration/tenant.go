@@ -22,7 +22,7 @@ import (
 // operators change them. Their change-log entries go to the operator's
 // active account.
 
-var errOperatorsOnly = apperr.ErrForbidden.Withf("only tenant operators may change tenant-wide settings")
+var errOperatorsOnly = access.ErrOperatorsOnly.Withf("only tenant operators may change tenant-wide settings")
 
 // RoleRequest is the body of PUT /roles/{roleName}.
 type RoleRequest struct {

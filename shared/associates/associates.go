@@ -157,15 +157,24 @@ func roleChecks(t table.Tenant, roles []string) []*store.Write {
 
 // Associate gives an active user access to each account with its roles, as
 // an external member holding the tenant's default licence, in one
-// transaction: all accounts or none. The caller needs users.edit in every
-// account (an Admin of each) or is an operator.
+// transaction: all accounts or none. A membership made without the user's
+// consent is tenant administration (users.associate: operators only);
+// an account's Admin adds an existing user by an invitation they accept.
+// Nobody associates themselves: an operator enters a customer account by a
+// switch with a reason, never by a membership of their own making.
 func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accounts.Membership, error) {
 	t := cmd.Caller.Tenant
 	ids := make([]string, len(cmd.Accounts))
 	for i, a := range cmd.Accounts {
 		ids[i] = a.AccountID
 	}
-	if _, err := s.Access.RequireEach(ctx, cmd.Caller, access.EditUsers, ids...); err != nil {
+	if cmd.UserID == cmd.Caller.UserID {
+		return nil, access.ErrOwnRoles.Withf("nobody gives themselves access to an account: support staff switch into it with a reason")
+	}
+	if _, err := s.Access.RequireEach(ctx, cmd.Caller, access.AssociateUsers, ids...); err != nil {
+		if errors.Is(err, access.ErrOperatorsOnly) {
+			return nil, access.ErrOperatorsOnly.Withf("only tenant operators associate a user without their consent: invite them instead (they accept in their own session)")
+		}
 		return nil, err
 	}
 	var user identity.User
@@ -236,146 +245,6 @@ func (s *Service) poolsWith(ctx context.Context, t table.Tenant, accs []AccountR
 		_, out[a.AccountID] = items[t.LicencePool(a.AccountID, licence)]
 	}
 	return out, nil
-}
-
-// ChangeRolesCommand is a validated PATCH of an associate's roles.
-type ChangeRolesCommand struct {
-	Caller    access.Caller
-	AccountID string
-	UserID    string
-	Roles     []string
-	IfMatch   int64 // the membership's version; 0: any
-}
-
-// RolesRequest is the body of PATCH /accounts/{accountId}/associates/{userId}.
-type RolesRequest struct {
-	Roles []string `json:"roles"`
-}
-
-// Command validates the request.
-func (r RolesRequest) Command(c access.Caller, accountID, userID string, ifMatch int64) (ChangeRolesCommand, error) {
-	roles, err := validRoles(r.Roles)
-	if err != nil {
-		return ChangeRolesCommand{}, apperr.Validation(apperr.FieldError{Field: "roles", Code: "invalid", Detail: err.Error()})
-	}
-	return ChangeRolesCommand{Caller: c, AccountID: accountID, UserID: userID, Roles: roles, IfMatch: ifMatch}, nil
-}
-
-// ChangeRoles sets an external member's roles in one account; the user's
-// other memberships, their home account among them, are untouched.
-func (s *Service) ChangeRoles(ctx context.Context, cmd ChangeRolesCommand) (accounts.Membership, error) {
-	t := cmd.Caller.Tenant
-	if err := s.Access.Require(ctx, cmd.Caller, access.EditUsers, cmd.AccountID); err != nil {
-		return accounts.Membership{}, err
-	}
-	for range maxGuardRetries {
-		m, err := s.associate(ctx, t, cmd.AccountID, cmd.UserID)
-		if err != nil {
-			return accounts.Membership{}, err
-		}
-		if cmd.IfMatch != 0 && cmd.IfMatch != m.Version {
-			return accounts.Membership{}, apperr.ErrVersionConflict
-		}
-		now := s.Clock.Now()
-		next := m
-		next.Roles = cmd.Roles
-		writes := []*store.Write{
-			store.Update(t.Membership(cmd.AccountID, cmd.UserID), next.WithAdminIndex(t, store.BumpVersion().
-				Set(expression.Name("roles"), expression.Value(stringSet(cmd.Roles))).
-				Set(expression.Name("updatedAt"), expression.Value(now)))).
-				If(store.AtVersion(m.Version).And(store.Is("external", true))).OrFail(errChanged),
-		}
-		writes = append(writes, roleChecks(t, cmd.Roles)...)
-		if m.HoldsAdmin() && !next.HoldsAdmin() {
-			guard := s.adminGuard(t)
-			if err := guard.Keep(ctx, cmd.AccountID, cmd.UserID); err != nil {
-				return accounts.Membership{}, err
-			}
-			writes = append(writes, guard.Checks()...)
-		}
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(cmd.Caller), "associate.roles_changed", "user", cmd.UserID,
-			map[string]any{"roles": m.Roles}, map[string]any{"roles": cmd.Roles}).Write())
-		err = s.Store.Transact(ctx, fmt.Sprintf("change roles of associate %s in %s", cmd.UserID, cmd.AccountID), writes...)
-		if errors.Is(err, errChanged) {
-			if cmd.IfMatch != 0 {
-				return accounts.Membership{}, apperr.ErrVersionConflict
-			}
-			continue
-		}
-		if errors.Is(err, errAdminChanged) {
-			continue
-		}
-		if err != nil {
-			return accounts.Membership{}, err
-		}
-		m.Roles, m.Version, m.UpdatedAt = cmd.Roles, m.Version+1, now
-		return m, nil
-	}
-	return accounts.Membership{}, apperr.ErrUnavailable
-}
-
-// Remove ends an external member's access to one account: the membership
-// goes (with its seat), their sessions in that account are refused from the
-// next request, their home account is untouched.
-func (s *Service) Remove(ctx context.Context, caller access.Caller, accountID, userID string) error {
-	t := caller.Tenant
-	if err := s.Access.Require(ctx, caller, access.EditUsers, accountID); err != nil {
-		return err
-	}
-	for range maxGuardRetries {
-		m, err := s.associate(ctx, t, accountID, userID)
-		if err != nil {
-			return err
-		}
-		writes := []*store.Write{
-			store.Delete(t.Membership(accountID, userID)).If(store.AtVersion(m.Version).And(store.Is("external", true))).OrFail(errChanged),
-		}
-		seats, err := licences.Releases(ctx, s.Store, t, []licences.Held{{AccountID: accountID, Licence: m.Licence}})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, seats...)
-		if m.HoldsAdmin() {
-			guard := s.adminGuard(t)
-			if err := guard.Keep(ctx, accountID, userID); err != nil {
-				return err
-			}
-			writes = append(writes, guard.Checks()...)
-		}
-		now := s.Clock.Now()
-		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, accountID, changelog.ActorOf(caller), "associate.removed", "user", userID,
-			map[string]any{"roles": m.Roles, "licence": m.Licence}, nil).Write())
-		err = s.Store.Transact(ctx, fmt.Sprintf("remove associate %s from %s", userID, accountID), writes...)
-		if errors.Is(err, errChanged) || errors.Is(err, errAdminChanged) {
-			continue
-		}
-		return err
-	}
-	return apperr.ErrUnavailable
-}
-
-// associate reads an external membership (404 when there is none, or it is
-// the user's own, non-external membership: that is the administration's).
-func (s *Service) associate(ctx context.Context, t table.Tenant, accountID, userID string) (accounts.Membership, error) {
-	var m accounts.Membership
-	ok, err := s.Store.Get(ctx, t.Membership(accountID, userID), &m)
-	if err != nil {
-		return m, err
-	}
-	if !ok || !m.External {
-		return m, ErrNotAssociate
-	}
-	return m, nil
-}
-
-var errAdminChanged = errors.New("the other admin changed meanwhile")
-
-// adminGuard is the last-admin guard (accounts.AdminGuard, shared with
-// shared/administration): it finds another active Admin through the
-// account's sparse admin index and checks them at commit; when they changed
-// meanwhile, ChangeRoles and Remove read again and retry.
-func (s *Service) adminGuard(t table.Tenant) *accounts.AdminGuard {
-	return accounts.NewAdminGuard(s.Store, t, ErrLastAdmin, errAdminChanged)
 }
 
 // SwitchRequest is the body of POST /me/switch-account.

@@ -190,7 +190,7 @@ func (s *Service) Register(ctx context.Context, cmd RegisterCommand) (Registered
 
 // Get reads one item (any member may).
 func (s *Service) Get(ctx context.Context, caller access.Caller, accountID, contentID string) (Item, error) {
-	if err := s.Access.Require(ctx, caller, access.ReadAccount, accountID); err != nil {
+	if err := s.Access.Require(ctx, caller, access.ReadContent, accountID); err != nil {
 		return Item{}, err
 	}
 	var it Item
@@ -247,7 +247,7 @@ type Page struct {
 // List pages an account's content, or one owner's (any member may).
 func (s *Service) List(ctx context.Context, q ListQuery) (Page, error) {
 	t := q.Caller.Tenant
-	if err := s.Access.Require(ctx, q.Caller, access.ReadAccount, q.AccountID); err != nil {
+	if err := s.Access.Require(ctx, q.Caller, access.ReadContent, q.AccountID); err != nil {
 		return Page{}, err
 	}
 	query := store.Query{Partition: t.Content(q.AccountID, "").PK, SKPrefix: table.ContentPrefix, Limit: q.Limit, Cursor: q.Cursor}

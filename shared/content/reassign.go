@@ -210,7 +210,7 @@ func (s *Service) Progress(ctx context.Context, caller access.Caller, jobID stri
 	if !ok {
 		return Progress{}, apperr.ErrNotFound.Withf("no reassignment %s", jobID)
 	}
-	if err := s.Access.Require(ctx, caller, access.ReadAccount, job.AccountID); err != nil {
+	if err := s.Access.Require(ctx, caller, access.ReadContent, job.AccountID); err != nil {
 		return Progress{}, err
 	}
 	return ProgressOf(job), nil

@@ -42,7 +42,6 @@ import (
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
-	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // MaxChildren bounds a parent's children, so a family reads in one batch.
@@ -202,10 +201,10 @@ func ValidName(raw string) (string, error) {
 }
 
 // CreateChild creates an account as a child of the parent, in one
-// transaction with the link, both change-log entries and, unless the caller
-// is an operator, the caller's Admin membership of the new account (with
-// the tenant's default licence; external, since the caller's home account
-// is elsewhere), so the new account is never without an Admin.
+// transaction with the link and both change-log entries. Linking is tenant
+// administration (links.manage: operators only), so the new account starts
+// without members: the operator invites its first Admin, whose consent the
+// invitation is.
 func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Linked, error) {
 	t := cmd.Caller.Tenant
 	name, err := ValidName(cmd.Name)
@@ -226,22 +225,11 @@ func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Link
 	if err := canTakeAChild(parent); err != nil {
 		return Linked{}, err
 	}
-	settings, err := tenancy.Load(ctx, s.Store, t)
-	if err != nil {
-		return Linked{}, err
-	}
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
 	child := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: name, ParentID: cmd.ParentID, CreatedAt: now, UpdatedAt: now})
 	writes := append([]*store.Write{store.Put(child).If(store.NotExists())},
 		s.linkWrites(t, cmd.ParentID, child.ID, actor, now, "account.created", map[string]any{"name": name, "parentId": cmd.ParentID})...)
-	if !cmd.Caller.Operator {
-		me := s.personOf(ctx, t, cmd.Caller.UserID)
-		m := accounts.NewMembership(t, accounts.Membership{AccountID: child.ID, UserID: cmd.Caller.UserID,
-			Email: me.Email, FirstName: me.FirstName, LastName: me.LastName, Roles: []string{access.RoleAdmin}, Licence: settings.DefaultLicence,
-			External: true, CreatedAt: now, UpdatedAt: now})
-		writes = append(writes, store.Put(m).If(store.NotExists()), accounts.MemberOf(t, cmd.Caller.UserID, me.Version, ErrChanged))
-	}
 	err = s.Store.Transact(ctx, fmt.Sprintf("create child account of %s", cmd.ParentID), writes...)
 	if errors.Is(err, errRace) {
 		var again accounts.Account
@@ -266,24 +254,6 @@ func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Link
 type Linked struct {
 	Child  AccountSummary `json:"child"`
 	Family Family         `json:"family"`
-}
-
-// person is what a new membership copies from its user.
-type person struct {
-	Email     string `dynamodbav:"email"`
-	FirstName string `dynamodbav:"firstName"`
-	LastName  string `dynamodbav:"lastName"`
-	Version   int64  `dynamodbav:"version"`
-}
-
-// personOf is the caller's email and name for their new membership (empty
-// if unknown).
-func (s *Service) personOf(ctx context.Context, t table.Tenant, userID string) person {
-	var u person
-	if ok, err := s.Store.Get(ctx, t.User(userID), &u); err != nil || !ok {
-		return person{}
-	}
-	return u
 }
 
 // Unlink detaches childID from parentID; both accounts stay. The caller

@@ -16,6 +16,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
@@ -27,12 +28,13 @@ import (
 type handler struct {
 	links       *links.Service
 	associates  *associates.Service
+	admin       *administration.Service // an associate's roles and removal: the one implementation of membership changes
 	idempotency httpapi.Idempotency
 }
 
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
-	h := handler{links: links.New(d), associates: associates.New(d),
+	h := handler{links: links.New(d), associates: associates.New(d), admin: administration.New(d),
 		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"GET /accounts/{accountId}/family":                 h.family,
@@ -154,7 +156,7 @@ func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	var body associates.RolesRequest
+	var body administration.RolesRequest
 	if err := httpapi.DecodeMax(req, &body, 2<<10); err != nil {
 		return httpapi.Response{}, err
 	}
@@ -166,7 +168,8 @@ func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	m, err := h.associates.ChangeRoles(ctx, cmd)
+	cmd.Associate = true
+	m, err := h.admin.SetRoles(ctx, cmd)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -179,7 +182,7 @@ func (h handler) removeAssociate(ctx context.Context, req httpapi.Request) (http
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	if err := h.associates.Remove(ctx, caller, req.PathParameters["accountId"], req.PathParameters["userId"]); err != nil {
+	if err := h.admin.RemoveAssociate(ctx, caller, req.PathParameters["accountId"], req.PathParameters["userId"]); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil

@@ -259,11 +259,13 @@ func prepareIssue5(t *testing.T, env *testkit.Env, ten testkit.Tenant, path stri
 	t.Helper()
 	ctx := context.Background()
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	op := admin // links and associations are tenant administration
+	op.Operator = true
 	switch path {
 	case "link/unlink.json":
 		child := env.AddAccount(t, ten, "Sample child")
 		env.AddMembership(t, ten, child, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
-		if _, err := links.New(env.Deps).LinkExisting(ctx, admin, ten.AccountID, child); err != nil {
+		if _, err := links.New(env.Deps).LinkExisting(ctx, op, ten.AccountID, child); err != nil {
 			t.Fatal(err)
 		}
 		return strings.NewReplacer("${CHILD_ID}", child)
@@ -272,7 +274,7 @@ func prepareIssue5(t *testing.T, env *testkit.Env, ten testkit.Tenant, path stri
 		env.AddMembership(t, ten, client, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 		advisor := env.AddUser(t, ten, ten.AccountID, "advisor-"+strings.NewReplacer("/", "-", ".", "-").Replace(path)+"@"+ten.ID()+".example", "")
 		if path == "link/associate-roles.json" || path == "link/associate-remove.json" {
-			cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: client, Roles: []string{access.RoleViewer}}}}.Command(admin, advisor.ID)
+			cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: client, Roles: []string{access.RoleViewer}}}}.Command(op, advisor.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

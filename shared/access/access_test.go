@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,20 +14,23 @@ import (
 )
 
 func TestAllowed(t *testing.T) {
-	custom := map[string][]access.Action{"Billing": {access.RecordUsage, access.ResetUsage}}
+	custom := map[string][]access.Action{"Billing": {access.RecordUsage, access.ResetUsage}, "Closer": {access.CloseAccount}}
 	cases := []struct {
 		roles  []string
 		action access.Action
 		want   bool
 	}{
 		{[]string{access.RoleAdmin}, access.InviteUsers, true},
-		{[]string{access.RoleAdmin}, access.CloseAccount, true},
+		{[]string{access.RoleAdmin}, access.CloseAccount, false}, // tenant administration: operators only
+		{[]string{access.RoleAdmin}, access.ResetUsage, false},   // billing: not in the Admin role
+		{[]string{access.RoleAdmin}, access.CreateAccounts, false},
 		{[]string{access.RoleViewer}, access.ReadUsers, true},
 		{[]string{access.RoleViewer}, access.InviteUsers, false},
 		{[]string{access.RoleViewer}, access.EditUsers, false},
 		{[]string{"Billing"}, access.ResetUsage, true},
 		{[]string{"Billing"}, access.InviteUsers, false},
 		{[]string{access.RoleViewer, "Billing"}, access.ResetUsage, true},
+		{[]string{"Closer"}, access.CloseAccount, false}, // no role holds an operator action
 		{nil, access.ReadAccount, false},
 		{[]string{"Unknown"}, access.ReadAccount, false},
 	}
@@ -72,6 +76,8 @@ func TestRequire(t *testing.T) {
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	asViewer := access.Caller{Tenant: ten.Tenant, UserID: viewer.ID, AccountID: ten.AccountID, Roles: []string{access.RoleViewer}}
 	operator := access.Caller{Tenant: ten.Tenant, UserID: "support", AccountID: ten.AccountID, Operator: true}
+	switched := operator
+	switched.AccountID, switched.SupportReason = second, "ticket 4711"
 	if err := store.New(env.DB, env.Config.Table).Do(ctx, "custom role", store.Put(access.CustomRole{
 		PK: ten.Role("Inviter").PK, SK: ten.Role("Inviter").SK, Type: "ROLE", Name: "Inviter",
 		Permissions: []access.Action{access.InviteUsers}, Version: 1})); err != nil {
@@ -93,10 +99,18 @@ func TestRequire(t *testing.T) {
 		{"admin of one account, not a member of the second", admin, access.InviteUsers, second, apperr.KindForbidden},
 		{"another tenant's account is not found", admin, access.ReadAccount, other.AccountID, apperr.KindNotFound},
 		{"unknown account", admin, access.ReadAccount, "nope", apperr.KindNotFound},
-		{"operator acts anywhere in the tenant", operator, access.DeleteUsers, second, -1},
+		{"operator does tenant administration anywhere", operator, access.CloseAccount, second, -1},
+		{"operator reads an account's audit without a switch", operator, access.ReadAudit, second, -1},
+		{"operator needs a switch for account work", operator, access.DeleteUsers, second, apperr.KindForbidden},
+		{"operator needs a switch to read users", operator, access.ReadUsers, second, apperr.KindForbidden},
+		{"operator switched in does account work", switched, access.DeleteUsers, second, -1},
+		{"operator switched elsewhere needs another switch", switched, access.InviteUsers, ten.AccountID, apperr.KindForbidden},
+		{"admin cannot close", admin, access.CloseAccount, ten.AccountID, apperr.KindForbidden},
+		{"admin cannot reset usage", admin, access.ResetUsage, ten.AccountID, apperr.KindForbidden},
 		{"operator still cannot leave the tenant", operator, access.ReadAccount, other.AccountID, apperr.KindNotFound},
 		{"custom role grants its permission", inviter, access.InviteUsers, ten.AccountID, -1},
 		{"custom role grants nothing else", inviter, access.EditUsers, ten.AccountID, apperr.KindForbidden},
+		{"every member reads", inviter, access.ReadUsers, ten.AccountID, -1},
 	}
 	for _, c := range cases {
 		err := check.Require(ctx, c.caller, c.action, c.account)
@@ -150,6 +164,63 @@ func TestEntersAsSupport(t *testing.T) {
 	for _, c := range cases {
 		if got := access.EntersAsSupport(c.operator, c.home, c.account, c.licensedMember); got != c.want {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestSwitchRequiredSaysSo(t *testing.T) {
+	a := access.AuthorityOf("customer", false, nil, nil, true, false)
+	err := a.Refusal(access.InviteUsers, "home")
+	if !errors.Is(err, access.ErrSwitchRequired) {
+		t.Fatalf("operator outside a switch: %v, want switch_required", err)
+	}
+	if err := a.Refusal(access.ResetUsage, "home"); err != nil {
+		t.Fatalf("operator resetting usage: %v", err)
+	}
+	member := access.AuthorityOf("customer", true, []string{access.RoleAdmin}, nil, false, false)
+	if err := member.Refusal(access.CloseAccount, "customer"); !errors.Is(err, access.ErrOperatorsOnly) {
+		t.Fatalf("admin closing: %v, want operators_only", err)
+	}
+}
+
+// The grant ceiling as a pure decision: a role is grantable only when all
+// its permissions are the grantor's in that account, Admin only by Admin.
+func TestCheckGrant(t *testing.T) {
+	custom := map[string][]access.Action{
+		"Inviter": {access.InviteUsers},
+		"Editor":  {access.ReadUsers, access.EditUsers},
+		"Billing": {access.ResetUsage},
+		"Manager": {access.ManageRoles, access.EditUsers},
+		"Readers": {access.ReadUsers, access.ReadAudit},
+	}
+	member := func(roles ...string) access.Authority {
+		return access.AuthorityOf("a1", true, roles, custom, false, false)
+	}
+	cases := []struct {
+		name    string
+		grantor access.Authority
+		roles   []string
+		ok      bool
+	}{
+		{"an inviter grants Viewer (every member reads)", member("Inviter"), []string{access.RoleViewer}, true},
+		{"an inviter grants their own custom role", member("Inviter"), []string{"Inviter"}, true},
+		{"an inviter cannot grant Admin", member("Inviter"), []string{access.RoleAdmin}, false},
+		{"an inviter cannot grant a role they lack", member("Inviter"), []string{"Editor"}, false},
+		{"a manager grants a subset of their rights", member("Manager"), []string{"Editor"}, true},
+		{"a manager cannot grant Admin", member("Manager"), []string{access.RoleAdmin, access.RoleViewer}, false},
+		{"an Admin grants Admin", member(access.RoleAdmin), []string{access.RoleAdmin}, true},
+		{"an Admin cannot grant billing", member(access.RoleAdmin), []string{"Billing"}, false},
+		{"a reader role is grantable by anyone who invites", member("Inviter"), []string{"Readers"}, true},
+		{"support switched in grants Admin and billing", access.AuthorityOf("a1", false, nil, custom, true, true), []string{access.RoleAdmin, "Billing"}, true},
+		{"an operator not switched cannot grant Admin inside", access.AuthorityOf("a1", false, nil, custom, true, false), []string{access.RoleAdmin}, false},
+	}
+	for _, c := range cases {
+		err := c.grantor.CheckGrant(c.roles, custom)
+		if c.ok != (err == nil) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if err != nil && !errors.Is(err, access.ErrGrantExceeds) {
+			t.Errorf("%s: %v, want grant_exceeds_rights", c.name, err)
 		}
 	}
 }

@@ -54,6 +54,7 @@ func TestEveryMembershipWriteKeepsTheAdminIndex(t *testing.T) {
 
 	acct := w.env.AddAccount(t, w.ten, "Indexed")
 	w.seats(t, op, acct, tenancy.DefaultLicence, 10)
+	op = supportIn(op, acct) // the rest is account work: support switches in
 	a, _ := w.member(t, acct, "a@indexed.example", access.RoleAdmin)
 	b, _ := w.member(t, acct, "b@indexed.example")
 	w.env.AddUser(t, w.ten, acct, "unlicensed@indexed.example", "-", access.RoleAdmin)
@@ -81,19 +82,21 @@ func TestEveryMembershipWriteKeepsTheAdminIndex(t *testing.T) {
 	// An associate (external member) made Admin, demoted, promoted, removed.
 	consultant := w.env.AddUser(t, w.ten, w.ten.AccountID, "consultant@indexed.example", "")
 	assoc := associates.New(w.env.Deps)
+	in := op
 	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: acct, Roles: []string{access.RoleAdmin}}}}.Command(op, consultant.ID)
 	wantKind(t, "associate command", err, ok)
 	_, err = assoc.Associate(ctx, cmd)
 	wantKind(t, "associate", err, ok)
 	w.wantAdmins(t, "associated as Admin", acct, b.ID, consultant.ID)
 	for _, roles := range [][]string{{access.RoleViewer}, {access.RoleAdmin}} {
-		rc, err := associates.RolesRequest{Roles: roles}.Command(op, acct, consultant.ID, 0)
+		rc, err := administration.RolesRequest{Roles: roles}.Command(in, acct, consultant.ID, 0)
 		wantKind(t, "roles command", err, ok)
-		_, err = assoc.ChangeRoles(ctx, rc)
+		rc.Associate = true
+		_, err = w.adm.SetRoles(ctx, rc)
 		wantKind(t, "associate roles", err, ok)
 	}
 	w.wantAdmins(t, "associate demoted and promoted again", acct, b.ID, consultant.ID)
-	wantKind(t, "remove associate", assoc.Remove(ctx, op, acct, consultant.ID), ok)
+	wantKind(t, "remove associate", w.adm.RemoveAssociate(ctx, in, acct, consultant.ID), ok)
 	w.wantAdmins(t, "associate removed", acct, b.ID)
 
 	// A new user accepting an invitation as Admin.

@@ -42,7 +42,7 @@ func (w *world) doomedAccount(t *testing.T, op access.Caller) (doomed, elsewhere
 	u.visitor, _ = w.member(t, elsewhere, "visitor@elsewhere.example", access.RoleAdmin)
 	w.env.AddMembership(t, w.ten, doomed, u.visitor.ID, u.visitor.Email, access.RoleViewer)
 	u.gone, _ = w.member(t, doomed, "gone@doomed.example")
-	wantKind(t, "delete a user before the wipe", w.adm.DeleteUser(ctx, op, u.gone.ID), ok)
+	wantKind(t, "delete a user before the wipe", w.adm.DeleteUser(ctx, supportIn(op, doomed), u.gone.ID), ok)
 	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: elsewhere, Roles: []string{access.RoleViewer}}}}.Command(op, u.mover.ID)
 	wantKind(t, "associate command", err, ok)
 	_, err = associates.New(w.env.Deps).Associate(ctx, cmd)
@@ -130,7 +130,7 @@ func TestWipingMovesOrDeletesTheUsersItWasHomeTo(t *testing.T) {
 	}
 	// ... and can be invited again, becoming a new user.
 	no := false
-	res, err := invitations.New(w.env.Deps).Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{u.homeOnly.Email}, SendEmail: &no}, op, elsewhere))
+	res, err := invitations.New(w.env.Deps).Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{u.homeOnly.Email}, SendEmail: &no}, supportIn(op, elsewhere), elsewhere))
 	wantKind(t, "invite the address again", err, ok)
 	if res.Results[0].Result != invitations.ResultCreated {
 		t.Fatalf("invite again: %+v", res.Results[0])

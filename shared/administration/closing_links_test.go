@@ -19,8 +19,8 @@ func TestClosingAParentUnlinksItsChildren(t *testing.T) {
 	if _, err := links.New(w.env.Deps).LinkExisting(ctx, op, parent, child); err != nil {
 		t.Fatal(err)
 	}
-	_, asAdmin := w.member(t, parent, "admin@parent.example", access.RoleAdmin)
-	cmd, err := administration.CloseAccountRequest{ConfirmName: "Parent Co"}.Command(asAdmin, parent)
+	w.member(t, parent, "admin@parent.example", access.RoleAdmin)
+	cmd, err := administration.CloseAccountRequest{ConfirmName: "Parent Co"}.Command(op, parent)
 	if err != nil {
 		t.Fatal(err)
 	}

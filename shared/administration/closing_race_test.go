@@ -29,7 +29,7 @@ func TestWipeRacingAcceptNeverDeletesAUserWithAMembership(t *testing.T) {
 		doomed := w.env.AddAccount(t, w.ten, fmt.Sprintf("Doomed %d", trial))
 		other := w.env.AddAccount(t, w.ten, fmt.Sprintf("Other %d", trial))
 		u, _ := w.member(t, doomed, fmt.Sprintf("racer%d@doomed.example", trial), access.RoleAdmin)
-		res, err := inv.Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{u.Email}, SendEmail: &no}, op, other))
+		res, err := inv.Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{u.Email}, SendEmail: &no}, supportIn(op, other), other))
 		wantKind(t, "invite", err, ok)
 		_, token, _ := strings.Cut(res.Results[0].AcceptURL, "token=")
 		token, _ = url.QueryUnescape(token)

@@ -40,14 +40,17 @@ func TestClosingKeepsTheDataAndStopsSignIn(t *testing.T) {
 		}
 		return w.adm.CloseAccount(ctx, cmd)
 	}
-	_, err = close(asAdmin, "Closing", false)
+	op := w.operator(t) // closing is tenant administration
+	_, err = close(op, "Closing", false)
 	wantKind(t, "a wrong confirmation", err, apperr.KindUnprocessable)
 	_, err = close(viewer, "Closing Co", false)
 	wantKind(t, "a viewer", err, apperr.KindForbidden)
 	_, err = close(w.admin(), "Closing Co", false)
 	wantKind(t, "the admin of another account", err, apperr.KindForbidden)
+	_, err = close(asAdmin, "Closing Co", false)
+	wantKind(t, "the account's own Admin", err, apperr.KindForbidden, "operators_only")
 
-	res, err := close(asAdmin, " closing co ", false)
+	res, err := close(op, " closing co ", false)
 	wantKind(t, "close", err, ok)
 	if res.Status != "closed" || !res.Complete || w.account(t, acct).Status != "closed" {
 		t.Fatalf("closed %+v", res)
@@ -58,7 +61,6 @@ func TestClosingKeepsTheDataAndStopsSignIn(t *testing.T) {
 	if got := w.partition(t, acct); got != before+1 { // the change-log entry
 		t.Fatalf("%d items, had %d", got, before)
 	}
-	op := w.operator(t)
 	page, err := w.dir.Accounts(ctx, directory.AccountQuery{Caller: op, Sort: directory.SortStatus, Desc: true, Limit: 1})
 	wantKind(t, "list", err, ok)
 	if page.Accounts[0].ID != acct || page.Accounts[0].ClosedAt == nil {
@@ -85,14 +87,14 @@ func TestWipingLeavesNothingOfTheAccount(t *testing.T) {
 	no := false
 	onlyHere, err := inv.Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{"new@x.example"}, SendEmail: &no}, asAdmin, acct))
 	wantKind(t, "invite", err, ok)
-	both := asAdmin
-	both.Operator = true
+	both := supportIn(w.operator(t), acct)
+	w.env.AddMembership(t, w.ten, keep, both.UserID, "support@ops.example", access.RoleAdmin) // and an Admin of the other
 	twoAccounts, err := inv.Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{"two@x.example"}, AccountIDs: []string{keep}, SendEmail: &no}, both, acct))
 	wantKind(t, "invite to two", err, ok)
 	// Usage.
 	wantKind(t, "allowances", usage.SaveAllowances(ctx, w.env.Store, w.ten.Tenant, acct, map[string]usage.Allowance{"tasks": {Limit: 100}}, w.env.Clock.Now()), ok)
 	amount := int64(3)
-	rec, _ := usage.RecordRequest{Metric: "tasks", Amount: &amount}.Command(op, acct)
+	rec, _ := usage.RecordRequest{Metric: "tasks", Amount: &amount}.Command(supportIn(op, acct), acct)
 	_, err = usage.New(w.env.Deps).Record(ctx, rec)
 	wantKind(t, "record usage", err, ok)
 

@@ -58,6 +58,21 @@ func (w *world) operator(t testing.TB) access.Caller {
 	return c
 }
 
+// supportIn is operator op with their session switched into accountID with
+// a reason: how support staff do account work in a customer account.
+func supportIn(op access.Caller, accountID string) access.Caller {
+	op.AccountID, op.SupportReason = accountID, "ticket 4711"
+	return op
+}
+
+// customRole defines a custom role of the tenant (operators do) with perms.
+func (w *world) customRole(t testing.TB, name string, perms ...access.Action) {
+	t.Helper()
+	if _, err := w.adm.PutRole(ctx, administration.PutRole{Caller: w.operator(t), Name: name, Permissions: perms}); err != nil {
+		t.Fatalf("define role %s: %v", name, err)
+	}
+}
+
 // member adds a user to accountID with roles and returns them as a caller
 // whose active account is accountID.
 func (w *world) member(t testing.TB, accountID, emailAddr string, roles ...string) (testkit.User, access.Caller) {

@@ -137,7 +137,9 @@ func TestChangingAndRemovingALicenceMovesSeatsAndSignIn(t *testing.T) {
 	if log := w.changes(t, w.ten.AccountID, "membership.licence_changed"); len(log) != 3 {
 		t.Fatalf("log %d", len(log))
 	}
-	// The sole admin keeps their licence.
+	// Nobody changes their own licence; and the sole admin keeps theirs.
 	_, err = w.adm.AssignLicence(ctx, administration.AssignLicence{Caller: w.admin(), AccountID: w.ten.AccountID, UserID: w.ten.AdminID, Licence: ""})
+	wantKind(t, "unlicense oneself", err, apperr.KindForbidden, "own_roles")
+	_, err = w.adm.AssignLicence(ctx, administration.AssignLicence{Caller: supportIn(w.operator(t), w.ten.AccountID), AccountID: w.ten.AccountID, UserID: w.ten.AdminID, Licence: ""})
 	wantKind(t, "unlicense the last admin", err, apperr.KindConflict, "last_admin")
 }

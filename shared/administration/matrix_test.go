@@ -79,7 +79,7 @@ func TestChangesPermissionMatrix(t *testing.T) {
 func TestExternalMembersAreListedAsSuch(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a, err := w.adm.CreateAccount(ctx, administration.CreateAccount{Caller: w.admin(), Name: "Client", AdminUserID: w.ten.AdminID})
+	a, err := w.adm.CreateAccount(ctx, administration.CreateAccount{Caller: w.operator(t), Name: "Client", AdminUserID: w.ten.AdminID})
 	wantKind(t, "create", err, ok)
 	w.member(t, a.ID, "home@client.example")
 	ext := true

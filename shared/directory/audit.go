@@ -3,9 +3,14 @@ package directory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/identity"
@@ -46,13 +51,26 @@ func (d *Directory) AccountChanges(ctx context.Context, caller access.Caller, ac
 }
 
 // UserChanges reads the changes whose subject is a user, across accounts,
-// newest first (GSI1, table.UserChangeLog).
+// newest first (GSI1, table.UserChangeLog). A caller who reaches the user
+// only through the account their session is in reads only that account's
+// entries (a filter on the same Query: a page may come back short, with a
+// cursor).
 func (d *Directory) UserChanges(ctx context.Context, caller access.Caller, userID string, limit int32, cursor string) (ChangePage, error) {
-	if err := d.requireAudit(ctx, caller, userID); err != nil {
+	r, err := d.requireAudit(ctx, caller, userID)
+	if err != nil {
 		return ChangePage{}, err
 	}
 	ix := caller.Tenant.UserChangeLog(userID, "")
-	return d.changes(ctx, store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK, Newest: true}, limit, cursor)
+	return d.changes(ctx, r.only(store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK, Newest: true}), limit, cursor)
+}
+
+// only narrows q to the items of r's account when r is not whole.
+func (r reach) only(q store.Query) store.Query {
+	if !r.whole {
+		f := expression.Name("accountId").Equal(expression.Value(r.accountID))
+		q.Filter = &f
+	}
+	return q
 }
 
 func (d *Directory) changes(ctx context.Context, q store.Query, limit int32, cursor string) (ChangePage, error) {
@@ -91,12 +109,15 @@ type AccessPage struct {
 }
 
 // AccessHistory reads a user's sign-ins and account switches, newest first
-// (one Query on the user's partition, descending).
+// (one Query on the user's partition, descending), as far as caller
+// reaches the user (see UserChanges), each entry's IP address and user
+// agent only to those the package comment names.
 func (d *Directory) AccessHistory(ctx context.Context, caller access.Caller, userID string, limit int32, cursor string) (AccessPage, error) {
-	if err := d.requireAudit(ctx, caller, userID); err != nil {
+	r, err := d.requireAudit(ctx, caller, userID)
+	if err != nil {
 		return AccessPage{}, err
 	}
-	q := store.Query{Partition: caller.Tenant.User(userID).PK, SKPrefix: table.AccessHistoryPrefix, Newest: true}
+	q := r.only(store.Query{Partition: caller.Tenant.User(userID).PK, SKPrefix: table.AccessHistoryPrefix, Newest: true})
 	items, next, err := readSegments(ctx, d.Store, []store.Query{q}, limit, cursor)
 	if err != nil {
 		return AccessPage{}, fmt.Errorf("read access history: %w", err)
@@ -105,30 +126,102 @@ func (d *Directory) AccessHistory(ctx context.Context, caller access.Caller, use
 	if err != nil {
 		return AccessPage{}, err
 	}
+	client, err := d.clientShown(ctx, caller, r, entries)
+	if err != nil {
+		return AccessPage{}, err
+	}
 	out := AccessPage{Entries: make([]Access, 0, len(entries)), NextCursor: next}
 	for _, e := range entries {
-		out.Entries = append(out.Entries, Access{ID: e.ID, Event: e.Event, AccountID: e.AccountID, At: e.At, IP: e.IP,
-			UserAgent: e.UserAgent, ActorID: e.ActorID, Reason: e.Reason})
+		a := Access{ID: e.ID, Event: e.Event, AccountID: e.AccountID, At: e.At, ActorID: e.ActorID, Reason: e.Reason}
+		if client(e.AccountID) {
+			a.IP, a.UserAgent = e.IP, e.UserAgent
+		}
+		out.Entries = append(out.Entries, a)
+	}
+	return out, nil
+}
+
+// clientShown decides, for the access entries of a user in accounts,
+// whose IP address and user agent caller sees: all of them for the user
+// themselves, operators and the Admins of the user's home account; an
+// entry about another account to its Admins. It reads the accounts and
+// caller's memberships of them in one BatchGetItem, and decides Admin as
+// access.AuthorityOf does (a closed account has no Admins).
+func (d *Directory) clientShown(ctx context.Context, caller access.Caller, r reach, entries []identity.AccessEntry) (func(accountID string) bool, error) {
+	if r.self || caller.Operator {
+		return func(string) bool { return true }, nil
+	}
+	var ids []string
+	if r.whole && r.home != "" {
+		ids = append(ids, r.home)
+	}
+	for _, e := range entries {
+		if e.AccountID != "" && !slices.Contains(ids, e.AccountID) {
+			ids = append(ids, e.AccountID)
+		}
+	}
+	admin, err := d.adminIn(ctx, caller, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read access history: %w", err)
+	}
+	if r.whole && admin[r.home] {
+		return func(string) bool { return true }, nil
+	}
+	return func(accountID string) bool { return admin[accountID] }, nil
+}
+
+// adminIn answers, for each of accountIDs, whether caller holds Admin
+// there (access.Authority.Admin).
+func (d *Directory) adminIn(ctx context.Context, caller access.Caller, accountIDs []string) (map[string]bool, error) {
+	t := caller.Tenant
+	keys := make([]table.Key, 0, 2*len(accountIDs))
+	for _, id := range accountIDs {
+		keys = append(keys, t.Account(id), t.Membership(id, caller.UserID))
+	}
+	got, err := getAll(ctx, d.Store, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(accountIDs))
+	for _, id := range accountIDs {
+		acc, open := got[t.Account(id)]
+		var a accounts.Account
+		if open {
+			if err := attributevalue.UnmarshalMap(acc, &a); err != nil {
+				return nil, apperr.Internal("decode account", err)
+			}
+			open = a.Status != accounts.StatusClosed
+		}
+		it, member := got[t.Membership(id, caller.UserID)]
+		var m accounts.Membership
+		if member {
+			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+				return nil, apperr.Internal("decode membership", err)
+			}
+		}
+		support := caller.Operator && caller.SupportReason != "" && caller.AccountID == id
+		out[id] = open && access.AuthorityOf(id, member, m.Roles, nil, caller.Operator, support).Admin
 	}
 	return out, nil
 }
 
 // requireAudit: a user reads their own history; others need audit.read over
-// the user (see RequireOverUser). A deleted user's history stays readable.
-func (d *Directory) requireAudit(ctx context.Context, caller access.Caller, userID string) error {
+// the user (see RequireOverUser), and read as far as they reach. A deleted
+// user's history stays readable.
+func (d *Directory) requireAudit(ctx context.Context, caller access.Caller, userID string) (reach, error) {
 	if !ValidID(userID) {
-		return apperr.ErrNotFound.Withf("no user %q", userID)
+		return reach{}, apperr.ErrNotFound.Withf("no user %q", userID)
 	}
 	if userID == caller.UserID {
-		return nil
+		return reach{whole: true, self: true}, nil
 	}
 	var u identity.User
 	ok, err := d.Store.Get(ctx, caller.Tenant.User(userID), &u)
 	if err != nil {
-		return err
+		return reach{}, err
 	}
 	if !ok {
-		return apperr.ErrNotFound.Withf("no user %s", userID)
+		return reach{}, apperr.ErrNotFound.Withf("no user %s", userID)
 	}
-	return RequireOverUser(ctx, d.Store, d.Access, caller, access.ReadAudit, u)
+	return reachOverUser(ctx, d.Store, d.Access, caller, access.ReadAudit, u)
 }

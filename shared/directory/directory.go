@@ -24,6 +24,32 @@
 //     members' names and statuses.
 //
 // A page of n therefore reads about n items whatever the size of the tenant.
+//
+// What a reader sees of a user (data minimisation). Who may read a user at
+// all is RequireOverUser's rule; how much they then see:
+//   - the whole user (the profile, the change log and access history in
+//     every account): the user themselves, tenant operators (an operator
+//     reads a customer's profile only while switched into the user's home
+//     account: users.read is work inside the account; the change log and
+//     access history are audit, tenant administration, read without a
+//     switch), and members of the user's home account who hold the read
+//     there;
+//   - only the user's share in one account: a member of the account their
+//     session is in, where the user is a member too but has their home
+//     elsewhere (an Admin reading an external consultant). The profile
+//     then shows neither the home account, the phone nor the time zone (no
+//     more than the account's users list shows, with the user's status),
+//     and the change log and access history only that account's entries.
+//     Memberships of other accounts are never listed by the directory.
+//   - the phone (used for two-factor codes) and time zone, personal
+//     settings: the user, and those who may edit the user (users.edit over
+//     them: their home account's Admins, operators switched into it,
+//     operators for operators and for users without a home account).
+//   - an access entry's IP address and user agent: the user, operators, the
+//     Admins (the built-in role, access.Authority.Admin) of the user's home
+//     account for every entry, and the Admins of the account an entry is
+//     about for that entry. Viewers and custom roles, even with audit.read,
+//     see when and where, not from which address or browser.
 package directory
 
 import (
@@ -89,19 +115,43 @@ const StatusDeleted = "deleted"
 // user may read themselves; what they may change about themselves is
 // decided by the caller of this function.
 func RequireOverUser(ctx context.Context, s *store.Store, checker access.Checker, caller access.Caller, action access.Action, u identity.User) error {
+	_, err := reachOverUser(ctx, s, checker, caller, action, u)
+	return err
+}
+
+// reach is how much of a user a caller reads (see the package comment):
+// the whole of them, or only their share in one account.
+type reach struct {
+	whole bool
+	self  bool   // the caller is the user
+	home  string // the user's home account
+	// accountID, when not whole, is the one account whose share is read:
+	// the caller's active account, where the user is a member.
+	accountID string
+}
+
+// reachOverUser is RequireOverUser, answering also by which rule caller
+// may: over the whole user (an operator, the permission in u's home
+// account), or as a member of the account their session is in, where u is
+// a member too (reads only), over u's share in that account alone.
+func reachOverUser(ctx context.Context, s *store.Store, checker access.Checker, caller access.Caller, action access.Action, u identity.User) (reach, error) {
+	whole := reach{whole: true, home: u.HomeAccountID}
 	switch {
 	case u.Operator && caller.Operator:
-		return nil
+		return whole, nil
 	case u.Operator && !isRead(action):
-		return access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators may do this to them", u.Email)
+		return reach{}, access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators may do this to them", u.Email)
 	case caller.Operator && u.HomeAccountID == "":
-		return nil
+		return whole, nil
 	}
 	refusal := apperr.ErrForbidden.Withf("only administrators of this user's home account may do this")
 	if u.HomeAccountID != "" {
 		err := checker.Require(ctx, caller, action, u.HomeAccountID)
-		if err == nil || apperr.KindOf(err) != apperr.KindForbidden && apperr.KindOf(err) != apperr.KindNotFound {
-			return err
+		if err == nil {
+			return whole, nil
+		}
+		if apperr.KindOf(err) != apperr.KindForbidden && apperr.KindOf(err) != apperr.KindNotFound {
+			return reach{}, err
 		}
 		if errors.Is(err, access.ErrSwitchRequired) {
 			refusal = access.ErrSwitchRequired.Withf("switch into %s's home account %s with a reason (POST /me/switch-account) to do this", u.Email, u.HomeAccountID)
@@ -113,13 +163,16 @@ func RequireOverUser(ctx context.Context, s *store.Store, checker access.Checker
 		}
 		ok, err := s.Get(ctx, caller.Tenant.Membership(caller.AccountID, u.ID), &m)
 		if err != nil {
-			return err
+			return reach{}, err
 		}
 		if ok {
-			return checker.Require(ctx, caller, action, caller.AccountID)
+			if err := checker.Require(ctx, caller, action, caller.AccountID); err != nil {
+				return reach{}, err
+			}
+			return reach{accountID: caller.AccountID}, nil
 		}
 	}
-	return refusal
+	return reach{}, refusal
 }
 
 func isRead(a access.Action) bool { return access.IsRead(a) }

@@ -112,15 +112,34 @@ func UserViewOf(u identity.User) UserView {
 // User reads a profile: the user themselves, operators, the Admins (or
 // members with users.read) of the user's home account, and members with
 // users.read of the caller's active account when the user is a member there.
+// How much it shows follows the package comment: phone and time zone only
+// to the user, operators and those who may edit the user (users.edit over
+// them); to a reader who reaches the user only through the account their
+// session is in, neither, nor the home account.
 func (d *Directory) User(ctx context.Context, caller access.Caller, userID string) (UserView, error) {
 	u, err := LoadUser(ctx, d.Store, caller.Tenant, userID)
 	if err != nil {
 		return UserView{}, err
 	}
-	if u.ID != caller.UserID {
-		if err := RequireOverUser(ctx, d.Store, d.Access, caller, access.ReadUsers, u); err != nil {
-			return UserView{}, err
-		}
+	v := UserViewOf(u)
+	if u.ID == caller.UserID {
+		return v, nil
 	}
-	return UserViewOf(u), nil
+	r, err := reachOverUser(ctx, d.Store, d.Access, caller, access.ReadUsers, u)
+	if err != nil {
+		return UserView{}, err
+	}
+	if !r.whole {
+		v.HomeAccountID = ""
+		v.Phone, v.TimeZone = "", ""
+		return v, nil
+	}
+	switch err := RequireOverUser(ctx, d.Store, d.Access, caller, access.EditUsers, u); {
+	case err == nil:
+	case apperr.KindOf(err) == apperr.KindForbidden:
+		v.Phone, v.TimeZone = "", ""
+	default:
+		return UserView{}, err
+	}
+	return v, nil
 }

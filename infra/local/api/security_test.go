@@ -37,6 +37,10 @@ type securityRow struct {
 	// crossTenant is what tenant B's operator gets naming A's ids: 404;
 	// 0 where the request names no id (the caller acts in its own tenant).
 	crossTenant int
+	// account marks work inside a customer account: a tenant operator not
+	// switched into it, and one switched into another account, get 403
+	// switch_required (tenant administration needs no switch: unmarked).
+	account bool
 
 	// bulk routes answer 200 with a result per id: a refusal is each
 	// result's status (and nothing done).
@@ -53,6 +57,8 @@ const (
 	viewer       = "A1's viewer"
 	otherAdmin   = "A2's admin"
 	adminOfA1    = "A1's admin"
+	unswitched   = "tenant A's operator, not switched"
+	elsewhere    = "tenant A's operator, switched into A2"
 	rightfulCall = "the rightful caller"
 )
 
@@ -97,18 +103,18 @@ var securityMatrix = []securityRow{
 	}},
 
 	// Invitations.
-	{route: "POST /accounts/{accountId}/invitations", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /accounts/{accountId}/invitations", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/invitations", as: w.adminTok, headers: idem("invite"),
 			body: jsonBody(map[string]any{"emails": []string{w.email(w.a, "new")}, "roles": []string{"Viewer"}, "sendEmail": false})}
 	}},
-	{route: "GET /accounts/{accountId}/invitations", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /accounts/{accountId}/invitations", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/invitations?status=pending", as: w.adminTok}
 	}},
-	{route: "POST /invitations/{invitationId}/resend", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /invitations/{invitationId}/resend", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		id, _ := w.invitation(t)
 		return probe{method: "POST", path: "/invitations/" + id + "/resend", body: `{"sendEmail":false}`, headers: idem("resend", "If-Match", `"1"`), as: w.adminTok}
 	}},
-	{route: "DELETE /invitations/{invitationId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "DELETE /invitations/{invitationId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		id, _ := w.invitation(t)
 		return probe{method: "DELETE", path: "/invitations/" + id, headers: map[string]string{"If-Match": `"1"`}, as: w.adminTok}
 	}},
@@ -124,40 +130,40 @@ var securityMatrix = []securityRow{
 	}},
 
 	// Usage counters.
-	{route: "POST /accounts/{accountId}/usage", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /accounts/{accountId}/usage", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/usage", body: `{"metric":"tasks","amount":1}`, headers: idem("usage"), as: w.adminTok}
 	}},
 	{route: "GET /accounts/{accountId}/usage", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/usage", as: w.adminTok}
 	}},
-	{route: "POST /accounts/{accountId}/usage/reset", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
-		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/usage/reset", headers: idem("reset"), as: w.adminTok}
+	{route: "POST /accounts/{accountId}/usage/reset", want: 200, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/usage/reset", headers: idem("reset"), as: w.operatorTok}
 	}},
 
 	// Linked accounts.
 	{route: "GET /accounts/{accountId}/family", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/family", as: w.adminTok}
 	}},
-	{route: "POST /accounts/{accountId}/children", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
-		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/children", body: `{"name":"New child"}`, headers: idem("child"), as: w.adminTok}
+	{route: "POST /accounts/{accountId}/children", want: 201, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/children", body: `{"name":"New child"}`, headers: idem("child"), as: w.operatorTok}
 	}},
-	{route: "DELETE /accounts/{accountId}/children/{childId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
-		return probe{method: "DELETE", path: "/accounts/" + w.a.AccountID + "/children/" + w.linkedChild(t), as: w.adminTok}
+	{route: "DELETE /accounts/{accountId}/children/{childId}", want: 204, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "DELETE", path: "/accounts/" + w.a.AccountID + "/children/" + w.linkedChild(t), as: w.operatorTok}
 	}},
 
 	// External associates: client is an account A1's admin administers.
-	{route: "POST /users/{userId}/associations", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /users/{userId}/associations", want: 201, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		client, advisor := w.account(t, "Client"), w.member(t, w.a.AccountID, "")
-		return probe{method: "POST", path: "/users/" + advisor.ID + "/associations", as: w.adminTok, headers: idem("associate"),
+		return probe{method: "POST", path: "/users/" + advisor.ID + "/associations", as: w.operatorTok, headers: idem("associate"),
 			body: jsonBody(map[string]any{"accounts": []map[string]any{{"accountId": client, "roles": []string{"Viewer"}}}})}
 	}},
-	{route: "PATCH /accounts/{accountId}/associates/{userId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "PATCH /accounts/{accountId}/associates/{userId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		client, advisor := w.account(t, "Client"), w.member(t, w.a.AccountID, "")
 		w.associate(t, client, advisor.ID)
 		return probe{method: "PATCH", path: "/accounts/" + client + "/associates/" + advisor.ID, body: `{"roles":["Admin"]}`,
 			headers: map[string]string{"If-Match": `"1"`}, as: w.adminTok}
 	}},
-	{route: "DELETE /accounts/{accountId}/associates/{userId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "DELETE /accounts/{accountId}/associates/{userId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		client, advisor := w.account(t, "Client"), w.member(t, w.a.AccountID, "")
 		w.associate(t, client, advisor.ID)
 		return probe{method: "DELETE", path: "/accounts/" + client + "/associates/" + advisor.ID, as: w.adminTok}
@@ -174,28 +180,28 @@ var securityMatrix = []securityRow{
 	}},
 
 	// Content and reassignment.
-	{route: "POST /accounts/{accountId}/content", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /accounts/{accountId}/content", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/content", as: w.adminTok, headers: idem("content"),
 			body: jsonBody(map[string]string{"type": "automation", "name": "Invoice sync", "ownerId": w.a.AdminID})}
 	}},
-	{route: "GET /accounts/{accountId}/content", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /accounts/{accountId}/content", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/content", as: w.adminTok}
 	}},
-	{route: "GET /accounts/{accountId}/content/{contentId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /accounts/{accountId}/content/{contentId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/content/" + w.content(t, w.a.AdminID), as: w.adminTok}
 	}},
-	{route: "DELETE /accounts/{accountId}/content/{contentId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "DELETE /accounts/{accountId}/content/{contentId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "DELETE", path: "/accounts/" + w.a.AccountID + "/content/" + w.content(t, w.a.AdminID),
 			headers: map[string]string{"If-Match": `"1"`}, as: w.adminTok}
 	}},
-	{route: "POST /users/{userId}/reassign-content", want: 202, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /users/{userId}/reassign-content", want: 202, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		source := w.member(t, w.a.AccountID, "")
 		w.content(t, source.ID)
 		return probe{method: "POST", path: "/users/" + source.ID + "/reassign-content", as: w.adminTok, headers: idem("reassign"),
 			// The account is named: by default it is the caller's active one.
 			body: jsonBody(map[string]string{"targetUserId": w.a.AdminID, "accountId": w.a.AccountID})}
 	}},
-	{route: "GET /reassignments/{jobId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /reassignments/{jobId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/reassignments/" + w.reassignment(t), as: w.adminTok}
 	}},
 
@@ -209,16 +215,16 @@ var securityMatrix = []securityRow{
 	{route: "GET /accounts/{accountId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID, as: w.adminTok}
 	}},
-	{route: "GET /accounts/{accountId}/users", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /accounts/{accountId}/users", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/users", as: w.adminTok}
 	}},
-	{route: "GET /accounts/{accountId}/users/export.csv", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /accounts/{accountId}/users/export.csv", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/users/export.csv", as: w.adminTok}
 	}},
 	{route: "GET /accounts/{accountId}/changes", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/changes", as: w.adminTok}
 	}},
-	{route: "GET /users/{userId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "GET /users/{userId}", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/users/" + w.member(t, w.a.AccountID, "").ID, as: w.adminTok}
 	}},
 	{route: "GET /users/{userId}/changes", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
@@ -238,10 +244,10 @@ var securityMatrix = []securityRow{
 	}},
 
 	// Administration: changes to an account.
-	{route: "POST /accounts", want: 201, viewer: 403, prepare: func(t *testing.T, w *securityWorld) probe {
-		return probe{method: "POST", path: "/accounts", body: `{"name":"Another customer"}`, headers: idem("account"), as: w.adminTok}
+	{route: "POST /accounts", want: 201, viewer: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "POST", path: "/accounts", body: `{"name":"Another customer"}`, headers: idem("account"), as: w.operatorTok}
 	}},
-	{route: "PATCH /accounts/{accountId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "PATCH /accounts/{accountId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "PATCH", path: "/accounts/" + w.a.AccountID, body: `{"name":"Renamed account"}`, as: w.adminTok}
 	}},
 	{route: "PUT /accounts/{accountId}/plan", want: 200, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
@@ -251,34 +257,34 @@ var securityMatrix = []securityRow{
 	{route: "PUT /accounts/{accountId}/licences/{licence}", want: 200, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "PUT", path: "/accounts/" + w.a.AccountID + "/licences/office", body: `{"purchased":25}`, as: w.operatorTok}
 	}},
-	{route: "PUT /accounts/{accountId}/users/{userId}/roles", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "PUT /accounts/{accountId}/users/{userId}/roles", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "PUT", path: "/accounts/" + w.a.AccountID + "/users/" + w.member(t, w.a.AccountID, "").ID + "/roles", body: `{"roles":["Admin","Viewer"]}`, as: w.adminTok}
 	}},
-	{route: "PUT /accounts/{accountId}/users/{userId}/licence", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "PUT /accounts/{accountId}/users/{userId}/licence", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		w.seats(t, "office", 1000)
 		return probe{method: "PUT", path: "/accounts/" + w.a.AccountID + "/users/" + w.member(t, w.a.AccountID, "-").ID + "/licence", body: `{"licence":"office"}`, as: w.adminTok}
 	}},
 
 	// Administration: changes to a user.
-	{route: "PATCH /users/{userId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "PATCH /users/{userId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "PATCH", path: "/users/" + w.member(t, w.a.AccountID, "").ID, body: `{"firstName":"Grace","timeZone":"Europe/London"}`, as: w.adminTok}
 	}},
-	{route: "PUT /users/{userId}/password", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "PUT /users/{userId}/password", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		w.remember(strongPassword)
 		return probe{method: "PUT", path: "/users/" + w.member(t, w.a.AccountID, "").ID + "/password", as: w.adminTok,
 			body: jsonBody(map[string]string{"adminPassword": testkit.Password, "password": strongPassword})}
 	}},
-	{route: "POST /users/{userId}/suspend", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /users/{userId}/suspend", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "POST", path: "/users/" + w.member(t, w.a.AccountID, "").ID + "/suspend", headers: idem("suspend"), as: w.adminTok}
 	}},
-	{route: "POST /users/{userId}/reactivate", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /users/{userId}/reactivate", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
 		if _, err := administration.New(w.env.Deps).Suspend(context.Background(), w.adminCaller(), m.ID); err != nil {
 			t.Fatal(err)
 		}
 		return probe{method: "POST", path: "/users/" + m.ID + "/reactivate", as: w.adminTok}
 	}},
-	{route: "POST /users/{userId}/sign-out", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "POST /users/{userId}/sign-out", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
 		w.signIn(t, w.a, m.Email, "")
 		return probe{method: "POST", path: "/users/" + m.ID + "/sign-out", as: w.adminTok}
@@ -307,20 +313,20 @@ var securityMatrix = []securityRow{
 	}},
 
 	// Removals.
-	{route: "POST /users/delete", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, bulk: true,
+	{route: "POST /users/delete", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, bulk: true, account: true,
 		prepare: func(t *testing.T, w *securityWorld) probe {
 			return probe{method: "POST", path: "/users/delete", headers: idem("delete"), body: jsonBody(map[string]any{"userIds": []string{w.member(t, w.a.AccountID, "").ID}}), as: w.adminTok}
 		}},
-	{route: "DELETE /users/{userId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "DELETE /users/{userId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "DELETE", path: "/users/" + w.member(t, w.a.AccountID, "").ID, as: w.adminTok}
 	}},
-	{route: "DELETE /accounts/{accountId}/users/{userId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+	{route: "DELETE /accounts/{accountId}/users/{userId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "DELETE", path: "/accounts/" + w.a.AccountID + "/users/" + w.member(t, w.a.AccountID, "").ID, as: w.adminTok}
 	}},
-	{route: "POST /accounts/{accountId}/close", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404,
+	{route: "POST /accounts/{accountId}/close", want: 200, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404,
 		prepare: func(t *testing.T, w *securityWorld) probe {
 			id := w.account(t, "Closing account")
-			return probe{method: "POST", path: "/accounts/" + id + "/close", body: `{"confirmName":"Closing account","wipe":true}`, as: w.adminTok}
+			return probe{method: "POST", path: "/accounts/" + id + "/close", body: `{"confirmName":"Closing account","wipe":true}`, as: w.operatorTok}
 		}},
 }
 
@@ -418,6 +424,17 @@ func TestSecurityMatrix(t *testing.T) {
 			if row.admin != 0 {
 				status, body, _ := w.do(t, w.adminTok, p)
 				check(adminOfA1, status, row.admin, body)
+			}
+			if row.account {
+				for _, op := range []struct{ who, token string }{{unswitched, w.operatorTok}, {elsewhere, w.elsewhereTok}} {
+					status, body, _ := w.do(t, op.token, p)
+					if row.bulk && status == 200 {
+						status = bulkStatus(t, body)
+					}
+					if status != 403 || (!row.bulk && !strings.Contains(string(body), `"code":"switch_required"`)) {
+						t.Errorf("%s %s as %s: %d, want 403 switch_required: %.300s", p.method, p.path, op.who, status, body)
+					}
+				}
 			}
 			// Reads that name no id answer from the caller's own scope: tenant
 			// B's operator sees nothing of tenant A, and A2's admin nothing

@@ -44,6 +44,7 @@ type securityWorld struct {
 	a2   string // another account of tenant A, administered by otherAdmin
 
 	adminTok, viewerTok, otherAdminTok, operatorTok string // tenant A
+	elsewhereTok                                    string // tenant A's second operator, switched into A2 with a reason
 	suspendedTok, revokedTok                        string // tenant A, no longer valid
 	attackerTok                                     string // tenant B's operator
 	viewerID, viewerEmail                           string
@@ -74,6 +75,11 @@ func newSecurityWorld(t *testing.T) *securityWorld {
 	other := env.AddUser(t, w.a, w.a2, w.email(w.a, "other-admin"), "", access.RoleAdmin)
 	w.otherAdminTok = w.signIn(t, w.a, other.Email, "")
 	w.operatorTok = w.signIn(t, w.a, w.addOperator(t, w.a), "")
+	w.elsewhereTok = w.signIn(t, w.a, w.addOperator(t, w.a), "")
+	if status, body, _ := w.do(t, w.elsewhereTok, probe{method: "POST", path: "/me/switch-account",
+		body: jsonBody(map[string]string{"accountId": w.a2, "reason": "ticket 4711"})}); status != 200 {
+		t.Fatalf("switch the second operator into A2: %d %s", status, body)
+	}
 	w.attackerTok = w.signIn(t, w.b, w.addOperator(t, w.b), "")
 
 	// A suspended user's session: valid when issued, refused once suspended.
@@ -271,7 +277,7 @@ func (w *securityWorld) reassignment(t *testing.T) string {
 func (w *securityWorld) linkedChild(t *testing.T) string {
 	t.Helper()
 	child := w.account(t, "Child account")
-	if _, err := links.New(w.env.Deps).LinkExisting(context.Background(), w.adminCaller(), w.a.AccountID, child); err != nil {
+	if _, err := links.New(w.env.Deps).LinkExisting(context.Background(), w.operatorCaller(), w.a.AccountID, child); err != nil {
 		t.Fatal(err)
 	}
 	return child
@@ -280,7 +286,7 @@ func (w *securityWorld) linkedChild(t *testing.T) string {
 // associate makes a member of A1 a Viewer of client, externally.
 func (w *securityWorld) associate(t *testing.T, client, userID string) {
 	t.Helper()
-	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: client, Roles: []string{access.RoleViewer}}}}.Command(w.adminCaller(), userID)
+	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: client, Roles: []string{access.RoleViewer}}}}.Command(w.operatorCaller(), userID)
 	if err != nil {
 		t.Fatal(err)
 	}

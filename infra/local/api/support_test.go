@@ -162,13 +162,21 @@ func TestSupportChangesNameThePersonTheAccountAndTheReason(t *testing.T) {
 		t.Fatalf("admin rename logged as %v", got)
 	}
 
-	// Back home, the reason is gone from the session.
-	home := map[string]any{"kind": "support", "id": w.supportID, "accountId": w.ten.AccountID}
+	// Back home, the reason is gone from the session: the customer's
+	// account is out of reach again, and tenant administration there is
+	// logged as the operator's, without a reason or an acting account.
+	operator := map[string]any{"kind": "operator", "id": w.supportID}
 	if status, body := w.switchTo(t, tok, w.ten.AccountID, "done with ticket 4711"); status != 200 {
 		t.Fatalf("switch back: %d %v", status, body)
 	}
-	if got := w.rename(t, tok, w.ten.AccountID, "Home after the switch"); toJSON(got) != toJSON(home) {
-		t.Fatalf("after switching back, logged as %v, want %v", got, home)
+	if status, body, _ := w.c.do("PATCH", "/accounts/"+w.customer, tok, `{"name":"Not switched"}`); status != 403 || body["code"] != "switch_required" {
+		t.Fatalf("rename after switching back: %d %v, want 403 switch_required", status, body)
+	}
+	if status, body, _ := w.c.do("POST", "/accounts/"+w.customer+"/usage/reset", tok, ""); status != 200 {
+		t.Fatalf("reset usage as tenant administration: %d %v", status, body)
+	}
+	if got := w.latest(t, w.customer, "usage.reset")["actor"]; toJSON(got) != toJSON(operator) {
+		t.Fatalf("tenant administration logged as %v, want %v", got, operator)
 	}
 
 	// Signing out ends the session and its reason: the token is refused, and
@@ -183,7 +191,7 @@ func TestSupportChangesNameThePersonTheAccountAndTheReason(t *testing.T) {
 		t.Fatalf("signed-out token: %d", status)
 	}
 	tok = w.signIn(t, w.email, testkit.Password, "")
-	if got := w.rename(t, tok, w.ten.AccountID, "Home in a new session"); toJSON(got) != toJSON(home) {
-		t.Fatalf("new session logged as %v, want %v", got, home)
+	if status, body, _ := w.c.do("PATCH", "/accounts/"+w.customer, tok, `{"name":"New session"}`); status != 403 || body["code"] != "switch_required" {
+		t.Fatalf("a new session kept the switch: %d %v", status, body)
 	}
 }

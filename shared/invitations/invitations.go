@@ -29,6 +29,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,7 +89,13 @@ type Invitation struct {
 	InviterID    string   `dynamodbav:"inviterId"`
 	InviterName  string   `dynamodbav:"inviterName,omitempty"`
 	InviterEmail string   `dynamodbav:"inviterEmail,omitempty"`
-	Status       string   `dynamodbav:"status"`
+	// InviterSupport lists the target accounts where the inviter acted as
+	// support (a tenant operator switched into the account with a reason):
+	// there the accept re-checks them as support staff, elsewhere by their
+	// membership. The inviter is whoever sent the current link (a resend
+	// makes the resender the inviter).
+	InviterSupport []string `dynamodbav:"inviterSupport,stringset,omitempty"`
+	Status         string   `dynamodbav:"status"`
 	// TokenHash is the SHA-256 of the current link's token; the token itself
 	// is never stored. It is kept after the invitation is used, revoked or
 	// expired so that an old link is told what happened instead of "unknown".
@@ -113,6 +120,12 @@ type Invitation struct {
 	UpdatedAt        time.Time `dynamodbav:"updatedAt"`
 	GSI3PK           string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
 	GSI3SK           string    `dynamodbav:"GSI3SK,omitempty"`
+}
+
+// InvitedAsSupport reports whether the inviter acted as support in
+// accountID.
+func (inv Invitation) InvitedAsSupport(accountID string) bool {
+	return slices.Contains(inv.InviterSupport, accountID)
 }
 
 // Expiry is when the invitation stops working.

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
+	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
@@ -51,7 +52,9 @@ type Offer struct {
 // Open reads the invitation a link opens, for the accept page. It never
 // changes anything: mail scanners fetch links before people do. session is
 // a bearer token sent along, if any: someone signed in as another user gets
-// ErrForAnotherUser and the invitation stays usable.
+// ErrForAnotherUser and the invitation stays usable. An invitation whose
+// inviter can no longer grant it is ErrInviterCannotGrant, as its accept
+// would be.
 func (s *Service) Open(ctx context.Context, token, session string) (Offer, error) {
 	t, id, err := ParseToken(token)
 	if err != nil {
@@ -79,13 +82,20 @@ func (s *Service) Open(ctx context.Context, token, session string) (Offer, error
 	}
 	offer := Offer{InvitationID: inv.ID, Email: inv.Email, Inviter: inviterOf(inv), Product: settings.Name, Roles: inv.Roles,
 		Message: inv.Message, ExpiresAt: inv.Expiry(), PasswordPolicy: settings.PasswordPolicy}
+	names := map[string]string{}
 	for _, a := range inv.AccountIDs {
 		ref := AccountRef{ID: a, Name: a}
 		var acc accounts.Account
 		if it, ok := items[t.Account(a)]; ok && attributevalue.UnmarshalMap(it, &acc) == nil && acc.Name != "" {
 			ref.Name = acc.Name
 		}
+		names[a] = ref.Name
 		offer.Accounts = append(offer.Accounts, ref)
+	}
+	// Offer nothing the accept would refuse: an inviter who can no longer
+	// grant this access is said so here already.
+	if _, err := s.inviterGrants(ctx, t, inv, names); err != nil {
+		return Offer{}, err
 	}
 	_, offer.ExistingUser = items[t.EmailClaim(inv.Email)]
 	me, signedIn, err := s.signedInAs(ctx, t, session)
@@ -164,14 +174,19 @@ type Accepted struct {
 	NewUser      bool     `json:"newUser"`
 }
 
-// Accept uses the invitation: in ONE transaction the invitation moves from
+// Accept uses the invitation. Its inviter must still be allowed to grant its
+// roles in each account (see inviterGrants), else it answers 410
+// inviter_cannot_grant and changes nothing. Then in ONE transaction the
+// invitation moves from
 // pending to accepted (only if it is still pending, still has this token's
 // hash and has not expired — so of racing accepts exactly one wins, and an
 // invitation past its expiry is refused even before the expiry job ran), its
 // due key and pending guards go, its index entries move to "accepted", the
 // user is created (with the email claim, so an address is one user) or the
 // existing user is checked, the memberships are put if they do not exist,
-// change-log entries are written, and a session signs the user in.
+// change-log entries are written, a session signs the user in, and the
+// inviter's rights are checked at the versions the decision read (an inviter
+// demoted at the same moment makes it fail, and the decision is made again).
 func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	t, id, err := ParseToken(cmd.Token)
 	if err != nil {
@@ -197,6 +212,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	if err := decodeItem(items, t.Settings(), &settings); err != nil {
 		return Accepted{}, err
 	}
+	names := map[string]string{}
 	for _, a := range inv.AccountIDs {
 		var acc accounts.Account
 		if err := decodeItem(items, t.Account(a), &acc); err != nil {
@@ -205,6 +221,13 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		if acc.Status != accounts.StatusActive {
 			return Accepted{}, ErrAccountClosed.Withf("account %s of this invitation is closed; ask %s", acc.Name, askWhom(inv))
 		}
+		names[a] = acc.Name
+	}
+	// The invitation carries its inviter's authority: they must still be
+	// allowed to grant its roles, else nothing changes (410).
+	gs, err := s.inviterGrants(ctx, t, inv, names)
+	if err != nil {
+		return Accepted{}, err
 	}
 	me, signedIn, err := s.signedInAs(ctx, t, cmd.Session)
 	if err != nil {
@@ -313,11 +336,20 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		}
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, actor, "invitation.accepted", "user", user.ID, nil,
 			map[string]any{"invitationId": inv.ID, "email": inv.Email, "roles": inv.Roles, "licence": licence,
-				"newUser": !exists, "joined": !already[a], "invitedBy": inv.InviterID}).Write())
+				"newUser": !exists, "joined": !already[a], "invitedBy": inv.InviterID, "invitedAsSupport": inv.InvitedAsSupport(a)}).Write())
 	}
 	signed, sessionWrites := s.Auth.NewSession(t, user, inv.AccountIDs[0], settings.SessionTTL(), cmd.IP, cmd.UserAgent)
 	writes = append(writes, sessionWrites...)
+	writes = append(writes, gs.checks(inv.AccountIDs)...)
 	if err := s.Store.Transact(ctx, "accept invitation "+inv.ID, writes...); err != nil {
+		if grantorChanged(err) {
+			// The inviter's rights changed at this very moment: decide
+			// again, and say so when they no longer hold them.
+			if _, gerr := s.inviterGrants(ctx, t, inv, names); gerr != nil {
+				return Accepted{}, gerr
+			}
+			return Accepted{}, access.ErrGrantorChanged.Withf("the rights of the person who invited you changed while you accepted; try again")
+		}
 		return Accepted{}, s.explain(ctx, t, inv.ID, cmd.Token, err)
 	}
 	if joined == nil {

@@ -3,6 +3,16 @@
 // (GET never changes anything), and accepts; unanswered invitations expire
 // seven days after they were last sent.
 //
+// An invitation grants roles, so nobody climbs through one (authority.go):
+// the inviter must hold users.invite in every target account and may offer
+// only roles within their own rights there (Admin only as an Admin, or as
+// support staff switched into the account); operators invite only while
+// switched into the account, and are logged as support. The invitation
+// carries its inviter's authority: the accept decides again whether the
+// inviter (or whoever resent it last) may still grant it, and refuses with
+// 410 inviter_cannot_grant, changing nothing, when they were deleted,
+// suspended, demoted or are no longer support staff.
+//
 // Every invariant is a condition inside a DynamoDB transaction, never a
 // read-then-write:
 //   - at most one pending invitation per email and account: a guard item
@@ -12,6 +22,11 @@
 //     accept transaction requires status "pending", the same token hash and
 //     expiresAt > now, and creates the user, memberships, change-log entries
 //     and the new session in the same TransactWriteItems;
+//   - nothing is granted above the grantor's rights: the transaction that
+//     sends, resends or accepts holds the checks of the grant decision (the
+//     inviter's membership and the roles at the versions read, the inviter
+//     still active, still an operator for support), so an inviter demoted at
+//     the same moment makes it fail rather than grant;
 //   - the expiry job, a resend and a revoke each condition on the state they
 //     read, so racing with an accept or with each other changes an invitation
 //     at most once.
@@ -29,6 +44,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,7 +104,13 @@ type Invitation struct {
 	InviterID    string   `dynamodbav:"inviterId"`
 	InviterName  string   `dynamodbav:"inviterName,omitempty"`
 	InviterEmail string   `dynamodbav:"inviterEmail,omitempty"`
-	Status       string   `dynamodbav:"status"`
+	// InviterSupport lists the target accounts where the inviter acted as
+	// support (a tenant operator switched into the account with a reason):
+	// there the accept re-checks them as support staff, elsewhere by their
+	// membership. The inviter is whoever sent the current link (a resend
+	// makes the resender the inviter).
+	InviterSupport []string `dynamodbav:"inviterSupport,stringset,omitempty"`
+	Status         string   `dynamodbav:"status"`
 	// TokenHash is the SHA-256 of the current link's token; the token itself
 	// is never stored. It is kept after the invitation is used, revoked or
 	// expired so that an old link is told what happened instead of "unknown".
@@ -113,6 +135,12 @@ type Invitation struct {
 	UpdatedAt        time.Time `dynamodbav:"updatedAt"`
 	GSI3PK           string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
 	GSI3SK           string    `dynamodbav:"GSI3SK,omitempty"`
+}
+
+// InvitedAsSupport reports whether the inviter acted as support in
+// accountID.
+func (inv Invitation) InvitedAsSupport(accountID string) bool {
+	return slices.Contains(inv.InviterSupport, accountID)
 }
 
 // Expiry is when the invitation stops working.

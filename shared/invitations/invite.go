@@ -151,24 +151,25 @@ type inviteContext struct {
 	inviter  identity.User
 	accounts map[string]accounts.Account
 	roles    []string
+	grants   grants // the inviter's right to grant roles, by target account
 }
 
 // Invite creates one invitation per new email address (to every target
 // account the address is not already a member of or invited to) and emails
-// the links. The caller must be allowed to invite in every target account,
-// else nothing is created (404 for an account outside the tenant, 403
-// otherwise). Each invitation is one transaction; they run in parallel. A
+// the links. The caller must be allowed to invite in every target account
+// and to grant the roles there (within their own rights; Admin only as an
+// Admin, or as support switched into the account), else nothing is created
+// (404 for an account outside the tenant, 403 otherwise, 422 for a role the
+// tenant does not define). Each invitation is one transaction; they run in parallel. A
 // DynamoDB outage while creating makes the request fail after the others are
 // done; retrying it is safe (the ones made are then already_invited).
 func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) {
 	caller, t := cmd.Caller, cmd.Caller.Tenant
-	for _, a := range cmd.AccountIDs {
-		if err := s.Access.Require(ctx, caller, access.InviteUsers, a); err != nil {
-			return InviteResult{}, fmt.Errorf("invite to account %s: %w", a, err)
-		}
-	}
 	ic, err := s.loadInviteContext(ctx, t, caller.UserID, cmd.AccountIDs, cmd.Roles)
 	if err != nil {
+		return InviteResult{}, err
+	}
+	if ic.grants, err = s.requireGrants(ctx, caller, cmd.AccountIDs, ic.roles); err != nil {
 		return InviteResult{}, err
 	}
 	now := s.Clock.Now()
@@ -303,8 +304,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 }
 
 // create writes one invitation in one transaction: the invitation, an index
-// entry and a pending guard per target account, and a change-log entry per
-// account.
+// entry and a pending guard per target account, a change-log entry per
+// account, and the checks that the inviter's right to grant its roles there
+// still holds.
 func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inviteContext, addr string, targets []string, now time.Time) (Invitation, string, error) {
 	id := s.IDs.NewID()
 	token := newToken(t, id)
@@ -316,7 +318,7 @@ func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inv
 		delivery = DeliveryNotRequested
 	}
 	inv := Invitation{PK: k.PK, SK: k.SK, Type: typeInvitation, ID: id, Email: addr, AccountIDs: targets, Roles: ic.roles,
-		Message: cmd.Message, InviterID: ic.inviter.ID, InviterName: ic.inviter.Name(), InviterEmail: ic.inviter.Email,
+		Message: cmd.Message, InviterID: ic.inviter.ID, InviterName: ic.inviter.Name(), InviterEmail: ic.inviter.Email, InviterSupport: ic.grants.supportIn(targets),
 		Status: StatusPending, TokenHash: ids.Hash(token), ExpiresAt: exp.Unix(), SentAt: now.Unix(), Sends: 1,
 		Delivery: delivery, Version: 1, CreatedAt: now, UpdatedAt: now, GSI3PK: due.PK, GSI3SK: due.SK}
 	writes := []*store.Write{store.Put(inv).If(store.NotExists())}
@@ -327,23 +329,21 @@ func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inv
 			changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.created", changeLogSubjectInv, id, nil,
 				map[string]any{"email": addr, "roles": ic.roles, "accountIds": targets, "sendEmail": cmd.SendEmail}).Write())
 	}
+	writes = append(writes, ic.grants.checks(targets)...)
 	if err := s.Store.Transact(ctx, "create invitation "+id, writes...); err != nil {
 		return Invitation{}, "", err
 	}
 	return inv, token, nil
 }
 
-// loadInviteContext reads, in one batch, the tenant settings, the inviter,
-// the target accounts and the custom roles named, and resolves the roles.
+// loadInviteContext reads, in one batch, the tenant settings, the inviter
+// and the target accounts, and resolves the roles (the tenant's default
+// when none are given). Whether the roles exist, and whether the inviter
+// may grant them, is requireGrants' decision.
 func (s *Service) loadInviteContext(ctx context.Context, t table.Tenant, inviterID string, accountIDs, roles []string) (inviteContext, error) {
 	keys := []table.Key{t.Settings(), t.User(inviterID)}
 	for _, a := range accountIDs {
 		keys = append(keys, t.Account(a))
-	}
-	for _, r := range roles {
-		if !access.IsBuiltIn(r) {
-			keys = append(keys, t.Role(r))
-		}
 	}
 	items, err := s.Store.GetMany(ctx, keys)
 	if err != nil {
@@ -366,15 +366,6 @@ func (s *Service) loadInviteContext(ctx context.Context, t table.Tenant, inviter
 			return inviteContext{}, ErrAccountClosed.Withf("account %s is closed", a)
 		}
 		ic.accounts[a] = acc
-	}
-	var f apperr.Fields
-	for _, r := range roles {
-		if _, ok := items[t.Role(r)]; !access.IsBuiltIn(r) && !ok {
-			f.Add("roles", "unknown_role", fmt.Sprintf("there is no role %q", r))
-		}
-	}
-	if err := f.Err(); err != nil {
-		return inviteContext{}, err
 	}
 	ic.roles = roles
 	if len(ic.roles) == 0 {

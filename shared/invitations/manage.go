@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -114,7 +115,10 @@ type Resent struct {
 
 // Resend gives a pending (or expired) invitation a new link and seven new
 // days from now, and emails it: the old link stops working at once. The
-// caller must be allowed to invite in every account of the invitation. It
+// caller must be allowed to invite in every account of the invitation and
+// to grant its roles there, as for a new invitation, and becomes its
+// inviter: the accept re-checks the resender's authority, so an Admin's
+// resend revives an invitation whose first inviter left or lost the right. It
 // counts against the sending limits like a new invitation. An expired
 // invitation comes back to pending only if no other pending invitation took
 // its place meanwhile (its guards are put again with attribute_not_exists).
@@ -124,8 +128,9 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	if err != nil {
 		return Resent{}, err
 	}
-	if err := s.requireAll(ctx, cmd.Caller, inv); err != nil {
-		return Resent{}, err
+	gs, err := s.requireGrants(ctx, cmd.Caller, inv.AccountIDs, inv.Roles)
+	if err != nil {
+		return Resent{}, fmt.Errorf("resend %s: %w", describe(inv), err)
 	}
 	if cmd.IfMatch != 0 && cmd.IfMatch != inv.Version {
 		return Resent{}, apperr.ErrVersionConflict
@@ -133,7 +138,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	if inv.Status != StatusPending && inv.Status != StatusExpired {
 		return Resent{}, notChangeable(inv)
 	}
-	ic, err := s.loadAccounts(ctx, t, inv.AccountIDs)
+	ic, err := s.loadAccounts(ctx, t, cmd.Caller.UserID, inv.AccountIDs)
 	if err != nil {
 		return Resent{}, err
 	}
@@ -149,13 +154,15 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	if len(replaced) > maxReplacedLinks {
 		replaced = replaced[len(replaced)-maxReplacedLinks:]
 	}
-	before := map[string]any{"status": inv.Status, "expiresAt": inv.Expiry()}
+	before := map[string]any{"status": inv.Status, "expiresAt": inv.Expiry(), "inviterId": inv.InviterID}
 	wasExpired := inv.Status == StatusExpired
 	next := inv
 	next.TokenHash, next.ReplacedLinks, next.ExpiresAt, next.SentAt, next.Sends = ids.Hash(token), replaced, exp.Unix(), now.Unix(), inv.Sends+1
 	next.Status, next.Delivery, next.DeliveryError, next.ResentBy, next.ExpiredAt = StatusPending, delivery, "", cmd.Caller.UserID, 0
 	next.ProofFailures, next.ProofLockedUntil, next.Version, next.UpdatedAt = 0, 0, inv.Version+1, now
 	next.GSI3PK, next.GSI3SK = due.PK, due.SK
+	next.InviterID, next.InviterName, next.InviterEmail = ic.inviter.ID, ic.inviter.Name(), ic.inviter.Email
+	next.InviterSupport = gs.supportIn(inv.AccountIDs)
 
 	upd := store.BumpVersion().
 		Set(expression.Name("tokenHash"), expression.Value(next.TokenHash)).
@@ -166,11 +173,19 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 		Set(expression.Name("status"), expression.Value(StatusPending)).
 		Set(expression.Name("delivery"), expression.Value(delivery)).
 		Set(expression.Name("resentBy"), expression.Value(next.ResentBy)).
+		Set(expression.Name("inviterId"), expression.Value(next.InviterID)).
+		Set(expression.Name("inviterName"), expression.Value(next.InviterName)).
+		Set(expression.Name("inviterEmail"), expression.Value(next.InviterEmail)).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
 		Set(expression.Name("GSI3SK"), expression.Value(due.SK)).
 		Remove(expression.Name("deliveryError")).Remove(expression.Name("expiredAt")).
 		Remove(expression.Name("proofFailures")).Remove(expression.Name("proofLockedUntil"))
+	if len(next.InviterSupport) > 0 {
+		upd = upd.Set(expression.Name("inviterSupport"), expression.Value(&types.AttributeValueMemberSS{Value: next.InviterSupport}))
+	} else {
+		upd = upd.Remove(expression.Name("inviterSupport"))
+	}
 	writes := []*store.Write{
 		store.Update(t.Invitation(inv.ID), upd).If(store.AtVersion(inv.Version).And(store.Is("status", inv.Status))).OrFail(errChanged),
 	}
@@ -192,8 +207,9 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 				OrFail(ErrAlreadyInvited.Withf("%s has a newer pending invitation to account %s; resend that one", inv.Email, a)))
 		}
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.resent", changeLogSubjectInv, inv.ID,
-			before, map[string]any{"status": StatusPending, "expiresAt": exp, "sendEmail": cmd.SendEmail}).Write())
+			before, map[string]any{"status": StatusPending, "expiresAt": exp, "sendEmail": cmd.SendEmail, "inviterId": next.InviterID}).Write())
 	}
+	writes = append(writes, gs.checks(inv.AccountIDs)...)
 	writes = append(writes, s.quotaWrites(t, cmd.Caller.UserID, inv.AccountIDs, now)...)
 	if err := s.Store.Transact(ctx, "resend "+describe(inv), writes...); err != nil {
 		return Resent{}, s.explainChange(ctx, t, inv.ID, err)
@@ -308,10 +324,11 @@ func (s *Service) requireAll(ctx context.Context, caller access.Caller, inv Invi
 	return nil
 }
 
-// loadAccounts reads what a resend's email needs: the tenant's name and the
-// accounts' names; a closed account cannot be resent to.
-func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, accountIDs []string) (inviteContext, error) {
-	keys := []table.Key{t.Settings()}
+// loadAccounts reads what a resend needs: the resender (the new inviter),
+// the tenant's name and the accounts' names; a closed account cannot be
+// resent to.
+func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, resenderID string, accountIDs []string) (inviteContext, error) {
+	keys := []table.Key{t.Settings(), t.User(resenderID)}
 	for _, a := range accountIDs {
 		keys = append(keys, t.Account(a))
 	}
@@ -321,6 +338,9 @@ func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, accountIDs [
 	}
 	ic := inviteContext{accounts: map[string]accounts.Account{}}
 	if err := decodeItem(items, t.Settings(), &ic.settings); err != nil {
+		return inviteContext{}, err
+	}
+	if err := decodeItem(items, t.User(resenderID), &ic.inviter); err != nil {
 		return inviteContext{}, err
 	}
 	for _, a := range accountIDs {

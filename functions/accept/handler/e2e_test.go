@@ -16,11 +16,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/infra/local/api"
+	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -367,5 +371,62 @@ func TestUnusableLinks(t *testing.T) {
 		if resp.StatusCode != tc.status {
 			t.Errorf("%s: %d, want %d", name, resp.StatusCode, tc.status)
 		}
+	}
+}
+
+// An invitation carries its inviter's authority: once the inviter is
+// suspended, the page says so instead of offering the form, the accept is
+// 410 and changes nothing; an Admin's resend revives it.
+func TestInviterSuspendedBeforeTheAccept(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	srv := httptest.NewServer(api.New(env.Deps))
+	defer srv.Close()
+	anon := client{t: t, base: srv.URL}
+	admin := anon.signIn(ten.ID(), ten.AdminEmail, ten.AdminPassword)
+	inviter := env.AddUser(t, ten, ten.AccountID, unique("inviter"), "", access.RoleAdmin)
+	asInviter := anon.signIn(ten.ID(), inviter.Email, inviter.Password)
+	invitee := unique("orphaned")
+	status, _, raw := asInviter.do("POST", "/accounts/"+ten.AccountID+"/invitations", map[string]any{"emails": []string{invitee}, "sendEmail": false})
+	if status != http.StatusCreated {
+		t.Fatalf("invite: %d %s", status, raw)
+	}
+	r := decode[invitations.InviteResult](t, raw).Results[0]
+	linkPath := pathOf(t, r.AcceptURL)
+	token, _ := url.QueryUnescape(strings.TrimPrefix(linkPath, "/invitations/accept?token="))
+	err := env.Store.Do(context.Background(), "suspend the inviter", store.Update(ten.User(inviter.ID),
+		store.BumpVersion().Set(expression.Name("status"), expression.Value("suspended"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	status, _, page := anon.do("GET", linkPath, nil)
+	if status != http.StatusGone || !strings.Contains(string(page), "can no longer grant this access; ask an Admin of Account of "+ten.ID()) ||
+		strings.Contains(string(page), "<form") {
+		t.Fatalf("page: %d %s", status, page)
+	}
+	accept := map[string]string{"token": token, "firstName": "O", "lastName": "Rphan", "password": "Quartz-Meadow-58-Fern"}
+	status, _, prob := anon.do("POST", "/invitations/accept", accept, "Accept", "application/json")
+	if p := decode[struct{ Code string }](t, prob); status != http.StatusGone || p.Code != "inviter_cannot_grant" {
+		t.Fatalf("accept: %d %s", status, prob)
+	}
+	status, _, list := admin.do("GET", "/accounts/"+ten.AccountID+"/invitations?status=pending", nil)
+	if status != http.StatusOK || !strings.Contains(string(list), r.InvitationID) {
+		t.Fatalf("the invitation is no longer pending: %d %s", status, list)
+	}
+
+	status, _, raw = admin.do("POST", "/invitations/"+r.InvitationID+"/resend", map[string]any{"sendEmail": false})
+	if status != http.StatusOK {
+		t.Fatalf("resend: %d %s", status, raw)
+	}
+	resent := decode[invitations.Resent](t, raw)
+	if resent.Invitation.Inviter.ID != ten.AdminID {
+		t.Fatalf("inviter after the resend: %+v", resent.Invitation.Inviter)
+	}
+	newPath := pathOf(t, resent.AcceptURL)
+	accept["token"], _ = url.QueryUnescape(strings.TrimPrefix(newPath, "/invitations/accept?token="))
+	if status, _, body := anon.do("POST", "/invitations/accept", accept); status != http.StatusCreated {
+		t.Fatalf("accept after the resend: %d %s", status, body)
 	}
 }

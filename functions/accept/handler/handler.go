@@ -9,7 +9,10 @@
 // Someone whose address already has an account proves it with that
 // account's password, or by sending the request with a session of that
 // account (Authorization: Bearer). Someone signed in as another user gets
-// an explanation and the invitation stays usable.
+// an explanation and the invitation stays usable. An invitation whose
+// inviter can no longer grant what it offers (deleted, suspended, demoted)
+// is 410 inviter_cannot_grant on the page and on accept, and stays pending
+// until an Admin resends it.
 package handler
 
 import (

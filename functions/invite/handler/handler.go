@@ -4,6 +4,13 @@
 //	GET    /accounts/{accountId}/invitations      list by status, newest first, paged
 //	POST   /invitations/{invitationId}/resend     new link, new 7 days, new email
 //	DELETE /invitations/{invitationId}            revoke: the link stops working
+//
+// Inviting and resending grant roles: the caller must be allowed to invite
+// in every target account and may offer only roles within their own rights
+// there (403 grant_exceeds_rights; Admin only by an Admin), 422 unknown_role
+// for a role the tenant does not define. Support staff invite only while
+// switched into the account (403 switch_required). A resend makes the
+// resender the invitation's inviter.
 package handler
 
 import (

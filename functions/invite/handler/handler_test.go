@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -237,5 +239,42 @@ func TestRateLimitThroughTheAPI(t *testing.T) {
 	status, h, body := f.admin.do("POST", "/accounts/"+f.ten.AccountID+"/invitations", inviteBody(unique("one-more")))
 	if status != 429 || h.Get("Retry-After") == "" || !strings.Contains(body, `"retryAfterSeconds"`) {
 		t.Fatalf("over the limit: %d %v %s", status, h, body)
+	}
+}
+
+// A member may invite only with roles within their own rights: a recruiter
+// (a custom role holding users.invite alone) cannot offer Admin, nor renew
+// an Admin's offer of Admin, and may offer Viewer.
+func TestInvitersGrantOnlyTheirOwnRightsThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	k := f.ten.Role("Recruiter")
+	role := access.CustomRole{PK: k.PK, SK: k.SK, Type: "ROLE", Name: "Recruiter", Permissions: []access.Action{access.InviteUsers}, Version: 1}
+	if err := f.env.Store.Do(context.Background(), "put test role", store.Put(role)); err != nil {
+		t.Fatal(err)
+	}
+	recruiter := f.env.AddUser(t, f.ten, f.ten.AccountID, unique("recruiter"), "", "Recruiter")
+	asRecruiter := f.anon.signIn(f.ten.ID(), recruiter.Email, recruiter.Password)
+	path := "/accounts/" + f.ten.AccountID + "/invitations"
+
+	status, _, body := asRecruiter.do("POST", path, `{"emails":["`+unique("admin-offer")+`"],"roles":["Admin"]}`)
+	if status != 403 || !strings.Contains(body, `"code":"grant_exceeds_rights"`) {
+		t.Fatalf("recruiter offering Admin: %d %s", status, body)
+	}
+	if status, _, body := f.admin.do("GET", path, ""); status != 200 || body != `{"invitations":[]}` {
+		t.Fatalf("the refusal wrote an invitation: %d %s", status, body)
+	}
+	if status, _, body := asRecruiter.do("POST", path, `{"emails":["`+unique("viewer-offer")+`"],"roles":["Viewer"]}`); status != 201 {
+		t.Fatalf("recruiter offering Viewer: %d %s", status, body)
+	}
+	status, _, raw := f.admin.do("POST", path, `{"emails":["`+unique("admins-offer")+`"],"roles":["Admin"],"sendEmail":false}`)
+	if status != 201 {
+		t.Fatalf("admin offering Admin: %d %s", status, raw)
+	}
+	var res invitations.InviteResult
+	_ = json.Unmarshal([]byte(raw), &res)
+	status, _, body = asRecruiter.do("POST", "/invitations/"+res.Results[0].InvitationID+"/resend", `{"sendEmail":false}`)
+	if status != 403 || !strings.Contains(body, `"code":"grant_exceeds_rights"`) {
+		t.Fatalf("recruiter resending an offer of Admin: %d %s", status, body)
 	}
 }

@@ -177,3 +177,57 @@ func TestKeysNeedATenant(t *testing.T) {
 		t.Fatalf("user key = %+v", k)
 	}
 }
+
+// Independent rules each add their checks to one transaction; checks of the
+// same item are merged (DynamoDB refuses a transaction naming an item
+// twice): two checks become one holding both conditions, and a check beside
+// a change of the item becomes part of that change's condition.
+func TestTransactMergesChecksOfOneItem(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	ctx := context.Background()
+	admin := ten.User(ten.AdminID)
+	other := identity.NewUser(ten.Tenant, identity.User{ID: env.IDs.NewID(), Email: "merge@y.example", Status: identity.UserActive})
+	errA, errB := apperr.New(apperr.KindConflict, "rule_a", "a"), apperr.New(apperr.KindConflict, "rule_b", "b")
+
+	// Two checks of the admin, both true: the put goes through.
+	if err := env.Store.Transact(ctx, "two true checks",
+		store.Check(admin, store.AtVersion(1)).OrFail(errA),
+		store.Check(admin, store.Is("status", identity.UserActive)).OrFail(errB),
+		store.Put(other).If(store.NotExists())); err != nil {
+		t.Fatalf("two checks of one item: %v", err)
+	}
+	// The second of two checks false: refused, nothing written.
+	again := other
+	again.ID = env.IDs.NewID()
+	again = identity.NewUser(ten.Tenant, again)
+	err := env.Store.Transact(ctx, "one false check",
+		store.Check(admin, store.AtVersion(1)),
+		store.Check(admin, store.Is("status", "suspended")).OrFail(errB),
+		store.Put(again).If(store.NotExists()))
+	if apperr.KindOf(err) != apperr.KindConflict {
+		t.Fatalf("a false merged check: %v", err)
+	}
+	var u identity.User
+	if ok, _ := env.Store.Get(ctx, ten.User(again.ID), &u); ok {
+		t.Fatal("a refused transaction wrote")
+	}
+	// A check beside an update of the same item joins its condition.
+	err = env.Store.Transact(ctx, "check and update",
+		store.Check(admin, store.Is("status", "suspended")).OrFail(errA),
+		store.Update(admin, store.BumpVersion()).If(store.AtVersion(1)),
+		store.Put(again).If(store.NotExists()))
+	if !errors.Is(err, errA) {
+		t.Fatalf("a false check beside an update: %v, want the check's error", err)
+	}
+	if err := env.Store.Transact(ctx, "true check and update",
+		store.Update(admin, store.BumpVersion()).If(store.AtVersion(1)),
+		store.Check(admin, store.Is("status", identity.UserActive)).OrFail(errA),
+		store.Put(again).If(store.NotExists())); err != nil {
+		t.Fatalf("a true check beside an update: %v", err)
+	}
+	if ok, _ := env.Store.Get(ctx, admin, &u); !ok || u.Version != 2 {
+		t.Fatalf("the update did not apply: %+v", u)
+	}
+}

@@ -47,10 +47,9 @@ import (
 
 // Bounds.
 const (
-	MaxAccounts     = 10 // per association request (one transaction)
-	MaxRoles        = 10
-	MaxReasonRunes  = 500
-	maxGuardRetries = 4
+	MaxAccounts    = 10 // per association request (one transaction)
+	MaxRoles       = 10
+	MaxReasonRunes = 500
 )
 
 // Service associates users with accounts and switches sessions.
@@ -69,15 +68,11 @@ func New(d app.Deps) *Service {
 // Errors of this package.
 var (
 	ErrAlreadyMember = apperr.New(apperr.KindConflict, "already_member", "the user is already a member of this account")
-	ErrNotAssociate  = apperr.New(apperr.KindNotFound, "not_an_associate", "the user is not an external member of this account")
-	ErrLastAdmin     = apperr.New(apperr.KindConflict, "last_admin",
-		"this would leave the account without an active Admin; make someone else Admin first")
 	ErrUserNotActive = apperr.New(apperr.KindConflict, "user_not_active", "only an active user can be given access")
 	ErrUserChanged   = apperr.New(apperr.KindConflict, "user_changed", "the user changed meanwhile (or is no longer active); read them again and retry")
 	ErrNoAccess      = apperr.New(apperr.KindForbidden, "no_account_access",
 		"you have no licensed membership in this account")
 	ErrAccountClosed = apperr.New(apperr.KindConflict, "account_closed", "this account is closed")
-	errChanged       = errors.New("changed meanwhile")
 )
 
 // AccountRoles is one account of an association and the roles there.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/auth"
@@ -23,11 +24,17 @@ import (
 )
 
 type world struct {
-	env      *testkit.Env
-	ten      testkit.Tenant
-	svc      *associates.Service
-	auth     *auth.Service
-	admin    access.Caller // Admin of the home account and of the clients
+	env  *testkit.Env
+	ten  testkit.Tenant
+	svc  *associates.Service
+	adm  *administration.Service // an associate's roles and removal (the one implementation of membership changes)
+	auth *auth.Service
+	// admin is the Admin of the home account and of the clients: sets an
+	// associate's roles and removes them, but does not associate (only
+	// operators do, and users by accepting an invitation).
+	admin access.Caller
+	// operator is a tenant operator (a user with operator set, at home in
+	// the tenant's account), not switched anywhere.
 	operator access.Caller
 	client1  string
 	client2  string
@@ -38,15 +45,60 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	w := &world{env: env, ten: ten, svc: associates.New(env.Deps), auth: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs},
-		admin:    access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}},
-		operator: access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
+	w := &world{env: env, ten: ten, svc: associates.New(env.Deps), adm: administration.New(env.Deps), auth: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs},
+		admin: access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}}
+	op := addOperator(t, env, ten)
+	w.operator = access.Caller{Tenant: ten.Tenant, UserID: op.ID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleViewer}, Operator: true}
 	w.client1, w.client2 = env.AddAccount(t, ten, "Client One"), env.AddAccount(t, ten, "Client Two")
 	for _, c := range []string{w.client1, w.client2} {
 		env.AddMembership(t, ten, c, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 	}
 	w.advisor = env.AddUser(t, ten, ten.AccountID, "advisor@"+ten.ID()+".example", "", access.RoleAdmin)
 	return w
+}
+
+// addOperator creates an active tenant operator at home in the tenant's
+// account (a Viewer there).
+func addOperator(t *testing.T, env *testkit.Env, ten testkit.Tenant) identity.User {
+	t.Helper()
+	hash, err := identity.HashPassword(testkit.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := identity.NewUser(ten.Tenant, identity.User{ID: env.IDs.NewID(), Email: "support@" + ten.ID() + ".example", Status: identity.UserActive,
+		PasswordHash: hash, Operator: true, HomeAccountID: ten.AccountID, CreatedAt: env.Clock.Now()})
+	if err := env.Store.Transact(context.Background(), "operator", store.Put(op), store.Put(identity.NewEmailClaim(ten.Tenant, op.Email, op.ID))); err != nil {
+		t.Fatal(err)
+	}
+	env.AddMembership(t, ten, ten.AccountID, op.ID, op.Email, access.RoleViewer)
+	return op
+}
+
+// supportReason is why the operator entered an account as support.
+const supportReason = "ticket 9: the client's admin left"
+
+// supportIn is the operator switched into accountID with a reason: how
+// support does account work (roles, removals) in a customer account.
+func (w *world) supportIn(accountID string) access.Caller {
+	c := w.operator
+	c.AccountID, c.SupportReason, c.Roles = accountID, supportReason, nil
+	return c
+}
+
+// setRoles is PATCH /accounts/{a}/associates/{u}: administration.SetRoles
+// for an external member.
+func (w *world) setRoles(c access.Caller, accountID, userID string, ifMatch int64, roles ...string) (accounts.Membership, error) {
+	cmd, err := administration.RolesRequest{Roles: roles}.Command(c, accountID, userID, ifMatch)
+	if err != nil {
+		return accounts.Membership{}, err
+	}
+	cmd.Associate = true
+	return w.adm.SetRoles(context.Background(), cmd)
+}
+
+// remove is DELETE /accounts/{a}/associates/{u}.
+func (w *world) remove(c access.Caller, accountID, userID string) error {
+	return w.adm.RemoveAssociate(context.Background(), c, accountID, userID)
 }
 
 func (w *world) associate(t *testing.T, c access.Caller, userID string, accs ...associates.AccountRoles) ([]accounts.Membership, error) {
@@ -92,7 +144,7 @@ func TestAssociateSwitchChangeRemove(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
-	ms, err := w.associate(t, w.admin, w.advisor.ID,
+	ms, err := w.associate(t, w.operator, w.advisor.ID,
 		associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleAdmin}},
 		associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}})
 	if err != nil || len(ms) != 2 {
@@ -106,7 +158,7 @@ func TestAssociateSwitchChangeRemove(t *testing.T) {
 		t.Fatal("association not logged")
 	}
 	// Again: already a member, nothing changes anywhere (all or nothing).
-	if _, err := w.associate(t, w.admin, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != apperr.KindConflict {
+	if _, err := w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != apperr.KindConflict {
 		t.Fatalf("twice: %v", err)
 	}
 
@@ -143,24 +195,29 @@ func TestAssociateSwitchChangeRemove(t *testing.T) {
 
 	// The client's Admin makes the advisor an Admin there; the home
 	// account is untouched.
-	rc, _ := associates.RolesRequest{Roles: []string{access.RoleAdmin, access.RoleViewer}}.Command(w.admin, w.client2, w.advisor.ID, 1)
-	changed, err := w.svc.ChangeRoles(ctx, rc)
+	changed, err := w.setRoles(w.admin, w.client2, w.advisor.ID, 1, access.RoleAdmin, access.RoleViewer)
 	if err != nil || changed.Version != 2 || len(changed.Roles) != 2 {
 		t.Fatalf("change roles: %+v %v", changed, err)
 	}
-	if _, err := w.svc.ChangeRoles(ctx, rc); apperr.KindOf(err) != apperr.KindPreconditionFailed {
+	if _, err := w.setRoles(w.admin, w.client2, w.advisor.ID, 1, access.RoleViewer); apperr.KindOf(err) != apperr.KindPreconditionFailed {
 		t.Fatalf("stale If-Match: %v", err)
+	}
+	if e := w.changes(t, w.client2, "membership.roles_changed"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorUser, ID: w.ten.AdminID}) {
+		t.Fatalf("roles change not logged: %+v", e)
 	}
 	if home, _ := w.membership(t, w.ten.AccountID, w.advisor.ID); home.Version != 1 || home.Roles[0] != access.RoleAdmin {
 		t.Fatalf("home membership touched: %+v", home)
 	}
 	// The advisor's own (home) membership is not an association.
-	if err := w.svc.Remove(ctx, w.admin, w.ten.AccountID, w.advisor.ID); apperr.KindOf(err) != apperr.KindNotFound {
+	if err := w.remove(w.admin, w.ten.AccountID, w.advisor.ID); code(err) != "not_an_associate" {
 		t.Fatalf("remove a home membership: %v", err)
+	}
+	if _, err := w.setRoles(w.admin, w.ten.AccountID, w.advisor.ID, 0, access.RoleViewer); code(err) != "not_an_associate" {
+		t.Fatalf("change a home membership's roles: %v", err)
 	}
 
 	// Removing the access signs the advisor out of that account at once.
-	if err := w.svc.Remove(ctx, w.admin, w.client2, w.advisor.ID); err != nil {
+	if err := w.remove(w.admin, w.client2, w.advisor.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.auth.Authorize(ctx, tok); apperr.KindOf(err) != apperr.KindUnauthenticated {
@@ -169,7 +226,7 @@ func TestAssociateSwitchChangeRemove(t *testing.T) {
 	if _, ok := w.membership(t, w.client2, w.advisor.ID); ok {
 		t.Fatal("membership still there")
 	}
-	if len(w.changes(t, w.client2, "associate.removed")) != 1 {
+	if len(w.changes(t, w.client2, "membership.removed")) != 1 {
 		t.Fatal("removal not logged")
 	}
 	// Switching into an account without a membership is refused.
@@ -181,28 +238,35 @@ func TestAssociateSwitchChangeRemove(t *testing.T) {
 }
 
 // An associate who is the account's last active Admin can be neither
-// demoted nor removed; with another Admin, both work.
+// demoted nor removed; with another Admin, both work. The caller is support
+// switched into the account, logged as such.
 func TestLastAdminIsKept(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ctx := context.Background()
 	solo := w.env.AddAccount(t, w.ten, "Solo")
 	if _, err := w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: solo, Roles: []string{access.RoleAdmin}}); err != nil {
 		t.Fatal(err)
 	}
-	rc, _ := associates.RolesRequest{Roles: []string{access.RoleViewer}}.Command(w.operator, solo, w.advisor.ID, 0)
-	if _, err := w.svc.ChangeRoles(ctx, rc); apperr.KindOf(err) != apperr.KindConflict {
+	support := w.supportIn(solo)
+	if _, err := w.setRoles(support, solo, w.advisor.ID, 0, access.RoleViewer); code(err) != "last_admin" {
 		t.Fatalf("demote the last admin: %v", err)
 	}
-	if err := w.svc.Remove(ctx, w.operator, solo, w.advisor.ID); apperr.KindOf(err) != apperr.KindConflict {
+	if err := w.remove(support, solo, w.advisor.ID); code(err) != "last_admin" {
 		t.Fatalf("remove the last admin: %v", err)
 	}
+	if m, ok := w.membership(t, solo, w.advisor.ID); !ok || !m.HoldsAdmin() || m.Version != 1 {
+		t.Fatalf("a refusal changed the membership: %+v %v", m, ok)
+	}
 	w.env.AddMembership(t, w.ten, solo, w.ten.AdminID, w.ten.AdminEmail, access.RoleAdmin)
-	if _, err := w.svc.ChangeRoles(ctx, rc); err != nil {
+	if _, err := w.setRoles(support, solo, w.advisor.ID, 0, access.RoleViewer); err != nil {
 		t.Fatalf("demote with another admin: %v", err)
 	}
-	if e := w.changes(t, solo, "associate.roles_changed"); len(e) != 1 || e[0].Actor.Kind != changelog.ActorSupport {
+	want := changelog.Actor{Kind: changelog.ActorSupport, ID: w.operator.UserID, AccountID: solo, Reason: supportReason}
+	if e := w.changes(t, solo, "membership.roles_changed"); len(e) != 1 || e[0].Actor != want {
 		t.Fatalf("support's change log: %+v", e)
+	}
+	if err := w.remove(support, solo, w.advisor.ID); err != nil {
+		t.Fatalf("remove a non-admin associate: %v", err)
 	}
 }
 
@@ -213,21 +277,18 @@ const raceRounds = 100
 // Two associate admins of an account (its only admins) removed, or demoted,
 // at the same moment, each by a different request: in every round exactly
 // one succeeds, the other is refused as the last Admin, and one Admin stays.
-// The caller is an operator, so only the last-admin guard decides.
+// The callers are support switched into the account (so only the
+// last-admin guard decides), through the routes' implementations:
+// administration.RemoveAssociate and administration.SetRoles.
 func TestTwoAdminsRemovingEachOther(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ctx := context.Background()
 	other := w.env.AddUser(t, w.ten, w.ten.AccountID, "other@"+w.ten.ID()+".example", "")
 	pair := []string{w.advisor.ID, other.ID}
 	races := map[string]func(acc, userID string) error{
-		"remove": func(acc, userID string) error { return w.svc.Remove(ctx, w.operator, acc, userID) },
+		"remove": func(acc, userID string) error { return w.remove(w.supportIn(acc), acc, userID) },
 		"demote": func(acc, userID string) error {
-			rc, err := associates.RolesRequest{Roles: []string{access.RoleViewer}}.Command(w.operator, acc, userID, 0)
-			if err != nil {
-				return err
-			}
-			_, err = w.svc.ChangeRoles(ctx, rc)
+			_, err := w.setRoles(w.supportIn(acc), acc, userID, 0, access.RoleViewer)
 			return err
 		},
 	}
@@ -249,7 +310,7 @@ func TestTwoAdminsRemovingEachOther(t *testing.T) {
 			close(start)
 			wg.Wait()
 			won := slices.IndexFunc(errs, func(err error) bool { return err == nil })
-			lost := slices.IndexFunc(errs, func(err error) bool { return errors.Is(err, associates.ErrLastAdmin) })
+			lost := slices.IndexFunc(errs, func(err error) bool { return errors.Is(err, administration.ErrLastAdmin) })
 			admins := 0
 			for _, u := range pair {
 				if m, found := w.membership(t, acc, u); found && m.HoldsAdmin() {
@@ -275,11 +336,11 @@ func TestAssociationsUseSeats(t *testing.T) {
 	if err := w.env.Store.Do(ctx, "pool", store.Put(pool)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.associate(t, w.admin, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); err != nil {
+	if _, err := w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); err != nil {
 		t.Fatal(err)
 	}
 	third := w.env.AddUser(t, w.ten, w.ten.AccountID, "third@"+w.ten.ID()+".example", "")
-	_, err := w.associate(t, w.admin, third.ID,
+	_, err := w.associate(t, w.operator, third.ID,
 		associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}},
 		associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}})
 	if e, ok := apperr.As(err); !ok || e.Code != "no_free_seat" {
@@ -288,7 +349,7 @@ func TestAssociationsUseSeats(t *testing.T) {
 	if _, ok := w.membership(t, w.client2, third.ID); ok {
 		t.Fatal("half an association was written")
 	}
-	if err := w.svc.Remove(ctx, w.admin, w.client1, w.advisor.ID); err != nil {
+	if err := w.remove(w.admin, w.client1, w.advisor.ID); err != nil {
 		t.Fatal(err)
 	}
 	var p licences.Pool
@@ -303,16 +364,7 @@ func TestOperatorSwitchesWithAReason(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
-	hash, err := identity.HashPassword(testkit.Password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := identity.NewUser(w.ten.Tenant, identity.User{ID: w.env.IDs.NewID(), Email: "support@" + w.ten.ID() + ".example", Status: identity.UserActive,
-		PasswordHash: hash, Operator: true, HomeAccountID: w.ten.AccountID, CreatedAt: w.env.Clock.Now()})
-	if err := w.env.Store.Transact(ctx, "operator", store.Put(op), store.Put(identity.NewEmailClaim(w.ten.Tenant, op.Email, op.ID))); err != nil {
-		t.Fatal(err)
-	}
-	w.env.AddMembership(t, w.ten, w.ten.AccountID, op.ID, op.Email, access.RoleViewer)
+	op := identity.User{ID: w.operator.UserID, Email: "support@" + w.ten.ID() + ".example"}
 	tok, caller := w.signIn(t, op.Email)
 	if _, err := (associates.SwitchRequest{AccountID: w.client1}).Command(caller, tok, "", ""); apperr.KindOf(err) != apperr.KindUnprocessable {
 		t.Fatalf("operator without a reason: %v", err)
@@ -331,12 +383,15 @@ func TestOperatorSwitchesWithAReason(t *testing.T) {
 	}
 }
 
-// Who may associate, change and remove: an Admin of the account (each
-// account of an association) or an operator.
+// Who may associate: only tenant operators (users.associate), in every
+// account of the request, never themselves. The accounts' Viewers and
+// Admins, and Admins elsewhere, are refused 403 operators_only; another
+// tenant does not see the accounts (404). Who may change an associate's
+// roles and remove them: the account's Admin (roles.manage, users.delete),
+// not a Viewer, not an operator without a switch. Refusals write nothing.
 func TestAssociatePermissions(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	ctx := context.Background()
 	viewer := w.env.AddUser(t, w.ten, w.client1, "viewer@"+w.ten.ID()+".example", "", access.RoleViewer)
 	asViewer := access.Caller{Tenant: w.ten.Tenant, UserID: viewer.ID, SessionID: "s", AccountID: w.client1, Roles: []string{access.RoleViewer}}
 	elsewhere := w.env.AddAccount(t, w.ten, "Elsewhere")
@@ -344,40 +399,79 @@ func TestAssociatePermissions(t *testing.T) {
 	asOtherAdmin := access.Caller{Tenant: w.ten.Tenant, UserID: otherAdmin.ID, SessionID: "s", AccountID: elsewhere, Roles: []string{access.RoleAdmin}}
 	other := w.env.NewTenant(t)
 	asOtherTenant := access.Caller{Tenant: other.Tenant, UserID: other.AdminID, SessionID: "s", AccountID: other.AccountID, Roles: []string{access.RoleAdmin}}
+	only1 := w.env.AddUser(t, w.ten, w.client1, "admin1@"+w.ten.ID()+".example", "", access.RoleAdmin)
+	asOnly1 := access.Caller{Tenant: w.ten.Tenant, UserID: only1.ID, SessionID: "s", AccountID: w.client1, Roles: []string{access.RoleAdmin}}
 	for _, c := range []struct {
 		name   string
 		caller access.Caller
-		kind   apperr.Kind
-	}{{"viewer", asViewer, apperr.KindForbidden}, {"admin of another account", asOtherAdmin, apperr.KindForbidden},
-		{"other tenant's admin", asOtherTenant, apperr.KindNotFound}} {
-		if _, err := w.associate(t, c.caller, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != c.kind {
-			t.Errorf("%s associate: %v", c.name, err)
+		code   string
+	}{{"viewer", asViewer, "operators_only"}, {"admin of another account", asOtherAdmin, "operators_only"},
+		{"admin of the account", asOnly1, "operators_only"}, {"admin of both accounts", w.admin, "operators_only"},
+		{"other tenant's admin", asOtherTenant, "not_found"}} {
+		if _, err := w.associate(t, c.caller, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); code(err) != c.code {
+			t.Errorf("%s associates: %v, want %s", c.name, err, c.code)
+		}
+		if _, err := w.associate(t, c.caller, w.advisor.ID,
+			associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}},
+			associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}}); code(err) != c.code {
+			t.Errorf("%s associates with two accounts: %v, want %s", c.name, err, c.code)
 		}
 	}
-	// Admin of one account of two: refused whole.
-	only1 := w.env.AddUser(t, w.ten, w.client1, "admin1@"+w.ten.ID()+".example", "", access.RoleAdmin)
-	asOnly1 := access.Caller{Tenant: w.ten.Tenant, UserID: only1.ID, SessionID: "s", AccountID: w.client1, Roles: []string{access.RoleAdmin}}
-	if _, err := w.associate(t, asOnly1, w.advisor.ID,
-		associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}},
-		associates.AccountRoles{AccountID: w.client2, Roles: []string{access.RoleViewer}}); apperr.KindOf(err) != apperr.KindForbidden {
-		t.Fatalf("admin of one of two: %v", err)
+	// Nobody associates themselves, an operator neither: support switches in.
+	if _, err := w.associate(t, w.operator, w.operator.UserID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleAdmin}}); code(err) != "own_roles" {
+		t.Fatalf("operator associates themselves: %v", err)
 	}
-	if _, ok := w.membership(t, w.client1, w.advisor.ID); ok {
-		t.Fatal("a refused association was written")
+	for _, u := range []string{w.advisor.ID, w.operator.UserID} {
+		for _, acc := range []string{w.client1, w.client2} {
+			if _, ok := w.membership(t, acc, u); ok {
+				t.Fatalf("a refused association was written: %s in %s", u, acc)
+			}
+		}
 	}
-	if _, err := w.associate(t, asOnly1, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{"NoSuchRole"}}); apperr.KindOf(err) != apperr.KindUnprocessable {
+	if _, err := w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{"NoSuchRole"}}); apperr.KindOf(err) != apperr.KindUnprocessable {
 		t.Fatalf("unknown role: %v", err)
 	}
-	if _, err := w.associate(t, asOnly1, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); err != nil {
+	if _, err := w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: w.client1, Roles: []string{access.RoleViewer}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Remove(ctx, asViewer, w.client1, w.advisor.ID); apperr.KindOf(err) != apperr.KindForbidden {
+	if e := w.changes(t, w.client1, "associate.added"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorOperator, ID: w.operator.UserID}) {
+		t.Fatalf("operator's association log: %+v", e)
+	}
+	if _, err := w.setRoles(asViewer, w.client1, w.advisor.ID, 0, access.RoleAdmin); apperr.KindOf(err) != apperr.KindForbidden {
+		t.Fatalf("viewer changes roles: %v", err)
+	}
+	if _, err := w.setRoles(asOtherTenant, w.client1, w.advisor.ID, 0, access.RoleAdmin); apperr.KindOf(err) != apperr.KindNotFound {
+		t.Fatalf("other tenant changes roles: %v", err)
+	}
+	if _, err := w.setRoles(w.operator, w.client1, w.advisor.ID, 0, access.RoleAdmin); code(err) != "switch_required" {
+		t.Fatalf("operator not switched changes roles: %v", err)
+	}
+	if err := w.remove(asViewer, w.client1, w.advisor.ID); apperr.KindOf(err) != apperr.KindForbidden {
 		t.Fatalf("viewer removes: %v", err)
 	}
-	if err := w.svc.Remove(ctx, asOtherTenant, w.client1, w.advisor.ID); apperr.KindOf(err) != apperr.KindNotFound {
+	if err := w.remove(asOtherTenant, w.client1, w.advisor.ID); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Fatalf("other tenant removes: %v", err)
 	}
-	if _, ok := w.membership(t, w.client1, w.advisor.ID); !ok {
-		t.Fatal("a refused removal removed")
+	if err := w.remove(w.operator, w.client1, w.advisor.ID); code(err) != "switch_required" {
+		t.Fatalf("operator not switched removes: %v", err)
 	}
+	if m, ok := w.membership(t, w.client1, w.advisor.ID); !ok || m.Version != 1 || m.Roles[0] != access.RoleViewer {
+		t.Fatalf("a refused change or removal changed the membership: %+v %v", m, ok)
+	}
+	if _, err := w.setRoles(asOnly1, w.client1, w.advisor.ID, 1, access.RoleAdmin); err != nil {
+		t.Fatalf("the account's admin changes roles: %v", err)
+	}
+	if err := w.remove(asOnly1, w.client1, w.advisor.ID); err != nil {
+		t.Fatalf("the account's admin removes: %v", err)
+	}
+}
+
+func code(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Code
+	}
+	return err.Error()
 }

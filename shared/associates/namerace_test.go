@@ -35,7 +35,7 @@ func TestAssociateRacingANameEditNeverKeepsAStaleName(t *testing.T) {
 		go func() { defer wg.Done(); _, editErr = adm.EditProfile(context.Background(), edit) }()
 		go func() {
 			defer wg.Done()
-			_, assocErr = w.associate(t, w.admin, w.advisor.ID, associates.AccountRoles{AccountID: client, Roles: []string{access.RoleViewer}})
+			_, assocErr = w.associate(t, w.operator, w.advisor.ID, associates.AccountRoles{AccountID: client, Roles: []string{access.RoleViewer}})
 		}()
 		wg.Wait()
 		for _, err := range []error{editErr, assocErr} {

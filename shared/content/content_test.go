@@ -2,10 +2,12 @@ package content_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/content"
 )
 
@@ -95,7 +97,10 @@ func TestContentLifecycle(t *testing.T) {
 }
 
 // Viewers read but do not register or delete; an Admin of another account
-// is refused; another tenant does not see the account.
+// is refused; another tenant does not see the account. Content is account
+// work, reading it too: an operator not switched into the account (or
+// switched into another one) is 403 switch_required; switched in with a
+// reason, they read, register and delete.
 func TestContentPermissions(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -111,37 +116,54 @@ func TestContentPermissions(t *testing.T) {
 	for _, c := range []struct {
 		name        string
 		caller      access.Caller
-		write, read apperr.Kind
+		write, read string // the refusal's code; "" allowed
 	}{
-		{"viewer", access.Caller{Tenant: w.ten.Tenant, UserID: w.source.ID, SessionID: "s", AccountID: w.ten.AccountID, Roles: []string{access.RoleViewer}}, apperr.KindForbidden, 0},
-		{"admin of another account", access.Caller{Tenant: w.ten.Tenant, UserID: otherAdmin.ID, SessionID: "s", AccountID: second, Roles: []string{access.RoleAdmin}}, apperr.KindForbidden, apperr.KindForbidden},
-		{"other tenant's admin", access.Caller{Tenant: other.Tenant, UserID: other.AdminID, SessionID: "s", AccountID: other.AccountID, Roles: []string{access.RoleAdmin}}, apperr.KindNotFound, apperr.KindNotFound},
+		{"viewer", access.Caller{Tenant: w.ten.Tenant, UserID: w.source.ID, SessionID: "s", AccountID: w.ten.AccountID, Roles: []string{access.RoleViewer}}, "forbidden", ""},
+		{"admin of another account", access.Caller{Tenant: w.ten.Tenant, UserID: otherAdmin.ID, SessionID: "s", AccountID: second, Roles: []string{access.RoleAdmin}}, "forbidden", "forbidden"},
+		{"other tenant's admin", access.Caller{Tenant: other.Tenant, UserID: other.AdminID, SessionID: "s", AccountID: other.AccountID, Roles: []string{access.RoleAdmin}}, "not_found", "not_found"},
+		{"operator not switched", w.operator, "switch_required", "switch_required"},
+		{"operator switched into another account", w.supportIn(second), "switch_required", "switch_required"},
 	} {
-		kind := func(err error) apperr.Kind {
-			if err == nil {
-				return 0
-			}
-			return apperr.KindOf(err)
-		}
 		rc := cmd
 		rc.Caller = c.caller
-		if _, err := w.svc.Register(ctx, rc); kind(err) != c.write {
-			t.Errorf("%s register: %v", c.name, err)
+		if _, err := w.svc.Register(ctx, rc); code(err) != c.write {
+			t.Errorf("%s register: %v, want %q", c.name, err, c.write)
 		}
-		if err := w.svc.Delete(ctx, c.caller, w.ten.AccountID, item.ID, 0); kind(err) != c.write {
-			t.Errorf("%s delete: %v", c.name, err)
+		if err := w.svc.Delete(ctx, c.caller, w.ten.AccountID, item.ID, 0); code(err) != c.write {
+			t.Errorf("%s delete: %v, want %q", c.name, err, c.write)
 		}
-		if _, err := w.svc.Get(ctx, c.caller, w.ten.AccountID, item.ID); kind(err) != c.read {
-			t.Errorf("%s get: %v", c.name, err)
+		if _, err := w.svc.Get(ctx, c.caller, w.ten.AccountID, item.ID); code(err) != c.read {
+			t.Errorf("%s get: %v, want %q", c.name, err, c.read)
 		}
-		if _, err := w.svc.List(ctx, content.ListQuery{Caller: c.caller, AccountID: w.ten.AccountID, Limit: 10}); kind(err) != c.read {
-			t.Errorf("%s list: %v", c.name, err)
+		if _, err := w.svc.List(ctx, content.ListQuery{Caller: c.caller, AccountID: w.ten.AccountID, Limit: 10}); code(err) != c.read {
+			t.Errorf("%s list: %v, want %q", c.name, err, c.read)
 		}
 	}
 	if got, err := w.svc.Get(ctx, w.admin, w.ten.AccountID, item.ID); err != nil || got.Version != 1 {
 		t.Fatalf("the item changed: %+v %v", got, err)
 	}
-	if len(w.owned(t, w.source.ID)) != 1 {
+	if len(w.owned(t, w.source.ID)) != 1 || len(w.changes(t, "content.registered")) != 1 {
 		t.Fatal("a refused caller registered content")
+	}
+	// Support switched in: reads, registers and deletes, logged as support.
+	support := w.supportIn(w.ten.AccountID)
+	if page, err := w.svc.List(ctx, content.ListQuery{Caller: support, AccountID: w.ten.AccountID, Limit: 10}); err != nil || len(page.Items) != 1 {
+		t.Fatalf("support lists: %+v %v", page, err)
+	}
+	rc := cmd
+	rc.Caller = support
+	reg, err := w.svc.Register(ctx, rc)
+	if err != nil {
+		t.Fatalf("support registers: %v", err)
+	}
+	if err := w.svc.Delete(ctx, support, w.ten.AccountID, reg.ID, 0); err != nil {
+		t.Fatalf("support deletes: %v", err)
+	}
+	want := changelog.Actor{Kind: changelog.ActorSupport, ID: support.UserID, AccountID: w.ten.AccountID, Reason: supportReason}
+	bySupport := func(e changelog.Entry) bool { return e.Actor == want && e.SubjectID == reg.ID }
+	for _, action := range []string{"content.registered", "content.deleted"} {
+		if log := w.changes(t, action); !slices.ContainsFunc(log, bySupport) {
+			t.Fatalf("%s by support: %+v", action, log)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/store"
@@ -18,7 +19,7 @@ type world struct {
 	ten      testkit.Tenant
 	svc      *content.Service
 	admin    access.Caller
-	operator access.Caller
+	operator access.Caller // support staff, not switched: session in the tenant's account, no reason
 	source   testkit.User
 	target   testkit.User
 }
@@ -47,6 +48,17 @@ func worldOn(t testing.TB, env *testkit.Env) *world {
 	w.source = env.AddUser(t, ten, ten.AccountID, "leaver@"+ten.ID()+".example", "", access.RoleViewer)
 	w.target = env.AddUser(t, ten, ten.AccountID, "heir@"+ten.ID()+".example", "", access.RoleViewer)
 	return w
+}
+
+// supportReason is why the operator entered an account as support.
+const supportReason = "ticket 77: reassign a leaver's automations"
+
+// supportIn is the operator switched into accountID with a reason: the only
+// way support does account work (content) inside a customer account.
+func (w *world) supportIn(accountID string) access.Caller {
+	c := w.operator
+	c.AccountID, c.SupportReason = accountID, supportReason
+	return c
 }
 
 // seed writes n items owned by owner directly (50 per transaction).
@@ -114,4 +126,15 @@ func spent() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// code is an error's stable code ("" for none).
+func code(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Code
+	}
+	return err.Error()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/awsclient"
+	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -251,8 +252,11 @@ func TestReassignTargetMustBeAMember(t *testing.T) {
 	}
 }
 
-// Who may: reassigning needs content.reassign (Admin or operator) in the
-// account; reading progress, membership of it. Refusals change nothing.
+// Who may: reassigning needs content.reassign (Admin, or an operator
+// switched into the account with a reason) in the account; reading
+// progress, membership of it (or support switched in). An operator not
+// switched in, or switched into another account, is 403 switch_required.
+// Refusals change nothing.
 func TestReassignPermissions(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -264,37 +268,47 @@ func TestReassignPermissions(t *testing.T) {
 	callers := []struct {
 		name string
 		c    access.Caller
-		kind apperr.Kind
+		code string
 	}{
-		{"viewer", access.Caller{Tenant: w.ten.Tenant, UserID: w.target.ID, SessionID: "s", AccountID: w.ten.AccountID, Roles: []string{access.RoleViewer}}, apperr.KindForbidden},
-		{"admin of another account", access.Caller{Tenant: w.ten.Tenant, UserID: otherAdmin.ID, SessionID: "s", AccountID: second, Roles: []string{access.RoleAdmin}}, apperr.KindForbidden},
-		{"other tenant's admin", access.Caller{Tenant: other.Tenant, UserID: other.AdminID, SessionID: "s", AccountID: other.AccountID, Roles: []string{access.RoleAdmin}}, apperr.KindNotFound},
+		{"viewer", access.Caller{Tenant: w.ten.Tenant, UserID: w.target.ID, SessionID: "s", AccountID: w.ten.AccountID, Roles: []string{access.RoleViewer}}, "forbidden"},
+		{"admin of another account", access.Caller{Tenant: w.ten.Tenant, UserID: otherAdmin.ID, SessionID: "s", AccountID: second, Roles: []string{access.RoleAdmin}}, "forbidden"},
+		{"other tenant's admin", access.Caller{Tenant: other.Tenant, UserID: other.AdminID, SessionID: "s", AccountID: other.AccountID, Roles: []string{access.RoleAdmin}}, "not_found"},
+		{"operator not switched", w.operator, "switch_required"},
+		{"operator switched into another account", w.supportIn(second), "switch_required"},
 	}
 	for _, c := range callers {
 		cmd := content.StartCommand{Caller: c.c, AccountID: w.ten.AccountID, SourceID: w.source.ID, TargetID: w.target.ID}
-		if _, err := w.svc.Start(ctx, ctx, cmd); apperr.KindOf(err) != c.kind {
-			t.Errorf("%s start: %v", c.name, err)
+		if _, err := w.svc.Start(ctx, ctx, cmd); code(err) != c.code {
+			t.Errorf("%s start: %v, want %s", c.name, err, c.code)
 		}
 	}
-	if len(w.owned(t, w.source.ID)) != 5 {
+	if len(w.owned(t, w.source.ID)) != 5 || len(w.changes(t, "content.reassigned")) != 0 {
 		t.Fatal("a refused caller moved content")
 	}
-	p, err := w.svc.Start(ctx, ctx, content.StartCommand{Caller: w.operator, AccountID: w.ten.AccountID, SourceID: w.source.ID, TargetID: w.target.ID})
+	support := w.supportIn(w.ten.AccountID)
+	p, err := w.svc.Start(ctx, ctx, content.StartCommand{Caller: support, AccountID: w.ten.AccountID, SourceID: w.source.ID, TargetID: w.target.ID})
 	if err != nil || p.Status != content.StatusDone {
 		t.Fatalf("operator: %+v %v", p, err)
 	}
-	if log := w.changes(t, "content.reassigned"); len(log) != 1 || log[0].Actor.Kind != "support" {
+	want := changelog.Actor{Kind: changelog.ActorSupport, ID: support.UserID, AccountID: w.ten.AccountID, Reason: supportReason}
+	if log := w.changes(t, "content.reassigned"); len(log) != 1 || log[0].Actor != want {
 		t.Fatalf("support's job log: %+v", log)
 	}
-	// Progress: the viewer reads it; the others do not see it.
-	if _, err := w.svc.Progress(ctx, callers[0].c, p.ID); err != nil {
-		t.Errorf("viewer progress: %v", err)
-	}
-	if _, err := w.svc.Progress(ctx, callers[1].c, p.ID); apperr.KindOf(err) != apperr.KindForbidden {
-		t.Errorf("other account's admin progress: %v", err)
-	}
-	if _, err := w.svc.Progress(ctx, callers[2].c, p.ID); apperr.KindOf(err) != apperr.KindNotFound {
-		t.Errorf("other tenant progress: %v", err)
+	// Progress: the viewer and support switched in read it; the others do not see it.
+	for _, c := range []struct {
+		name string
+		c    access.Caller
+		code string
+	}{
+		{"viewer", callers[0].c, ""},
+		{"support switched in", support, ""},
+		{"admin of another account", callers[1].c, "forbidden"},
+		{"other tenant", callers[2].c, "not_found"},
+		{"operator not switched", w.operator, "switch_required"},
+	} {
+		if _, err := w.svc.Progress(ctx, c.c, p.ID); code(err) != c.code {
+			t.Errorf("%s progress: %v, want %q", c.name, err, c.code)
+		}
 	}
 	if _, err := w.svc.Progress(ctx, w.admin, "nope"); apperr.KindOf(err) != apperr.KindNotFound {
 		t.Errorf("unknown job: %v", err)

@@ -134,7 +134,7 @@ func (s *Service) linkWrites(t table.Tenant, parentID, childID string, actor cha
 }
 
 // LinkExisting makes childID a child of parentID. The caller needs
-// links.manage in both accounts (an Admin of both, or an operator).
+// links.manage in both accounts: tenant administration, so an operator.
 func (s *Service) LinkExisting(ctx context.Context, caller access.Caller, parentID, childID string) (Linked, error) {
 	t := caller.Tenant
 	if parentID == childID {

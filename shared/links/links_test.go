@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -18,10 +19,12 @@ import (
 )
 
 type world struct {
-	env      *testkit.Env
-	ten      testkit.Tenant
-	svc      *links.Service
-	admin    access.Caller
+	env   *testkit.Env
+	ten   testkit.Tenant
+	svc   *links.Service
+	admin access.Caller // Admin of the tenant's account (and of the accounts w.account adds)
+	// operator is tenant support staff, not switched anywhere: links.manage
+	// is tenant administration, theirs in every account without a switch.
 	operator access.Caller
 }
 
@@ -34,7 +37,8 @@ func newWorld(t testing.TB) *world {
 		operator: access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
 }
 
-// account adds an account the tenant's admin administers.
+// account adds an account the tenant's admin administers (which does not
+// let them link it: only operators link).
 func (w *world) account(t testing.TB, name string) string {
 	t.Helper()
 	id := w.env.AddAccount(t, w.ten, name)
@@ -72,17 +76,18 @@ func TestLinkShowUnlink(t *testing.T) {
 	ctx := context.Background()
 	parent, b, c := w.ten.AccountID, w.account(t, "Beta"), w.account(t, "Alpha")
 
-	linked, err := w.svc.LinkExisting(ctx, w.admin, parent, b)
+	linked, err := w.svc.LinkExisting(ctx, w.operator, parent, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fam := linked.Family; linked.Child.ID != b || linked.Child.ParentID != parent || fam.Role != links.RoleParent || fam.Parent.ID != parent || len(fam.Children) != 1 || fam.Children[0].ID != b {
 		t.Fatalf("family after link: %+v", fam)
 	}
-	if _, err := w.svc.LinkExisting(ctx, w.admin, parent, c); err != nil {
+	if _, err := w.svc.LinkExisting(ctx, w.operator, parent, c); err != nil {
 		t.Fatal(err)
 	}
-	// The family reads the same from any member of it, children by name.
+	// The family reads the same from any member of it, children by name
+	// (the Admin, who may read it but not link).
 	for _, id := range []string{parent, b, c} {
 		fam, err := w.svc.Family(ctx, w.admin, id)
 		if err != nil || fam.Parent.ID != parent || len(fam.Children) != 2 || fam.Children[0].Name != "Alpha" {
@@ -106,10 +111,10 @@ func TestLinkShowUnlink(t *testing.T) {
 		t.Fatal("link not in the change logs")
 	}
 
-	if err := w.svc.Unlink(ctx, w.admin, parent, b); err != nil {
+	if err := w.svc.Unlink(ctx, w.operator, parent, b); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Unlink(ctx, w.admin, parent, b); code(err) != "not_linked" {
+	if err := w.svc.Unlink(ctx, w.operator, parent, b); code(err) != "not_linked" {
 		t.Fatalf("unlink twice: %v", err)
 	}
 	if fam, _ := w.svc.Family(ctx, w.admin, b); fam.Role != links.RoleUnlinked || fam.Parent != nil || len(fam.Children) != 0 {
@@ -122,13 +127,13 @@ func TestLinkShowUnlink(t *testing.T) {
 		t.Fatal("unlink not in the change logs")
 	}
 	// An unlinked account can be linked again (elsewhere).
-	if _, err := w.svc.LinkExisting(ctx, w.admin, c, b); code(err) != "parent_is_a_child" {
+	if _, err := w.svc.LinkExisting(ctx, w.operator, c, b); code(err) != "parent_is_a_child" {
 		t.Fatalf("under a child: %v", err)
 	}
-	if err := w.svc.Unlink(ctx, w.admin, parent, c); err != nil {
+	if err := w.svc.Unlink(ctx, w.operator, parent, c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.LinkExisting(ctx, w.admin, c, b); err != nil {
+	if _, err := w.svc.LinkExisting(ctx, w.operator, c, b); err != nil {
 		t.Fatalf("relink: %v", err)
 	}
 }
@@ -140,7 +145,7 @@ func TestLinkRules(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	p, c, x := w.ten.AccountID, w.account(t, "Child"), w.account(t, "Other")
-	if _, err := w.svc.LinkExisting(ctx, w.admin, p, c); err != nil {
+	if _, err := w.svc.LinkExisting(ctx, w.operator, p, c); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
@@ -157,7 +162,7 @@ func TestLinkRules(t *testing.T) {
 		{"unknown child", p, "nope", "not_found"},
 	}
 	for _, tc := range cases {
-		if _, err := w.svc.LinkExisting(ctx, w.admin, tc.parent, tc.child); code(err) != tc.code {
+		if _, err := w.svc.LinkExisting(ctx, w.operator, tc.parent, tc.child); code(err) != tc.code {
 			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
 		}
 	}
@@ -166,7 +171,7 @@ func TestLinkRules(t *testing.T) {
 	}
 }
 
-// Two admins link A→B and B→A at the same moment: exactly one succeeds, and
+// Two operators link A→B and B→A at the same moment: exactly one succeeds, and
 // the other is told which rule it would break.
 func TestOppositeLinksRace(t *testing.T) {
 	t.Parallel()
@@ -295,21 +300,27 @@ func TestCreateChild(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
-	created, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.admin, ParentID: w.ten.AccountID, Name: "  Subsidiary  "})
+	created, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: "  Subsidiary  "})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if created.Child.Name != "Subsidiary" || created.Child.ParentID != w.ten.AccountID || len(created.Family.Children) != 1 {
 		t.Fatalf("created: %+v", created)
 	}
-	// The creator administers the new account, as an external member.
-	var m accounts.Membership
-	if ok, err := w.env.Store.Get(ctx, w.ten.Membership(created.Child.ID, w.ten.AdminID), &m); err != nil || !ok ||
-		m.Roles[0] != access.RoleAdmin || !m.External || m.Licence == "" || m.Email != w.ten.AdminEmail {
-		t.Fatalf("creator's membership: %+v %v %v", m, ok, err)
+	// The new account starts without members: not the operator who made it
+	// (support enters by a switch, never by a membership), nor the
+	// parent's Admin (its first Admin joins by an invitation).
+	for _, u := range []string{w.operator.UserID, w.ten.AdminID} {
+		var none accounts.Membership
+		if ok, err := w.env.Store.Get(ctx, w.ten.Membership(created.Child.ID, u), &none); err != nil || ok {
+			t.Fatalf("%s became a member of the new child: %+v %v %v", u, none, ok, err)
+		}
 	}
-	if len(w.changes(t, created.Child.ID, "account.created")) != 1 || len(w.changes(t, w.ten.AccountID, "account.child_linked")) != 1 {
-		t.Fatal("creation not in the change logs")
+	if e := w.changes(t, created.Child.ID, "account.created"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorOperator, ID: w.operator.UserID}) {
+		t.Fatalf("creation in the child's log: %+v", e)
+	}
+	if e := w.changes(t, w.ten.AccountID, "account.child_linked"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorOperator, ID: w.operator.UserID}) {
+		t.Fatalf("creation in the parent's log: %+v", e)
 	}
 	// A child cannot have children of its own.
 	_, err = w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: created.Child.ID, Name: "Grandchild"})
@@ -317,21 +328,12 @@ func TestCreateChild(t *testing.T) {
 		t.Fatalf("grandchild: %v", err)
 	}
 	for _, bad := range []string{"", "   ", "bad\x00name", string(make([]rune, links.MaxNameRunes+1))} {
-		if _, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.admin, ParentID: w.ten.AccountID, Name: bad}); apperr.KindOf(err) != apperr.KindUnprocessable {
+		if _, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: bad}); apperr.KindOf(err) != apperr.KindUnprocessable {
 			t.Errorf("name %q: %v", bad, err)
 		}
 	}
-	// An operator creates one without becoming a member.
-	byOp, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: "By support"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var none accounts.Membership
-	if ok, err := w.env.Store.Get(ctx, w.ten.Membership(byOp.Child.ID, w.operator.UserID), &none); err != nil || ok {
-		t.Fatalf("the operator became a member: %v %v", ok, err)
-	}
-	if e := w.changes(t, byOp.Child.ID, "account.created"); len(e) != 1 || e[0].Actor.Kind != changelog.ActorSupport {
-		t.Fatalf("support creation log: %+v", e)
+	if p := w.read(t, w.ten.AccountID); p.ChildCount != 1 {
+		t.Fatalf("a refused creation linked a child: %+v", p)
 	}
 }
 
@@ -341,7 +343,7 @@ func TestDetachChildrenKeepsThem(t *testing.T) {
 	ctx := context.Background()
 	a, b := w.account(t, "A"), w.account(t, "B")
 	for _, c := range []string{a, b} {
-		if _, err := w.svc.LinkExisting(ctx, w.admin, w.ten.AccountID, c); err != nil {
+		if _, err := w.svc.LinkExisting(ctx, w.operator, w.ten.AccountID, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -361,8 +363,9 @@ func TestDetachChildrenKeepsThem(t *testing.T) {
 	}
 }
 
-// Who may: an Admin of both accounts, or an operator. Refusals change
-// nothing; another tenant does not see the accounts at all.
+// Who may: tenant operators only. An Admin of both accounts, a Viewer and
+// another tenant's Admin are refused, and refusals change nothing; every
+// member reads the family; another tenant does not see the accounts at all.
 func TestLinkPermissions(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -379,44 +382,134 @@ func TestLinkPermissions(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		caller access.Caller
-		link   apperr.Kind
+		link   string // the refusal's code
 		family apperr.Kind
 	}{
-		{"admin of the parent only", adminOfParentOnly, apperr.KindForbidden, 0},
-		{"viewer of both", asViewer, apperr.KindForbidden, 0},
-		{"other tenant's admin", otherAdmin, apperr.KindNotFound, apperr.KindNotFound},
+		{"admin of the parent only", adminOfParentOnly, "operators_only", 0},
+		{"viewer of both", asViewer, "operators_only", 0},
+		{"other tenant's admin", otherAdmin, "not_found", apperr.KindNotFound},
 	} {
 		_, err := w.svc.LinkExisting(ctx, tc.caller, p, c)
-		if apperr.KindOf(err) != tc.link || err == nil {
-			t.Errorf("%s link: %v", tc.name, err)
+		if code(err) != tc.link {
+			t.Errorf("%s link: %v, want %s", tc.name, err, tc.link)
 		}
 		_, err = w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: tc.caller, ParentID: c, Name: "X"})
-		if err == nil {
-			t.Errorf("%s created a child", tc.name)
+		if code(err) != tc.link {
+			t.Errorf("%s create child: %v, want %s", tc.name, err, tc.link)
 		}
 		_, err = w.svc.Family(ctx, tc.caller, p)
 		if (err == nil) != (tc.family == 0) || (err != nil && apperr.KindOf(err) != tc.family) {
 			t.Errorf("%s family: %v", tc.name, err)
 		}
 	}
-	if acc := w.read(t, c); acc.ParentID != "" || acc.Version != 1 {
+	if acc := w.read(t, c); acc.ParentID != "" || acc.Version != 1 || acc.ChildCount != 0 {
 		t.Fatalf("a refused link changed the child: %+v", acc)
 	}
-	// Admin of both: allowed; then the viewer may not unlink.
+	if acc := w.read(t, p); acc.ChildCount != 0 {
+		t.Fatalf("a refused link changed the parent: %+v", acc)
+	}
+	// Admin of both: still refused (linking is tenant administration).
 	w.env.AddMembership(t, w.ten, c, w.ten.AdminID, w.ten.AdminEmail, access.RoleAdmin)
-	if _, err := w.svc.LinkExisting(ctx, w.admin, p, c); err != nil {
+	if _, err := w.svc.LinkExisting(ctx, w.admin, p, c); code(err) != "operators_only" {
+		t.Fatalf("admin of both links: %v", err)
+	}
+	if _, err := w.svc.LinkExisting(ctx, w.operator, p, c); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.svc.Unlink(ctx, asViewer, p, c); apperr.KindOf(err) != apperr.KindForbidden {
-		t.Fatalf("viewer unlink: %v", err)
+	for _, tc := range []struct {
+		name   string
+		caller access.Caller
+		code   string
+	}{{"viewer", asViewer, "operators_only"}, {"admin of both", w.admin, "operators_only"}, {"other tenant's admin", otherAdmin, "not_found"}} {
+		if err := w.svc.Unlink(ctx, tc.caller, p, c); code(err) != tc.code {
+			t.Fatalf("%s unlinks: %v, want %s", tc.name, err, tc.code)
+		}
 	}
-	if err := w.svc.Unlink(ctx, otherAdmin, p, c); apperr.KindOf(err) != apperr.KindNotFound {
-		t.Fatalf("other tenant unlink: %v", err)
+	if acc := w.read(t, c); acc.ParentID != p {
+		t.Fatalf("a refused unlink unlinked: %+v", acc)
 	}
 	if err := w.svc.Unlink(ctx, w.operator, p, c); err != nil {
 		t.Fatalf("operator unlink: %v", err)
 	}
-	if e := w.changes(t, c, "account.unlinked"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorSupport, ID: "support-1", AccountID: w.ten.AccountID}) {
-		t.Fatalf("support unlink log: %+v", e)
+	if e := w.changes(t, c, "account.unlinked"); len(e) != 1 || e[0].Actor != (changelog.Actor{Kind: changelog.ActorOperator, ID: "support-1"}) {
+		t.Fatalf("operator unlink log: %+v", e)
+	}
+}
+
+// Linking is tenant administration: the Admin of every account involved is
+// refused (403 operators_only) to link, unlink and create a child, and
+// nothing is written; an operator does each without a switch, logged in
+// both accounts as kind operator with only their id. An operator switched
+// into the parent with a reason is support in the parent's log (with the
+// account and the reason) and an operator in the child's.
+func TestLinksAreTenantAdministration(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	p, c := w.ten.AccountID, w.account(t, "Child") // the Admin administers both
+	asOperator := changelog.Actor{Kind: changelog.ActorOperator, ID: w.operator.UserID}
+	logged := func(accountID, action string) []changelog.Entry { return w.changes(t, accountID, action) }
+	nothingWritten := func(when string) {
+		t.Helper()
+		if pa, ca := w.read(t, p), w.read(t, c); pa.Version != 1 || pa.ChildCount != 0 || ca.Version != 1 || ca.ParentID != "" {
+			t.Fatalf("%s: the refusal changed the accounts: %+v %+v", when, pa, ca)
+		}
+		for _, x := range []struct{ acc, action string }{{p, "account.child_linked"}, {c, "account.linked"}, {p, "account.child_unlinked"}, {c, "account.unlinked"}} {
+			if e := logged(x.acc, x.action); len(e) != 0 {
+				t.Fatalf("%s: the refusal logged %s: %+v", when, x.action, e)
+			}
+		}
+		if items, err := w.env.Store.QueryAll(ctx, store.Query{Partition: w.ten.Account(p).PK, SKPrefix: table.ChildPrefix}, 0); err != nil || len(items) != 0 {
+			t.Fatalf("%s: link items %d %v", when, len(items), err)
+		}
+	}
+	forbidden := func(what string, err error) {
+		t.Helper()
+		if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindForbidden || e.Code != "operators_only" {
+			t.Fatalf("admin %s: %v, want 403 operators_only", what, err)
+		}
+	}
+
+	_, err := w.svc.LinkExisting(ctx, w.admin, p, c)
+	forbidden("links", err)
+	_, err = w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.admin, ParentID: p, Name: "By the Admin"})
+	forbidden("creates a child", err)
+	nothingWritten("admin link and create")
+
+	if _, err := w.svc.LinkExisting(ctx, w.operator, p, c); err != nil {
+		t.Fatalf("operator links: %v", err)
+	}
+	for _, x := range []struct{ acc, action string }{{p, "account.child_linked"}, {c, "account.linked"}} {
+		if e := logged(x.acc, x.action); len(e) != 1 || e[0].Actor != asOperator {
+			t.Fatalf("%s in %s: %+v", x.action, x.acc, e)
+		}
+	}
+	forbidden("unlinks", w.svc.Unlink(ctx, w.admin, p, c))
+	if ca := w.read(t, c); ca.ParentID != p || len(logged(c, "account.unlinked")) != 0 {
+		t.Fatalf("a refused unlink unlinked: %+v", ca)
+	}
+	if err := w.svc.Unlink(ctx, w.operator, p, c); err != nil {
+		t.Fatalf("operator unlinks: %v", err)
+	}
+	for _, x := range []struct{ acc, action string }{{p, "account.child_unlinked"}, {c, "account.unlinked"}} {
+		if e := logged(x.acc, x.action); len(e) != 1 || e[0].Actor != asOperator {
+			t.Fatalf("%s in %s: %+v", x.action, x.acc, e)
+		}
+	}
+
+	// Switched into the parent with a reason: support there, operator in
+	// the new child.
+	switched := w.operator
+	switched.AccountID, switched.SupportReason = p, "ticket 812: set up the subsidiary"
+	created, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: switched, ParentID: p, Name: "Subsidiary"})
+	if err != nil {
+		t.Fatalf("switched operator creates a child: %v", err)
+	}
+	want := changelog.Actor{Kind: changelog.ActorSupport, ID: switched.UserID, AccountID: p, Reason: switched.SupportReason}
+	if e := logged(p, "account.child_linked"); len(e) != 2 || !slices.ContainsFunc(e, func(x changelog.Entry) bool { return x.Actor == want }) {
+		t.Fatalf("support in the parent's log: %+v", e)
+	}
+	if e := logged(created.Child.ID, "account.created"); len(e) != 1 || e[0].Actor != asOperator {
+		t.Fatalf("operator in the child's log: %+v", e)
 	}
 }

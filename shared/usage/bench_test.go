@@ -81,13 +81,12 @@ func BenchmarkRolloverDueAmong100kItems(b *testing.B) {
 	ctx := b.Context()
 	periodEnd := usage.PeriodAt(testkit.Start, testkit.Start).End
 	jobAt := periodEnd.Add(time.Hour)
-	operator := w.operator
 	prepare := func(b *testing.B) {
 		env.Clock.Set(testkit.Start)
 		for i := range due {
 			acc := env.AddAccount(b, w.ten, "Due")
 			amount := int64(i + 1)
-			cmd, err := usage.RecordRequest{Metric: usage.MetricTasks, Amount: &amount}.Command(operator, acc)
+			cmd, err := usage.RecordRequest{Metric: usage.MetricTasks, Amount: &amount}.Command(w.supportIn(acc), acc)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -16,7 +16,9 @@ type world struct {
 	ten   testkit.Tenant
 	svc   *usage.Service
 	admin access.Caller
-	// operator is tenant support staff: may act in every account of the tenant.
+	// operator is tenant support staff, not switched anywhere (their session
+	// is in the tenant's account, not as support): they read usage and
+	// reset it in every account of the tenant; recording needs supportIn.
 	operator access.Caller
 }
 
@@ -39,6 +41,18 @@ func worldOn(t testing.TB, env *testkit.Env) *world {
 	ten := env.NewTenant(t)
 	return &world{env: env, ten: ten, svc: usage.New(env.Deps), admin: callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin),
 		operator: access.Caller{Tenant: ten.Tenant, UserID: "support", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
+}
+
+// supportReason is why the operator entered an account as support.
+const supportReason = "ticket 1: usage looks wrong"
+
+// supportIn is the operator with their session switched into accountID
+// with a reason: how support does work inside a customer account
+// (recording usage there).
+func (w *world) supportIn(accountID string) access.Caller {
+	c := w.operator
+	c.AccountID, c.SupportReason = accountID, supportReason
+	return c
 }
 
 func callerOf(ten testkit.Tenant, userID, accountID string, roles ...string) access.Caller {

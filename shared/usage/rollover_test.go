@@ -31,7 +31,7 @@ func TestRolloverFinalisesEndedPeriodsOnce(t *testing.T) {
 	quiet := w.env.AddAccount(t, w.ten, "Quiet")   // records nothing: nothing to finalise
 	w.mustRecord(t, w.ten.AccountID, usage.MetricTasks, 14)
 	w.mustRecord(t, w.ten.AccountID, usage.MetricWebhooks, 2)
-	if _, err := w.record(w.operator, second, usage.MetricTasks, 1); err != nil {
+	if _, err := w.record(w.supportIn(second), second, usage.MetricTasks, 1); err != nil {
 		t.Fatal(err)
 	}
 
@@ -182,7 +182,7 @@ func TestRolloverCostFollowsWhatIsDue(t *testing.T) {
 	w.env.Clock.Set(periodStart.Add(10 * 24 * time.Hour))
 	for i := range 40 {
 		acc := w.env.AddAccount(t, w.ten, "Later")
-		if _, err := w.record(w.operator, acc, usage.MetricTasks, int64(i+1)); err != nil {
+		if _, err := w.record(w.supportIn(acc), acc, usage.MetricTasks, int64(i+1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -210,7 +210,7 @@ func TestRolloverDeliveredTwiceConcurrently(t *testing.T) {
 	for i := range 8 {
 		acc := w.env.AddAccount(t, w.ten, fmt.Sprintf("Account %d", i))
 		w.env.AddMembership(t, w.ten, acc, w.ten.AdminID, w.ten.AdminEmail, access.RoleAdmin)
-		if _, err := w.record(w.operator, acc, usage.MetricTasks, int64(i+1)); err != nil {
+		if _, err := w.record(w.supportIn(acc), acc, usage.MetricTasks, int64(i+1)); err != nil {
 			t.Fatal(err)
 		}
 		accts = append(accts, acc)

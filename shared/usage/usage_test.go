@@ -2,12 +2,14 @@ package usage_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/testkit"
@@ -77,12 +79,12 @@ func TestTenantBillingUnitAndAccountOverrides(t *testing.T) {
 	if _, err := w.record(w.admin, w.ten.AccountID, "invoices", 1); apperr.KindOf(err) != apperr.KindRateLimited {
 		t.Fatalf("tenant unit limit: %v", err)
 	}
-	operator := access.Caller{Tenant: w.ten.Tenant, UserID: "support", SessionID: "s", AccountID: w.ten.AccountID, Operator: true}
-	r, err := w.record(operator, second, "invoices", 5)
+	r, err := w.record(w.supportIn(second), second, "invoices", 5)
 	if err != nil || r.Used != 5 || r.Overage != 3 || !r.UsageBased {
 		t.Fatalf("override: %+v %v", r, err)
 	}
-	rep, err := w.svc.Report(context.Background(), operator, second)
+	// The operator reads the usage report without a switch.
+	rep, err := w.svc.Report(context.Background(), w.operator, second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +195,7 @@ func TestResetZeroesTheCountersAndLogsTheValuesBefore(t *testing.T) {
 	w.mustRecord(t, w.ten.AccountID, usage.MetricWebhooks, 3)
 	w.env.Clock.Advance(time.Hour)
 
-	res, err := w.svc.Reset(context.Background(), w.admin, w.ten.AccountID)
+	res, err := w.svc.Reset(context.Background(), w.operator, w.ten.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,8 +207,9 @@ func TestResetZeroesTheCountersAndLogsTheValuesBefore(t *testing.T) {
 		rep.LastResetAt == nil || !rep.LastResetAt.Equal(w.env.Clock.Now()) {
 		t.Fatalf("after reset: %+v", rep)
 	}
+	// Tenant administration without a switch: kind operator, only the id.
 	log := w.changes(t, w.ten.AccountID, "usage.reset")
-	if len(log) != 1 || log[0].Actor != (changelog.Actor{Kind: changelog.ActorUser, ID: w.ten.AdminID}) {
+	if len(log) != 1 || log[0].Actor != (changelog.Actor{Kind: changelog.ActorOperator, ID: w.operator.UserID}) {
 		t.Fatalf("change log: %+v", log)
 	}
 	before := log[0].Before["used"].(map[string]any)
@@ -217,14 +220,71 @@ func TestResetZeroesTheCountersAndLogsTheValuesBefore(t *testing.T) {
 	if r := w.mustRecord(t, w.ten.AccountID, usage.MetricTasks, 2); r.Used != 2 {
 		t.Fatalf("after reset: %+v", r)
 	}
-	// A reset of a period with no usage yet is logged too, with nothing before.
+	// A reset of a period with no usage yet is logged too, with nothing
+	// before; by an operator switched into that account, as support with
+	// the account and the reason.
 	other := w.env.AddAccount(t, w.ten, "Quiet")
-	operator := access.Caller{Tenant: w.ten.Tenant, UserID: "support", SessionID: "s", AccountID: w.ten.AccountID, Operator: true}
-	if res, err := w.svc.Reset(context.Background(), operator, other); err != nil || len(res.Before) != 0 {
+	if res, err := w.svc.Reset(context.Background(), w.supportIn(other), other); err != nil || len(res.Before) != 0 {
 		t.Fatalf("empty reset: %+v %v", res, err)
 	}
-	if log := w.changes(t, other, "usage.reset"); len(log) != 1 || log[0].Actor.Kind != changelog.ActorSupport {
+	want := changelog.Actor{Kind: changelog.ActorSupport, ID: w.operator.UserID, AccountID: other, Reason: supportReason}
+	if log := w.changes(t, other, "usage.reset"); len(log) != 1 || log[0].Actor != want {
 		t.Fatalf("support reset log: %+v", log)
+	}
+}
+
+// Resetting usage is tenant administration (usage.reset, a billing
+// action): the account's Admin is refused (403) and nothing changes, not
+// the counters nor the change log; an operator resets without a switch;
+// a member whose custom role explicitly holds usage.reset (defined by an
+// operator) may reset, logged as themselves.
+func TestResetIsTenantAdministration(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	w.mustRecord(t, w.ten.AccountID, usage.MetricTasks, 4)
+	used := func() int64 { return metric(w.report(t, w.ten.AccountID).Metrics, usage.MetricTasks).Used }
+
+	_, err := w.svc.Reset(ctx, w.admin, w.ten.AccountID)
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindForbidden {
+		t.Fatalf("admin reset: %v, want 403", err)
+	}
+	if n := used(); n != 4 || len(w.changes(t, w.ten.AccountID, "usage.reset")) != 0 {
+		t.Fatalf("a refused reset changed something: used %d, log %+v", n, w.changes(t, w.ten.AccountID, "usage.reset"))
+	}
+	if res, err := w.svc.Reset(ctx, w.operator, w.ten.AccountID); err != nil || res.Before[usage.MetricTasks] != 4 || used() != 0 {
+		t.Fatalf("operator reset: %+v %v", res, err)
+	}
+
+	// A custom role that holds usage.reset, defined by an operator.
+	adm := administration.New(w.env.Deps)
+	def, err := administration.RoleRequest{Permissions: []access.Action{access.ResetUsage}}.Command(w.operator, "Billing", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.PutRole(ctx, def); err != nil {
+		t.Fatalf("define the role: %v", err)
+	}
+	clerk := w.env.AddUser(t, w.ten, w.ten.AccountID, "billing@usage-reset.example", "", "Billing")
+	asClerk := callerOf(w.ten, clerk.ID, w.ten.AccountID, "Billing")
+	w.mustRecord(t, w.ten.AccountID, usage.MetricTasks, 3)
+	if _, err := w.record(asClerk, w.ten.AccountID, usage.MetricTasks, 1); apperr.KindOf(err) != apperr.KindForbidden {
+		t.Fatalf("the billing role records usage: %v", err)
+	}
+	res, err := w.svc.Reset(ctx, asClerk, w.ten.AccountID)
+	if err != nil || res.Before[usage.MetricTasks] != 3 || used() != 0 {
+		t.Fatalf("reset by the billing role: %+v %v", res, err)
+	}
+	log := w.changes(t, w.ten.AccountID, "usage.reset")
+	asClerkActor := changelog.Actor{Kind: changelog.ActorUser, ID: clerk.ID}
+	byClerk := func(e changelog.Entry) bool { return e.Actor == asClerkActor }
+	if len(log) != 2 || !slices.ContainsFunc(log, byClerk) {
+		t.Fatalf("change log: %+v", log)
+	}
+	// The role gives the right in the accounts where it is held only.
+	second := w.env.AddAccount(t, w.ten, "Second")
+	if _, err := w.svc.Reset(ctx, asClerk, second); apperr.KindOf(err) != apperr.KindForbidden {
+		t.Fatalf("the billing role resets an account it is not held in: %v", err)
 	}
 }
 
@@ -258,7 +318,7 @@ func TestResetDuringRecordsLosesNothing(t *testing.T) {
 			running = false
 		default:
 		}
-		res, err := w.svc.Reset(context.Background(), w.admin, w.ten.AccountID)
+		res, err := w.svc.Reset(context.Background(), w.operator, w.ten.AccountID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,9 +338,12 @@ func TestResetDuringRecordsLosesNothing(t *testing.T) {
 	}
 }
 
-// Who may do what: Viewers read but neither record nor reset; an Admin of
-// another account is refused (403); another tenant does not see the account
-// (404); operators act anywhere in their tenant. Refusals change nothing.
+// Who may do what: every member reads; the Admin records but does not
+// reset (tenant administration); Viewers neither record nor reset; an
+// Admin of another account is refused (403); another tenant does not see
+// the account (404). Operators read and reset anywhere in their tenant,
+// and record only while switched into the account (403 switch_required
+// otherwise, also when switched into another one). Refusals change nothing.
 func TestPermissions(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -290,41 +353,59 @@ func TestPermissions(t *testing.T) {
 	second := w.env.AddAccount(t, w.ten, "Second")
 	otherAdmin := w.env.AddUser(t, w.ten, second, "admin2@usage-perm.example", "", access.RoleAdmin)
 	otherTenant := w.env.NewTenant(t)
+	inSecond := w.operator
+	inSecond.AccountID = second
+	switchedElsewhere := w.supportIn(second)
 
 	callers := []struct {
 		name                 string
 		caller               access.Caller
-		record, read, resetK apperr.Kind
+		record, read, resetK string // "" allowed, else the refusal's code
 	}{
-		{"viewer", callerOf(w.ten, viewer.ID, w.ten.AccountID, access.RoleViewer), apperr.KindForbidden, 0, apperr.KindForbidden},
-		{"admin of another account", callerOf(w.ten, otherAdmin.ID, second, access.RoleAdmin), apperr.KindForbidden, apperr.KindForbidden, apperr.KindForbidden},
-		{"other tenant's admin", callerOf(otherTenant, otherTenant.AdminID, otherTenant.AccountID, access.RoleAdmin), apperr.KindNotFound, apperr.KindNotFound, apperr.KindNotFound},
-		{"operator", access.Caller{Tenant: w.ten.Tenant, UserID: "support", SessionID: "s", AccountID: second, Operator: true}, 0, 0, 0},
+		{"viewer", callerOf(w.ten, viewer.ID, w.ten.AccountID, access.RoleViewer), "forbidden", "", "forbidden"},
+		{"admin", w.admin, "", "", "forbidden"},
+		{"admin of another account", callerOf(w.ten, otherAdmin.ID, second, access.RoleAdmin), "forbidden", "forbidden", "forbidden"},
+		{"other tenant's admin", callerOf(otherTenant, otherTenant.AdminID, otherTenant.AccountID, access.RoleAdmin), "not_found", "not_found", "not_found"},
+		{"operator, session in another account", inSecond, "switch_required", "", ""},
+		{"operator switched into another account", switchedElsewhere, "switch_required", "", ""},
+		{"operator switched into the account", w.supportIn(w.ten.AccountID), "", "", ""},
 	}
-	kind := func(err error) apperr.Kind {
+	code := func(err error) string {
 		if err == nil {
-			return 0
+			return ""
 		}
-		return apperr.KindOf(err)
+		if e, ok := apperr.As(err); ok {
+			return e.Code
+		}
+		return err.Error()
 	}
 	for _, c := range callers {
 		t.Run(c.name, func(t *testing.T) {
 			before := metric(w.report(t, w.ten.AccountID).Metrics, usage.MetricTasks).Used
 			_, err := w.record(c.caller, w.ten.AccountID, usage.MetricTasks, 1)
-			if kind(err) != c.record {
-				t.Errorf("record: %v", err)
+			if code(err) != c.record {
+				t.Errorf("record: %v, want %q", err, c.record)
+			}
+			want := before
+			if c.record == "" {
+				want++
+			}
+			if got := metric(w.report(t, w.ten.AccountID).Metrics, usage.MetricTasks).Used; got != want {
+				t.Errorf("after record: %d, want %d", got, want)
 			}
 			_, err = w.svc.Report(ctx, c.caller, w.ten.AccountID)
-			if kind(err) != c.read {
-				t.Errorf("read: %v", err)
+			if code(err) != c.read {
+				t.Errorf("read: %v, want %q", err, c.read)
 			}
 			_, err = w.svc.Reset(ctx, c.caller, w.ten.AccountID)
-			if kind(err) != c.resetK {
-				t.Errorf("reset: %v", err)
+			if code(err) != c.resetK {
+				t.Errorf("reset: %v, want %q", err, c.resetK)
 			}
-			after := metric(w.report(t, w.ten.AccountID).Metrics, usage.MetricTasks).Used
-			if c.record != 0 && after != before {
-				t.Errorf("a refused caller changed the counter: %d -> %d", before, after)
+			if c.resetK == "" {
+				want = 0
+			}
+			if got := metric(w.report(t, w.ten.AccountID).Metrics, usage.MetricTasks).Used; got != want {
+				t.Errorf("after reset: %d, want %d", got, want)
 			}
 		})
 	}

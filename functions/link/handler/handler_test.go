@@ -10,6 +10,7 @@ import (
 
 	"github.com/acme/accountadmin/functions/link/handler"
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/testkit"
@@ -34,19 +35,38 @@ func TestLinkRoutes(t *testing.T) {
 	ctx := context.Background()
 	h := handler.New(env.Deps)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	other := env.AddAccount(t, ten, "Other")
 	env.AddMembership(t, ten, other, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 	parent := map[string]string{"accountId": ten.AccountID}
 
-	call := func(routeKey string, params map[string]string, body string) (int, map[string]any) {
+	send := func(c access.Caller, routeKey string, params map[string]string, body string) (int, map[string]any) {
 		t.Helper()
-		resp, err := h(ctx, request(admin, routeKey, params, body))
+		resp, err := h(ctx, request(c, routeKey, params, body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out map[string]any
 		_ = json.Unmarshal([]byte(resp.Body), &out)
 		return resp.StatusCode, out
+	}
+	call := func(routeKey string, params map[string]string, body string) (int, map[string]any) {
+		t.Helper()
+		return send(operator, routeKey, params, body)
+	}
+	// The Admin of both accounts may not link, create a child or unlink
+	// (tenant administration); nothing changes.
+	unlink := map[string]string{"accountId": ten.AccountID, "childId": other}
+	for _, r := range []struct{ route, body string }{
+		{"POST /accounts/{accountId}/children", `{"childId":"` + other + `"}`},
+		{"POST /accounts/{accountId}/children", `{"name":"By the Admin"}`},
+	} {
+		if status, body := send(admin, r.route, parent, r.body); status != 403 || body["code"] != "operators_only" {
+			t.Fatalf("admin %s %s: %d %v", r.route, r.body, status, body)
+		}
+	}
+	if status, body := send(admin, "GET /accounts/{accountId}/family", parent, ""); status != 200 || body["role"] != "unlinked" {
+		t.Fatalf("after the admin's refused links: %d %v", status, body)
 	}
 	if status, body := call("POST /accounts/{accountId}/children", parent, `{"childId":"`+other+`"}`); status != 201 ||
 		body["child"].(map[string]any)["parentId"] != ten.AccountID {
@@ -73,11 +93,14 @@ func TestLinkRoutes(t *testing.T) {
 			t.Errorf("%s: %d %v", bad.body, status, out)
 		}
 	}
-	if status, body := call("GET /accounts/{accountId}/family", map[string]string{"accountId": other}, ""); status != 200 ||
+	// Every member reads the family.
+	if status, body := send(admin, "GET /accounts/{accountId}/family", map[string]string{"accountId": other}, ""); status != 200 ||
 		body["role"] != "child" || body["parent"].(map[string]any)["id"] != ten.AccountID {
 		t.Fatalf("family: %d %v", status, body)
 	}
-	unlink := map[string]string{"accountId": ten.AccountID, "childId": other}
+	if status, body := send(admin, "DELETE /accounts/{accountId}/children/{childId}", unlink, ""); status != 403 || body["code"] != "operators_only" {
+		t.Fatalf("admin unlink: %d %v", status, body)
+	}
 	if status, _ := call("DELETE /accounts/{accountId}/children/{childId}", unlink, ""); status != 204 {
 		t.Fatalf("unlink: %d", status)
 	}
@@ -93,6 +116,7 @@ func TestAssociateRoutes(t *testing.T) {
 	ctx := context.Background()
 	h := handler.New(env.Deps)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	client := env.AddAccount(t, ten, "Client")
 	env.AddMembership(t, ten, client, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 	advisor := env.AddUser(t, ten, ten.AccountID, "advisor@routes.example", "")
@@ -111,14 +135,32 @@ func TestAssociateRoutes(t *testing.T) {
 		_ = json.Unmarshal([]byte(resp.Body), &out)
 		return resp.StatusCode, out, resp
 	}
-	status, body, _ := send(admin, "POST /users/{userId}/associations", map[string]string{"userId": advisor.ID},
-		`{"accounts":[{"accountId":"`+client+`","roles":["Viewer"]}]}`, nil)
+	// Associating without the user's consent is tenant administration: the
+	// client's Admin is refused (they invite instead), an operator may, and
+	// nobody associates themselves.
+	associations := map[string]string{"userId": advisor.ID}
+	toClient := `{"accounts":[{"accountId":"` + client + `","roles":["Viewer"]}]}`
+	if status, body, _ := send(admin, "POST /users/{userId}/associations", associations, toClient, nil); status != 403 || body["code"] != "operators_only" {
+		t.Fatalf("admin associates: %d %v", status, body)
+	}
+	if _, ok, err := memberOf(ctx, env, ten, client, advisor.ID); err != nil || ok {
+		t.Fatalf("a refused association was written: %v %v", ok, err)
+	}
+	if status, body, _ := send(operator, "POST /users/{userId}/associations", map[string]string{"userId": operator.UserID}, toClient, nil); status != 403 || body["code"] != "own_roles" {
+		t.Fatalf("operator associates themselves: %d %v", status, body)
+	}
+	if _, ok, err := memberOf(ctx, env, ten, client, operator.UserID); err != nil || ok {
+		t.Fatalf("the operator became a member: %v %v", ok, err)
+	}
+	status, body, _ := send(operator, "POST /users/{userId}/associations", associations, toClient, nil)
 	if status != 201 || body["memberships"].([]any)[0].(map[string]any)["external"] != true {
 		t.Fatalf("associate: %d %v", status, body)
 	}
-	if status, body, _ := send(admin, "POST /users/{userId}/associations", map[string]string{"userId": advisor.ID}, `{"accounts":[]}`, nil); status != 422 {
+	if status, body, _ := send(operator, "POST /users/{userId}/associations", associations, `{"accounts":[]}`, nil); status != 422 {
 		t.Fatalf("no accounts: %d %v", status, body)
 	}
+	// The client's Admin sets the associate's roles and removes them (the
+	// administration's SetRoles and RemoveAssociate behind these routes).
 	one := map[string]string{"accountId": client, "userId": advisor.ID}
 	status, body, resp := send(admin, "PATCH /accounts/{accountId}/associates/{userId}", one, `{"roles":["Admin"]}`, map[string]string{"if-match": `"1"`})
 	if status != 200 || resp.Headers["ETag"] != `"2"` || body["roles"].([]any)[0] != "Admin" {
@@ -141,10 +183,27 @@ func TestAssociateRoutes(t *testing.T) {
 	if status, _, _ := send(caller, "POST /me/switch-account", nil, `{"accountId":"`+client+`"}`, map[string]string{"authorization": "Bearer someone-else.token"}); status != 401 {
 		t.Fatalf("switch with a token that is not the caller's: %d", status)
 	}
+	// The advisor's home membership is not an association.
+	home := map[string]string{"accountId": ten.AccountID, "userId": advisor.ID}
+	if status, body, _ := send(admin, "PATCH /accounts/{accountId}/associates/{userId}", home, `{"roles":["Admin"]}`, nil); status != 404 || body["code"] != "not_an_associate" {
+		t.Fatalf("change a home membership's roles as an association: %d %v", status, body)
+	}
+	if status, body, _ := send(admin, "DELETE /accounts/{accountId}/associates/{userId}", home, "", nil); status != 404 || body["code"] != "not_an_associate" {
+		t.Fatalf("remove a home membership as an association: %d %v", status, body)
+	}
 	if status, _, _ := send(admin, "DELETE /accounts/{accountId}/associates/{userId}", one, "", nil); status != 204 {
 		t.Fatalf("remove: %d", status)
+	}
+	if _, ok, err := memberOf(ctx, env, ten, client, advisor.ID); err != nil || ok {
+		t.Fatalf("membership still there: %v %v", ok, err)
 	}
 	if _, err := svc.Authorize(ctx, signed.Token); err == nil {
 		t.Fatal("the removed associate's session still works in the client account")
 	}
+}
+
+func memberOf(ctx context.Context, env *testkit.Env, ten testkit.Tenant, accountID, userID string) (accounts.Membership, bool, error) {
+	var m accounts.Membership
+	ok, err := env.Store.Get(ctx, ten.Membership(accountID, userID), &m)
+	return m, ok, err
 }

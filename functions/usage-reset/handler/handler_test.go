@@ -93,18 +93,36 @@ func TestUsageRoutes(t *testing.T) {
 	if resp.StatusCode != 200 || len(metrics) != 2 || metrics[0].(map[string]any)["used"] != float64(2) {
 		t.Fatalf("report: %d %s", resp.StatusCode, resp.Body)
 	}
-	// Reset: a Viewer may not; the Admin may, once per Idempotency-Key.
+	// Reset is tenant administration: a Viewer and the account's Admin are
+	// refused (403) and the counters stay; an operator resets, once per
+	// Idempotency-Key.
 	viewer := env.AddUser(t, ten, ten.AccountID, "viewer@usage-routes.example", "")
 	asViewer := access.Caller{Tenant: ten.Tenant, UserID: viewer.ID, SessionID: "s2", AccountID: ten.AccountID, Roles: []string{access.RoleViewer}}
-	if resp, _ := h(ctx, request(asViewer, "POST", path+"/reset", ten.AccountID, "", nil)); resp.StatusCode != 403 {
-		t.Fatalf("viewer reset: %d %s", resp.StatusCode, resp.Body)
+	operator := access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s3", AccountID: ten.AccountID, Operator: true}
+	for _, c := range []struct {
+		name   string
+		caller access.Caller
+	}{{"viewer", asViewer}, {"admin", admin}} {
+		if resp, _ := h(ctx, request(c.caller, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-" + c.name})); resp.StatusCode != 403 ||
+			decode(t, resp)["code"] != "forbidden" {
+			t.Fatalf("%s reset: %d %s", c.name, resp.StatusCode, resp.Body)
+		}
 	}
-	if resp, _ := h(ctx, request(admin, "POST", path+"/reset", ten.AccountID, `{"force":true}`, nil)); resp.StatusCode != 422 {
+	if resp, _ := h(ctx, request(asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
+		decode(t, resp)["metrics"].([]any)[0].(map[string]any)["used"] != float64(2) {
+		t.Fatalf("a refused reset changed the counters: %d %s", resp.StatusCode, resp.Body)
+	}
+	if resp, _ := h(ctx, request(operator, "POST", path+"/reset", ten.AccountID, `{"force":true}`, nil)); resp.StatusCode != 422 {
 		t.Fatalf("reset with a body: %d %s", resp.StatusCode, resp.Body)
 	}
-	resp, _ = h(ctx, request(admin, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-1"}))
-	if body := decode(t, resp); resp.StatusCode != 200 || body["before"].(map[string]any)["tasks"] != float64(2) {
-		t.Fatalf("reset: %d %s", resp.StatusCode, resp.Body)
+	for i := range 2 {
+		resp, _ = h(ctx, request(operator, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-1"}))
+		if body := decode(t, resp); resp.StatusCode != 200 || body["before"].(map[string]any)["tasks"] != float64(2) {
+			t.Fatalf("reset %d: %d %s", i, resp.StatusCode, resp.Body)
+		}
+		if i == 1 && resp.Headers["Idempotent-Replayed"] != "true" {
+			t.Fatalf("replay not marked: %v", resp.Headers)
+		}
 	}
 	if resp, _ := h(ctx, request(asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
 		decode(t, resp)["metrics"].([]any)[0].(map[string]any)["used"] != float64(0) {

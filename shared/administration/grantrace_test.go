@@ -1,41 +1,18 @@
 package administration_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/testkit"
 )
-
-// beforeCommit is the table client with a hook run just before the next
-// TransactWriteItems, once: between a change's decision and its commit.
-type beforeCommit struct {
-	store.DynamoDB
-	mu   sync.Mutex
-	hook func()
-}
-
-func (d *beforeCommit) arm(f func()) { d.mu.Lock(); d.hook = f; d.mu.Unlock() }
-
-func (d *beforeCommit) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	d.mu.Lock()
-	f := d.hook
-	d.hook = nil
-	d.mu.Unlock()
-	if f != nil {
-		f()
-	}
-	return d.DynamoDB.TransactWriteItems(ctx, in, opts...)
-}
 
 // A grant racing the removal of its grantor's rights never leaves more
 // granted than the grantor holds: when the grantor's demotion lands between
@@ -46,7 +23,7 @@ func (d *beforeCommit) TransactWriteItems(ctx context.Context, in *dynamodb.Tran
 func TestAGrantRacingTheGrantorsDemotion(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	gate := &beforeCommit{DynamoDB: w.env.DB}
+	gate := &testkit.CommitGate{DynamoDB: w.env.DB}
 	racing := *w.adm
 	racing.Store = store.New(gate, w.env.Config.Table)
 	racing.Access = access.Checker{Store: racing.Store}
@@ -62,14 +39,14 @@ func TestAGrantRacingTheGrantorsDemotion(t *testing.T) {
 		var demoted error
 		var wg sync.WaitGroup
 		if round%2 == 0 {
-			gate.arm(func() { demoted = demote() }) // exactly between decision and commit
+			gate.Arm(func() { demoted = demote() }) // exactly between decision and commit
 		} else {
 			wg.Add(1)
 			go func() { defer wg.Done(); demoted = demote() }()
 		}
 		_, granted := racing.SetRoles(ctx, administration.SetRoles{Caller: asGrantor, AccountID: acct, UserID: target.ID, Roles: []string{access.RoleAdmin}})
 		wg.Wait()
-		gate.arm(nil)
+		gate.Arm(nil)
 		if demoted != nil {
 			t.Fatalf("round %d: the demotion failed: %v", round, demoted)
 		}

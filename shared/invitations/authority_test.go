@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -18,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/testkit"
 )
 
 // putRole defines a custom role of the world's tenant.
@@ -263,27 +263,6 @@ func TestOperatorsInviteOnlySwitchedIn(t *testing.T) {
 	}
 }
 
-// atCommit is the table client with a hook run just before the next
-// TransactWriteItems, once: between an accept's decision and its commit.
-type atCommit struct {
-	store.DynamoDB
-	mu   sync.Mutex
-	hook func()
-}
-
-func (d *atCommit) arm(f func()) { d.mu.Lock(); d.hook = f; d.mu.Unlock() }
-
-func (d *atCommit) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	d.mu.Lock()
-	f := d.hook
-	d.hook = nil
-	d.mu.Unlock()
-	if f != nil {
-		f()
-	}
-	return d.DynamoDB.TransactWriteItems(ctx, in, opts...)
-}
-
 // An accept racing its inviter's demotion never joins after the demotion
 // committed. The demotion is one transaction that also requires the
 // invitation to be pending, so when it commits the accept had not: that
@@ -294,7 +273,7 @@ func TestAcceptRacingTheInvitersDemotion(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
-	gate := &atCommit{DynamoDB: w.env.DB}
+	gate := &testkit.CommitGate{DynamoDB: w.env.DB}
 	svc := *w.svc
 	svc.Store = store.New(gate, w.env.Config.Table)
 	svc.Access = access.Checker{Store: svc.Store}
@@ -329,11 +308,11 @@ func TestAcceptRacingTheInvitersDemotion(t *testing.T) {
 			t.Fatal(err)
 		}
 		if round%2 == 0 {
-			gate.arm(func() { demoteErr = demote() })
+			gate.Arm(func() { demoteErr = demote() })
 			_, acceptErr = svc.Accept(ctx, cmd)
 		} else {
 			wg.Add(1)
-			gate.arm(func() {
+			gate.Arm(func() {
 				go func() {
 					defer wg.Done()
 					time.Sleep(time.Duration(round%5) * 2 * time.Millisecond)

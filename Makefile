@@ -38,11 +38,21 @@ deploy: deps build ## cdk deploy to the AWS account of your credentials
 	npx --prefix infra cdk deploy
 
 FUZZTIME ?= 30s
+# Go 1.26's fuzz coordinator can report a bare "context deadline exceeded" as
+# the -fuzztime deadline passes (go.dev/issue/75804, fixed in Go 1.27): such a
+# run, with no failing input written, is run once more; anything else fails.
 fuzz: deps-go ## run every fuzz target for FUZZTIME each (CI: 5s; longer: make fuzz FUZZTIME=10m)
-	@for pkg in $$($(GO) list ./shared/... ./functions/...); do \
+	@log=$$(mktemp); trap 'rm -f $$log' EXIT; \
+	for pkg in $$($(GO) list ./shared/... ./functions/...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "fuzz $$target ($$pkg)"; \
-	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/fuzz.$$$$.log 2>&1 || { cat /tmp/fuzz.$$$$.log; exit 1; }; \
+	    for attempt in 1 2; do \
+	      if $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg >$$log 2>&1; then break; fi; \
+	      if [ $$attempt = 1 ] && grep -q 'context deadline exceeded' $$log && ! grep -q 'Failing input written' $$log; then \
+	        echo "  the Go 1.26 fuzz deadline race (no failing input): once more"; continue; \
+	      fi; \
+	      cat $$log; exit 1; \
+	    done; \
 	  done; \
 	done
 

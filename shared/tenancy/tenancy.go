@@ -30,7 +30,56 @@ type Settings struct {
 	DefaultLicence string                  `dynamodbav:"defaultLicence"`
 	PasswordPolicy identity.PasswordPolicy `dynamodbav:"passwordPolicy"`
 	SessionHours   int                     `dynamodbav:"sessionHours"`
-	Version        int64                   `dynamodbav:"version"`
+	// Limits are the tenant's throttles; zero fields take the defaults
+	// (Settings.Limit).
+	Limits  Limits `dynamodbav:"limits,omitempty" json:"limits"`
+	Version int64  `dynamodbav:"version"`
+}
+
+// Limits are a tenant's throttles. Each zero field means its default.
+type Limits struct {
+	// Failed password or code checks (shared/attempts): per email and
+	// client address, with back-off doubling on each lock-out; per email
+	// from anywhere, much higher; per client address across emails
+	// (spraying).
+	PerClientFailures  int `dynamodbav:"perClientFailures,omitempty" json:"perClientFailures"`
+	PerClientLockSecs  int `dynamodbav:"perClientLockSeconds,omitempty" json:"perClientLockSeconds"`
+	PerEmailFailures   int `dynamodbav:"perEmailFailures,omitempty" json:"perEmailFailures"`
+	PerEmailLockSecs   int `dynamodbav:"perEmailLockSeconds,omitempty" json:"perEmailLockSeconds"`
+	PerAddressFailures int `dynamodbav:"perAddressFailures,omitempty" json:"perAddressFailures"`
+	PerAddressLockSecs int `dynamodbav:"perAddressLockSeconds,omitempty" json:"perAddressLockSeconds"`
+	// Hourly caps across the whole tenant, beside the per-inviter and
+	// per-account invitation caps, so that created helpers and accounts
+	// cannot multiply them.
+	InvitationsPerHour int `dynamodbav:"invitationsPerHour,omitempty" json:"invitationsPerHour"`
+	AccountsPerHour    int `dynamodbav:"accountsPerHour,omitempty" json:"accountsPerHour"`
+	AdminsPerHour      int `dynamodbav:"adminsPerHour,omitempty" json:"adminsPerHour"`
+}
+
+// DefaultLimits are the safe defaults of every tenant.
+var DefaultLimits = Limits{
+	PerClientFailures: 5, PerClientLockSecs: 60, // then 2, 4, 8... minutes, at most a day
+	PerEmailFailures: 50, PerEmailLockSecs: 15 * 60,
+	PerAddressFailures: 50, PerAddressLockSecs: 15 * 60,
+	InvitationsPerHour: 2000, AccountsPerHour: 100, AdminsPerHour: 200,
+}
+
+// Limit is the tenant's limits with every zero field at its default.
+func (s Settings) Limit() Limits {
+	l, d := s.Limits, DefaultLimits
+	pick := func(v, def int) int {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	return Limits{
+		PerClientFailures: pick(l.PerClientFailures, d.PerClientFailures), PerClientLockSecs: pick(l.PerClientLockSecs, d.PerClientLockSecs),
+		PerEmailFailures: pick(l.PerEmailFailures, d.PerEmailFailures), PerEmailLockSecs: pick(l.PerEmailLockSecs, d.PerEmailLockSecs),
+		PerAddressFailures: pick(l.PerAddressFailures, d.PerAddressFailures), PerAddressLockSecs: pick(l.PerAddressLockSecs, d.PerAddressLockSecs),
+		InvitationsPerHour: pick(l.InvitationsPerHour, d.InvitationsPerHour), AccountsPerHour: pick(l.AccountsPerHour, d.AccountsPerHour),
+		AdminsPerHour: pick(l.AdminsPerHour, d.AdminsPerHour),
+	}
 }
 
 // Defaults for a new tenant.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/attempts"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
@@ -65,10 +66,11 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, cmd ChangeOwnPassword) 
 	if err != nil {
 		return auth.Signed{}, err
 	}
-	if err := s.verify(ctx, t, u, cmd.Current, "currentPassword"); err != nil {
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
 		return auth.Signed{}, err
 	}
-	settings, err := tenancy.Load(ctx, s.Store, t)
+	reserved, err := s.verify(ctx, t, settings, u, cmd.Current, "currentPassword", cmd.IP)
 	if err != nil {
 		return auth.Signed{}, err
 	}
@@ -80,7 +82,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, cmd ChangeOwnPassword) 
 		return auth.Signed{}, apperr.Internal("hash password", err)
 	}
 	now := s.now()
-	writes := s.passwordWrites(t, u, hash, now)
+	writes := append(s.passwordWrites(t, u, hash, now), reserved.Succeeded()...)
 	u.SessionEpoch++
 	signed, sessionWrites := s.Sessions.NewSession(t, u, c.AccountID, settings.SessionTTL(), cmd.IP, cmd.UserAgent)
 	writes = append(writes, sessionWrites...)
@@ -118,15 +120,16 @@ type SetPassword struct {
 	AdminPassword string
 	Password      string
 	Generate      bool
+	IP            string // the client address, for the limiter of password checks
 }
 
 // Command checks the shape.
-func (r AdminPasswordRequest) Command(c access.Caller, userID string) (SetPassword, error) {
+func (r AdminPasswordRequest) Command(c access.Caller, userID, ip string) (SetPassword, error) {
 	var f apperr.Fields
 	f.Check(r.AdminPassword != "", "adminPassword", "required", "re-enter your own password")
 	f.Check(len(r.AdminPassword) <= identity.MaxPasswordLength, "adminPassword", "too_long", "that is not your password")
 	f.Check(r.Generate != (r.Password != ""), "password", "password_or_generate", "give a password, or generate: true, not both")
-	return SetPassword{Caller: c, UserID: userID, AdminPassword: r.AdminPassword, Password: r.Password, Generate: r.Generate}, f.Err()
+	return SetPassword{Caller: c, UserID: userID, AdminPassword: r.AdminPassword, Password: r.Password, Generate: r.Generate, IP: ip}, f.Err()
 }
 
 // PasswordSet reports an admin password change (never the password).
@@ -156,11 +159,15 @@ func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (PasswordSet
 	if err != nil {
 		return PasswordSet{}, err
 	}
-	if err := s.verify(ctx, t, me, cmd.AdminPassword, "adminPassword"); err != nil {
-		return PasswordSet{}, err
-	}
 	settings, err := tenancy.Load(ctx, s.Store, t)
 	if err != nil {
+		return PasswordSet{}, err
+	}
+	reserved, err := s.verify(ctx, t, settings, me, cmd.AdminPassword, "adminPassword", cmd.IP)
+	if err != nil {
+		return PasswordSet{}, err
+	}
+	if err := s.Sessions.Attempts().Done(ctx, reserved); err != nil {
 		return PasswordSet{}, err
 	}
 	password := cmd.Password
@@ -225,51 +232,24 @@ func GeneratePassword(n int) string {
 	return string(out)
 }
 
-// throttle is the failed sign-in counter of an email (the item auth keeps
-// with table.SignInThrottle): wrong passwords given here count towards the
-// same lock-out, so a stolen session cannot be used to guess the password.
-type throttle struct {
-	PK          string `dynamodbav:"PK"`
-	SK          string `dynamodbav:"SK"`
-	Type        string `dynamodbav:"type"`
-	Failures    int    `dynamodbav:"failures"`
-	WindowStart int64  `dynamodbav:"windowStart"`
-	LockedUntil int64  `dynamodbav:"lockedUntil"`
-	TTL         int64  `dynamodbav:"ttl"`
-}
-
-// verify checks u's password, refusing while the email is locked out and
-// counting a wrong one.
-func (s *Service) verify(ctx context.Context, t table.Tenant, u identity.User, password, field string) error {
-	now := s.now()
-	k := t.SignInThrottle(u.Email)
-	var th throttle
-	had, err := s.Store.Get(ctx, k, &th)
+// verify checks u's password through the one limiter of password checks
+// (shared/attempts, the same counters as sign-in): the attempt is counted
+// before it is verified, a locked scope answers 429 without verifying, and
+// a wrong password is 422 on field. On success the reservation's writes
+// go with the change it allows.
+func (s *Service) verify(ctx context.Context, t table.Tenant, settings tenancy.Settings, u identity.User, password, field, ip string) (*attempts.Reservation, error) {
+	reserved, err := s.Sessions.Attempts().Reserve(ctx, attempts.Check{Tenant: t, Email: u.Email, Address: ip, Limits: settings.Limit()})
 	if err != nil {
-		return err
-	}
-	if had && th.LockedUntil > now.Unix() {
-		return auth.ErrTooManyAttempts.With("retryAfterSeconds", th.LockedUntil-now.Unix())
+		return nil, err
 	}
 	good := false
 	if u.PasswordHash != "" {
 		if good, err = identity.VerifyPassword(password, u.PasswordHash); err != nil {
-			return apperr.Internal("verify password", err)
+			return nil, apperr.Internal("verify password", err)
 		}
 	}
-	if good {
-		return nil
+	if !good {
+		return nil, errWrongPassword(field)
 	}
-	if !had || now.Unix()-th.WindowStart > int64(auth.FailureWindow/time.Second) {
-		th = throttle{PK: k.PK, SK: k.SK, Type: "THROTTLE", WindowStart: now.Unix()}
-	}
-	th.Failures++
-	if th.Failures >= auth.MaxFailures {
-		th.LockedUntil = now.Add(auth.LockoutPeriod).Unix()
-	}
-	th.TTL = now.Add(auth.FailureWindow + auth.LockoutPeriod + time.Hour).Unix()
-	if err := s.Store.Do(ctx, "record a wrong password", store.Put(th)); err != nil {
-		return err
-	}
-	return errWrongPassword(field)
+	return reserved, nil
 }

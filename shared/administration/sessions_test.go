@@ -14,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -95,7 +96,7 @@ func TestWrongCurrentPasswordsLockLikeSignIn(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	u, me := w.member(t, w.ten.AccountID, "guessed@example.org")
-	for i := range auth.MaxFailures {
+	for i := range tenancy.DefaultLimits.PerClientFailures {
 		_, err := w.adm.ChangeOwnPassword(ctx, administration.ChangeOwnPassword{Caller: me, Current: fmt.Sprintf("Guess-%d-Wrong-Pass", i), New: "Copper-Lantern-58-Ridge"})
 		wantKind(t, "guess", err, apperr.KindUnprocessable)
 	}
@@ -112,7 +113,7 @@ func TestAdminSetsAPasswordAfterReenteringTheirOwn(t *testing.T) {
 	session := w.signIn(t, u.Email, u.Password)
 	_, viewer := w.member(t, w.ten.AccountID, "viewer@example.org")
 	set := func(c access.Caller, r administration.AdminPasswordRequest) (administration.PasswordSet, error) {
-		cmd, err := r.Command(c, u.ID)
+		cmd, err := r.Command(c, u.ID, "198.51.100.7")
 		if err != nil {
 			return administration.PasswordSet{}, err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/attempts"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
@@ -30,19 +31,13 @@ type Service struct {
 	IDs   ids.Generator
 }
 
-// Throttling of failed sign-ins, per email (existing or not).
-const (
-	MaxFailures    = 5
-	FailureWindow  = 15 * time.Minute
-	LockoutPeriod  = 15 * time.Minute
-	maxSecretInput = identity.MaxPasswordLength
-)
+const maxSecretInput = identity.MaxPasswordLength
 
 // Errors of this package.
 var (
 	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "invalid_credentials", "the email or password is wrong")
 	ErrNoAccess           = apperr.New(apperr.KindForbidden, "no_account_access", "you have no licence or membership to sign in to this account")
-	ErrTooManyAttempts    = apperr.New(apperr.KindRateLimited, "too_many_sign_in_attempts", "too many failed sign-ins; wait and try again")
+	ErrTooManyAttempts    = attempts.ErrTooMany
 	ErrSwitchAsSupport    = apperr.New(apperr.KindForbidden, "switch_with_reason",
 		"support staff enter a customer account by switching into it with a reason (POST /me/switch-account)")
 )
@@ -65,30 +60,23 @@ type Signed struct {
 	AccountID string    `json:"accountId"`
 }
 
-type throttle struct {
-	PK          string `dynamodbav:"PK"`
-	SK          string `dynamodbav:"SK"`
-	Type        string `dynamodbav:"type"`
-	Failures    int    `dynamodbav:"failures"`
-	WindowStart int64  `dynamodbav:"windowStart"`
-	LockedUntil int64  `dynamodbav:"lockedUntil"`
-	TTL         int64  `dynamodbav:"ttl"`
-}
-
 // SignIn checks the password and opens a session. The answer for an unknown
 // email, a wrong password and a locked-out email is the same whether or not a
 // user exists; the password is hashed in every case so timing tells nothing.
+//
+// Every check goes through the one limiter (shared/attempts): the attempt
+// is counted before the password is verified, so concurrent guesses never
+// verify more than the limits allow, and a locked scope answers 429
+// without verifying.
 func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 	t := in.Tenant
-	now := s.Clock.Now()
-	var th throttle
-	hadThrottle, err := s.Store.Get(ctx, t.SignInThrottle(in.Email), &th)
-	if err != nil {
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil && apperr.KindOf(err) != apperr.KindNotFound {
 		return Signed{}, err
 	}
-	if hadThrottle && th.LockedUntil > now.Unix() {
-		wait := th.LockedUntil - now.Unix()
-		return Signed{}, ErrTooManyAttempts.With("retryAfterSeconds", wait)
+	reserved, err := s.Attempts().Reserve(ctx, attempts.Check{Tenant: t, Email: in.Email, Address: in.IP, Limits: settings.Limit()})
+	if err != nil {
+		return Signed{}, err
 	}
 
 	user, found, err := s.userByEmail(ctx, t, in.Email)
@@ -104,10 +92,7 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 		return Signed{}, apperr.Internal("verify password", err)
 	}
 	if !found || !ok || user.PasswordHash == "" {
-		if err := s.recordFailure(ctx, t, in.Email, th, hadThrottle, now); err != nil {
-			return Signed{}, err
-		}
-		return Signed{}, ErrInvalidCredentials
+		return Signed{}, ErrInvalidCredentials // the reservation is the failure's count
 	}
 	if user.Status == identity.UserSuspended {
 		return Signed{}, apperr.New(apperr.KindForbidden, "user_suspended", "this user is suspended; ask an administrator")
@@ -122,18 +107,17 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 	if err := s.checkAccountAccess(ctx, t, user, accountID); err != nil {
 		return Signed{}, err
 	}
-	settings, err := tenancy.Load(ctx, s.Store, t)
-	if err != nil {
-		return Signed{}, err
-	}
 	signed, writes := s.NewSession(t, user, accountID, settings.SessionTTL(), in.IP, in.UserAgent)
-	if hadThrottle {
-		writes = append(writes, store.Delete(t.SignInThrottle(in.Email)))
-	}
+	writes = append(writes, reserved.Succeeded()...)
 	if err := s.Store.Transact(ctx, "sign in "+user.ID, writes...); err != nil {
 		return Signed{}, err
 	}
 	return signed, nil
+}
+
+// Attempts is the limiter of every password check.
+func (s *Service) Attempts() attempts.Limiter {
+	return attempts.Limiter{Store: s.Store, Clock: s.Clock}
 }
 
 // NewSession prepares a session for user in accountID: the token to hand
@@ -157,22 +141,6 @@ func (s *Service) userByEmail(ctx context.Context, t table.Tenant, email string)
 	var u identity.User
 	ok, err = s.Store.Get(ctx, t.User(claim.UserID), &u)
 	return u, ok, err
-}
-
-func (s *Service) recordFailure(ctx context.Context, t table.Tenant, email string, th throttle, existed bool, now time.Time) error {
-	k := t.SignInThrottle(email)
-	if !existed || now.Unix()-th.WindowStart > int64(FailureWindow/time.Second) {
-		th = throttle{PK: k.PK, SK: k.SK, Type: "THROTTLE", WindowStart: now.Unix()}
-	}
-	th.Failures++
-	if th.Failures >= MaxFailures {
-		th.LockedUntil = now.Add(LockoutPeriod).Unix()
-	}
-	th.TTL = now.Add(FailureWindow + LockoutPeriod + time.Hour).Unix()
-	if err := s.Store.Do(ctx, "record failed sign-in", store.Put(th)); err != nil {
-		return err
-	}
-	return nil
 }
 
 // checkAccountAccess: the user must hold a licensed membership of an active

@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -105,7 +106,7 @@ func TestRepeatedFailuresAreThrottledPerEmail(t *testing.T) {
 	ten := env.NewTenant(t)
 	svc := service(env)
 	for _, email := range []string{ten.AdminEmail, "ghost@nowhere.example"} {
-		for i := range auth.MaxFailures {
+		for i := range tenancy.DefaultLimits.PerClientFailures {
 			if _, err := signIn(t, svc, ten, email, "Wrong-Password-1"); !errors.Is(err, auth.ErrInvalidCredentials) {
 				t.Fatalf("%s attempt %d: %v", email, i, err)
 			}
@@ -113,10 +114,10 @@ func TestRepeatedFailuresAreThrottledPerEmail(t *testing.T) {
 		_, err := signIn(t, svc, ten, email, ten.AdminPassword)
 		e, ok := apperr.As(err)
 		if !ok || e.Kind != apperr.KindRateLimited || e.Extra["retryAfterSeconds"] == nil {
-			t.Fatalf("%s: after %d failures want 429, got %v", email, auth.MaxFailures, err)
+			t.Fatalf("%s: after %d failures want 429, got %v", email, tenancy.DefaultLimits.PerClientFailures, err)
 		}
 	}
-	env.Clock.Advance(auth.LockoutPeriod + time.Second)
+	env.Clock.Advance(time.Duration(tenancy.DefaultLimits.PerClientLockSecs+1) * time.Second)
 	if _, err := signIn(t, svc, ten, ten.AdminEmail, ten.AdminPassword); err != nil {
 		t.Fatalf("after the lockout: %v", err)
 	}

@@ -132,10 +132,14 @@ func (t Tenant) UserSessions(userID string, created time.Time) IndexKey {
 	return IndexKey{t.prefix() + "#U#" + userID, "SESSION#" + created.UTC().Format(time.RFC3339Nano)}
 }
 
-// SignInThrottle: the failed sign-in counter of an email, existing or not, so
-// throttling reveals nothing about which emails have accounts. UpdateItem ADD.
-func (t Tenant) SignInThrottle(email string) Key {
-	return Key{t.prefix() + "#SIGNIN#" + email, "THROTTLE"}
+// Attempts: the counter of password (or code) checks of one scope, read in
+// one BatchGetItem with the other scopes of a check and reserved in one
+// TransactWriteItems before the check runs (shared/attempts): per email
+// and client address, per email (existing or not, so throttling reveals
+// nothing about which emails have accounts), per client address across
+// emails. subject is the email and/or the address.
+func (t Tenant) Attempts(scope, subject string) Key {
+	return Key{t.prefix() + "#ATTEMPTS#" + scope + "#" + subject, "ATTEMPTS"}
 }
 
 // Account: read or update an account by id. GetItem.

@@ -226,7 +226,7 @@ func (h handler) setPassword(ctx context.Context, req httpapi.Request) (httpapi.
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	cmd, err := body.Command(caller, req.PathParameters["userId"])
+	cmd, err := body.Command(caller, req.PathParameters["userId"], req.RequestContext.HTTP.SourceIP)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

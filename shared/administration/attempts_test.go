@@ -1,0 +1,61 @@
+package administration_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/acme/accountadmin/shared/administration"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// Every password check goes through the one limiter: 50 concurrent wrong
+// current passwords, admin re-entries and sign-ins for one email, from one
+// client, verify no more than the limit between them; every other one is
+// refused unverified (429).
+func TestConcurrentPasswordChecksShareOneLimit(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	const ip = "198.51.100.5"
+	target, _ := w.member(t, w.ten.AccountID, "target@example.org")
+	me := w.admin()
+	const n = 51
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			guess := fmt.Sprintf("Wrong-Guess-%02d-x", i)
+			switch i % 3 {
+			case 0:
+				_, errs[i] = w.adm.ChangeOwnPassword(ctx, administration.ChangeOwnPassword{Caller: me, Current: guess, New: "Copper-Lantern-58-Ridge", IP: ip})
+			case 1:
+				_, errs[i] = w.adm.SetPassword(ctx, administration.SetPassword{Caller: me, UserID: target.ID, AdminPassword: guess, Password: "Copper-Lantern-58-Ridge", IP: ip})
+			default:
+				_, errs[i] = w.auth().SignIn(ctx, auth.SignIn{Tenant: w.ten.Tenant, Email: w.ten.AdminEmail, Password: guess, IP: ip})
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	verified := 0
+	for i, err := range errs {
+		switch apperr.KindOf(err) {
+		case apperr.KindUnprocessable, apperr.KindUnauthenticated: // a wrong password, verified
+			verified++
+		case apperr.KindRateLimited:
+		default:
+			t.Fatalf("check %d: %v", i, err)
+		}
+	}
+	if limit := tenancy.DefaultLimits.PerClientFailures; verified > limit {
+		t.Fatalf("%d of %d concurrent checks verified a password, limit %d", verified, n, limit)
+	}
+	_, err := w.adm.ChangeOwnPassword(ctx, administration.ChangeOwnPassword{Caller: me, Current: w.ten.AdminPassword, New: "Copper-Lantern-58-Ridge", IP: ip})
+	wantKind(t, "the right current password while locked", err, apperr.KindRateLimited)
+}

@@ -59,3 +59,30 @@ func TestConcurrentPasswordChecksShareOneLimit(t *testing.T) {
 	_, err := w.adm.ChangeOwnPassword(ctx, administration.ChangeOwnPassword{Caller: me, Current: w.ten.AdminPassword, New: "Copper-Lantern-58-Ridge", IP: ip})
 	wantKind(t, "the right current password while locked", err, apperr.KindRateLimited)
 }
+
+// The throttles are tenant settings with safe defaults: operators change
+// them (0 keeps a default), out-of-range values are refused, and the
+// limiter applies them at once.
+func TestLimitsAreTenantSettings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	op := w.operator(t)
+	_, err := administration.SettingsRequest{Limits: &tenancy.Limits{PerClientFailures: 1000}}.Command(op, 0)
+	wantKind(t, "out of range", err, apperr.KindUnprocessable)
+	cmd, err := administration.SettingsRequest{Limits: &tenancy.Limits{PerClientFailures: 2}}.Command(op, 0)
+	wantKind(t, "command", err, ok)
+	s, err := w.adm.UpdateSettings(ctx, cmd)
+	wantKind(t, "update", err, ok)
+	if l := s.Limit(); l.PerClientFailures != 2 || l.PerEmailFailures != tenancy.DefaultLimits.PerEmailFailures {
+		t.Fatalf("limits %+v", l)
+	}
+	_, err = w.adm.UpdateSettings(ctx, administration.UpdateSettings{Caller: w.admin(), Limits: &tenancy.Limits{PerClientFailures: 100}})
+	wantKind(t, "an Admin changes the limits", err, apperr.KindForbidden)
+	sign := func(password string) error {
+		_, err := w.auth().SignIn(ctx, auth.SignIn{Tenant: w.ten.Tenant, Email: w.ten.AdminEmail, Password: password, IP: "198.51.100.9"})
+		return err
+	}
+	wantKind(t, "first wrong", sign("Wrong-Password-1"), apperr.KindUnauthenticated)
+	wantKind(t, "second wrong", sign("Wrong-Password-2"), apperr.KindUnauthenticated)
+	wantKind(t, "locked after two", sign(w.ten.AdminPassword), apperr.KindRateLimited)
+}

@@ -115,6 +115,8 @@ type SettingsRequest struct {
 	DefaultRole    *string                  `json:"defaultRole,omitempty"`
 	DefaultLicence *string                  `json:"defaultLicence,omitempty"`
 	PasswordPolicy *identity.PasswordPolicy `json:"passwordPolicy,omitempty"`
+	// Limits replaces the tenant's throttles; a field left 0 is its default.
+	Limits *tenancy.Limits `json:"limits,omitempty"`
 }
 
 // UpdateSettings is a validated settings change.
@@ -123,6 +125,7 @@ type UpdateSettings struct {
 	DefaultRole    *string
 	DefaultLicence *string
 	PasswordPolicy *identity.PasswordPolicy
+	Limits         *tenancy.Limits
 	IfMatch        int64
 }
 
@@ -136,7 +139,22 @@ const (
 // Command validates the request.
 func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings, error) {
 	var f apperr.Fields
-	cmd := UpdateSettings{Caller: c, DefaultLicence: r.DefaultLicence, PasswordPolicy: r.PasswordPolicy, IfMatch: ifMatch}
+	cmd := UpdateSettings{Caller: c, DefaultLicence: r.DefaultLicence, PasswordPolicy: r.PasswordPolicy, Limits: r.Limits, IfMatch: ifMatch}
+	if l := r.Limits; l != nil {
+		for _, b := range []struct {
+			field     string
+			v, lo, hi int
+		}{
+			{"perClientFailures", l.PerClientFailures, 1, 100}, {"perClientLockSeconds", l.PerClientLockSecs, 1, 86400},
+			{"perEmailFailures", l.PerEmailFailures, 1, 10000}, {"perEmailLockSeconds", l.PerEmailLockSecs, 1, 86400},
+			{"perAddressFailures", l.PerAddressFailures, 1, 100000}, {"perAddressLockSeconds", l.PerAddressLockSecs, 1, 86400},
+			{"invitationsPerHour", l.InvitationsPerHour, 1, 1000000}, {"accountsPerHour", l.AccountsPerHour, 1, 1000000},
+			{"adminsPerHour", l.AdminsPerHour, 1, 1000000},
+		} {
+			f.Check(b.v == 0 || b.v >= b.lo && b.v <= b.hi, "limits."+b.field, "out_of_range",
+				fmt.Sprintf("%s is 0 (the default) or from %d to %d", b.field, b.lo, b.hi))
+		}
+	}
 	if r.DefaultRole != nil {
 		v := strings.TrimSpace(*r.DefaultRole)
 		f.Check(ValidRoleName(v), "defaultRole", "invalid_role", "not a role name")
@@ -149,8 +167,8 @@ func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings
 		f.Check(p.MinLength >= MinPolicyLength && p.MinLength <= MaxPolicyLength, "passwordPolicy.minLength", "out_of_range",
 			fmt.Sprintf("the minimum length is from %d to %d", MinPolicyLength, MaxPolicyLength))
 	}
-	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil, "(body)", "nothing_to_change",
-		"give at least one of defaultRole, defaultLicence, passwordPolicy")
+	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil, "(body)", "nothing_to_change",
+		"give at least one of defaultRole, defaultLicence, passwordPolicy, limits")
 	return cmd, f.Err()
 }
 
@@ -190,6 +208,11 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 		before["passwordPolicy"], after["passwordPolicy"] = cur.PasswordPolicy, *cmd.PasswordPolicy
 		upd = upd.Set(expression.Name("passwordPolicy"), expression.Value(*cmd.PasswordPolicy))
 		cur.PasswordPolicy = *cmd.PasswordPolicy
+	}
+	if cmd.Limits != nil {
+		before["limits"], after["limits"] = cur.Limit(), tenancy.Settings{Limits: *cmd.Limits}.Limit()
+		upd = upd.Set(expression.Name("limits"), expression.Value(*cmd.Limits))
+		cur.Limits = *cmd.Limits
 	}
 	writes = append(writes,
 		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),

@@ -72,13 +72,14 @@ type SettingsView struct {
 	DefaultLicence string                  `json:"defaultLicence"`
 	PasswordPolicy identity.PasswordPolicy `json:"passwordPolicy"`
 	SessionHours   int                     `json:"sessionHours"`
+	Limits         tenancy.Limits          `json:"limits"` // effective: defaults filled in
 	Version        int64                   `json:"version"`
 }
 
 // SettingsViewOf shows settings.
 func SettingsViewOf(s tenancy.Settings) SettingsView {
 	return SettingsView{DefaultRole: s.DefaultRole, DefaultLicence: s.DefaultLicence, PasswordPolicy: s.PasswordPolicy,
-		SessionHours: int(s.SessionTTL().Hours()), Version: s.Version}
+		SessionHours: int(s.SessionTTL().Hours()), Limits: s.Limit(), Version: s.Version}
 }
 
 // Settings reads the tenant's settings; every signed-in member may (a

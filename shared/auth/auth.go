@@ -71,7 +71,13 @@ type Signed struct {
 func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 	t := in.Tenant
 	settings, err := tenancy.Load(ctx, s.Store, t)
-	if err != nil && apperr.KindOf(err) != apperr.KindNotFound {
+	if apperr.KindOf(err) == apperr.KindNotFound {
+		// No such tenant: nothing to count (no counters for made-up tenants),
+		// and the same answer, after the same hashing, as a wrong password.
+		_, _ = identity.VerifyPassword(in.Password, identity.DummyHash())
+		return Signed{}, ErrInvalidCredentials
+	}
+	if err != nil {
 		return Signed{}, err
 	}
 	reserved, err := s.Attempts().Reserve(ctx, attempts.Check{Tenant: t, Email: in.Email, Address: in.IP, Limits: settings.Limit()})

@@ -66,7 +66,7 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", invalidEmail()
 	}
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+	if !ok || local == "" || !domainShaped(domain) {
 		return "", invalidEmail()
 	}
 	if reason := confusable(local); reason != "" {
@@ -83,8 +83,10 @@ func NormalizeEmail(raw string) (string, error) {
 			return "", confusableEmail("the domain " + reason)
 		}
 	}
+	// The shape again: the lookup profile lets a bare "xn--" label through
+	// as an empty one.
 	ascii, err := idna.Lookup.ToASCII(domain)
-	if err != nil {
+	if err != nil || !domainShaped(ascii) {
 		return "", invalidEmail()
 	}
 	s = local + "@" + ascii
@@ -92,6 +94,11 @@ func NormalizeEmail(raw string) (string, error) {
 		return "", invalidEmail()
 	}
 	return s, nil
+}
+
+// domainShaped reports whether domain has two labels or more, none empty.
+func domainShaped(domain string) bool {
+	return strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.Contains(domain, "..")
 }
 
 // EmailFieldError is the field error NormalizeEmail refused an address with
@@ -222,7 +229,12 @@ func scriptOf(r rune) string {
 	return ""
 }
 
+// listScripts names scripts for a detail, Latin first (the one most
+// addresses are in), then the others in the order they appear.
 func listScripts(scripts []string) string {
+	if i := slices.Index(scripts, "Latin"); i > 0 {
+		scripts = append([]string{"Latin"}, slices.Delete(slices.Clone(scripts), i, i+1)...)
+	}
 	if len(scripts) <= 2 {
 		return strings.Join(scripts, " and ")
 	}

@@ -3,11 +3,9 @@
 package identity
 
 import (
-	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -70,29 +68,4 @@ type EmailClaim struct {
 func NewEmailClaim(t table.Tenant, email, userID string) EmailClaim {
 	k := t.EmailClaim(email)
 	return EmailClaim{PK: k.PK, SK: k.SK, Type: "EMAIL", UserID: userID}
-}
-
-// MaxEmailLength is RFC 5321's bound on a path.
-const MaxEmailLength = 254
-
-// NormalizeEmail trims an address and lower-cases all of it. RFC 5321 lets the
-// local part be case-sensitive, but no mainstream provider treats it so and
-// users type it in any case; one person must not become two users, so the
-// whole address is compared lower-cased. Display names and comments are
-// refused: the address must be bare.
-func NormalizeEmail(raw string) (string, error) {
-	s := strings.TrimSpace(raw)
-	bad := apperr.Validation(apperr.FieldError{Field: "email", Code: "invalid_email", Detail: "not a valid email address"})
-	if s == "" || len(s) > MaxEmailLength || strings.ContainsAny(s, " <>\"#\t\r\n") {
-		return "", bad
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" {
-		return "", bad
-	}
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", bad
-	}
-	return strings.ToLower(s), nil
 }

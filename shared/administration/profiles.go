@@ -75,7 +75,10 @@ func (r ProfileRequest) Command(c access.Caller, userID string, ifMatch int64) (
 	}
 	if r.Email != nil {
 		v, err := identity.NormalizeEmail(*r.Email)
-		f.Check(err == nil, "email", "invalid_email", "not a valid email address")
+		if err != nil {
+			fe := identity.EmailFieldError(err) // invalid_email, or confusable_email saying why
+			f.Add("email", fe.Code, fe.Detail)
+		}
 		cmd.Email = &v
 	}
 	f.Check(r.FirstName != nil || r.LastName != nil || r.Phone != nil || r.TimeZone != nil || r.Email != nil,

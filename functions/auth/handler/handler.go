@@ -43,7 +43,10 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	t, terr := table.ForTenant(strings.TrimSpace(body.Tenant))
 	f.Check(terr == nil, "tenant", "required", "the tenant id is required")
 	email, eerr := identity.NormalizeEmail(body.Email)
-	f.Check(eerr == nil, "email", "invalid_email", "a valid email address is required")
+	if eerr != nil {
+		fe := identity.EmailFieldError(eerr)
+		f.Add("email", fe.Code, fe.Detail)
+	}
 	f.Check(body.Password != "", "password", "required", "the password is required")
 	f.Check(len(body.Password) <= identity.MaxPasswordLength, "password", "too_long", "the password is too long")
 	f.Check(len(body.AccountID) <= 64, "accountId", "too_long", "not an account id")

@@ -2,8 +2,11 @@ package administration_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/acme/accountadmin/shared/access"
 
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -86,3 +89,16 @@ func TestLimitsAreTenantSettings(t *testing.T) {
 	wantKind(t, "second wrong", sign("Wrong-Password-2"), apperr.KindUnauthenticated)
 	wantKind(t, "locked after two", sign(w.ten.AdminPassword), apperr.KindRateLimited)
 }
+
+// A look-alike address is refused where an email changes, saying why.
+func TestAConfusableEmailIsRefusedWithItsReason(t *testing.T) {
+	bad := "\u0430dmin@example.org" // a Cyrillic а
+	_, err := administration.ProfileRequest{Email: &bad}.Command(w0(), "u1", 0)
+	e, _ := apperr.As(err)
+	if e == nil || e.Kind != apperr.KindUnprocessable || len(e.Fields) != 1 || e.Fields[0].Code != "confusable_email" ||
+		!strings.Contains(e.Fields[0].Detail, "Cyrillic") {
+		t.Fatalf("confusable email change: %v %+v", err, e)
+	}
+}
+
+func w0() access.Caller { return access.Caller{UserID: "u0"} }

@@ -37,6 +37,9 @@ var expected = map[string]int{
 	"invite/revoke.json": 204,
 	"accept/page.json":   200,
 	"accept/accept.json": 201,
+	// An address that has an account accepts in its owner's session
+	// (${INVITEE_TOKEN}), with no password.
+	"accept/accept-signed-in.json": 201,
 
 	"accounts/list.json":           200,
 	"accounts/export.json":         200,
@@ -319,14 +322,25 @@ func prepareIssue5(t *testing.T, env *testkit.Env, ten testkit.Tenant, path stri
 
 // prepareInvitation gives samples that name ${INVITATION_ID} or
 // ${INVITATION_TOKEN} a fresh pending invitation (its link handed over, no
-// email sent).
+// email sent). A sample that names ${INVITEE_TOKEN} gets one to a user of
+// another account, and that user's session.
 func prepareInvitation(t *testing.T, env *testkit.Env, ten testkit.Tenant, text string) *strings.Replacer {
 	t.Helper()
 	if !strings.Contains(text, "${INVITATION_") {
 		return strings.NewReplacer()
 	}
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
-	cmd, err := invitations.InviteRequest{Emails: []string{"sample-" + env.IDs.NewID() + "@invited.example"}}.Command(admin, ten.AccountID)
+	addr, session := strings.ToLower("sample-"+env.IDs.NewID()+"@invited.example"), ""
+	if strings.Contains(text, "${INVITEE_TOKEN}") {
+		u := env.AddUser(t, ten, env.AddAccount(t, ten, "Invitee's home"), addr, "")
+		signed, err := (&auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}).
+			SignIn(context.Background(), auth.SignIn{Tenant: ten.Tenant, Email: u.Email, Password: u.Password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		session = signed.Token
+	}
+	cmd, err := invitations.InviteRequest{Emails: []string{addr}}.Command(admin, ten.AccountID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +353,8 @@ func prepareInvitation(t *testing.T, env *testkit.Env, ten testkit.Tenant, text 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.NewReplacer("${INVITATION_ID}", res.Results[0].InvitationID, "${INVITATION_TOKEN}", link.Query().Get("token"))
+	return strings.NewReplacer("${INVITATION_ID}", res.Results[0].InvitationID, "${INVITATION_TOKEN}", link.Query().Get("token"),
+		"${INVITEE_TOKEN}", session)
 }
 
 // prepareIssue4 gives the administration samples (edit/, delete/) what they

@@ -10,6 +10,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/invitations"
 )
@@ -33,7 +34,11 @@ func TestWipeRacingAcceptNeverDeletesAUserWithAMembership(t *testing.T) {
 		wantKind(t, "invite", err, ok)
 		_, token, _ := strings.Cut(res.Results[0].AcceptURL, "token=")
 		token, _ = url.QueryUnescape(token)
-		accept, err := invitations.AcceptRequest{Token: token, Password: u.Password}.Command("", "198.51.100.7", "test")
+		// The invitee has an account: they accept in their own session.
+		s, err := (&auth.Service{Store: w.env.Store, Clock: w.env.Clock, IDs: w.env.IDs}).
+			SignIn(ctx, auth.SignIn{Tenant: w.ten.Tenant, Email: u.Email, Password: u.Password})
+		wantKind(t, "sign in", err, ok)
+		accept, err := invitations.AcceptRequest{Token: token}.Command(s.Token, "198.51.100.7", "test")
 		wantKind(t, "accept command", err, ok)
 
 		var wg sync.WaitGroup

@@ -2,6 +2,7 @@ package invitations
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -41,12 +42,29 @@ type Offer struct {
 	Roles        []string     `json:"roles"`
 	Message      string       `json:"message,omitempty"`
 	ExpiresAt    time.Time    `json:"expiresAt"`
-	// ExistingUser: the address has an account already, so accepting asks
-	// for its password (or a session of that user) instead of a new one.
-	ExistingUser bool `json:"existingUser"`
+	// ExistingUser: the address has an account already, so its owner signs
+	// in and accepts in that session instead of choosing a password. The
+	// page needs it to show the right form; the JSON view shows it only to
+	// the invitee's own session (see MarshalJSON).
+	ExistingUser bool `json:"-"`
 	// SignedIn: the request carried a session of the invited user.
 	SignedIn       bool                    `json:"signedIn"`
 	PasswordPolicy identity.PasswordPolicy `json:"passwordPolicy"`
+}
+
+// MarshalJSON is the JSON view of an offer: existingUser is there only for
+// the invitee's own session, so holding the link does not tell whether the
+// address has an account.
+func (o Offer) MarshalJSON() ([]byte, error) {
+	type fields Offer // without this method
+	v := struct {
+		fields
+		ExistingUser *bool `json:"existingUser,omitempty"`
+	}{fields: fields(o)}
+	if o.SignedIn {
+		v.ExistingUser = &o.ExistingUser
+	}
+	return json.Marshal(v)
 }
 
 // Open reads the invitation a link opens, for the accept page. It never
@@ -113,7 +131,9 @@ func (s *Service) Open(ctx context.Context, token, session string) (Offer, error
 
 // AcceptRequest is the body of POST /invitations/accept. A new user gives
 // their name and a password; someone whose email already has an account
-// gives that account's password, or sends the request signed in as it.
+// gives only the token and sends the request signed in as that account
+// (Authorization: Bearer): a password for an existing account is refused
+// (ErrSignInToAccept), never checked.
 type AcceptRequest struct {
 	Token     string `json:"token"`
 	FirstName string `json:"firstName,omitempty"`
@@ -126,7 +146,7 @@ type Accept struct {
 	Token     string
 	FirstName string
 	LastName  string
-	Password  string
+	Password  string // a new user's chosen password; never an existing one's
 	Session   string // a bearer token sent along, if any
 	IP        string
 	UserAgent string
@@ -183,7 +203,8 @@ type Accepted struct {
 // invitation past its expiry is refused even before the expiry job ran), its
 // due key and pending guards go, its index entries move to "accepted", the
 // user is created (with the email claim, so an address is one user) or the
-// existing user is checked, the memberships are put if they do not exist,
+// existing user, who must be the one signed in (see existingInvitee), is
+// checked unchanged, the memberships are put if they do not exist,
 // change-log entries are written, a session signs the user in, and the
 // inviter's rights are checked at the versions the decision read (an inviter
 // demoted at the same moment makes it fail, and the decision is made again).
@@ -245,7 +266,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		if err := attributevalue.UnmarshalMap(claimItem, &claim); err != nil {
 			return Accepted{}, apperr.Internal("decode email claim", err)
 		}
-		user, already, err = s.proveExistingUser(ctx, t, inv, claim.UserID, cmd, me, signedIn, now)
+		user, already, err = s.existingInvitee(ctx, t, inv, claim.UserID, cmd, me, signedIn)
 		if err != nil {
 			// The account may be the one a racing accept of this very
 			// invitation just created: then that is the news.
@@ -368,47 +389,23 @@ var errSeatsChanged = apperr.New(apperr.KindConflict, "seats_changed",
 var errUserChanged = apperr.New(apperr.KindConflict, "user_changed",
 	"your account changed while accepting (suspended, or its email or name changed); reload and try again")
 
-// proveExistingUser checks that whoever accepts for an address that has an
-// account is that account's owner: a session of that user, or its password.
-// Wrong passwords are counted on the invitation and pause it after a few,
-// so a forwarded link cannot be used to guess the password.
-func (s *Service) proveExistingUser(ctx context.Context, t table.Tenant, inv Invitation, userID string, cmd Accept,
-	me identity.User, signedIn bool, now time.Time) (identity.User, map[string]bool, error) {
-	var user identity.User
-	ok, err := s.Store.Get(ctx, t.User(userID), &user)
-	if err != nil {
-		return identity.User{}, nil, fmt.Errorf("accept invitation %s: %w", inv.ID, err)
+// existingInvitee admits the owner of an address that has an account: they
+// accept in their own session, opened by signing in (POST /auth/sign-in,
+// where failures are throttled). Nothing here verifies a password, so the
+// link is no way to guess one: a password in the body, or no session of
+// that user, is ErrSignInToAccept before anything is written or counted.
+// (A session of someone else was refused before, as ErrForAnotherUser.)
+func (s *Service) existingInvitee(ctx context.Context, t table.Tenant, inv Invitation, userID string, cmd Accept,
+	me identity.User, signedIn bool) (identity.User, map[string]bool, error) {
+	if cmd.Password != "" || !signedIn {
+		return identity.User{}, nil, signInToAccept(inv)
 	}
-	if !ok {
-		return identity.User{}, nil, apperr.Internal("accept invitation", fmt.Errorf("email claim of %s points at a missing user", inv.ID))
+	if me.ID != userID {
+		// Signed in with the invited address, yet the address now belongs
+		// to another user (changed hands since the session began).
+		return identity.User{}, nil, errUserChanged
 	}
-	proven := signedIn && me.ID == user.ID
-	if !proven {
-		if cmd.FirstName != "" || cmd.LastName != "" {
-			// The new-user form for an address that has an account (it got
-			// one since the page was shown): the password typed is a new
-			// one, so it is not checked, nor counted as a wrong one.
-			return identity.User{}, nil, ErrAccountExists
-		}
-		if cmd.Password == "" {
-			return identity.User{}, nil, ErrPasswordRequired
-		}
-		if inv.ProofLockedUntil > now.Unix() {
-			return identity.User{}, nil, ErrProofLocked.With("retryAfterSeconds", inv.ProofLockedUntil-now.Unix())
-		}
-		hash := user.PasswordHash
-		if hash == "" {
-			hash = identity.DummyHash()
-		}
-		match, err := identity.VerifyPassword(cmd.Password, hash)
-		if err != nil {
-			return identity.User{}, nil, apperr.Internal("verify password", err)
-		}
-		if !match || user.PasswordHash == "" {
-			s.recordProofFailure(ctx, t, inv, now)
-			return identity.User{}, nil, auth.ErrInvalidCredentials.Withf("the password is wrong for %s", inv.Email)
-		}
-	}
+	user := me // read fresh by signedInAs; the transaction checks its version
 	switch user.Status {
 	case identity.UserActive:
 	case identity.UserSuspended:
@@ -431,15 +428,9 @@ func (s *Service) proveExistingUser(ctx context.Context, t table.Tenant, inv Inv
 	return user, already, nil
 }
 
-func (s *Service) recordProofFailure(ctx context.Context, t table.Tenant, inv Invitation, now time.Time) {
-	upd := expression.Add(expression.Name("proofFailures"), expression.Value(1))
-	if inv.ProofFailures+1 >= maxProofFailures {
-		upd = expression.Set(expression.Name("proofFailures"), expression.Value(0)).
-			Set(expression.Name("proofLockedUntil"), expression.Value(now.Add(proofLockout).Unix()))
-	}
-	if err := s.Store.Do(ctx, "record wrong password for invitation "+inv.ID, store.Update(t.Invitation(inv.ID), upd).If(store.Exists())); err != nil {
-		s.log().WarnContext(ctx, "recording a wrong invitation password failed", "invitationId", inv.ID, "error", err.Error())
-	}
+func signInToAccept(inv Invitation) error {
+	return ErrSignInToAccept.Withf("this address already has an account: sign in as %s and accept; no password is sent with the accept", inv.Email).
+		With("invitedEmail", inv.Email)
 }
 
 // explain turns a failed state change into what the caller needs to hear:
@@ -473,8 +464,9 @@ func (s *Service) unlessUsedMeanwhile(ctx context.Context, t table.Tenant, id, t
 }
 
 func otherUser(inv Invitation, me identity.User) error {
-	return ErrForAnotherUser.Withf("you are signed in as %s, but this invitation is for %s. To accept it, sign out and open the link again; "+
-		"to get access as %s, ask %s to invite that address. The invitation has not been used.", me.Email, inv.Email, me.Email, askWhom(inv)).
+	return ErrForAnotherUser.Withf("you are signed in as %s, but this invitation is for %s; sign out and sign in as %s (or open the link "+
+		"signed out if that address has no account yet) to accept it. To get access as %s, ask %s to invite that address. "+
+		"The invitation has not been used.", me.Email, inv.Email, inv.Email, me.Email, askWhom(inv)).
 		With("signedInAs", me.Email).With("invitedEmail", inv.Email)
 }
 

@@ -86,8 +86,6 @@ const (
 	MaxRoles            = 10
 	MaxMessageRunes     = 1000
 	maxReplacedLinks    = 5 // old links remembered to say "replaced" rather than "unknown"
-	maxProofFailures    = 5 // wrong passwords on one invitation before a pause
-	proofLockout        = 15 * time.Minute
 	changeLogSubjectInv = "invitation"
 )
 
@@ -127,7 +125,10 @@ type Invitation struct {
 	RevokedBy     string   `dynamodbav:"revokedBy,omitempty"`
 	RevokedAt     int64    `dynamodbav:"revokedAt,omitempty"`
 	ExpiredAt     int64    `dynamodbav:"expiredAt,omitempty"` // when the job marked it
-	// Wrong passwords given to accept it as an existing user.
+	// ProofFailures and ProofLockedUntil are no longer written or read: the
+	// accept verifies no password (an existing user accepts in their own
+	// session). They stay only while resend (manage.go) still clears them
+	// from invitations written before; remove them with that line.
 	ProofFailures    int       `dynamodbav:"proofFailures,omitempty"`
 	ProofLockedUntil int64     `dynamodbav:"proofLockedUntil,omitempty"`
 	Version          int64     `dynamodbav:"version"`
@@ -280,12 +281,16 @@ var (
 		"this invitation has expired; ask the person who invited you to send a new one")
 	ErrReplaced = apperr.New(apperr.KindGone, "invitation_link_replaced",
 		"this link was replaced by a newer invitation email; use the link in the most recent one")
-	ErrForAnotherUser = apperr.New(apperr.KindConflict, "invitation_for_another_user",
-		"you are signed in as someone else than the person this invitation is for")
-	ErrPasswordRequired = apperr.New(apperr.KindUnauthenticated, "password_required",
-		"an account with this email address exists already: enter its password to accept the invitation")
+	ErrForAnotherUser = apperr.New(apperr.KindForbidden, "invitation_for_another_user",
+		"you are signed in as someone else than the person this invitation is for; sign out and sign in as the invited address")
+	// ErrSignInToAccept: the address has an account, and its owner accepts
+	// in their own session (Authorization: Bearer, from POST /auth/sign-in,
+	// which is throttled). The accept takes no password for it: one in the
+	// body, or none and no session, is refused and nothing counts.
+	ErrSignInToAccept = apperr.New(apperr.KindUnprocessable, "sign_in_to_accept",
+		"this address already has an account: sign in with it and accept")
 	ErrAccountExists = apperr.New(apperr.KindConflict, "account_exists",
-		"an account with this email address exists already: accept with its password instead of creating a new one")
+		"an account with this email address exists already: sign in with it and accept instead of creating a new one")
 	ErrAlreadyMember = apperr.New(apperr.KindConflict, "already_member",
 		"you are already a member of this account")
 	ErrNotPending = apperr.New(apperr.KindConflict, "invitation_not_pending",
@@ -294,8 +299,6 @@ var (
 		"this email address has a pending invitation to this account already")
 	ErrRateLimited = apperr.New(apperr.KindRateLimited, "invitation_rate_limited",
 		"too many invitations were sent this hour; try again later")
-	ErrProofLocked = apperr.New(apperr.KindRateLimited, "too_many_password_attempts",
-		"too many wrong passwords for this invitation; wait and try again")
 	ErrAccountClosed = apperr.New(apperr.KindConflict, "account_closed",
 		"an account of this invitation is closed")
 

@@ -1,7 +1,9 @@
 package invitations
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +191,29 @@ func TestDueKeyRoundTrip(t *testing.T) {
 	for _, bad := range []string{"", "x#acme#id", "000000000001#ac.me#id", "000000000001#acme"} {
 		if _, ok := parseDueKey(bad); ok {
 			t.Errorf("parsed %q", bad)
+		}
+	}
+}
+
+// The JSON view of an offer tells whether the address has an account only
+// to the invitee's own session, never to whoever holds the link.
+func TestOfferJSONShowsExistingUserOnlyToTheInvitee(t *testing.T) {
+	for _, c := range []struct {
+		offer Offer
+		want  string // the existingUser member, "" = absent
+	}{
+		{Offer{Email: "e@b.example", ExistingUser: true}, ""},
+		{Offer{Email: "e@b.example"}, ""},
+		{Offer{Email: "e@b.example", ExistingUser: true, SignedIn: true}, `"existingUser":true`},
+	} {
+		b, err := json.Marshal(c.offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(b)
+		if c.want == "" && strings.Contains(got, "existingUser") || c.want != "" && !strings.Contains(got, c.want) ||
+			!strings.Contains(got, `"email":"e@b.example"`) || !strings.Contains(got, fmt.Sprintf(`"signedIn":%v`, c.offer.SignedIn)) {
+			t.Errorf("%+v: %s", c.offer, got)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"html"
 	"strconv"
 	"strings"
@@ -10,16 +12,23 @@ import (
 	"github.com/acme/accountadmin/shared/invitations"
 )
 
-// The accept page. Its form posts JSON from a small script; without script it
-// still posts (method post), so a password never ends up in a URL.
+// The accept page. A new user's form works without script: it posts
+// form-encoded (method post), so a password never ends up in a URL, and the
+// answer is a page. With script it posts JSON and shows the answer in place.
+// An existing user's form signs them in with the page's script (POST
+// /auth/sign-in, which throttles failures) and accepts with that session;
+// its password field has no name, so without script the form posts only the
+// token, and the answer is a page telling them to sign in.
 //
 // The page is written by plain Go code, not html/template: templates call
 // methods by name through reflection, which makes the linker keep every
 // exported method of every type (about 7 MB more in this binary). Every
 // value goes through esc (html.EscapeString), and values appear only as text
-// or in double-quoted attributes; the script is a constant that reads the
-// one value it needs (the invited address) from a data attribute, so no
-// value is ever written into script, style or a URL.
+// or in double-quoted attributes; the script and the style are constants
+// that the Content-Security-Policy admits by their hash (nothing inline
+// runs otherwise), and the script reads the values it needs (the invited
+// address, the tenant) from data attributes, so no value is ever written
+// into script, style or a URL.
 
 // esc escapes a value for HTML text and double-quoted attribute values.
 var esc = html.EscapeString
@@ -34,6 +43,10 @@ func renderOffer(o invitations.Offer, token string) (string, error) {
 		inviter = strings.TrimSpace(inviter + " (" + o.Inviter.Email + ")")
 	}
 	minLen := strconv.Itoa(max(o.PasswordPolicy.MinLength, 8))
+	tenant := ""
+	if t, _, err := invitations.ParseToken(token); err == nil {
+		tenant = t.ID()
+	}
 
 	var b strings.Builder
 	pageStart(&b, "You are invited")
@@ -49,15 +62,22 @@ func renderOffer(o invitations.Offer, token string) (string, error) {
 		b.WriteString("<blockquote>" + esc(o.Message) + "</blockquote>\n")
 	}
 	b.WriteString(`<p class="muted">This invitation expires on ` + esc(email.FormatInstant(o.ExpiresAt)) + ".</p>\n")
-	b.WriteString(`<form id="accept" method="post" action="accept" autocomplete="on" data-email="` + esc(o.Email) + `">` + "\n")
+	// A browser's GET carries no session, so the page cannot use one: an
+	// existing user (signed in elsewhere or not) signs in here.
+	existing := o.ExistingUser || o.SignedIn
+	b.WriteString(`<form id="accept" method="post" action="accept" autocomplete="on" data-email="` + esc(o.Email) + `" data-tenant="` + esc(tenant) + `"`)
+	if existing {
+		b.WriteString(` data-sign-in="1"`)
+	}
+	b.WriteString(">\n")
 	b.WriteString(`<input type="hidden" name="token" value="` + esc(token) + `">` + "\n")
-	switch {
-	case o.SignedIn:
-		b.WriteString("<p>You are signed in as " + esc(o.Email) + ".</p>\n")
-	case o.ExistingUser:
-		b.WriteString("<p>" + esc(o.Email) + " already has an account: enter its password to join.</p>\n" +
-			`<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>` + "\n")
-	default:
+	if existing {
+		b.WriteString("<p>" + esc(o.Email) + " already has an account: sign in with it to accept.</p>\n" +
+			`<label for="email">Email</label><input id="email" type="email" value="` + esc(o.Email) + `" autocomplete="username" readonly>` + "\n" +
+			`<label for="password">Password</label><input id="password" type="password" autocomplete="current-password" required>` + "\n" +
+			"<noscript><p>Signing in here needs JavaScript: turn it on and reload this page.</p></noscript>\n" +
+			`<button type="submit">Sign in and accept</button>` + "\n")
+	} else {
 		b.WriteString(`<label for="firstName">First name</label><input id="firstName" name="firstName" autocomplete="given-name" maxlength="100" required>
 <label for="lastName">Last name</label><input id="lastName" name="lastName" autocomplete="family-name" maxlength="100" required>
 <label for="password">Choose a password</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="` + minLen + `" required>
@@ -66,10 +86,19 @@ func renderOffer(o invitations.Offer, token string) (string, error) {
 			b.WriteString(", with a lower-case and an upper-case letter, a digit and a special character")
 		}
 		b.WriteString(". Long passphrases are welcome.</p>\n")
+		b.WriteString(`<button type="submit">Accept the invitation</button>` + "\n")
 	}
-	b.WriteString(acceptForm)
+	b.WriteString("</form>\n" + `<p id="result" role="status"></p>` + "\n<script>" + acceptScript + "</script>\n")
 	b.WriteString(pageEnd)
 	return b.String(), nil
+}
+
+// renderAccepted is the answer to the form posted without script.
+func renderAccepted() string {
+	var b strings.Builder
+	pageStart(&b, "Welcome!")
+	b.WriteString(`<p id="accepted">You accepted the invitation. You can now sign in with the email address it was sent to.</p>` + "\n" + pageEnd)
+	return b.String()
 }
 
 func renderProblem(e *apperr.Error, requestID string) string {
@@ -87,10 +116,26 @@ func renderProblem(e *apperr.Error, requestID string) string {
 		title = "This invitation link is not valid"
 	case invitations.ErrForAnotherUser.Code:
 		title = "This invitation is for someone else"
+	case invitations.ErrSignInToAccept.Code:
+		title = "Sign in to accept this invitation"
+	default:
+		if e.Kind == apperr.KindInvalid || e.Kind == apperr.KindUnprocessable || e.Kind == apperr.KindTooLarge {
+			title = "Please check the form"
+		}
 	}
 	var b strings.Builder
 	pageStart(&b, title)
-	b.WriteString(`<p id="problem">` + esc(e.Detail) + "</p>")
+	b.WriteString(`<p id="problem">` + esc(e.Detail) + "</p>\n")
+	if len(e.Fields) > 0 {
+		b.WriteString(`<ul id="fields">`)
+		for _, f := range e.Fields {
+			b.WriteString("<li>" + esc(f.Detail) + "</li>")
+		}
+		b.WriteString("</ul>\n<p>Go back, correct the form and send it again.</p>\n")
+	}
+	if e.Code == invitations.ErrSignInToAccept.Code {
+		b.WriteString("<p>The invitation page signs you in with JavaScript: turn it on, open the invitation link again and sign in there.</p>\n")
+	}
 	if requestID != "" {
 		b.WriteString(`<p class="muted">Reference: ` + esc(requestID) + "</p>")
 	}
@@ -103,36 +148,67 @@ func pageStart(b *strings.Builder, title string) {
 	b.WriteString(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>` + esc(title) + `</title>
-<style>body{font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:32rem;margin:2rem auto;padding:0 1rem}
-label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
-button{margin-top:1rem;padding:.6rem 1.2rem;background:#0b57d0;color:#fff;border:0;border-radius:.3rem}
-blockquote{white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem}.muted{color:#555;font-size:.9rem}</style></head>
+<style>` + pageStyle + `</style></head>
 <body><h1>` + esc(title) + "</h1>\n")
 }
 
 const pageEnd = "</body></html>\n"
 
-// acceptForm closes the form and adds the script that posts it as JSON. It
-// is a constant: the address it shows comes from the form's data-email.
-const acceptForm = `<button type="submit">Accept the invitation</button>
-</form>
-<p id="result" role="status"></p>
-<script>
-document.getElementById('accept').addEventListener('submit', async function (e) {
-  e.preventDefault();
-  var f = e.target, out = document.getElementById('result'), body = {token: f.token.value};
-  if (f.firstName) { body.firstName = f.firstName.value; body.lastName = f.lastName.value; }
-  if (f.password && f.password.value) { body.password = f.password.value; }
-  out.textContent = 'Accepting…';
-  try {
-    var r = await fetch('accept', {method: 'POST', credentials: 'omit',
-      headers: {'content-type': 'application/json', 'accept': 'application/json'}, body: JSON.stringify(body)});
-    var j = await r.json();
-    if (r.status === 201) { f.hidden = true; out.textContent = 'Welcome! You can now sign in with ' + f.dataset.email + '.'; return; }
-    var msg = j.detail || 'Something went wrong.';
-    if (j.errors) { msg += ' ' + j.errors.map(function (x) { return x.detail; }).join('; '); }
-    out.textContent = msg;
-  } catch (err) { out.textContent = 'The service could not be reached; try again.'; }
-});
-</script>
+// pageCSP admits only the page's own style and script, by their SHA-256,
+// and lets the script talk to this API only; forms post here only.
+var pageCSP = "default-src 'none'; script-src '" + cspHash(acceptScript) + "'; style-src '" + cspHash(pageStyle) +
+	"'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// cspHash is the CSP source of an inline element's exact text.
+func cspHash(inline string) string {
+	sum := sha256.Sum256([]byte(inline))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+const pageStyle = `body{font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:32rem;margin:2rem auto;padding:0 1rem}
+label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
+button{margin-top:1rem;padding:.6rem 1.2rem;background:#0b57d0;color:#fff;border:0;border-radius:.3rem}
+blockquote{white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem}.muted{color:#555;font-size:.9rem}`
+
+// acceptScript posts the form as JSON. A new user's name and password go to
+// the accept; an existing user (data-sign-in) signs in first, accepts with
+// that session, and signs that session out again. It is a constant: what it
+// shows comes from the form's data attributes.
+const acceptScript = `
+(function () {
+  var f = document.getElementById('accept'), out = document.getElementById('result');
+  if (!f) { return; }
+  function problem(j) {
+    var msg = (j && j.detail) || 'Something went wrong.';
+    if (j && j.errors) { msg += ' ' + j.errors.map(function (x) { return x.detail; }).join('; '); }
+    return msg;
+  }
+  async function post(path, body, bearer) {
+    var h = {'accept': 'application/json'}, init = {method: 'POST', credentials: 'omit', headers: h};
+    if (body) { h['content-type'] = 'application/json'; init.body = JSON.stringify(body); }
+    if (bearer) { h.authorization = 'Bearer ' + bearer; }
+    var r = await fetch(path, init), j = null;
+    try { j = await r.json(); } catch (e) { j = null; }
+    return {status: r.status, body: j};
+  }
+  f.addEventListener('submit', async function (e) {
+    e.preventDefault();
+    var body = {token: f.token.value}, bearer = '';
+    try {
+      if (f.dataset.signIn) {
+        out.textContent = 'Signing in…';
+        var s = await post('../auth/sign-in', {tenant: f.dataset.tenant, email: f.dataset.email, password: document.getElementById('password').value});
+        if (s.status !== 201) { out.textContent = problem(s.body); return; }
+        bearer = s.body.token;
+      } else {
+        body.firstName = f.firstName.value; body.lastName = f.lastName.value; body.password = f.password.value;
+      }
+      out.textContent = 'Accepting…';
+      var a = await post('accept', body, bearer);
+      if (bearer) { post('../auth/sign-out', null, bearer).catch(function () {}); }
+      if (a.status === 201) { f.hidden = true; out.textContent = 'Welcome! You can now sign in with ' + f.dataset.email + '.'; return; }
+      out.textContent = problem(a.body);
+    } catch (err) { out.textContent = 'The service could not be reached; try again.'; }
+  });
+})();
 `

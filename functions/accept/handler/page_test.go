@@ -14,6 +14,9 @@ import (
 // script if it reached the page unescaped.
 const hostile = `<script>alert(1)</script>"' onmouseover="x</script>`
 
+// validToken has the shape of a link's token, of tenant acme.
+var validToken = "acme.inv1." + strings.Repeat("s", 43)
+
 // Every value on the accept page is escaped, the script is a constant, and
 // the form shows the fields that fit the invitee.
 func TestAcceptPageEscapesEveryValue(t *testing.T) {
@@ -31,8 +34,8 @@ func TestAcceptPageEscapesEveryValue(t *testing.T) {
 		strings.Contains(page, "' onmouseover") {
 		t.Fatalf("a value reached the page unescaped:\n%s", page)
 	}
-	script := page[strings.Index(page, "<script>"):]
-	if script[:strings.Index(script, "</script>")] != acceptForm[strings.Index(acceptForm, "<script>"):strings.Index(acceptForm, "</script>")] {
+	script := page[strings.Index(page, "<script>")+len("<script>"):]
+	if script[:strings.Index(script, "</script>")] != acceptScript {
 		t.Fatalf("the script must be the constant one:\n%s", script)
 	}
 	esc := `&lt;script&gt;alert(1)&lt;/script&gt;&#34;&#39; onmouseover=&#34;x&lt;/script&gt;`
@@ -40,7 +43,7 @@ func TestAcceptPageEscapesEveryValue(t *testing.T) {
 		"<strong>Ada" + esc + " (ada" + esc + ")</strong> invited <strong>x" + esc + "@b.example</strong>",
 		"to join <strong>N &amp; S" + esc + ", East</strong> on P" + esc + " as Viewer" + esc + ".",
 		"<blockquote>Hi\n" + esc + "</blockquote>",
-		`data-email="x` + esc + `@b.example"`, `name="token" value="token` + esc + `"`,
+		`data-email="x` + esc + `@b.example"`, `name="token" value="token` + esc + `"`, `data-tenant=""`,
 		"expires on Monday 30 November 2026, 09:00 UTC", `minlength="12"`, "At least 12 characters, with a lower-case",
 	} {
 		if !strings.Contains(page, want) {
@@ -48,15 +51,37 @@ func TestAcceptPageEscapesEveryValue(t *testing.T) {
 		}
 	}
 
-	existing, _ := renderOffer(invitations.Offer{Email: "e@b.example", ExistingUser: true}, "t")
-	signedIn, _ := renderOffer(invitations.Offer{Email: "e@b.example", SignedIn: true}, "t")
-	switch {
-	case !strings.Contains(existing, "already has an account") || !strings.Contains(existing, `autocomplete="current-password"`) || strings.Contains(existing, "firstName\""):
-		t.Errorf("existing user's page:\n%s", existing)
-	case !strings.Contains(signedIn, "You are signed in as e@b.example") || strings.Contains(signedIn, `type="password"`):
-		t.Errorf("signed-in user's page:\n%s", signedIn)
-	case !strings.Contains(page, `id="firstName"`) || !strings.Contains(page, `autocomplete="new-password"`):
+	// An existing user signs in on the page (its script) and accepts in that
+	// session; the password field has no name, so a post without script
+	// carries no password. A GET with the invitee's bearer (an app) gets the
+	// same form: a browser's page never holds a session.
+	existing, _ := renderOffer(invitations.Offer{Email: "e@b.example", ExistingUser: true}, validToken)
+	signedIn, _ := renderOffer(invitations.Offer{Email: "e@b.example", ExistingUser: true, SignedIn: true}, validToken)
+	for name, p := range map[string]string{"existing": existing, "signed in": signedIn} {
+		if !strings.Contains(p, "already has an account: sign in with it to accept") || !strings.Contains(p, `data-sign-in="1"`) ||
+			!strings.Contains(p, `data-tenant="acme"`) || !strings.Contains(p, `autocomplete="current-password"`) ||
+			!strings.Contains(p, `<input id="email" type="email" value="e@b.example" autocomplete="username" readonly>`) ||
+			strings.Contains(p, `name="password"`) || strings.Contains(p, `id="firstName"`) || !strings.Contains(p, "<noscript>") {
+			t.Errorf("%s user's page:\n%s", name, p)
+		}
+	}
+	if !strings.Contains(page, `id="firstName"`) || !strings.Contains(page, `name="password" type="password" autocomplete="new-password"`) ||
+		strings.Contains(page, "data-sign-in") {
 		t.Errorf("new user's page lacks the name and password fields:\n%s", page)
+	}
+}
+
+// The page's policy runs its one script and style by hash, nothing else
+// inline; a change to either constant changes the hash with it.
+func TestPagePolicyAdmitsOnlyThePagesOwnScriptAndStyle(t *testing.T) {
+	if strings.Contains(pageCSP, "unsafe-inline") || strings.Contains(pageCSP, "unsafe-eval") ||
+		!strings.Contains(pageCSP, "script-src '"+cspHash(acceptScript)+"';") || !strings.Contains(pageCSP, "style-src '"+cspHash(pageStyle)+"';") ||
+		!strings.Contains(pageCSP, "default-src 'none'") || !strings.Contains(pageCSP, "form-action 'self'") {
+		t.Fatalf("policy: %s", pageCSP)
+	}
+	// The known SHA-256 of "alert(1)", as browsers compute it.
+	if got := cspHash("alert(1)"); got != "sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI=" {
+		t.Fatalf("cspHash = %s", got)
 	}
 }
 
@@ -66,5 +91,10 @@ func TestProblemPageEscapesTheDetail(t *testing.T) {
 		!strings.Contains(page, `<p id="problem">expired&lt;script&gt;`) || !strings.Contains(page, "Reference: req&lt;script&gt;") ||
 		strings.Contains(page, "<form") {
 		t.Fatalf("problem page:\n%s", page)
+	}
+	bad := renderProblem(&apperr.Error{Kind: apperr.KindUnprocessable, Code: "validation_failed", Detail: "invalid",
+		Fields: []apperr.FieldError{{Field: "lastName", Detail: "your last name is required" + hostile}}}, "")
+	if !strings.Contains(bad, "<title>Please check the form</title>") || !strings.Contains(bad, "<li>your last name is required&lt;script&gt;") {
+		t.Fatalf("form problem page:\n%s", bad)
 	}
 }

@@ -310,7 +310,7 @@ func TestExistingUserAcceptsInTheirOwnSession(t *testing.T) {
 	if inv.Status != invitations.StatusPending || inv.Version != 1 || inv.ProofFailures != 0 || inv.ProofLockedUntil != 0 {
 		t.Fatalf("a refused accept touched the invitation: %+v", inv)
 	}
-	if w.exists(t, w.ten.SignInThrottle(u.Email)) {
+	if w.exists(t, w.ten.Attempts("EMAIL", u.Email)) {
 		t.Fatal("a refused accept counted as a failed sign-in")
 	}
 	got, err := w.accept(ctx, token, invitations.AcceptRequest{}, s.Token)

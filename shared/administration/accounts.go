@@ -14,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
@@ -51,7 +52,10 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 // also checks that the admin is an active user. Creating accounts is
 // billing: tenant operators do it, and members of the caller's active
 // account whose custom role holds accounts.create (operators define such
-// roles); the built-in Admin does not hold it.
+// roles); the built-in Admin does not hold it. The account counts against
+// the tenant's accounts-per-hour cap and its first Admin against the
+// Admins-per-hour cap, in the same transaction (429 tenant_hourly_cap,
+// nothing written, operators included).
 func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !c.Operator {
@@ -91,6 +95,8 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 		store.Put(m).If(store.NotExists()),
 		accounts.MemberOf(t, admin.ID, admin.Version, ErrChanged),
 		entry.Write(),
+		invitations.CapAccounts.Reserve(t, settings, 1, now),
+		invitations.CapAdmins.Reserve(t, settings, 1, now),
 	})
 	if err != nil {
 		return accounts.Account{}, err

@@ -17,8 +17,10 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // MaxRoles bounds the roles of one membership.
@@ -117,7 +119,9 @@ func (s *Service) roleChecks(ctx context.Context, t table.Tenant, roles []string
 // own roles; an operator's roles only by an operator); the grantor's
 // rights are checked again at commit. Taking Admin from the last active
 // Admin is refused (409 last_admin), also when two admins demote each
-// other at the same moment.
+// other at the same moment. Granting Admin to someone who did not hold it
+// counts against the tenant's Admins-per-hour cap, in the same transaction
+// (429 tenant_hourly_cap).
 func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membership, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
@@ -154,6 +158,13 @@ func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 		writes = append(writes, g.Checks()...)
 	}
 	now := s.now()
+	if !slices.Contains(old, access.RoleAdmin) && slices.Contains(cmd.Roles, access.RoleAdmin) {
+		settings, err := tenancy.Load(ctx, s.Store, t)
+		if err != nil {
+			return accounts.Membership{}, err
+		}
+		writes = append(writes, invitations.CapAdmins.Reserve(t, settings, 1, now))
+	}
 	next := m
 	next.Roles = cmd.Roles
 	upd := next.WithAdminIndex(t, store.BumpVersion().

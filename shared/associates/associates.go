@@ -39,6 +39,7 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -152,7 +153,9 @@ func roleChecks(t table.Tenant, roles []string) []*store.Write {
 
 // Associate gives an active user access to each account with its roles, as
 // an external member holding the tenant's default licence, in one
-// transaction: all accounts or none. A membership made without the user's
+// transaction: all accounts or none; each membership made as Admin counts
+// against the tenant's Admins-per-hour cap in it (429 tenant_hourly_cap).
+// A membership made without the user's
 // consent is tenant administration (users.associate: operators only);
 // an account's Admin adds an existing user by an invitation they accept.
 // Nobody associates themselves: an operator enters a customer account by a
@@ -200,7 +203,11 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	writes := []*store.Write{accounts.MemberOf(t, user.ID, user.Version, ErrUserChanged)}
 	var out []accounts.Membership
 	checked := map[string]bool{}
+	admins := 0 // memberships made as Admin
 	for _, a := range cmd.Accounts {
+		if slices.Contains(a.Roles, access.RoleAdmin) {
+			admins++
+		}
 		m := accounts.NewMembership(t, accounts.Membership{AccountID: a.AccountID, UserID: user.ID, Email: user.Email, Roles: a.Roles,
 			FirstName: user.FirstName, LastName: user.LastName, Licence: licence, External: a.AccountID != user.HomeAccountID, CreatedAt: now, UpdatedAt: now})
 		out = append(out, m)
@@ -216,6 +223,9 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 		}
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a.AccountID, actor, "associate.added", "user", user.ID,
 			nil, map[string]any{"roles": a.Roles, "licence": licence, "external": m.External}).Write())
+	}
+	if admins > 0 {
+		writes = append(writes, invitations.CapAdmins.Reserve(t, settings, admins, now))
 	}
 	if err := s.Store.Transact(ctx, "associate user "+user.ID, writes...); err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -283,6 +284,9 @@ const raceRounds = 100
 func TestTwoAdminsRemovingEachOther(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
+	// Each round makes two Admins: far more than the tenant's hourly cap,
+	// which is not what this test is about.
+	w.setLimits(t, tenancy.Limits{AdminsPerHour: 1 << 20})
 	other := w.env.AddUser(t, w.ten, w.ten.AccountID, "other@"+w.ten.ID()+".example", "")
 	pair := []string{w.advisor.ID, other.ID}
 	races := map[string]func(acc, userID string) error{

@@ -41,6 +41,7 @@ func inviteWorld(b *testing.B) (*testkit.BenchEnv, *world, httpapi.LambdaHandler
 	env := testkit.NewBench(b)
 	w := worldOn(b, env.Env)
 	w.svc.Limits = invitations.Limits{PerInviterPerHour: 1 << 30, PerAccountPerHour: 1 << 30}
+	setTenantLimits(b, env.Env, w.ten.Tenant, tenancy.Limits{InvitationsPerHour: 1 << 30, AdminsPerHour: 1 << 30})
 	return env, w, invitehandler.NewWith(env.Deps, w.svc), accepthandler.NewWith(env.Deps, w.svc)
 }
 
@@ -91,7 +92,8 @@ func newInviteTemplate(b *testing.B, env *testkit.BenchEnv, w *world, h httpapi.
 // the event of events/invite/create.json without its Idempotency-Key, with
 // emails), each emailed through SES local. The raw baseline sends the same
 // requests: one BatchGetItem for settings, inviter and account, one for the
-// addresses' email claims and pending guards, the quota transaction, then
+// addresses' email claims and pending guards, the quota transaction (inviter,
+// account, tenant), then
 // on 8 workers per address the creating transaction (invitation, account
 // entry, pending guard, change-log entry), the SES SendEmail of a message of
 // the same size, and the UpdateItem recording the delivery.
@@ -131,7 +133,7 @@ func benchInvite(b *testing.B, perRequest int) {
 					ExpressionAttributeNames:  testkit.Names("#count", "count", "#type", "type", "#ttl", "ttl"),
 					ExpressionAttributeValues: testkit.Values(":n", perRequest, ":type", "INVITE_QUOTA", ":ttl", hour.Add(2*time.Hour).Unix(), ":room", 1<<30-perRequest)}}
 			}
-			env.RawTransact(b, quota(ten.InviterQuota(ten.AdminID, hour)), quota(ten.AccountInviteQuota(acc, hour)))
+			env.RawTransact(b, quota(ten.InviterQuota(ten.AdminID, hour)), quota(ten.AccountInviteQuota(acc, hour)), quota(ten.TenantInviteQuota(hour)))
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 8)
 			for _, e := range emails {
@@ -389,6 +391,7 @@ func expiryBenchWorld(b *testing.B) (*testkit.BenchEnv, *world) {
 		}
 		w := worldOn(b, env.Env)
 		w.svc.Limits = invitations.Limits{PerInviterPerHour: 1 << 30, PerAccountPerHour: 1 << 30}
+		setTenantLimits(b, env.Env, w.ten.Tenant, tenancy.Limits{InvitationsPerHour: 1 << 30, AdminsPerHour: 1 << 30})
 		unrelated.env, unrelated.world, unrelated.err = env, w, fillUnrelated(context.Background(), w, 100_000)
 	})
 	if unrelated.err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // deliver emails the link of a committed invitation and records the outcome
@@ -69,7 +70,12 @@ func (s *Service) deliver(ctx context.Context, t table.Tenant, inv Invitation, t
 // created, so a request either fits entirely or is refused with 429 and
 // nothing is written; what a request reserved but did not use is given back.
 
-func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, inviterID string, perAccount map[string]int, total int, now time.Time) error {
+//
+// The tenant-wide caps (caps.go) are raised in the same transaction: every
+// invitation counts against CapInvitations, and every target account of an
+// invitation offering Admin against CapAdmins (admins of them).
+
+func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, settings tenancy.Settings, inviterID string, perAccount map[string]int, total, admins int, now time.Time) error {
 	if total == 0 {
 		return nil
 	}
@@ -91,6 +97,10 @@ func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, inviterID st
 		}
 		writes = append(writes, quotaWrite(t.AccountInviteQuota(a, hour), n, lim.PerAccountPerHour, next, accountErr))
 	}
+	writes = append(writes, CapInvitations.Reserve(t, settings, total, now))
+	if admins > 0 {
+		writes = append(writes, CapAdmins.Reserve(t, settings, admins, now))
+	}
 	if err := s.Store.Transact(ctx, "reserve invitation quota", writes...); err != nil {
 		return err
 	}
@@ -98,7 +108,7 @@ func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, inviterID st
 }
 
 // quotaWrites are the counter updates of one resend, for its transaction.
-func (s *Service) quotaWrites(t table.Tenant, inviterID string, accountIDs []string, now time.Time) []*store.Write {
+func (s *Service) quotaWrites(t table.Tenant, settings tenancy.Settings, inviterID string, accountIDs []string, now time.Time) []*store.Write {
 	lim := s.limits()
 	hour := now.Truncate(time.Hour)
 	next := hour.Add(time.Hour)
@@ -111,7 +121,7 @@ func (s *Service) quotaWrites(t table.Tenant, inviterID string, accountIDs []str
 			ErrRateLimited.Withf("account %s can receive at most %d invitations per hour; try again after %s", a,
 				lim.PerAccountPerHour, email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)))
 	}
-	return writes
+	return append(writes, CapInvitations.Reserve(t, settings, 1, now))
 }
 
 func quotaWrite(k table.Key, n, limit int, hourEnd time.Time, fail *apperr.Error) *store.Write {
@@ -119,13 +129,16 @@ func quotaWrite(k table.Key, n, limit int, hourEnd time.Time, fail *apperr.Error
 	upd := expression.Add(count, expression.Value(n)).
 		Set(expression.Name("type"), expression.Value(typeQuota)).
 		Set(expression.Name("ttl"), expression.Value(hourEnd.Add(time.Hour).Unix())) // clean-up only
-	within := expression.AttributeNotExists(count).Or(count.LessThanEqual(expression.Value(limit - n)))
+	within := count.LessThanEqual(expression.Value(limit - n))
+	if n <= limit { // more than the limit at once never fits, not even in a new hour
+		within = expression.AttributeNotExists(count).Or(within)
+	}
 	return store.Update(k, upd).If(within).OrFail(fail)
 }
 
 // releaseQuota gives back what a request reserved but did not create. It is
 // best effort: a failure only makes the limit slightly stricter this hour.
-func (s *Service) releaseQuota(ctx context.Context, t table.Tenant, inviterID string, perAccount map[string]int, total int, now time.Time) {
+func (s *Service) releaseQuota(ctx context.Context, t table.Tenant, inviterID string, perAccount map[string]int, total, admins int, now time.Time) {
 	hour := now.Truncate(time.Hour)
 	give := func(k table.Key, n int) {
 		upd := expression.Add(expression.Name("count"), expression.Value(-n))
@@ -136,6 +149,10 @@ func (s *Service) releaseQuota(ctx context.Context, t table.Tenant, inviterID st
 	give(t.InviterQuota(inviterID, hour), total)
 	for a, n := range perAccount {
 		give(t.AccountInviteQuota(a, hour), n)
+	}
+	give(t.TenantInviteQuota(hour), total)
+	if admins > 0 {
+		give(t.AdminsCreated(hour), admins)
 	}
 }
 

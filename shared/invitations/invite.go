@@ -210,6 +210,8 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 	}
 	var plans []plan
 	perAccount := map[string]int{}
+	offersAdmin := slices.Contains(ic.roles, access.RoleAdmin)
+	admins := 0 // Admin memberships offered: one per target account, when Admin is offered
 	for _, addr := range unique {
 		i := first[addr]
 		var targets []string
@@ -231,6 +233,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 			for _, a := range targets {
 				perAccount[a]++
 			}
+			if offersAdmin {
+				admins += len(targets)
+			}
 		case invited > 0:
 			results[i].Result = ResultAlreadyInvited
 			results[i].Detail = "a pending invitation exists already; resend it instead"
@@ -244,14 +249,15 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		}
 	}
 
-	if err := s.reserveQuota(ctx, t, caller.UserID, perAccount, len(plans), now); err != nil {
+	if err := s.reserveQuota(ctx, t, ic.settings, caller.UserID, perAccount, len(plans), admins, now); err != nil {
 		return InviteResult{}, err
 	}
 	var (
-		mu       sync.Mutex
-		failures []error
-		unused   = map[string]int{}
-		unusedN  int
+		mu           sync.Mutex
+		failures     []error
+		unused       = map[string]int{}
+		unusedN      int
+		unusedAdmins int
 	)
 	jobs.Parallel(len(plans), s.workers(), func(p int) {
 		pl := plans[p]
@@ -263,6 +269,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 			unusedN++
 			for _, a := range pl.targets {
 				unused[a]++
+			}
+			if offersAdmin {
+				unusedAdmins += len(pl.targets)
 			}
 			if errors.Is(err, ErrAlreadyInvited) {
 				// Another request invited this address at the same moment.
@@ -281,7 +290,7 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		}
 	})
 	if unusedN > 0 {
-		s.releaseQuota(ctx, t, caller.UserID, unused, unusedN, now)
+		s.releaseQuota(ctx, t, caller.UserID, unused, unusedN, unusedAdmins, now)
 	}
 	if len(failures) > 0 {
 		return InviteResult{}, fmt.Errorf("invite %d of %d addresses failed: %w", len(failures), len(plans), failures[0])

@@ -210,7 +210,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 			before, map[string]any{"status": StatusPending, "expiresAt": exp, "sendEmail": cmd.SendEmail, "inviterId": next.InviterID}).Write())
 	}
 	writes = append(writes, gs.checks(inv.AccountIDs)...)
-	writes = append(writes, s.quotaWrites(t, cmd.Caller.UserID, inv.AccountIDs, now)...)
+	writes = append(writes, s.quotaWrites(t, ic.settings, cmd.Caller.UserID, inv.AccountIDs, now)...)
 	if err := s.Store.Transact(ctx, "resend "+describe(inv), writes...); err != nil {
 		return Resent{}, s.explainChange(ctx, t, inv.ID, err)
 	}

@@ -40,8 +40,10 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // MaxChildren bounds a parent's children, so a family reads in one batch.
@@ -204,7 +206,8 @@ func ValidName(raw string) (string, error) {
 // transaction with the link and both change-log entries. Linking is tenant
 // administration (links.manage: operators only), so the new account starts
 // without members: the operator invites its first Admin, whose consent the
-// invitation is.
+// invitation is. The new account counts against the tenant's
+// accounts-per-hour cap in the same transaction (429 tenant_hourly_cap).
 func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Linked, error) {
 	t := cmd.Caller.Tenant
 	name, err := ValidName(cmd.Name)
@@ -225,10 +228,14 @@ func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Link
 	if err := canTakeAChild(parent); err != nil {
 		return Linked{}, err
 	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return Linked{}, err
+	}
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
 	child := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: name, ParentID: cmd.ParentID, CreatedAt: now, UpdatedAt: now})
-	writes := append([]*store.Write{store.Put(child).If(store.NotExists())},
+	writes := append([]*store.Write{store.Put(child).If(store.NotExists()), invitations.CapAccounts.Reserve(t, settings, 1, now)},
 		s.linkWrites(t, cmd.ParentID, child.ID, actor, now, "account.created", map[string]any{"name": name, "parentId": cmd.ParentID})...)
 	err = s.Store.Transact(ctx, fmt.Sprintf("create child account of %s", cmd.ParentID), writes...)
 	if errors.Is(err, errRace) {

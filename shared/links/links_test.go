@@ -7,6 +7,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -15,6 +18,7 @@ import (
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -511,5 +515,64 @@ func TestLinksAreTenantAdministration(t *testing.T) {
 	}
 	if e := logged(created.Child.ID, "account.created"); len(e) != 1 || e[0].Actor != asOperator {
 		t.Fatalf("operator in the child's log: %+v", e)
+	}
+}
+
+// New linked children count against the tenant's accounts-per-hour cap,
+// operators included: the cap+1-th is 429 and writes nothing, and racing
+// creations never pass it.
+func TestCreateChildIsCappedPerHour(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	ctx := context.Background()
+	err := w.env.Store.Do(ctx, "set tenant limits", store.Update(w.ten.Settings(),
+		expression.Set(expression.Name("limits"), expression.Value(tenancy.Limits{AccountsPerHour: 4}))).If(store.Exists()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 10)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: fmt.Sprintf("Child %d", i)})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case code(err) != "tenant_hourly_cap" && code(err) != "link_conflict":
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if won > 4 {
+		t.Fatalf("%d racing creations succeeded under a cap of 4", won)
+	}
+	// Racing links of one parent may lose to each other (link_conflict):
+	// the losers try again, until the cap says no.
+	for won < 4 {
+		_, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: "Retry"})
+		if err != nil {
+			t.Fatalf("under the cap: %v", err)
+		}
+		won++
+	}
+	_, err = w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: "One too many"})
+	if e, ok := apperr.As(err); !ok || e.Code != "tenant_hourly_cap" || e.Extra["retryAfterSeconds"] == nil {
+		t.Fatalf("the 5th child of the hour: %v", err)
+	}
+	if p := w.read(t, w.ten.AccountID); p.ChildCount != 4 {
+		t.Fatalf("%d children, want 4 (the cap)", p.ChildCount)
+	}
+	w.env.Clock.Advance(time.Hour)
+	if _, err := w.svc.CreateChild(ctx, links.CreateChildCommand{Caller: w.operator, ParentID: w.ten.AccountID, Name: "Next hour"}); err != nil {
+		t.Fatalf("next hour: %v", err)
 	}
 }

@@ -22,6 +22,9 @@ import (
 //
 //	PK                     SK                 what                        GSIs
 //	T#t                    TENANT             tenant settings             -
+//	T#t#CAP                INVITE#hour        invitations sent in t/hour  -
+//	T#t#CAP                ACCOUNT#hour       accounts created in t/hour  -
+//	T#t#CAP                ADMIN#hour         Admins made in t per hour   -
 //	T#t                    ROLE#name          custom role                 -
 //	T#t#EMAIL#email        EMAIL              email uniqueness -> user    -
 //	T#t#U#u                USER               user profile                GSI2 users by email
@@ -145,6 +148,14 @@ func (t Tenant) Attempts(scope, subject string) Key {
 // Account: read or update an account by id. GetItem.
 func (t Tenant) Account(accountID string) Key { return Key{t.accountPK(accountID), "ACCOUNT"} }
 
+// AccountsCreated: how many accounts were created in the tenant in one
+// UTC hour (POST /accounts and new linked children). UpdateItem ADD, with
+// the condition that it stays within tenancy.Limits.AccountsPerHour, inside
+// the transaction that creates the account; the TTL cleans it up.
+func (t Tenant) AccountsCreated(hour time.Time) Key {
+	return Key{t.capPK(), "ACCOUNT#" + hourID(hour)}
+}
+
 // AccountsByName: the tenant's accounts ordered by lower-cased name (GSI2).
 func (t Tenant) AccountsByName(lowerName, accountID string) IndexKey {
 	return IndexKey{t.prefix() + "#ACCOUNTS", "NAME#" + lowerName + "#" + accountID}
@@ -170,6 +181,15 @@ const MembershipPrefix = "MEMBER#"
 // scheduled jobs that read GSI3's due buckets never see it.
 func (t Tenant) AccountAdmins(accountID, userID string) IndexKey {
 	return IndexKey{t.accountPK(accountID) + "#ADMINS", MembershipPrefix + userID}
+}
+
+// AdminsCreated: how many memberships gained the Admin role in the tenant
+// in one UTC hour (a first Admin, a grant of Admin, an association as
+// Admin, an invitation offering Admin when it is created). Updated like
+// AccountsCreated, in the transaction of the change, under
+// tenancy.Limits.AdminsPerHour.
+func (t Tenant) AdminsCreated(hour time.Time) Key {
+	return Key{t.capPK(), "ADMIN#" + hourID(hour)}
 }
 
 // UserAccounts: a user's memberships (GSI1), to list the accounts they can
@@ -228,6 +248,15 @@ func (t Tenant) InviterQuota(userID string, hour time.Time) Key {
 // hour, whoever sent them. Updated like InviterQuota, in the same transaction.
 func (t Tenant) AccountInviteQuota(accountID string, hour time.Time) Key {
 	return Key{t.accountPK(accountID), "QUOTA#INVITE#" + hour.UTC().Format("2006-01-02T15")}
+}
+
+// TenantInviteQuota: how many invitations were sent (and resent) in the
+// whole tenant in one UTC hour, whoever sent them, to whichever account.
+// Updated like InviterQuota, in the same transaction, under the tenant's
+// cap (tenancy.Limits.InvitationsPerHour), so that helpers and accounts an
+// Admin creates cannot multiply the per-inviter and per-account limits.
+func (t Tenant) TenantInviteQuota(hour time.Time) Key {
+	return Key{t.capPK(), "INVITE#" + hourID(hour)}
 }
 
 // Idempotency: the first response to a POST with an Idempotency-Key, scoped to
@@ -439,6 +468,13 @@ const PlanPrefix = "PLAN#"
 func (t Tenant) AccountPartition(accountID string) string { return t.accountPK(accountID) }
 
 func (t Tenant) accountPK(accountID string) string { return t.prefix() + "#A#" + accountID }
+
+// capPK is the partition of the tenant's hourly counters, apart from its
+// settings and roles so that counting never contends with reading them.
+func (t Tenant) capPK() string { return t.prefix() + "#CAP" }
+
+// hourID names a UTC hour.
+func hourID(hour time.Time) string { return hour.UTC().Format("2006-01-02T15") }
 
 // DueInvitation: the sparse due index (GSI3). Only pending invitations carry
 // it; the expiry job queries the buckets of the days up to now and reads only

@@ -38,9 +38,17 @@ type StackProps struct {
 	CorsOrigins []string
 
 	// ThrottleRate (requests per second) and ThrottleBurst bound the
-	// default stage; zero means DefaultThrottleRate / DefaultThrottleBurst.
+	// default stage: the shared limit of every route without its own;
+	// zero means DefaultThrottleRate / DefaultThrottleBurst.
 	ThrottleRate  float64
 	ThrottleBurst float64
+	// PublicRate and PublicBurst are the lower, separate limits of each
+	// public route (Auth false in the route table: sign-in and the
+	// invitation link), which anyone can call without a session; zero
+	// means DefaultPublicRate / DefaultPublicBurst (or the shared limit,
+	// when lower). They may not exceed the shared limit.
+	PublicRate  float64
+	PublicBurst float64
 
 	// AlarmEmail, when set, is subscribed to the alarm topic.
 	AlarmEmail string
@@ -56,6 +64,8 @@ type StackProps struct {
 const (
 	DefaultThrottleRate  = 50
 	DefaultThrottleBurst = 100
+	DefaultPublicRate    = 10
+	DefaultPublicBurst   = 20
 	DefaultAssetDir      = "dist" // relative to the repository root
 )
 
@@ -64,10 +74,12 @@ const (
 	CtxSenderEmail   = "senderEmail"
 	CtxSenderDomain  = "senderDomain"
 	CtxPublicBaseURL = "publicBaseUrl"
-	CtxCorsOrigins   = "corsOrigins" // comma separated
-	CtxAssetDir      = "assetDir"    // relative to the repository root
-	CtxThrottleRate  = "throttleRateLimit"
-	CtxThrottleBurst = "throttleBurstLimit"
+	CtxCorsOrigins   = "corsOrigins"        // comma separated
+	CtxAssetDir      = "assetDir"           // relative to the repository root
+	CtxThrottleRate  = "throttleRateLimit"  // the stage's shared limit, requests per second
+	CtxThrottleBurst = "throttleBurstLimit" // the stage's shared burst
+	CtxPublicRate    = "publicRateLimit"    // each public route's own limit, requests per second
+	CtxPublicBurst   = "publicBurstLimit"   // each public route's own burst
 	CtxAlarmEmail    = "alarmEmail"
 )
 
@@ -109,6 +121,12 @@ func PropsFromContext(node constructs.Node) (*StackProps, error) {
 		return nil, err
 	}
 	if p.ThrottleBurst, err = num(CtxThrottleBurst); err != nil {
+		return nil, err
+	}
+	if p.PublicRate, err = num(CtxPublicRate); err != nil {
+		return nil, err
+	}
+	if p.PublicBurst, err = num(CtxPublicBurst); err != nil {
 		return nil, err
 	}
 
@@ -164,6 +182,12 @@ func (p *StackProps) Validate() error {
 		errs = append(errs, fmt.Errorf("the sender email %q is not a bare email address", p.SenderEmail))
 	case p.SenderDomain != "" && !strings.HasSuffix(strings.ToLower(p.SenderEmail), "@"+strings.ToLower(p.SenderDomain)):
 		errs = append(errs, fmt.Errorf("the sender email %q is not in the sender domain %q", p.SenderEmail, p.SenderDomain))
+	}
+	rate, burst := p.throttle()
+	publicRate, publicBurst := p.publicThrottle()
+	if publicRate > rate || publicBurst > burst {
+		errs = append(errs, fmt.Errorf("the public routes' limit %v/s, burst %v (context %s, %s) exceeds the shared limit %v/s, burst %v (context %s, %s)",
+			publicRate, publicBurst, CtxPublicRate, CtxPublicBurst, rate, burst, CtxThrottleRate, CtxThrottleBurst))
 	}
 	for _, r := range p.routeTable() {
 		if !httpMethods[r.Method] || !strings.HasPrefix(r.Path, "/") || r.Function == "" {
@@ -245,6 +269,20 @@ func (p *StackProps) throttle() (rate, burst float64) {
 	}
 	if burst == 0 {
 		burst = DefaultThrottleBurst
+	}
+	return rate, burst
+}
+
+// publicThrottle is the limit of each public route; an unset one is its
+// default, or the shared limit when that is lower.
+func (p *StackProps) publicThrottle() (rate, burst float64) {
+	sharedRate, sharedBurst := p.throttle()
+	rate, burst = p.PublicRate, p.PublicBurst
+	if rate == 0 {
+		rate = min(DefaultPublicRate, sharedRate)
+	}
+	if burst == 0 {
+		burst = min(DefaultPublicBurst, sharedBurst)
 	}
 	return rate, burst
 }

@@ -19,6 +19,7 @@ func TestPropsFromContext(t *testing.T) {
 		CtxPublicBaseURL: "",
 		CtxCorsOrigins:   " https://a.example.com, ,https://b.example.com ",
 		CtxThrottleRate:  "25",
+		CtxPublicBurst:   "15",
 	}})
 	// WHEN the app reads its props
 	p, err := PropsFromContext(app.Node())
@@ -46,6 +47,9 @@ func TestPropsFromContext(t *testing.T) {
 	if rate, burst := p.throttle(); rate != 25 || burst != DefaultThrottleBurst {
 		t.Errorf("throttle = %v/%v, want 25/%v", rate, burst, DefaultThrottleBurst)
 	}
+	if rate, burst := p.publicThrottle(); rate != DefaultPublicRate || burst != 15 {
+		t.Errorf("public throttle = %v/%v, want %v/15", rate, burst, DefaultPublicRate)
+	}
 	// AND the tables are shared/routes'
 	if !slices.Equal(p.functions(), routes.Functions()) {
 		t.Errorf("functions = %v, want %v", p.functions(), routes.Functions())
@@ -53,9 +57,20 @@ func TestPropsFromContext(t *testing.T) {
 }
 
 func TestPropsFromContextRejectsABadThrottle(t *testing.T) {
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{CtxThrottleBurst: "lots"}})
-	if _, err := PropsFromContext(app.Node()); err == nil || !strings.Contains(err.Error(), CtxThrottleBurst) {
-		t.Errorf("err = %v, want one naming %s", err, CtxThrottleBurst)
+	for _, key := range []string{CtxThrottleBurst, CtxPublicRate} {
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{key: "lots"}})
+		if _, err := PropsFromContext(app.Node()); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("err = %v, want one naming %s", err, key)
+		}
+	}
+}
+
+func TestPublicLimitDefaultsNeverExceedTheSharedOne(t *testing.T) {
+	// GIVEN a shared limit below the public defaults, and no public limit
+	p := &StackProps{ThrottleRate: 4, ThrottleBurst: 8}
+	// THEN the public routes get the shared limit, not more
+	if rate, burst := p.publicThrottle(); rate != 4 || burst != 8 {
+		t.Errorf("public throttle = %v/%v, want 4/8", rate, burst)
 	}
 }
 
@@ -84,6 +99,8 @@ func TestValidate(t *testing.T) {
 		{"bad method", func(p *StackProps) {
 			p.Routes = []routes.Route{{Method: "get", Path: "/me", Function: "auth", Auth: true}}
 		}, []string{`route "get /me"`}},
+		{"public limit above the shared one", func(p *StackProps) { p.ThrottleRate, p.PublicRate = 20, 30 }, []string{CtxPublicRate, CtxThrottleRate}},
+		{"public burst above the shared one", func(p *StackProps) { p.PublicBurst = DefaultThrottleBurst + 1 }, []string{CtxPublicBurst}},
 		{"bad schedule", func(p *StackProps) {
 			p.Jobs = []routes.Job{{Name: "nightly", Function: "auth", Schedule: "every night", DetailType: "Nightly"}}
 		}, []string{`job "nightly"`}},

@@ -191,8 +191,10 @@ func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) 
 // buildAPI promises an HTTP API serving every route of the route table on its
 // function (payload format 2.0), the routes with Auth behind one Lambda
 // authorizer (simple responses, Authorization header, never cached so a
-// revoked session is refused on its next call), a throttled $default stage,
-// and CORS only for the configured origins.
+// revoked session is refused on its next call), a throttled $default stage
+// whose shared limit every authorized route takes, each public route (Auth
+// false: anyone may call it) under its own lower limit, and CORS only for
+// the configured origins.
 func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
 	api := awsapigatewayv2.NewHttpApi(s, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String("accountadmin"),
@@ -217,6 +219,7 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 		})
 
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	public := map[string]*[]awsapigatewayv2.HttpRoute{} // by route key
 	for _, r := range p.routeTable() {
 		integration, ok := integrations[r.Function]
 		if !ok {
@@ -234,9 +237,33 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 		if r.Auth {
 			opts.Authorizer = authorizer
 		}
-		api.AddRoutes(opts)
+		added := api.AddRoutes(opts)
+		if !r.Auth {
+			public[r.Key()] = added
+		}
 	}
+	throttlePublicRoutes(stage, p, public)
 	return api, stage
+}
+
+// throttlePublicRoutes gives each public route its own limit in the stage's
+// route settings (keyed by route key), so that sign-in and the invitation
+// link, which anyone can call, cannot use up the shared limit of the
+// authorized routes. A route setting needs its route to exist first: the
+// stage depends on those routes.
+func throttlePublicRoutes(stage awsapigatewayv2.HttpStage, p *StackProps, public map[string]*[]awsapigatewayv2.HttpRoute) {
+	if len(public) == 0 {
+		return
+	}
+	rate, burst := p.publicThrottle()
+	settings := map[string]any{}
+	for key, added := range public {
+		settings[key] = map[string]any{"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+		for _, route := range *added {
+			stage.Node().AddDependency(route)
+		}
+	}
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(settings)
 }
 
 // corsPreflight allows origins to call the API from a browser with a bearer

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,6 +108,8 @@ func deployedTomorrow(t *testing.T) *deployment {
 			CorsOrigins:   []string{"https://app.example.com", "https://admin.example.com"},
 			ThrottleRate:  10,
 			ThrottleBurst: 20,
+			PublicRate:    2,
+			PublicBurst:   5,
 			AlarmEmail:    "ops@example.com",
 			Routes:        tomorrowRoutes,
 			Jobs:          tomorrowJobs,
@@ -363,6 +366,60 @@ func TestDefaultStageIsThrottled(t *testing.T) {
 				}),
 			})
 		})
+	})
+}
+
+func TestPublicRoutesHaveTheirOwnLowerLimit(t *testing.T) {
+	both(t, func(t *testing.T, d *deployment) {
+		// GIVEN the public routes of the route table (no authorizer)
+		var public []string
+		for _, r := range d.props.routeTable() {
+			if !r.Auth {
+				public = append(public, r.Key())
+			}
+		}
+		if len(public) == 0 {
+			t.Fatal("the route table has no public route")
+		}
+		rate, burst := d.props.publicThrottle()
+		sharedRate, sharedBurst := d.props.throttle()
+		// THEN the stage's shared default limit is above the public one
+		if rate >= sharedRate || burst >= sharedBurst {
+			t.Errorf("public limit %v/%v is not below the shared %v/%v", rate, burst, sharedRate, sharedBurst)
+		}
+		holds(t, "shared default limit", func() {
+			d.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+				"StageName": "$default",
+				"DefaultRouteSettings": assertions.Match_ObjectLike(&map[string]any{
+					"ThrottlingRateLimit": sharedRate, "ThrottlingBurstLimit": sharedBurst,
+				}),
+			})
+		})
+		// AND each public route carries its own, lower limit
+		own := map[string]any{}
+		for _, key := range public {
+			own[key] = map[string]any{"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+		}
+		holds(t, "public route settings", func() {
+			d.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
+				"StageName":     "$default",
+				"RouteSettings": own,
+			})
+		})
+		// AND no authorized route has a setting of its own: they share the default
+		stage := d.cfn.onlyID(t, "AWS::ApiGatewayV2::Stage")
+		settings, _ := d.cfn.Resources[stage].Properties["RouteSettings"].(map[string]any)
+		got := slices.Sorted(maps.Keys(settings))
+		if want := slices.Sorted(slices.Values(public)); !slices.Equal(got, want) {
+			t.Errorf("routes with their own settings = %q, want the public ones %q", got, want)
+		}
+		// AND the stage is created after those routes, which its settings name
+		for _, key := range public {
+			id := d.cfn.routeID(t, key)
+			if !slices.Contains(d.cfn.Resources[stage].DependsOn, id) {
+				t.Errorf("stage does not depend on route %q (%s)", key, id)
+			}
+		}
 	})
 }
 
@@ -636,6 +693,17 @@ type cfnTemplate struct {
 type cfnResource struct {
 	Type       string         `json:"Type"`
 	Properties map[string]any `json:"Properties"`
+	DependsOn  []string       `json:"DependsOn"`
+}
+
+// routeID is the id of the route whose key is key.
+func (c cfnTemplate) routeID(t *testing.T, key string) string {
+	t.Helper()
+	ids := c.find("AWS::ApiGatewayV2::Route", func(p map[string]any) bool { return p["RouteKey"] == key })
+	if len(ids) != 1 {
+		t.Fatalf("%d routes with key %q, want 1", len(ids), key)
+	}
+	return ids[0]
 }
 
 // find is the ids of resources of typ whose properties match.

@@ -1,0 +1,72 @@
+package invitations
+
+import (
+	"time"
+
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
+)
+
+// Tenant-wide hourly caps (tenancy.Limits), beside the per-inviter and
+// per-account invitation limits, so that the helpers and accounts an Admin
+// creates cannot multiply those: invitations sent, accounts created and
+// Admins made in the whole tenant per UTC hour. Each is one counter item
+// per tenant and hour, raised with the same conditional ADD as the
+// invitation quotas (quotaWrite) inside the transaction of the change it
+// counts, so racing changes never pass the cap and a refused change writes
+// nothing. Operators are not exempt (a phished operator is what the caps
+// are for); an operator raises a cap in the tenant settings.
+
+// TenantCap is one of a tenant's hourly caps.
+type TenantCap struct {
+	setting string // the tenancy.Limits field, as the tenant settings name it
+	counts  string // what it counts, for the detail
+	limit   func(tenancy.Limits) int
+	key     func(table.Tenant, time.Time) table.Key
+	fail    *apperr.Error
+}
+
+// The tenant caps.
+var (
+	// CapInvitations counts invitations sent and resent; it answers like
+	// the per-inviter and per-account limits (invitation_rate_limited).
+	CapInvitations = TenantCap{setting: "invitationsPerHour", counts: "invitations sent",
+		limit: func(l tenancy.Limits) int { return l.InvitationsPerHour }, key: table.Tenant.TenantInviteQuota, fail: ErrRateLimited}
+	// CapAccounts counts accounts created (POST /accounts, new linked children).
+	CapAccounts = TenantCap{setting: "accountsPerHour", counts: "accounts created",
+		limit: func(l tenancy.Limits) int { return l.AccountsPerHour }, key: table.Tenant.AccountsCreated, fail: ErrTenantCap}
+	// CapAdmins counts memberships gaining the Admin role, and invitations
+	// offering it (one per target account) when they are created.
+	CapAdmins = TenantCap{setting: "adminsPerHour", counts: "Admins made",
+		limit: func(l tenancy.Limits) int { return l.AdminsPerHour }, key: table.Tenant.AdminsCreated, fail: ErrTenantCap}
+)
+
+// ErrTenantCap refuses a change over one of the tenant's hourly caps (429,
+// with Retry-After at the next hour).
+var ErrTenantCap = apperr.New(apperr.KindRateLimited, "tenant_hourly_cap",
+	"this tenant reached its hourly cap; try again later, or ask a tenant operator to raise it in the tenant settings")
+
+// Limit is the cap's value in the tenant's settings (or its default).
+func (c TenantCap) Limit(s tenancy.Settings) int { return c.limit(s.Limit()) }
+
+// Reserve is the write, for the change's own transaction, that counts n
+// more against the cap in now's hour. When the hour's count would pass the
+// cap the transaction fails with the cap's 429, naming the setting and when
+// to retry.
+func (c TenantCap) Reserve(t table.Tenant, s tenancy.Settings, n int, now time.Time) *store.Write {
+	hour := now.Truncate(time.Hour)
+	limit := c.Limit(s)
+	return quotaWrite(c.key(t, hour), n, limit, hour.Add(time.Hour), c.err(limit, now))
+}
+
+// err is the cap's refusal at now.
+func (c TenantCap) err(limit int, now time.Time) *apperr.Error {
+	next := now.Truncate(time.Hour).Add(time.Hour)
+	retry := int64(next.Sub(now).Seconds() + 0.999)
+	return c.fail.Withf("this tenant allows at most %d %s per hour (tenant setting %s), whoever makes them; try again after %s, "+
+		"or ask a tenant operator to raise %s in the tenant settings", limit, c.counts, c.setting, email.FormatInstant(next), c.setting).
+		With("retryAfterSeconds", retry).With("limit", limit).With("cap", c.setting)
+}

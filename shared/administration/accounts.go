@@ -11,10 +11,10 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
-	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
@@ -95,8 +95,8 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 		store.Put(m).If(store.NotExists()),
 		accounts.MemberOf(t, admin.ID, admin.Version, ErrChanged),
 		entry.Write(),
-		invitations.CapAccounts.Reserve(t, settings, 1, now),
-		invitations.CapAdmins.Reserve(t, settings, 1, now),
+		caps.Accounts.Reserve(t, settings, 1, now),
+		caps.Admins.Reserve(t, settings, 1, now),
 	})
 	if err != nil {
 		return accounts.Account{}, err

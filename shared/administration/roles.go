@@ -14,10 +14,10 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
-	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -163,7 +163,7 @@ func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 		if err != nil {
 			return accounts.Membership{}, err
 		}
-		writes = append(writes, invitations.CapAdmins.Reserve(t, settings, 1, now))
+		writes = append(writes, caps.Admins.Reserve(t, settings, 1, now))
 	}
 	next := m
 	next.Roles = cmd.Roles

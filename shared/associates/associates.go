@@ -35,11 +35,11 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
-	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -225,7 +225,7 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 			nil, map[string]any{"roles": a.Roles, "licence": licence, "external": m.External}).Write())
 	}
 	if admins > 0 {
-		writes = append(writes, invitations.CapAdmins.Reserve(t, settings, admins, now))
+		writes = append(writes, caps.Admins.Reserve(t, settings, admins, now))
 	}
 	if err := s.Store.Transact(ctx, "associate user "+user.ID, writes...); err != nil {
 		return nil, err

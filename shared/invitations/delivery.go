@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
-	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -72,8 +72,8 @@ func (s *Service) deliver(ctx context.Context, t table.Tenant, inv Invitation, t
 
 //
 // The tenant-wide caps (caps.go) are raised in the same transaction: every
-// invitation counts against CapInvitations, and every target account of an
-// invitation offering Admin against CapAdmins (admins of them).
+// invitation counts against caps.Invitations, and every target account of an
+// invitation offering Admin against caps.Admins (admins of them).
 
 func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, settings tenancy.Settings, inviterID string, perAccount map[string]int, total, admins int, now time.Time) error {
 	if total == 0 {
@@ -88,18 +88,18 @@ func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, settings ten
 	if total > lim.PerInviterPerHour {
 		return inviterErr
 	}
-	writes := []*store.Write{quotaWrite(t.InviterQuota(inviterID, hour), total, lim.PerInviterPerHour, next, inviterErr)}
+	writes := []*store.Write{caps.Counter(t.InviterQuota(inviterID, hour), total, lim.PerInviterPerHour, next, inviterErr)}
 	for a, n := range perAccount {
 		accountErr := ErrRateLimited.Withf("account %s can receive at most %d invitations per hour; try again after %s",
 			a, lim.PerAccountPerHour, email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)
 		if n > lim.PerAccountPerHour {
 			return accountErr
 		}
-		writes = append(writes, quotaWrite(t.AccountInviteQuota(a, hour), n, lim.PerAccountPerHour, next, accountErr))
+		writes = append(writes, caps.Counter(t.AccountInviteQuota(a, hour), n, lim.PerAccountPerHour, next, accountErr))
 	}
-	writes = append(writes, CapInvitations.Reserve(t, settings, total, now))
+	writes = append(writes, caps.Invitations.WithRefusal(ErrRateLimited).Reserve(t, settings, total, now))
 	if admins > 0 {
-		writes = append(writes, CapAdmins.Reserve(t, settings, admins, now))
+		writes = append(writes, caps.Admins.Reserve(t, settings, admins, now))
 	}
 	if err := s.Store.Transact(ctx, "reserve invitation quota", writes...); err != nil {
 		return err
@@ -113,27 +113,15 @@ func (s *Service) quotaWrites(t table.Tenant, settings tenancy.Settings, inviter
 	hour := now.Truncate(time.Hour)
 	next := hour.Add(time.Hour)
 	retry := int64(next.Sub(now).Seconds() + 0.999)
-	writes := []*store.Write{quotaWrite(t.InviterQuota(inviterID, hour), 1, lim.PerInviterPerHour, next,
+	writes := []*store.Write{caps.Counter(t.InviterQuota(inviterID, hour), 1, lim.PerInviterPerHour, next,
 		ErrRateLimited.Withf("you can send at most %d invitations per hour; try again after %s", lim.PerInviterPerHour,
 			email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerInviterPerHour))}
 	for _, a := range accountIDs {
-		writes = append(writes, quotaWrite(t.AccountInviteQuota(a, hour), 1, lim.PerAccountPerHour, next,
+		writes = append(writes, caps.Counter(t.AccountInviteQuota(a, hour), 1, lim.PerAccountPerHour, next,
 			ErrRateLimited.Withf("account %s can receive at most %d invitations per hour; try again after %s", a,
 				lim.PerAccountPerHour, email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)))
 	}
-	return append(writes, CapInvitations.Reserve(t, settings, 1, now))
-}
-
-func quotaWrite(k table.Key, n, limit int, hourEnd time.Time, fail *apperr.Error) *store.Write {
-	count := expression.Name("count")
-	upd := expression.Add(count, expression.Value(n)).
-		Set(expression.Name("type"), expression.Value(typeQuota)).
-		Set(expression.Name("ttl"), expression.Value(hourEnd.Add(time.Hour).Unix())) // clean-up only
-	within := count.LessThanEqual(expression.Value(limit - n))
-	if n <= limit { // more than the limit at once never fits, not even in a new hour
-		within = expression.AttributeNotExists(count).Or(within)
-	}
-	return store.Update(k, upd).If(within).OrFail(fail)
+	return append(writes, caps.Invitations.WithRefusal(ErrRateLimited).Reserve(t, settings, 1, now))
 }
 
 // releaseQuota gives back what a request reserved but did not create. It is

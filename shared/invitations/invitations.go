@@ -112,30 +112,24 @@ type Invitation struct {
 	// TokenHash is the SHA-256 of the current link's token; the token itself
 	// is never stored. It is kept after the invitation is used, revoked or
 	// expired so that an old link is told what happened instead of "unknown".
-	TokenHash     string   `dynamodbav:"tokenHash"`
-	ReplacedLinks []string `dynamodbav:"replacedLinks,omitempty"` // hashes of links a resend replaced
-	ExpiresAt     int64    `dynamodbav:"expiresAt"`               // epoch seconds; the accept path enforces it
-	SentAt        int64    `dynamodbav:"sentAt"`                  // epoch seconds of the last (re)send
-	Sends         int      `dynamodbav:"sends"`
-	Delivery      string   `dynamodbav:"delivery"`
-	DeliveryError string   `dynamodbav:"deliveryError,omitempty"`
-	ResentBy      string   `dynamodbav:"resentBy,omitempty"`
-	AcceptedBy    string   `dynamodbav:"acceptedBy,omitempty"` // the user who joined
-	AcceptedAt    int64    `dynamodbav:"acceptedAt,omitempty"`
-	RevokedBy     string   `dynamodbav:"revokedBy,omitempty"`
-	RevokedAt     int64    `dynamodbav:"revokedAt,omitempty"`
-	ExpiredAt     int64    `dynamodbav:"expiredAt,omitempty"` // when the job marked it
-	// ProofFailures and ProofLockedUntil are no longer written or read: the
-	// accept verifies no password (an existing user accepts in their own
-	// session). They stay only while resend (manage.go) still clears them
-	// from invitations written before; remove them with that line.
-	ProofFailures    int       `dynamodbav:"proofFailures,omitempty"`
-	ProofLockedUntil int64     `dynamodbav:"proofLockedUntil,omitempty"`
-	Version          int64     `dynamodbav:"version"`
-	CreatedAt        time.Time `dynamodbav:"createdAt"`
-	UpdatedAt        time.Time `dynamodbav:"updatedAt"`
-	GSI3PK           string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
-	GSI3SK           string    `dynamodbav:"GSI3SK,omitempty"`
+	TokenHash     string    `dynamodbav:"tokenHash"`
+	ReplacedLinks []string  `dynamodbav:"replacedLinks,omitempty"` // hashes of links a resend replaced
+	ExpiresAt     int64     `dynamodbav:"expiresAt"`               // epoch seconds; the accept path enforces it
+	SentAt        int64     `dynamodbav:"sentAt"`                  // epoch seconds of the last (re)send
+	Sends         int       `dynamodbav:"sends"`
+	Delivery      string    `dynamodbav:"delivery"`
+	DeliveryError string    `dynamodbav:"deliveryError,omitempty"`
+	ResentBy      string    `dynamodbav:"resentBy,omitempty"`
+	AcceptedBy    string    `dynamodbav:"acceptedBy,omitempty"` // the user who joined
+	AcceptedAt    int64     `dynamodbav:"acceptedAt,omitempty"`
+	RevokedBy     string    `dynamodbav:"revokedBy,omitempty"`
+	RevokedAt     int64     `dynamodbav:"revokedAt,omitempty"`
+	ExpiredAt     int64     `dynamodbav:"expiredAt,omitempty"` // when the job marked it
+	Version       int64     `dynamodbav:"version"`
+	CreatedAt     time.Time `dynamodbav:"createdAt"`
+	UpdatedAt     time.Time `dynamodbav:"updatedAt"`
+	GSI3PK        string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
+	GSI3SK        string    `dynamodbav:"GSI3SK,omitempty"`
 }
 
 // InvitedAsSupport reports whether the inviter acted as support in
@@ -191,7 +185,6 @@ const (
 	typeInvitation   = "INVITATION"
 	typeAccountEntry = "ACCOUNT_INVITATION"
 	typeGuard        = "PENDING_INVITATION"
-	typeQuota        = "INVITE_QUOTA"
 )
 
 func newAccountEntry(t table.Tenant, inv Invitation, accountID string) accountEntry {

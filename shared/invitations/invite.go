@@ -188,7 +188,7 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		results[i].Email = raw
 		addr, err := identity.NormalizeEmail(raw)
 		if err != nil {
-			results[i].Result, results[i].Detail = ResultInvalid, "not a valid email address"
+			results[i].Result, results[i].Detail = ResultInvalid, identity.EmailFieldError(err).Detail
 			continue
 		}
 		results[i].NormalizedEmail = addr

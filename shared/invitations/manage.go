@@ -159,7 +159,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	next := inv
 	next.TokenHash, next.ReplacedLinks, next.ExpiresAt, next.SentAt, next.Sends = ids.Hash(token), replaced, exp.Unix(), now.Unix(), inv.Sends+1
 	next.Status, next.Delivery, next.DeliveryError, next.ResentBy, next.ExpiredAt = StatusPending, delivery, "", cmd.Caller.UserID, 0
-	next.ProofFailures, next.ProofLockedUntil, next.Version, next.UpdatedAt = 0, 0, inv.Version+1, now
+	next.Version, next.UpdatedAt = inv.Version+1, now
 	next.GSI3PK, next.GSI3SK = due.PK, due.SK
 	next.InviterID, next.InviterName, next.InviterEmail = ic.inviter.ID, ic.inviter.Name(), ic.inviter.Email
 	next.InviterSupport = gs.supportIn(inv.AccountIDs)

@@ -37,10 +37,10 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
-	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -235,7 +235,7 @@ func (s *Service) CreateChild(ctx context.Context, cmd CreateChildCommand) (Link
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
 	child := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: name, ParentID: cmd.ParentID, CreatedAt: now, UpdatedAt: now})
-	writes := append([]*store.Write{store.Put(child).If(store.NotExists()), invitations.CapAccounts.Reserve(t, settings, 1, now)},
+	writes := append([]*store.Write{store.Put(child).If(store.NotExists()), caps.Accounts.Reserve(t, settings, 1, now)},
 		s.linkWrites(t, cmd.ParentID, child.ID, actor, now, "account.created", map[string]any{"name": name, "parentId": cmd.ParentID})...)
 	err = s.Store.Transact(ctx, fmt.Sprintf("create child account of %s", cmd.ParentID), writes...)
 	if errors.Is(err, errRace) {

@@ -1,7 +1,11 @@
-package invitations
+// Package caps is the tenant's hourly caps and the counters they and the
+// invitation quotas are made of.
+package caps
 
 import (
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/email"
@@ -31,16 +35,17 @@ type TenantCap struct {
 
 // The tenant caps.
 var (
-	// CapInvitations counts invitations sent and resent; it answers like
-	// the per-inviter and per-account limits (invitation_rate_limited).
-	CapInvitations = TenantCap{setting: "invitationsPerHour", counts: "invitations sent",
-		limit: func(l tenancy.Limits) int { return l.InvitationsPerHour }, key: table.Tenant.TenantInviteQuota, fail: ErrRateLimited}
-	// CapAccounts counts accounts created (POST /accounts, new linked children).
-	CapAccounts = TenantCap{setting: "accountsPerHour", counts: "accounts created",
+	// Invitations counts invitations sent and resent; shared/invitations
+	// answers it as its per-inviter and per-account limits
+	// (WithRefusal).
+	Invitations = TenantCap{setting: "invitationsPerHour", counts: "invitations sent",
+		limit: func(l tenancy.Limits) int { return l.InvitationsPerHour }, key: table.Tenant.TenantInviteQuota, fail: ErrTenantCap}
+	// Accounts counts accounts created (POST /accounts, new linked children).
+	Accounts = TenantCap{setting: "accountsPerHour", counts: "accounts created",
 		limit: func(l tenancy.Limits) int { return l.AccountsPerHour }, key: table.Tenant.AccountsCreated, fail: ErrTenantCap}
-	// CapAdmins counts memberships gaining the Admin role, and invitations
+	// Admins counts memberships gaining the Admin role, and invitations
 	// offering it (one per target account) when they are created.
-	CapAdmins = TenantCap{setting: "adminsPerHour", counts: "Admins made",
+	Admins = TenantCap{setting: "adminsPerHour", counts: "Admins made",
 		limit: func(l tenancy.Limits) int { return l.AdminsPerHour }, key: table.Tenant.AdminsCreated, fail: ErrTenantCap}
 )
 
@@ -48,6 +53,9 @@ var (
 // with Retry-After at the next hour).
 var ErrTenantCap = apperr.New(apperr.KindRateLimited, "tenant_hourly_cap",
 	"this tenant reached its hourly cap; try again later, or ask a tenant operator to raise it in the tenant settings")
+
+// WithRefusal is the cap answering with fail's kind and code.
+func (c TenantCap) WithRefusal(fail *apperr.Error) TenantCap { c.fail = fail; return c }
 
 // Limit is the cap's value in the tenant's settings (or its default).
 func (c TenantCap) Limit(s tenancy.Settings) int { return c.limit(s.Limit()) }
@@ -59,7 +67,7 @@ func (c TenantCap) Limit(s tenancy.Settings) int { return c.limit(s.Limit()) }
 func (c TenantCap) Reserve(t table.Tenant, s tenancy.Settings, n int, now time.Time) *store.Write {
 	hour := now.Truncate(time.Hour)
 	limit := c.Limit(s)
-	return quotaWrite(c.key(t, hour), n, limit, hour.Add(time.Hour), c.err(limit, now))
+	return Counter(c.key(t, hour), n, limit, hour.Add(time.Hour), c.err(limit, now))
 }
 
 // err is the cap's refusal at now.
@@ -69,4 +77,19 @@ func (c TenantCap) err(limit int, now time.Time) *apperr.Error {
 	return c.fail.Withf("this tenant allows at most %d %s per hour (tenant setting %s), whoever makes them; try again after %s, "+
 		"or ask a tenant operator to raise %s in the tenant settings", limit, c.counts, c.setting, email.FormatInstant(next), c.setting).
 		With("retryAfterSeconds", retry).With("limit", limit).With("cap", c.setting)
+}
+
+// Counter is the write that adds n to an hourly counter at k, on the
+// condition that it stays within limit (a first write of the hour creates
+// it), failing with fail. hourEnd sets the clean-up TTL.
+func Counter(k table.Key, n, limit int, hourEnd time.Time, fail *apperr.Error) *store.Write {
+	count := expression.Name("count")
+	upd := expression.Add(count, expression.Value(n)).
+		Set(expression.Name("type"), expression.Value("INVITE_QUOTA")).
+		Set(expression.Name("ttl"), expression.Value(hourEnd.Add(time.Hour).Unix())) // clean-up only
+	within := count.LessThanEqual(expression.Value(limit - n))
+	if n <= limit { // more than the limit at once never fits, not even in a new hour
+		within = expression.AttributeNotExists(count).Or(within)
+	}
+	return store.Update(k, upd).If(within).OrFail(fail)
 }

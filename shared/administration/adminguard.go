@@ -16,7 +16,27 @@ import (
 // its members. Both "no other active Admin" and "the Admin it found
 // stopped being one before commit" answer 409 last_admin.
 func (s *Service) adminGuard(t table.Tenant) *accounts.AdminGuard {
-	return accounts.NewAdminGuard(s.Store, t, ErrLastAdmin, ErrLastAdmin)
+	return accounts.NewAdminGuard(s.Store, t, ErrLastAdmin, errAdminChanged)
+}
+
+// errAdminChanged: the other Admin the guard chose stopped being one
+// before the change committed. The change is then decided again (another
+// Admin may remain), at most maxAdminRetries times, then 409 last_admin.
+var errAdminChanged = errors.New("the other admin changed meanwhile")
+
+const maxAdminRetries = 4
+
+// retryAdmin runs a change guarded by the last-admin guard, again while the
+// Admin it chose changes under it.
+func retryAdmin[T any](change func() (T, error)) (T, error) {
+	for range maxAdminRetries {
+		v, err := change()
+		if !errors.Is(err, errAdminChanged) {
+			return v, err
+		}
+	}
+	var zero T
+	return zero, ErrLastAdmin
 }
 
 // keepAdmins has g keep an active Admin in every account of ms where u is

@@ -123,6 +123,11 @@ func (s *Service) DeleteUsers(ctx context.Context, cmd DeleteUsers, status func(
 // reassigned. Needs users.delete over the user (their home account's
 // Admins, operators).
 func (s *Service) DeleteUser(ctx context.Context, c access.Caller, userID string) error {
+	_, err := retryAdmin(func() (struct{}, error) { return struct{}{}, s.deleteUser(ctx, c, userID) })
+	return err
+}
+
+func (s *Service) deleteUser(ctx context.Context, c access.Caller, userID string) error {
 	t := c.Tenant
 	if userID == c.UserID {
 		return ErrSelf.Withf("you cannot delete yourself")
@@ -216,6 +221,11 @@ func (s *Service) RemoveAssociate(ctx context.Context, c access.Caller, accountI
 }
 
 func (s *Service) removeMembership(ctx context.Context, c access.Caller, accountID, userID string, associate bool) error {
+	_, err := retryAdmin(func() (struct{}, error) { return struct{}{}, s.removeOnce(ctx, c, accountID, userID, associate) })
+	return err
+}
+
+func (s *Service) removeOnce(ctx context.Context, c access.Caller, accountID, userID string, associate bool) error {
 	t := c.Tenant
 	if !directory.ValidID(accountID) || !directory.ValidID(userID) {
 		return apperr.ErrNotFound

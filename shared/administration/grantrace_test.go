@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/store"
@@ -60,5 +61,44 @@ func TestAGrantRacingTheGrantorsDemotion(t *testing.T) {
 		case granted != nil && !errors.Is(granted, access.ErrGrantorChanged) && !errors.Is(granted, apperr.ErrForbidden) && !errors.Is(granted, access.ErrGrantExceeds):
 			t.Fatalf("round %d: the grant failed with %v, want grantor_changed or grant_exceeds_rights", round, granted)
 		}
+	}
+}
+
+// The last-admin guard picks one other Admin and checks them at commit;
+// when that Admin stops being one meanwhile but a third remains, the
+// change is decided again and succeeds instead of a false 409 last_admin.
+func TestTheGuardRetriesWhenItsChosenAdminChanges(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	gate := &testkit.CommitGate{DynamoDB: w.env.DB}
+	racing := *w.adm
+	racing.Store = store.New(gate, w.env.Config.Table)
+	racing.Access = access.Checker{Store: racing.Store}
+	acct := w.env.AddAccount(t, w.ten, "Three admins")
+	x, _ := w.member(t, acct, "x@three.example", access.RoleAdmin)
+	y, _ := w.member(t, acct, "y@three.example", access.RoleAdmin)
+	z, _ := w.member(t, acct, "z@three.example", access.RoleAdmin)
+	// The guard reads the admin index in user id order: it chooses the
+	// first of y and z; that one is demoted just before the commit.
+	chosen := min(y.ID, z.ID)
+	gate.Arm(func() {
+		m, _ := w.membership(t, acct, chosen)
+		m.Roles = []string{access.RoleViewer}
+		m = accounts.NewMembership(w.ten.Tenant, m)
+		if err := w.env.Store.Do(ctx, "demote the chosen admin", store.Put(m)); err != nil {
+			t.Error(err)
+		}
+	})
+	support := supportIn(w.operator(t), acct)
+	_, err := racing.SetRoles(ctx, administration.SetRoles{Caller: support, AccountID: acct, UserID: x.ID, Roles: []string{access.RoleViewer}})
+	wantKind(t, "demote x while the chosen other admin is demoted", err, ok)
+	admins := 0
+	for _, id := range []string{x.ID, y.ID, z.ID} {
+		if m, _ := w.membership(t, acct, id); slices.Contains(m.Roles, access.RoleAdmin) {
+			admins++
+		}
+	}
+	if admins != 1 {
+		t.Fatalf("%d admins left, want 1", admins)
 	}
 }

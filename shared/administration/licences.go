@@ -152,6 +152,10 @@ func (r LicenceRequest) Command(c access.Caller, accountID, userID string, ifMat
 // last active Admin's licence is refused too. Needs licences.manage
 // (Admins).
 func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (accounts.Membership, error) {
+	return retryAdmin(func() (accounts.Membership, error) { return s.assignLicence(ctx, cmd) })
+}
+
+func (s *Service) assignLicence(ctx context.Context, cmd AssignLicence) (accounts.Membership, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
 		return accounts.Membership{}, apperr.ErrNotFound

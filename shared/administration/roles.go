@@ -123,6 +123,10 @@ func (s *Service) roleChecks(ctx context.Context, t table.Tenant, roles []string
 // counts against the tenant's Admins-per-hour cap, in the same transaction
 // (429 tenant_hourly_cap).
 func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membership, error) {
+	return retryAdmin(func() (accounts.Membership, error) { return s.setRoles(ctx, cmd) })
+}
+
+func (s *Service) setRoles(ctx context.Context, cmd SetRoles) (accounts.Membership, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
 		return accounts.Membership{}, apperr.ErrNotFound

@@ -20,6 +20,10 @@ import (
 // Needs users.edit over the user (their home account's Admins, operators).
 // Suspending a suspended user changes nothing.
 func (s *Service) Suspend(ctx context.Context, c access.Caller, userID string) (identity.User, error) {
+	return retryAdmin(func() (identity.User, error) { return s.suspend(ctx, c, userID) })
+}
+
+func (s *Service) suspend(ctx context.Context, c access.Caller, userID string) (identity.User, error) {
 	t := c.Tenant
 	if userID == c.UserID {
 		return identity.User{}, ErrSelf.Withf("you cannot suspend yourself")

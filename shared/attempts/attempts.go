@@ -160,7 +160,9 @@ func (l Limiter) Reserve(ctx context.Context, c Check) (*Reservation, error) {
 				continue
 			}
 			next.Count++
-			if next.Count >= s.max {
+			fresh := !exists || next.WindowEnd != cur.WindowEnd
+			locking := next.Count >= s.max
+			if locking {
 				// This attempt is the last the scope allows: it locks the
 				// scope now, and a success by the rightful owner lifts it.
 				lock := min(s.lock<<min(cur.Level, 20), MaxLock)
@@ -168,12 +170,24 @@ func (l Limiter) Reserve(ctx context.Context, c Check) (*Reservation, error) {
 				next.WindowEnd = next.LockedUntil
 			}
 			next.TTL = max(next.WindowEnd, next.LockedUntil) + int64(MaxLock/time.Second)
+			res.after[i] = next
+			if !fresh && !locking {
+				// Within the window and short of the limit: a plain ADD on the
+				// condition that the count still leaves room, so concurrent
+				// attempts (many people behind one address) do not race for
+				// one exact count; only the attempt that reaches the limit
+				// does (below), to set the lock.
+				count := expression.Name("count")
+				writes[i] = store.Update(s.key, expression.Add(count, expression.Value(1))).
+					If(count.LessThanEqual(expression.Value(s.max - 2)).And(store.Is("windowEnd", cur.WindowEnd)).And(store.Is("lockedUntil", cur.LockedUntil))).
+					OrFail(errRaced)
+				continue
+			}
 			cond := store.NotExists()
 			if exists {
 				cond = store.Is("count", read).And(store.Is("windowEnd", cur.WindowEnd)).And(store.Is("lockedUntil", cur.LockedUntil))
 			}
 			writes[i] = store.Put(next).If(cond).OrFail(errRaced)
-			res.after[i] = next
 		}
 		if wait > 0 {
 			return nil, ErrTooMany.With("retryAfterSeconds", wait)
@@ -204,7 +218,7 @@ func (r *Reservation) Succeeded() []*store.Write {
 		switch {
 		case s.reset:
 			out = append(out, store.Delete(s.key))
-		case a.LockedUntil > 0 && a.Count == 0 && a.WindowEnd == a.LockedUntil:
+		case a.Count == 0: // this very reservation locked it
 		default:
 			out = append(out, store.Update(s.key, expression.Add(expression.Name("count"), expression.Value(-1))))
 		}

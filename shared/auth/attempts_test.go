@@ -122,6 +122,7 @@ func TestSprayingIsLimitedPerAddress(t *testing.T) {
 		if apperr.KindOf(err) == apperr.KindRateLimited {
 			if first < 0 {
 				first = i
+				t.Logf("first refusal at %d: %v", i, err)
 			}
 			continue
 		}
@@ -135,5 +136,37 @@ func TestSprayingIsLimitedPerAddress(t *testing.T) {
 	// Another address is not affected.
 	if err := signInFrom(svc, ten, ten.AdminEmail, ten.AdminPassword, "192.0.2.20"); err != nil {
 		t.Fatalf("from another address: %v", err)
+	}
+}
+
+// Many people behind one address (an office's NAT) signing in at the same
+// moment all get in: the address counter is not a queue of one.
+func TestConcurrentSignInsFromOneAddressAllSucceed(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	svc := service(env)
+	const n = 20
+	users := make([]testkit.User, n)
+	for i := range n {
+		users[i] = env.AddUser(t, ten, ten.AccountID, fmt.Sprintf("office%02d@nat.example", i), "")
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = signInFrom(svc, ten, users[i].Email, users[i].Password, "198.51.100.200")
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("user %d: %v", i, err)
+		}
 	}
 }

@@ -70,6 +70,7 @@ var expected = map[string]int{
 	"edit/set-seats.json":           200,
 	"edit/set-plan.json":            200, // plan sample-basic defined first
 	"edit/set-password.json":        200,
+	"edit/add-user.json":            201, // an Admin adds a Viewer with a password, no invitation
 	"edit/suspend.json":             200,
 	"edit/reactivate.json":          200, // suspended first
 	"edit/sign-out-everywhere.json": 204,

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/attempts"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
@@ -29,6 +30,15 @@ type Service struct {
 	Store *store.Store
 	Clock clock.Clock
 	IDs   ids.Generator
+	// Mail sends the code that proves an unverified address at first
+	// sign-in; nil sends none (such a user then cannot finish signing in:
+	// 503 email_not_configured).
+	Mail Mailer
+}
+
+// Mailer sends one email; *sesmail.Sender is one.
+type Mailer interface {
+	Send(ctx context.Context, m email.Message) (string, error)
 }
 
 const maxSecretInput = identity.MaxPasswordLength
@@ -48,6 +58,9 @@ type SignIn struct {
 	Email     string // normalised
 	Password  string
 	AccountID string // optional: the account to sign in to; default the home account
+	// EmailCode is the code sent to an unverified address by an earlier
+	// sign-in (see proveEmail); empty otherwise.
+	EmailCode string
 	IP        string
 	UserAgent string
 }
@@ -113,8 +126,16 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 	if err := s.checkAccountAccess(ctx, t, user, accountID); err != nil {
 		return Signed{}, err
 	}
+	var proof []*store.Write
+	if user.EmailUnverified {
+		if proof, err = s.proveEmail(ctx, t, user, accountID, in.EmailCode); err != nil {
+			return Signed{}, err
+		}
+		user.EmailUnverified = false
+	}
 	signed, writes := s.NewSession(t, user, accountID, settings.SessionTTL(), in.IP, in.UserAgent)
 	writes = append(writes, reserved.Succeeded()...)
+	writes = append(writes, proof...)
 	if err := s.Store.Transact(ctx, "sign in "+user.ID, writes...); err != nil {
 		return Signed{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -31,6 +32,13 @@ type User struct {
 	Status        string `dynamodbav:"status"`
 	Operator      bool   `dynamodbav:"operator,omitempty"` // tenant support staff
 	HomeAccountID string `dynamodbav:"homeAccountId,omitempty"`
+	// EmailUnverified marks an address nobody has proven yet: a user an
+	// administrator added without an invitation (POST
+	// /accounts/{a}/users). The user proves it with a code sent to it at
+	// their first sign-in (shared/auth), which removes the attribute. An
+	// absent attribute is a proven address: an invitation's accept proves
+	// it by the link, so every earlier user is verified without migration.
+	EmailUnverified bool `dynamodbav:"emailUnverified,omitempty"`
 	// SessionEpoch invalidates every session issued before it changed:
 	// suspension, password change and "sign out everywhere" bump it.
 	SessionEpoch int64     `dynamodbav:"sessionEpoch"`
@@ -51,6 +59,19 @@ func NewUser(t table.Tenant, u User) User {
 		u.Version = 1
 	}
 	return u
+}
+
+// ErrEmailUnverified refuses what needs a proven address (inviting others)
+// to a user who has not proven theirs yet.
+var ErrEmailUnverified = apperr.New(apperr.KindForbidden, "email_unverified",
+	"confirm your email address first: sign in again and enter the code we send to it")
+
+// RequireVerifiedEmail is nil once u has proven their address.
+func (u User) RequireVerifiedEmail() error {
+	if u.EmailUnverified {
+		return ErrEmailUnverified
+	}
+	return nil
 }
 
 // Name is the user's display name.

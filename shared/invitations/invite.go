@@ -169,6 +169,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 	if err != nil {
 		return InviteResult{}, err
 	}
+	if err := ic.inviter.RequireVerifiedEmail(); err != nil {
+		return InviteResult{}, err // an address nobody proved sends no invitations
+	}
 	if ic.grants, err = s.requireGrants(ctx, caller, cmd.AccountIDs, ic.roles); err != nil {
 		return InviteResult{}, err
 	}

@@ -343,6 +343,9 @@ func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, resenderID s
 	if err := decodeItem(items, t.User(resenderID), &ic.inviter); err != nil {
 		return inviteContext{}, err
 	}
+	if err := ic.inviter.RequireVerifiedEmail(); err != nil {
+		return inviteContext{}, err // a resend makes them the inviter
+	}
 	for _, a := range accountIDs {
 		var acc accounts.Account
 		if err := decodeItem(items, t.Account(a), &acc); err != nil {

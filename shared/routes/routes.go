@@ -73,6 +73,7 @@ var Table = []Route{
 	{"GET", "/users/{userId}/access-history", "accounts", true},
 	{"POST", "/accounts", "edit", true},
 	{"PATCH", "/accounts/{accountId}", "edit", true},
+	{"POST", "/accounts/{accountId}/users", "edit", true}, // a user added without an invitation (issue 14)
 	{"GET", "/roles", "accounts", true},
 	{"GET", "/tenant/settings", "accounts", true},
 	{"GET", "/plans", "accounts", true},

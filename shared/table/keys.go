@@ -30,6 +30,7 @@ import (
 //	T#t#U#u                USER               user profile                GSI2 users by email
 //	T#t#U#u                ACCESS#id          access history entry        -
 //	T#t#U#u                QUOTA#INVITE#hour  invitations u sent per hour -
+//	T#t#U#u                EMAILPROOF         the pending code proving u's address -
 //	T#t#S#hash             SESSION            session by token hash       GSI1 a user's sessions
 //	T#t#SIGNIN#email       THROTTLE           failed sign-in counter      -
 //	T#t#A#a                ACCOUNT            account                     GSI2 accounts by name
@@ -144,6 +145,12 @@ func (t Tenant) UserSessions(userID string, created time.Time) IndexKey {
 func (t Tenant) Attempts(scope, subject string) Key {
 	return Key{t.prefix() + "#ATTEMPTS#" + scope + "#" + subject, "ATTEMPTS"}
 }
+
+// EmailProof: the one pending code that proves a user's unverified address
+// at their first sign-in (its hash, and its expiry). Put when sign-in sends
+// a code (replacing an earlier one), read and deleted under the condition
+// that it is the very code checked when it proves the address. GetItem.
+func (t Tenant) EmailProof(userID string) Key { return Key{t.prefix() + "#U#" + userID, "EMAILPROOF"} }
 
 // Account: read or update an account by id. GetItem.
 func (t Tenant) Account(accountID string) Key { return Key{t.accountPK(accountID), "ACCOUNT"} }

@@ -2,6 +2,7 @@
 //
 //	POST   /accounts                                   create an account (Idempotency-Key)
 //	PATCH  /accounts/{accountId}                       rename (If-Match)
+//	POST   /accounts/{accountId}/users                 add a user without an invitation (Idempotency-Key)
 //	PUT    /accounts/{accountId}/plan                  plan and overrides (operators; If-Match)
 //	PUT    /accounts/{accountId}/licences/{licence}    purchased seats (operators; If-Match)
 //	PUT    /accounts/{accountId}/users/{userId}/roles  a member's roles (If-Match)
@@ -50,6 +51,7 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /accounts":                                   idem(h.createAccount),
 		"PATCH /accounts/{accountId}":                      h.renameAccount,
+		"POST /accounts/{accountId}/users":                 idem(h.addUser),
 		"PUT /accounts/{accountId}/plan":                   h.setPlan,
 		"PUT /accounts/{accountId}/licences/{licence}":     h.setSeats,
 		"PUT /accounts/{accountId}/users/{userId}/roles":   h.setRoles,
@@ -116,6 +118,25 @@ func (h handler) createAccount(ctx context.Context, req httpapi.Request) (httpap
 		return httpapi.Response{}, err
 	}
 	return h.account(ctx, caller.Tenant, http.StatusCreated, a)
+}
+
+func (h handler) addUser(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body administration.AddUserRequest
+	caller, _, err := input(req, &body)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	cmd, err := body.Command(caller, req.PathParameters["accountId"], req.RequestContext.HTTP.SourceIP)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	res, err := h.admin.AddUser(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := tagged(http.StatusCreated, res, res.User.Version)
+	resp.Headers["Location"] = "/users/" + res.User.ID
+	return resp, nil
 }
 
 func (h handler) renameAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

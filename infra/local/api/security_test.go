@@ -250,6 +250,12 @@ var securityMatrix = []securityRow{
 	{route: "PATCH /accounts/{accountId}", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "PATCH", path: "/accounts/" + w.a.AccountID, body: `{"name":"Renamed account"}`, as: w.adminTok}
 	}},
+	{route: "POST /accounts/{accountId}/users", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		w.remember(strongPassword)
+		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/users", headers: idem("add-user"), as: w.adminTok,
+			body: jsonBody(map[string]any{"email": "added-" + w.env.IDs.NewID()[20:] + "@example.org", "firstName": "Noor", "lastName": "Hire",
+				"roles": []string{access.RoleViewer}, "adminPassword": testkit.Password, "password": strongPassword})}
+	}},
 	{route: "PUT /accounts/{accountId}/plan", want: 200, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		w.plan(t, "basic")
 		return probe{method: "PUT", path: "/accounts/" + w.a.AccountID + "/plan", body: `{"planId":"basic","overrides":{"tasks":2500}}`, as: w.operatorTok}

@@ -73,6 +73,9 @@ func (s *Server) serveClock(w http.ResponseWriter, r *http.Request, body []byte,
 
 func (s *Server) moveClock(ev httpapi.Request) (ClockView, error) {
 	var req ClockRequest
+	// The body is JSON whatever the content type says (a plain `curl -d`
+	// sends it as a form).
+	delete(ev.Headers, "content-type")
 	if err := httpapi.Decode(ev, &req); err != nil {
 		return ClockView{}, err
 	}

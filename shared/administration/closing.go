@@ -72,7 +72,9 @@ const defaultWipeBudget = 2000
 // authorizer refuses every session in it on its next request. With Wipe,
 // everything the account owns is then deleted — a Query of its partition,
 // page by page (memberships, invitation entries and the invitations that
-// were only for it, licences, usage, change log, the account item last) —
+// were only for it — an invitation to other accounts too leaves only this
+// one, see invitationsLeaving —, licences, usage, change log, the account
+// item last; a read that fails fails the call, which is safe to repeat) —
 // and the partition is queried again to prove it empty. No user is left
 // with the wiped account as their home: one who is a member elsewhere gets
 // one of those accounts as their new home, one who is not is deleted (see

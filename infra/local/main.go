@@ -2,7 +2,8 @@
 //
 //	local dev              DynamoDB Local (data kept under .local/), SES local with its
 //	                       inbox, the table, a seeded demo tenant, the local HTTP API and
-//	                       the schedules; Ctrl-C stops everything it started.
+//	                       the schedules and the local clock (POST /_local/clock); Ctrl-C
+//	                       stops everything it started.
 //	local test -- CMD...   DynamoDB Local (in memory) and SES local on free ports, then
 //	                       CMD with their endpoints in the environment; exits with CMD's code.
 //	local bootstrap ...    create a tenant, its first account and admin in the table named
@@ -115,6 +116,10 @@ func dev(args []string) error {
 		return err
 	}
 	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // invite and edit send email
+	// One settable clock for every function and job (POST /_local/clock),
+	// starting at real time on each run.
+	localClock := clock.NewLocal(clock.System{})
+	deps.Clock, deps.IDs = localClock, ids.TimeOrdered{Clock: localClock}
 	deps.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := stack.CreateTable(ctx, awsclient.DynamoDB(deps.AWS), deps.Config.Table); err != nil {
 		return err
@@ -150,9 +155,13 @@ Account administration service, running locally.
   curl -s -X POST %s/auth/sign-in -H 'content-type: application/json' \
     -d '{"tenant":"%s","email":"%s","password":"%s"}'
 
+  Jobs and time (local only):
+    curl -X POST %s/_local/run/expire-invitations
+    curl -X POST %s/_local/clock -d '{"advance":"8d"}'   (or {"set":"<RFC 3339 instant>"}; GET shows it)
+
 Ctrl-C stops everything.
 `, base, st.SESEndpoint, st.DynamoEndpoint, deps.Config.Table, *data, demoTenant, demoEmail, demoPassword,
-		base, demoTenant, demoEmail, demoPassword)
+		base, demoTenant, demoEmail, demoPassword, base, base)
 	if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -71,7 +72,9 @@ const defaultWipeBudget = 2000
 // authorizer refuses every session in it on its next request. With Wipe,
 // everything the account owns is then deleted — a Query of its partition,
 // page by page (memberships, invitation entries and the invitations that
-// were only for it, licences, usage, change log, the account item last) —
+// were only for it — an invitation to other accounts too leaves only this
+// one, see invitationsLeaving —, licences, usage, change log, the account
+// item last; a read that fails fails the call, which is safe to repeat) —
 // and the partition is queried again to prove it empty. No user is left
 // with the wiped account as their home: one who is a member elsewhere gets
 // one of those accounts as their new home, one who is not is deleted (see
@@ -167,8 +170,9 @@ func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Acc
 		if err != nil {
 			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 		}
-		var writes []*store.Write
+		var units []wipeUnit
 		var members []accounts.Membership
+		var invited []string
 		for _, it := range page.Items {
 			k := store.KeyOf(it)
 			switch {
@@ -181,27 +185,35 @@ func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Acc
 				}
 				members = append(members, m)
 				continue
+			case strings.HasPrefix(k.SK, invitationEntryPrefix):
+				invited = append(invited, strings.TrimPrefix(k.SK, invitationEntryPrefix))
+				continue
 			}
-			writes = append(writes, store.Delete(k))
-			if strings.HasPrefix(k.SK, "INVITE#") {
-				if w, ok := s.invitationOnlyFor(ctx, t, a.ID, strings.TrimPrefix(k.SK, "INVITE#")); ok {
-					writes = append(writes, w)
-				}
-			}
+			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(k)}, deletes: 1})
 		}
-		if len(writes) == 0 && len(members) == 0 {
+		if len(units) == 0 && len(members) == 0 && len(invited) == 0 {
 			break
 		}
+		// A read that fails fails the call (repeating it is safe): an entry
+		// is never deleted without what it says of its invitation.
+		inv, err := s.invitationsLeaving(ctx, t, a.ID, invited)
+		if err != nil {
+			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
+		}
+		units = append(units, inv...)
 		homes, plain, err := s.homeMembers(ctx, t, a.ID, members)
 		if err != nil {
 			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 		}
-		writes = append(writes, plain...)
-		if err := s.deleteAll(ctx, writes); err != nil {
+		for _, w := range plain {
+			units = append(units, wipeUnit{writes: []*store.Write{w}, deletes: 1})
+		}
+		n, err := s.deleteAll(ctx, units)
+		deleted += n
+		if err != nil {
 			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 		}
-		deleted += len(writes)
-		spent += len(writes)
+		spent += len(units)
 		for _, h := range homes {
 			if spent >= budget {
 				break
@@ -413,32 +425,112 @@ func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID str
 	return Closed{AccountID: accountID, Status: "wiped", Wiped: true, Deleted: deleted, Complete: true}, nil
 }
 
-// invitationOnlyFor returns the delete of an invitation whose only target
-// is accountID; an invitation to several accounts stays for the others.
-func (s *Service) invitationOnlyFor(ctx context.Context, t table.Tenant, accountID, invitationID string) (*store.Write, bool) {
-	var inv struct {
-		AccountIDs []string `dynamodbav:"accountIds"`
-	}
-	ok, err := s.Store.Get(ctx, t.Invitation(invitationID), &inv)
-	if err != nil || !ok || len(inv.AccountIDs) != 1 || inv.AccountIDs[0] != accountID {
-		return nil, false
-	}
-	return store.Delete(t.Invitation(invitationID)), true
+// invitationEntryPrefix starts the sort key of an invitation's entry in
+// one of its target accounts (table.Tenant.AccountInvitation).
+const invitationEntryPrefix = "INVITE#"
+
+// wipeUnit is writes that commit together or not at all (the entry of an
+// invitation in the wiped account and the change of the invitation itself),
+// and how many items of them are deletes.
+type wipeUnit struct {
+	writes  []*store.Write
+	deletes int
 }
 
-// deleteAll deletes in transactions of at most 25 items.
-func (s *Service) deleteAll(ctx context.Context, writes []*store.Write) error {
-	for start := 0; start < len(writes); start += 25 {
-		part := writes[start:min(start+25, len(writes))]
-		if len(part) == 1 {
-			if err := s.Store.Do(ctx, "wipe item", part[0]); err != nil {
-				return err
-			}
-			continue
+// invitationsLeaving returns, for each invitation with an entry in the
+// wiped account, the delete of that entry together with what the wipe does
+// to the invitation item, which lives outside the account's partition (so
+// nothing would find it once its entry is gone):
+//   - an invitation whose only target is the account is deleted with it
+//     (with its due key: the expiry job never sees it again);
+//   - an invitation to several accounts stays for the others, without the
+//     wiped one: it leaves the invitation's accounts (and the accounts where
+//     its inviter acted as support), conditioned on its place in the list,
+//     so the accept, the page, resend, revoke and the expiry job deal with
+//     the surviving accounts only, and a new user's home is the first of
+//     them. Two wipes of two of its accounts at once: one fails on the
+//     condition (409, repeat it);
+//   - an entry whose invitation is gone (or no longer names the account) is
+//     deleted alone.
+//
+// The invitations are read strongly consistent, in one batch; a failed read
+// fails the call before anything is deleted.
+func (s *Service) invitationsLeaving(ctx context.Context, t table.Tenant, accountID string, invitationIDs []string) ([]wipeUnit, error) {
+	if len(invitationIDs) == 0 {
+		return nil, nil
+	}
+	keys := make([]table.Key, len(invitationIDs))
+	for i, id := range invitationIDs {
+		keys[i] = t.Invitation(id)
+	}
+	items, err := s.Store.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read the account's invitations: %w", err)
+	}
+	units := make([]wipeUnit, 0, len(invitationIDs))
+	for _, id := range invitationIDs {
+		entry := store.Delete(t.AccountInvitation(accountID, id))
+		var inv struct {
+			AccountIDs []string `dynamodbav:"accountIds"`
 		}
-		if err := s.Store.Transact(ctx, "wipe items", part...); err != nil {
-			return err
+		found, err := decode(items, t.Invitation(id), &inv)
+		if err != nil {
+			return nil, err
+		}
+		at := slices.Index(inv.AccountIDs, accountID)
+		switch {
+		case !found || at < 0:
+			units = append(units, wipeUnit{writes: []*store.Write{entry}, deletes: 1})
+		case len(inv.AccountIDs) == 1:
+			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(t.Invitation(id)), entry}, deletes: 2})
+		default:
+			place := expression.Name(fmt.Sprintf("accountIds[%d]", at))
+			leave := store.BumpVersion().Remove(place).
+				Delete(expression.Name("inviterSupport"), expression.Value(&types.AttributeValueMemberSS{Value: []string{accountID}}))
+			units = append(units, wipeUnit{writes: []*store.Write{
+				store.Update(t.Invitation(id), leave).If(store.Is(fmt.Sprintf("accountIds[%d]", at), accountID)).OrFail(ErrChanged),
+				entry,
+			}, deletes: 1})
 		}
 	}
-	return nil
+	return units, nil
+}
+
+// maxWipeTransaction bounds the items of one of the wipe's transactions.
+const maxWipeTransaction = 25
+
+// deleteAll runs the units in transactions of at most maxWipeTransaction
+// items, never splitting a unit, and reports how many items it deleted.
+func (s *Service) deleteAll(ctx context.Context, units []wipeUnit) (int, error) {
+	deleted := 0
+	var batch []*store.Write
+	pending := 0
+	flush := func() error {
+		defer func() { batch, pending = batch[:0], 0 }()
+		switch len(batch) {
+		case 0:
+			return nil
+		case 1:
+			if err := s.Store.Do(ctx, "wipe item", batch[0]); err != nil {
+				return err
+			}
+		default:
+			if err := s.Store.Transact(ctx, "wipe items", batch...); err != nil {
+				return err
+			}
+		}
+		deleted += pending
+		return nil
+	}
+	for _, u := range units {
+		if len(batch)+len(u.writes) > maxWipeTransaction {
+			if err := flush(); err != nil {
+				return deleted, err
+			}
+		}
+		batch = append(batch, u.writes...)
+		pending += u.deletes
+	}
+	err := flush()
+	return deleted, err
 }

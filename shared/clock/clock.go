@@ -58,3 +58,45 @@ func Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Local is the clock of the local stack (`make dev`): real time moved on by
+// hand (POST /_local/clock), so that a 7-day expiry or a billing period can
+// be tried without waiting for it. It keeps ticking from where it was set.
+// Every function the local HTTP API serves and every job it fires share one
+// Local; deployed functions use System. It is safe for concurrent use.
+type Local struct {
+	base   Clock
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// NewLocal starts a local clock at base's time (base: System, or a Manual
+// in tests).
+func NewLocal(base Clock) *Local { return &Local{base: base} }
+
+func (l *Local) Now() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.base.Now().Add(l.offset).UTC()
+}
+
+// Advance moves the clock forward by d.
+func (l *Local) Advance(d time.Duration) {
+	l.mu.Lock()
+	l.offset += d
+	l.mu.Unlock()
+}
+
+// Set moves the clock to t; it ticks on from there.
+func (l *Local) Set(t time.Time) {
+	l.mu.Lock()
+	l.offset = t.Sub(l.base.Now())
+	l.mu.Unlock()
+}
+
+// Offset is how far the clock is from base's time.
+func (l *Local) Offset() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.offset
+}

@@ -2,7 +2,8 @@
 // deployed API Gateway HTTP API does, from the same route table, builds the
 // same payload-2.0 events (authorizer context included) and calls the same
 // handlers in-process. It also runs the scheduled jobs, on a timer and on
-// POST /_local/run/{job}.
+// POST /_local/run/{job}, and moves the clock the functions share on POST
+// /_local/clock (local only: neither route is in shared/routes).
 package api
 
 import (
@@ -41,6 +42,9 @@ type Server struct {
 	JobTable   []routes.Job
 	Log        *slog.Logger
 	Now        func() time.Time
+	// Clock, when set, is the clock Now reads, moved by POST /_local/clock
+	// (see ClockPath). api.New sets it when the Deps' clock is settable.
+	Clock SettableClock
 }
 
 // maxPayload is API Gateway's request payload limit.
@@ -49,6 +53,15 @@ const maxPayload = 10 << 20
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/_local/run/") {
 		s.runJobHTTP(w, r, strings.TrimPrefix(r.URL.Path, "/_local/run/"))
+		return
+	}
+	if r.URL.Path == ClockPath {
+		body, err := io.ReadAll(io.LimitReader(r.Body, httpapi.MaxBody+1))
+		if err != nil {
+			writeGateway(w, http.StatusBadRequest, "Bad Request")
+			return
+		}
+		s.serveClock(w, r, body, ids.TimeOrdered{Clock: clockFunc(s.now)}.NewID())
 		return
 	}
 	route, params, ok := match(s.Routes, r.Method, r.URL.Path)
@@ -107,6 +120,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
+	}
+	if s.Clock != nil {
+		return s.Clock.Now()
 	}
 	return time.Now().UTC()
 }

@@ -20,9 +20,13 @@ import (
 )
 
 // New wires every function of the project to d, as the deployed stack does
-// one Lambda per folder in functions/.
+// one Lambda per folder in functions/. They all read d.Clock, and so do the
+// scheduled jobs: when it is settable (clock.Local in `make dev`,
+// clock.Manual in tests), POST /_local/clock moves it for all of them.
 func New(d app.Deps) *Server {
+	settable, _ := d.Clock.(SettableClock)
 	return &Server{
+		Clock:  settable,
 		Routes: routes.Table,
 		Handlers: map[string]httpapi.LambdaHandler{
 			"auth":   authh.New(d),

@@ -8,9 +8,13 @@ import (
 
 	"github.com/acme/accountadmin/functions/auth/handler"
 	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/sesmail"
 )
 
 func main() {
 	deps := app.Must(app.FromEnv(context.Background()))
+	if deps.Config.Sender != "" {
+		deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // the code that proves an address at first sign-in
+	}
 	lambda.Start(handler.New(deps))
 }

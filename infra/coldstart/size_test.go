@@ -57,7 +57,7 @@ var forbidden = map[string]string{
 const sesClient = "github.com/aws/aws-sdk-go-v2/service/ses"
 
 // sendEmail are the functions that send email (main sets app.Deps.Mail).
-var sendEmail = []string{"invite", "edit"}
+var sendEmail = []string{"invite", "edit", "auth"}
 
 // No function links a template package (the reason invite and accept were
 // 18 MB), the SDK's config loader, nor test or local-stack code; only the

@@ -115,7 +115,7 @@ func dev(args []string) error {
 	if err != nil {
 		return err
 	}
-	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // invite and edit send email
+	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // invite, edit and auth send email
 	// One settable clock for every function and job (POST /_local/clock),
 	// starting at real time on each run.
 	localClock := clock.NewLocal(clock.System{})

@@ -20,6 +20,9 @@ type handler struct{ auth *auth.Service }
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{auth: &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}}
+	if d.Mail != nil && d.Config.Sender != "" {
+		h.auth.Mail = d.Mail // proves an unverified address at first sign-in
+	}
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /auth/sign-in":  h.signIn,
 		"POST /auth/sign-out": h.signOut,
@@ -32,6 +35,9 @@ type signInRequest struct {
 	Email     string `json:"email"`
 	Password  string `json:"password"`
 	AccountID string `json:"accountId,omitempty"`
+	// EmailCode is the code emailed to prove an unverified address
+	// (answer 403 email_code_required to the sign-in without it).
+	EmailCode string `json:"emailCode,omitempty"`
 }
 
 func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -50,10 +56,11 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	f.Check(body.Password != "", "password", "required", "the password is required")
 	f.Check(len(body.Password) <= identity.MaxPasswordLength, "password", "too_long", "the password is too long")
 	f.Check(len(body.AccountID) <= 64, "accountId", "too_long", "not an account id")
+	f.Check(body.EmailCode == "" || validCode(body.EmailCode), "emailCode", "invalid", "the code is the 6 digits of the email")
 	if err := f.Err(); err != nil {
 		return httpapi.Response{}, err
 	}
-	signed, err := h.auth.SignIn(ctx, auth.SignIn{Tenant: t, Email: email, Password: body.Password, AccountID: body.AccountID,
+	signed, err := h.auth.SignIn(ctx, auth.SignIn{Tenant: t, Email: email, Password: body.Password, AccountID: body.AccountID, EmailCode: body.EmailCode,
 		IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent})
 	if err != nil {
 		return httpapi.Response{}, err
@@ -85,4 +92,16 @@ func (h handler) me(ctx context.Context, req httpapi.Request) (httpapi.Response,
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, me), nil
+}
+
+func validCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

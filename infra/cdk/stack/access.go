@@ -99,6 +99,7 @@ func TableActions(function string) []string {
 var mailSenders = map[string]bool{
 	"invite": true, // invitation emails
 	"edit":   true, // generated passwords, email-change confirmations
+	"auth":   true, // the code that proves an address at first sign-in
 }
 
 // SendsMail reports whether function may send email.

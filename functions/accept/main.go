@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	_ "time/tzdata" // the IANA zones wherever the runtime has no zoneinfo: the accept page and its refusals in the tenant's zone
 
 	"github.com/aws/aws-lambda-go/lambda"
 

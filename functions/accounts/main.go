@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	_ "time/tzdata" // the IANA zones wherever the runtime has no zoneinfo: CSV exports in the caller's zone
 
 	"github.com/aws/aws-lambda-go/lambda"
 

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	_ "time/tzdata" // the IANA zones wherever the runtime has no zoneinfo: notices in the user's zone; timeZone settings are validated against it
 
 	"github.com/aws/aws-lambda-go/lambda"
 

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"errors"
+	_ "time/tzdata" // the IANA zones wherever the runtime has no zoneinfo: invitation emails and rate-limit details in the tenant's zone
 
 	"github.com/aws/aws-lambda-go/lambda"
 

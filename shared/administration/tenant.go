@@ -117,6 +117,9 @@ type SettingsRequest struct {
 	PasswordPolicy *identity.PasswordPolicy `json:"passwordPolicy,omitempty"`
 	// Limits replaces the tenant's throttles; a field left 0 is its default.
 	Limits *tenancy.Limits `json:"limits,omitempty"`
+	// TimeZone is the tenant's default time zone (an IANA name such as
+	// Europe/Paris): people who set none read instants in it.
+	TimeZone *string `json:"timeZone,omitempty"`
 }
 
 // UpdateSettings is a validated settings change.
@@ -126,6 +129,7 @@ type UpdateSettings struct {
 	DefaultLicence *string
 	PasswordPolicy *identity.PasswordPolicy
 	Limits         *tenancy.Limits
+	TimeZone       *string
 	IfMatch        int64
 }
 
@@ -163,12 +167,17 @@ func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings
 	if r.DefaultLicence != nil {
 		f.Check(licences.ValidType(*r.DefaultLicence), "defaultLicence", "invalid_licence", "a licence type is lower-case letters, digits, '-' or '_'")
 	}
+	if r.TimeZone != nil {
+		v := strings.TrimSpace(*r.TimeZone)
+		f.Check(ValidTimeZone(v), "timeZone", "invalid_time_zone", "the time zone must be an IANA name such as Europe/Paris or UTC")
+		cmd.TimeZone = &v
+	}
 	if p := r.PasswordPolicy; p != nil {
 		f.Check(p.MinLength >= MinPolicyLength && p.MinLength <= MaxPolicyLength, "passwordPolicy.minLength", "out_of_range",
 			fmt.Sprintf("the minimum length is from %d to %d", MinPolicyLength, MaxPolicyLength))
 	}
-	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil, "(body)", "nothing_to_change",
-		"give at least one of defaultRole, defaultLicence, passwordPolicy, limits")
+	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil || r.TimeZone != nil, "(body)", "nothing_to_change",
+		"give at least one of defaultRole, defaultLicence, passwordPolicy, limits, timeZone")
 	return cmd, f.Err()
 }
 
@@ -213,6 +222,11 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 		before["limits"], after["limits"] = cur.Limit(), tenancy.Settings{Limits: *cmd.Limits}.Limit()
 		upd = upd.Set(expression.Name("limits"), expression.Value(*cmd.Limits))
 		cur.Limits = *cmd.Limits
+	}
+	if cmd.TimeZone != nil {
+		before["timeZone"], after["timeZone"] = cur.Zone(), *cmd.TimeZone
+		upd = upd.Set(expression.Name("timeZone"), expression.Value(*cmd.TimeZone))
+		cur.TimeZone = *cmd.TimeZone
 	}
 	writes = append(writes,
 		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),

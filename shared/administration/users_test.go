@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
@@ -276,8 +277,8 @@ func TestMembersListSearchesFiltersAndPages(t *testing.T) {
 	if z := page.Members[0]; !slices.Equal(z.Roles, []string{"Admin", "Viewer"}) || z.Status != "active" || z.FirstName != "Test" || z.Version != 2 {
 		t.Errorf("row %+v", z)
 	}
-	sheet := directory.MembersCSV(page.Members).String()
-	if !strings.HasPrefix(sheet, "kind,user_id,invitation_id,email,first_name,last_name,status,roles,licence,external,joined_at,invited_at,expires_at\r\n") || !strings.Contains(sheet, "Admin;Viewer") {
+	sheet := directory.MembersCSV(page.Members, time.UTC).String()
+	if !strings.HasPrefix(sheet, "kind,user_id,invitation_id,email,first_name,last_name,status,roles,licence,external,joined_at,joined_at_utc,invited_at,invited_at_utc,expires_at,expires_at_utc\r\n") || !strings.Contains(sheet, "Admin;Viewer") {
 		t.Errorf("csv %q", sheet)
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"bytes"
 	"encoding/csv"
 	"strings"
+	"time"
+
+	"github.com/acme/accountadmin/shared/email"
 )
 
 // ContentType is the media type of an export (RFC 4180 registers text/csv;
@@ -74,4 +77,29 @@ func Neutralise(cell string) string {
 		return "'" + cell
 	}
 	return cell
+}
+
+// Instants. Each instant of an export takes two columns: the instant as its
+// reader reads it, in their time zone with its abbreviation and offset
+// ("2026-11-30 10:00 CET (UTC+01:00)"), and beside it the same instant for
+// machines, ISO 8601 in UTC ("2026-11-30T09:00:00Z"), under the same name
+// with "_utc" after it. A missing instant leaves both cells empty.
+
+// InstantColumns names the two columns of each instant column name given:
+// "joined_at", "joined_at_utc", ...
+func InstantColumns(names ...string) []string {
+	out := make([]string, 0, 2*len(names))
+	for _, n := range names {
+		out = append(out, n, n+"_utc")
+	}
+	return out
+}
+
+// Instant is the two cells of at: in zone, and in UTC. A nil at is two
+// empty cells; a nil zone is UTC.
+func Instant(at *time.Time, zone *time.Location) []string {
+	if at == nil || at.IsZero() {
+		return []string{"", ""}
+	}
+	return []string{email.FormatShortIn(*at, zone), at.UTC().Format(time.RFC3339)}
 }

@@ -428,15 +428,14 @@ func (d *Directory) administeredByMember(ctx context.Context, q AccountQuery) (A
 	return AccountPage{Accounts: append([]AccountRow{}, page...), NextCursor: next}, nil
 }
 
-// AccountsCSV renders rows as the account export.
-func AccountsCSV(rows []AccountRow) *csvexport.Sheet {
-	sheet := csvexport.New("id", "name", "status", "plan", "parent", "created_at", "closed_at")
+// AccountsCSV renders rows as the account export. Instants are in zone, the
+// reader's (ReaderZone), each with its UTC column beside it.
+func AccountsCSV(rows []AccountRow, zone *time.Location) *csvexport.Sheet {
+	sheet := csvexport.New(append([]string{"id", "name", "status", "plan", "parent"}, csvexport.InstantColumns("created_at", "closed_at")...)...)
 	for _, r := range rows {
-		closed := ""
-		if r.ClosedAt != nil {
-			closed = r.ClosedAt.UTC().Format(time.RFC3339)
-		}
-		sheet.Row(r.ID, r.Name, r.Status, r.PlanID, r.ParentID, r.CreatedAt.UTC().Format(time.RFC3339), closed)
+		created := r.CreatedAt
+		cells := append([]string{r.ID, r.Name, r.Status, r.PlanID, r.ParentID}, csvexport.Instant(&created, zone)...)
+		sheet.Row(append(cells, csvexport.Instant(r.ClosedAt, zone)...)...)
 	}
 	return sheet
 }

@@ -299,20 +299,18 @@ func sortedRoles(roles []string) []string {
 }
 
 // MembersCSV renders rows as the users export: members and pending
-// invitations, each row saying which it is.
-func MembersCSV(rows []MemberRow) *csvexport.Sheet {
-	sheet := csvexport.New("kind", "user_id", "invitation_id", "email", "first_name", "last_name", "status", "roles", "licence", "external",
-		"joined_at", "invited_at", "expires_at")
+// invitations, each row saying which it is. Instants are in zone, the
+// reader's (ReaderZone), each with its UTC column beside it.
+func MembersCSV(rows []MemberRow, zone *time.Location) *csvexport.Sheet {
+	header := []string{"kind", "user_id", "invitation_id", "email", "first_name", "last_name", "status", "roles", "licence", "external"}
+	sheet := csvexport.New(append(header, csvexport.InstantColumns("joined_at", "invited_at", "expires_at")...)...)
 	for _, r := range rows {
-		sheet.Row(r.Kind, r.UserID, r.InvitationID, r.Email, r.FirstName, r.LastName, r.Status, strings.Join(r.Roles, ";"), r.Licence,
-			fmt.Sprint(r.External), instant(r.JoinedAt), instant(r.InvitedAt), instant(r.ExpiresAt))
+		cells := []string{r.Kind, r.UserID, r.InvitationID, r.Email, r.FirstName, r.LastName, r.Status, strings.Join(r.Roles, ";"), r.Licence,
+			fmt.Sprint(r.External)}
+		for _, at := range []*time.Time{r.JoinedAt, r.InvitedAt, r.ExpiresAt} {
+			cells = append(cells, csvexport.Instant(at, zone)...)
+		}
+		sheet.Row(cells...)
 	}
 	return sheet
-}
-
-func instant(at *time.Time) string {
-	if at == nil {
-		return ""
-	}
-	return at.UTC().Format(time.RFC3339)
 }

@@ -350,7 +350,7 @@ func TestUsersExportHasBothKindsNeutralised(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sheet := directory.MembersCSV(page.Members).String()
+	sheet := directory.MembersCSV(page.Members, time.UTC).String()
 	lines := strings.Split(strings.TrimSpace(sheet), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "kind,user_id,invitation_id,email,") {
 		t.Fatalf("export:\n%s", sheet)

@@ -74,12 +74,15 @@ type SettingsView struct {
 	SessionHours   int                     `json:"sessionHours"`
 	Limits         tenancy.Limits          `json:"limits"` // effective: defaults filled in
 	Version        int64                   `json:"version"`
+	// TimeZone: the default zone of people who set none (UTC unless set).
+	TimeZone string `json:"timeZone"`
 }
 
 // SettingsViewOf shows settings.
 func SettingsViewOf(s tenancy.Settings) SettingsView {
 	return SettingsView{DefaultRole: s.DefaultRole, DefaultLicence: s.DefaultLicence, PasswordPolicy: s.PasswordPolicy,
-		SessionHours: int(s.SessionTTL().Hours()), Limits: s.Limit(), Version: s.Version}
+		SessionHours: int(s.SessionTTL().Hours()), Limits: s.Limit(), Version: s.Version,
+		TimeZone: s.Zone()}
 }
 
 // Settings reads the tenant's settings; every signed-in member may (a

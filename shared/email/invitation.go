@@ -19,6 +19,10 @@ type Invitation struct {
 	Message      string // the inviter's personal message, exactly as typed
 	AcceptURL    string // the accept page, with the secret token
 	ExpiresAt    time.Time
+	// Zone is the invitee's time zone for ExpiresAt: an invitee has no
+	// setting yet, so the tenant's default (ReaderZone("", tenant's)).
+	// Nil is UTC.
+	Zone *time.Location
 }
 
 // Render builds the subject and both bodies. The personal message is the
@@ -44,15 +48,11 @@ func (inv Invitation) Render() (Message, error) {
 		Roles:     strings.Join(inv.Roles, ", "),
 		Message:   cleanText(inv.Message),
 		AcceptURL: inv.AcceptURL,
-		Expires:   FormatInstant(inv.ExpiresAt),
+		Expires:   FormatInstantIn(inv.ExpiresAt, inv.Zone),
 	}
 	subject := truncate(d.Inviter+" invited you to join "+d.Accounts, 200)
 	return Message{To: inv.To, Subject: oneLine(subject), Text: d.text(), HTML: d.html()}, nil
 }
-
-// FormatInstant writes an instant the way emails and pages show it:
-// "Monday 30 November 2026, 09:00 UTC".
-func FormatInstant(t time.Time) string { return t.UTC().Format("Monday 2 January 2006, 15:04 UTC") }
 
 type invitationData struct {
 	Inviter, Product, Accounts, Roles, Message, AcceptURL, Expires string

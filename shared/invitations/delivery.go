@@ -32,7 +32,7 @@ func (s *Service) deliver(ctx context.Context, t table.Tenant, inv Invitation, t
 	delivery, reason := DeliverySent, ""
 	msg, err := email.Invitation{To: inv.Email, InviterName: inv.InviterName, InviterEmail: inv.InviterEmail,
 		ProductName: ic.settings.Name, Accounts: names, Roles: inv.Roles, Message: inv.Message,
-		AcceptURL: s.link(token), ExpiresAt: inv.Expiry()}.Render()
+		AcceptURL: s.link(token), ExpiresAt: inv.Expiry(), Zone: email.Zone(ic.settings.TimeZone)}.Render()
 	if err == nil {
 		if s.Mail == nil {
 			err = &email.DeliveryError{Reason: email.ReasonNotConfigured, Err: errors.New("no mailer configured")}
@@ -83,15 +83,16 @@ func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, settings ten
 	hour := now.Truncate(time.Hour)
 	next := hour.Add(time.Hour)
 	retry := int64(next.Sub(now).Seconds() + 0.999)
+	zone := email.Zone(settings.TimeZone) // the inviter reads it; the settings are loaded already
 	inviterErr := ErrRateLimited.Withf("you can send at most %d invitations per hour; try again after %s",
-		lim.PerInviterPerHour, email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerInviterPerHour)
+		lim.PerInviterPerHour, email.FormatInstantIn(next, zone)).With("retryAfterSeconds", retry).With("limit", lim.PerInviterPerHour)
 	if total > lim.PerInviterPerHour {
 		return inviterErr
 	}
 	writes := []*store.Write{caps.Counter(t.InviterQuota(inviterID, hour), total, lim.PerInviterPerHour, next, inviterErr)}
 	for a, n := range perAccount {
 		accountErr := ErrRateLimited.Withf("account %s can receive at most %d invitations per hour; try again after %s",
-			a, lim.PerAccountPerHour, email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)
+			a, lim.PerAccountPerHour, email.FormatInstantIn(next, zone)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)
 		if n > lim.PerAccountPerHour {
 			return accountErr
 		}
@@ -113,13 +114,14 @@ func (s *Service) quotaWrites(t table.Tenant, settings tenancy.Settings, inviter
 	hour := now.Truncate(time.Hour)
 	next := hour.Add(time.Hour)
 	retry := int64(next.Sub(now).Seconds() + 0.999)
+	zone := email.Zone(settings.TimeZone)
 	writes := []*store.Write{caps.Counter(t.InviterQuota(inviterID, hour), 1, lim.PerInviterPerHour, next,
 		ErrRateLimited.Withf("you can send at most %d invitations per hour; try again after %s", lim.PerInviterPerHour,
-			email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerInviterPerHour))}
+			email.FormatInstantIn(next, zone)).With("retryAfterSeconds", retry).With("limit", lim.PerInviterPerHour))}
 	for _, a := range accountIDs {
 		writes = append(writes, caps.Counter(t.AccountInviteQuota(a, hour), 1, lim.PerAccountPerHour, next,
 			ErrRateLimited.Withf("account %s can receive at most %d invitations per hour; try again after %s", a,
-				lim.PerAccountPerHour, email.FormatInstant(next)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)))
+				lim.PerAccountPerHour, email.FormatInstantIn(next, zone)).With("retryAfterSeconds", retry).With("limit", lim.PerAccountPerHour)))
 	}
 	return append(writes, caps.Invitations.WithRefusal(ErrRateLimited).Reserve(t, settings, 1, now))
 }

@@ -1,10 +1,14 @@
 package invitations
 
 import (
+	"context"
+	"slices"
 	"time"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // Person names someone in a view.
@@ -67,8 +71,33 @@ func epochPtr(s int64) *time.Time {
 
 // usable says whether token opens inv now, and if not, why, in words the
 // invitee can act on: an unknown link is 404; a used, withdrawn, expired or
-// replaced one is 410 and says what happened and whom to ask.
+// replaced one is 410 and says what happened and whom to ask. Its dates are
+// in UTC; usableForInvitee writes them in the tenant's zone.
 func usable(inv Invitation, token string, now time.Time) error {
+	return usableIn(inv, token, now, time.UTC)
+}
+
+// usableForInvitee is usable with the dates of its answer in the tenant's
+// time zone (the invitee has no setting of their own yet). The settings are
+// read only when the answer is a refusal that shows a date, so a usable link
+// costs no read more.
+func (s *Service) usableForInvitee(ctx context.Context, t table.Tenant, inv Invitation, token string, now time.Time) error {
+	err := usable(inv, token, now)
+	if e, ok := apperr.As(err); !ok || !slices.Contains(datedRefusals, e.Code) {
+		return err
+	}
+	var settings tenancy.Settings
+	if ok, gerr := s.Store.Get(ctx, t.Settings(), &settings); gerr != nil || !ok {
+		return err // the refusal in UTC rather than none
+	}
+	return usableIn(inv, token, now, email.Zone(settings.TimeZone))
+}
+
+// datedRefusals are the codes of the refusals whose detail shows a date.
+var datedRefusals = []string{ErrReplaced.Code, ErrAccepted.Code, ErrRevoked.Code, ErrExpired.Code}
+
+// usableIn is usable with the dates written in zone.
+func usableIn(inv Invitation, token string, now time.Time, zone *time.Location) error {
 	if !sameHash(token, inv.TokenHash) {
 		replaced := false
 		for _, h := range inv.ReplacedLinks {
@@ -81,28 +110,31 @@ func usable(inv Invitation, token string, now time.Time) error {
 		}
 		if inv.Status == StatusPending {
 			return ErrReplaced.Withf("this link was replaced by a newer invitation email sent on %s; use the link in that email",
-				email.FormatInstant(epoch(inv.SentAt))).With("sentAt", epoch(inv.SentAt))
+				email.FormatInstantIn(epoch(inv.SentAt), zone)).With("sentAt", epoch(inv.SentAt))
 		}
 	}
-	return stateError(inv, now)
+	return stateErrorIn(inv, now, zone)
 }
 
 // stateError is nil for a pending invitation before its expiry, else the
-// 410 that says what happened to it.
-func stateError(inv Invitation, now time.Time) error {
+// 410 that says what happened to it, with its dates in UTC.
+func stateError(inv Invitation, now time.Time) error { return stateErrorIn(inv, now, time.UTC) }
+
+// stateErrorIn is stateError with the dates written in zone.
+func stateErrorIn(inv Invitation, now time.Time, zone *time.Location) error {
 	ask := askWhom(inv)
 	switch inv.Status {
 	case StatusAccepted:
 		return ErrAccepted.Withf("this invitation was already accepted on %s; sign in with the email address %s",
-			email.FormatInstant(epoch(inv.AcceptedAt)), inv.Email).With("acceptedAt", epoch(inv.AcceptedAt))
+			email.FormatInstantIn(epoch(inv.AcceptedAt), zone), inv.Email).With("acceptedAt", epoch(inv.AcceptedAt))
 	case StatusRevoked:
 		return ErrRevoked.Withf("this invitation was withdrawn on %s; if you still need access, ask %s to invite you again",
-			email.FormatInstant(epoch(inv.RevokedAt)), ask).With("revokedAt", epoch(inv.RevokedAt)).With("inviter", inviterOf(inv))
+			email.FormatInstantIn(epoch(inv.RevokedAt), zone), ask).With("revokedAt", epoch(inv.RevokedAt)).With("inviter", inviterOf(inv))
 	case StatusExpired:
-		return expired(inv, ask)
+		return expired(inv, ask, zone)
 	case StatusPending:
 		if now.Unix() >= inv.ExpiresAt {
-			return expired(inv, ask)
+			return expired(inv, ask, zone)
 		}
 		return nil
 	default:
@@ -110,8 +142,8 @@ func stateError(inv Invitation, now time.Time) error {
 	}
 }
 
-func expired(inv Invitation, ask string) error {
-	return ErrExpired.Withf("this invitation expired on %s; ask %s to send you a new one", email.FormatInstant(inv.Expiry()), ask).
+func expired(inv Invitation, ask string, zone *time.Location) error {
+	return ErrExpired.Withf("this invitation expired on %s; ask %s to send you a new one", email.FormatInstantIn(inv.Expiry(), zone), ask).
 		With("expiredAt", inv.Expiry()).With("inviter", inviterOf(inv))
 }
 

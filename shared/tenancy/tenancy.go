@@ -30,6 +30,10 @@ type Settings struct {
 	DefaultLicence string                  `dynamodbav:"defaultLicence"`
 	PasswordPolicy identity.PasswordPolicy `dynamodbav:"passwordPolicy"`
 	SessionHours   int                     `dynamodbav:"sessionHours"`
+	// TimeZone is the IANA name of the zone people of the tenant read
+	// instants in when they set none themselves (invitees, always): emails,
+	// the accept page, problem details. Empty is UTC (DefaultTimeZone).
+	TimeZone string `dynamodbav:"timeZone,omitempty"`
 	// Limits are the tenant's throttles; zero fields take the defaults
 	// (Settings.Limit).
 	Limits  Limits `dynamodbav:"limits,omitempty" json:"limits"`
@@ -86,7 +90,16 @@ func (s Settings) Limit() Limits {
 const (
 	DefaultSessionHours = 12
 	DefaultLicence      = "standard"
+	DefaultTimeZone     = "UTC"
 )
+
+// Zone is the name of the tenant's time zone, DefaultTimeZone when unset.
+func (s Settings) Zone() string {
+	if s.TimeZone == "" {
+		return DefaultTimeZone
+	}
+	return s.TimeZone
+}
 
 // SessionTTL is how long a session lasts.
 func (s Settings) SessionTTL() time.Duration {
@@ -159,7 +172,7 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 		name = b.TenantID
 	}
 	settings := Settings{ID: t.ID(), Name: name, DefaultRole: access.RoleViewer, DefaultLicence: DefaultLicence,
-		PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours, Version: 1, Type: "TENANT"}
+		PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours, TimeZone: DefaultTimeZone, Version: 1, Type: "TENANT"}
 	k := t.Settings()
 	settings.PK, settings.SK = k.PK, k.SK
 	account := accounts.NewAccount(t, accounts.Account{ID: accountID, Name: b.AccountName, CreatedAt: now, UpdatedAt: now})

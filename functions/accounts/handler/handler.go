@@ -79,7 +79,11 @@ func (h handler) exportAccounts(ctx context.Context, req httpapi.Request) (httpa
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return csvResponse(req, directory.AccountsCSV(page.Accounts), "accounts.csv", page.NextCursor), nil
+	zone, err := h.dir.ReaderZone(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return csvResponse(req, directory.AccountsCSV(page.Accounts, zone), "accounts.csv", page.NextCursor), nil
 }
 
 func (h handler) account(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
@@ -125,7 +129,11 @@ func (h handler) exportMembers(ctx context.Context, req httpapi.Request) (httpap
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return csvResponse(req, directory.MembersCSV(page.Members), "members.csv", page.NextCursor), nil
+	zone, err := h.dir.ReaderZone(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return csvResponse(req, directory.MembersCSV(page.Members, zone), "members.csv", page.NextCursor), nil
 }
 
 func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

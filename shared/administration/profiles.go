@@ -2,7 +2,6 @@ package administration
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // ProfileRequest is the body of PATCH /users/{userId}: only the fields
@@ -193,7 +193,7 @@ func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	old := u.Email
 	applyProfile(&u, cmd, now, v+1)
 	if emailChange {
-		s.tellEmailChanged(ctx, u, old)
+		s.tellEmailChanged(ctx, t, u, old)
 	}
 	return Edited{User: u, EmailChanged: emailChange}, nil
 }
@@ -233,14 +233,20 @@ func applyProfile(u *identity.User, cmd EditProfile, now time.Time, version int6
 
 // tellEmailChanged emails the old and the new address, after the change is
 // committed; a failure is logged, never undoes the change.
-func (s *Service) tellEmailChanged(ctx context.Context, u identity.User, oldEmail string) {
+func (s *Service) tellEmailChanged(ctx context.Context, t table.Tenant, u identity.User, oldEmail string) {
 	if s.Mail == nil {
 		return
 	}
-	text := fmt.Sprintf("Hello %s,\n\nThe email address you sign in with was changed from %s to %s on %s.\n"+
-		"If you did not expect this, contact your administrator at once.\n", u.Name(), oldEmail, u.Email, email.FormatInstant(s.now()))
+	tenantZone := ""
+	if u.TimeZone == "" { // only then is the tenant's default needed (email changes are rare)
+		if settings, err := tenancy.Load(ctx, s.Store, t); err == nil {
+			tenantZone = settings.Zone()
+		}
+	}
 	for _, to := range []string{oldEmail, u.Email} {
-		if _, err := s.Mail.Send(ctx, email.Message{To: to, Subject: "Your sign-in email was changed", Text: text}); err != nil && s.Log != nil {
+		msg := email.EmailChanged{To: to, Name: u.Name(), OldEmail: oldEmail, NewEmail: u.Email, At: s.now(),
+			Zone: email.ReaderZone(u.TimeZone, tenantZone)}.Render()
+		if _, err := s.Mail.Send(ctx, msg); err != nil && s.Log != nil {
 			s.Log.WarnContext(ctx, "email-change notice not sent", "userId", u.ID, "error", err.Error())
 		}
 	}

@@ -67,15 +67,15 @@ func (c TenantCap) Limit(s tenancy.Settings) int { return c.limit(s.Limit()) }
 func (c TenantCap) Reserve(t table.Tenant, s tenancy.Settings, n int, now time.Time) *store.Write {
 	hour := now.Truncate(time.Hour)
 	limit := c.Limit(s)
-	return Counter(c.key(t, hour), n, limit, hour.Add(time.Hour), c.err(limit, now))
+	return Counter(c.key(t, hour), n, limit, hour.Add(time.Hour), c.err(limit, now, email.Zone(s.Zone())))
 }
 
 // err is the cap's refusal at now.
-func (c TenantCap) err(limit int, now time.Time) *apperr.Error {
+func (c TenantCap) err(limit int, now time.Time, zone *time.Location) *apperr.Error {
 	next := now.Truncate(time.Hour).Add(time.Hour)
 	retry := int64(next.Sub(now).Seconds() + 0.999)
 	return c.fail.Withf("this tenant allows at most %d %s per hour (tenant setting %s), whoever makes them; try again after %s, "+
-		"or ask a tenant operator to raise %s in the tenant settings", limit, c.counts, c.setting, email.FormatInstant(next), c.setting).
+		"or ask a tenant operator to raise %s in the tenant settings", limit, c.counts, c.setting, email.FormatInstantIn(next, zone), c.setting).
 		With("retryAfterSeconds", retry).With("limit", limit).With("cap", c.setting)
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -258,7 +259,7 @@ func refusal(metric string, a Allowance, used int64, p Period, now time.Time) er
 	wait := int64(math.Ceil(p.End.Sub(now).Seconds()))
 	return ErrLimitReached.
 		Withf("the %s allowance of this billing period is used up (%d of %d); it renews at %s",
-			metric, used, a.Limit, p.End.UTC().Format(time.RFC3339)).
+			metric, used, a.Limit, email.FormatInstant(p.End)).
 		With("metric", metric).With("limit", a.Limit).With("used", used).
 		With("resetAt", p.End.UTC()).With("retryAfterSeconds", max(1, wait))
 }

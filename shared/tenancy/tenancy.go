@@ -206,3 +206,16 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 	}
 	return Created{Tenant: t, AccountID: accountID, AdminID: admin.ID, Email: email}, nil
 }
+
+// CatalogueView is the tenant's licence types as the API shows them.
+type CatalogueView struct {
+	Types          licences.Catalogue `json:"types"`
+	DefaultLicence string             `json:"defaultLicence"`
+	PurchaseURL    string             `json:"purchaseUrl,omitempty"`
+	Version        int64              `json:"version"` // the settings' version, for If-Match
+}
+
+// CatalogueOf shows the tenant's licence types.
+func (s Settings) CatalogueOf() CatalogueView {
+	return CatalogueView{Types: s.Catalogue(), DefaultLicence: s.Licence(), PurchaseURL: s.PurchaseURL, Version: s.Version}
+}

@@ -62,6 +62,7 @@ var expected = map[string]int{
 	// licence) and whatever each sample acts on; "operator": true samples
 	// are a tenant operator's requests.
 	"accounts/roles.json":           200,
+	"accounts/licence-types.json":   200,
 	"accounts/settings.json":        200,
 	"accounts/plans.json":           200,
 	"edit/edit-profile.json":        200, // the admin's own profile
@@ -76,6 +77,7 @@ var expected = map[string]int{
 	"edit/sign-out-everywhere.json": 204,
 	"edit/change-password.json":     200, // the member changes their own
 	"edit/put-role.json":            200,
+	"edit/put-licence-type.json":    200,
 	"edit/delete-role.json":         204, // ${ROLE_NAME} defined first
 	"edit/update-settings.json":     200,
 	"edit/put-plan.json":            200,

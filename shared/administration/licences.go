@@ -13,8 +13,10 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // SeatsRequest is the body of PUT /accounts/{accountId}/licences/{licence}.
@@ -48,54 +50,75 @@ func (r SeatsRequest) Command(c access.Caller, accountID, licence string, ifMatc
 // ErrSeatsInUse refuses to buy fewer seats than are in use.
 var ErrSeatsInUse = apperr.New(apperr.KindConflict, "seats_in_use", "more seats are in use than that: remove licences first")
 
-// SetSeats records how many seats of a licence type an account bought.
-// Purchases are billing: tenant operators record them (or a custom role
-// holding licences.purchase, which operators may define). The first time a
-// type is bought for an account, its pool starts with the members who hold
-// that licence already; fewer seats than are in use are refused, and the
-// condition on "used" makes that hold against racing assignments.
+// SetSeats records how many seats of a licence type an account bought
+// explicitly, beside the seats its plan (or override) gives: the account
+// has plan seats + purchased. Purchases are billing: tenant operators
+// record them (or a custom role holding licences.purchase, which operators
+// may define). The type must be in the tenant's catalogue (422); a retired
+// type may only be bought down. The first time a type is bought for an
+// account, its pool starts with the members who hold that licence already;
+// fewer seats than are used or reserved are refused, and the condition on
+// "held" makes that hold against racing assignments and invitations.
 func (s *Service) SetSeats(ctx context.Context, cmd SetSeats) (licences.Pool, error) {
+	v, err := s.SetSeatsView(ctx, cmd)
+	return v.Pool, err
+}
+
+// SetSeatsView is SetSeats answering the seats with the plan's share.
+func (s *Service) SetSeatsView(ctx context.Context, cmd SetSeats) (licences.Seats, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !directory.ValidID(cmd.AccountID) {
-		return licences.Pool{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
+		return licences.Seats{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
 	if err := s.Access.Require(ctx, c, access.PurchaseSeats, cmd.AccountID); err != nil {
 		if errors.Is(err, apperr.ErrForbidden) {
-			return licences.Pool{}, apperr.ErrForbidden.Withf("seats are bought through the tenant's billing: ask a tenant operator")
+			return licences.Seats{}, apperr.ErrForbidden.Withf("seats are bought through the tenant's billing: ask a tenant operator")
 		}
-		return licences.Pool{}, err
+		return licences.Seats{}, err
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return licences.Seats{}, err
+	}
+	cat := settings.Catalogue()
+	if err := cat.Known("licence", cmd.Licence); err != nil {
+		return licences.Seats{}, err
+	}
+	seats, err := plans.SeatsIn(ctx, s.Store, t, cat, cmd.AccountID, cmd.Licence)
+	if err != nil {
+		return licences.Seats{}, err
+	}
+	if typ, _ := cat.Find(cmd.Licence); typ.Retired && cmd.Purchased > seats.Pool.Purchased {
+		return licences.Seats{}, cat.Check("licence", cmd.Licence)
 	}
 	now := s.now()
 	k := t.LicencePool(cmd.AccountID, cmd.Licence)
-	var pool licences.Pool
-	exists, err := s.Store.Get(ctx, k, &pool)
-	if err != nil {
-		return licences.Pool{}, err
-	}
+	pool := seats.Pool
 	var write *store.Write
 	var before map[string]any
-	if exists {
+	if seats.Exists {
 		v, err := expect(cmd.IfMatch, pool.Version)
 		if err != nil {
-			return licences.Pool{}, err
+			return licences.Seats{}, err
 		}
-		if pool.Used > cmd.Purchased {
-			return licences.Pool{}, ErrSeatsInUse.Withf("%d seats of %s are in use: remove licences before buying fewer", pool.Used, cmd.Licence)
+		if pool.Held > seats.Planned+cmd.Purchased {
+			return licences.Seats{}, ErrSeatsInUse.Withf("%d seats of %s are used or reserved (the plan gives %d): remove licences or revoke invitations before buying fewer",
+				pool.Held, cmd.Licence, seats.Planned)
 		}
 		before = map[string]any{"purchased": pool.Purchased}
 		write = store.Update(k, store.BumpVersion().
 			Set(expression.Name("purchased"), expression.Value(cmd.Purchased)).
 			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.AtVersion(v).And(expression.Name("used").LessThanEqual(expression.Value(cmd.Purchased)))).
+			If(store.AtVersion(v).And(expression.Name("held").LessThanEqual(expression.Value(seats.Planned + cmd.Purchased)))).
 			OrFail(apperr.ErrVersionConflict)
 		pool.Purchased, pool.Version, pool.UpdatedAt = cmd.Purchased, v+1, now
 	} else {
 		if cmd.IfMatch != 0 {
-			return licences.Pool{}, apperr.ErrVersionConflict
+			return licences.Seats{}, apperr.ErrVersionConflict
 		}
 		holders, err := s.countHolders(ctx, t, cmd.AccountID, cmd.Licence)
 		if err != nil {
-			return licences.Pool{}, err
+			return licences.Seats{}, err
 		}
 		pool = licences.NewPool(t, cmd.AccountID, cmd.Licence, cmd.Purchased, holders, now)
 		write = store.Put(pool).If(store.NotExists()).OrFail(apperr.ErrVersionConflict)
@@ -103,9 +126,10 @@ func (s *Service) SetSeats(ctx context.Context, cmd SetSeats) (licences.Pool, er
 	entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(c), "licence.seats_changed", "licence", cmd.Licence,
 		before, map[string]any{"purchased": cmd.Purchased})
 	if err := s.transact(ctx, "set seats of "+cmd.Licence, []*store.Write{write, entry.Write()}); err != nil {
-		return licences.Pool{}, err
+		return licences.Seats{}, err
 	}
-	return pool, nil
+	seats.Pool, seats.Exists, seats.Metered = pool, true, true
+	return seats, nil
 }
 
 // countHolders counts the members of accountID holding licence.
@@ -144,10 +168,13 @@ func (r LicenceRequest) Command(c access.Caller, accountID, userID string, ifMat
 }
 
 // AssignLicence gives a member a licence, changes it or removes it, in one
-// transaction with the seat bookkeeping and the change-log entry: the new
-// licence takes a seat only if one is free (409 no_free_seat; racing
-// assignments succeed exactly as many times as there are free seats), the
-// old one frees its seat. A member without a licence cannot sign in to the
+// transaction with the seat bookkeeping and the change-log entry. The new
+// licence is a type of the tenant's catalogue, not retired (else 422); where
+// it is metered it takes a seat of the account's (plan seats or override,
+// plus purchased) only if one is neither used nor reserved by a pending
+// invitation (409 no_free_seat with the figures and the tenant's purchase
+// link; racing assignments succeed exactly as many times as there are free
+// seats); the old one frees its seat. A member without a licence cannot sign in to the
 // account (the authorizer refuses their next request), so removing the
 // last active Admin's licence is refused too. Needs licences.manage
 // (Admins).
@@ -182,7 +209,24 @@ func (s *Service) assignLicence(ctx context.Context, cmd AssignLicence) (account
 	}
 	var writes []*store.Write
 	if cmd.Licence != "" {
-		writes = append(writes, licences.TakeSeat(t, m.AccountID, cmd.Licence))
+		// The new type: in the catalogue and not retired (422), and a seat
+		// of the account's (plan, override and purchased) if it is metered.
+		settings, err := tenancy.Load(ctx, s.Store, t)
+		if err != nil {
+			return accounts.Membership{}, err
+		}
+		cat := settings.Catalogue()
+		if err := cat.Check("licence", cmd.Licence); err != nil {
+			return accounts.Membership{}, err
+		}
+		seats, err := plans.SeatsIn(ctx, s.Store, t, cat, m.AccountID, cmd.Licence)
+		if err != nil {
+			return accounts.Membership{}, err
+		}
+		if seats.Metered && seats.Free() == 0 {
+			return accounts.Membership{}, seats.NoFreeSeat(settings.PurchaseURL)
+		}
+		writes = append(writes, seats.Take(t, settings.PurchaseURL))
 	}
 	releases, err := licences.Releases(ctx, s.Store, t, []licences.Held{{AccountID: m.AccountID, Licence: m.Licence}})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -234,11 +235,13 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		return Accepted{}, err
 	}
 	names := map[string]string{}
+	accs := map[string]accounts.Account{}
 	for _, a := range inv.AccountIDs {
 		var acc accounts.Account
 		if err := decodeItem(items, t.Account(a), &acc); err != nil {
 			return Accepted{}, err
 		}
+		accs[a] = acc
 		if acc.Status != accounts.StatusActive {
 			return Accepted{}, ErrAccountClosed.Withf("account %s of this invitation is closed; ask %s", acc.Name, askWhom(inv))
 		}
@@ -294,21 +297,23 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			PasswordHash: hash, Status: identity.UserActive, HomeAccountID: inv.AccountIDs[0], CreatedAt: now, UpdatedAt: now})
 	}
 
-	// Licences: the new membership gets the tenant's default licence so the
-	// invited user can sign in. Where the account has bought seats of it (a
-	// licence pool), joining takes one in this transaction, conditioned on a
-	// free seat; where it has no pool the licence is unmetered, and the
-	// transaction checks the pool is still absent, so a pool created
-	// meanwhile is never bypassed.
-	licence := settings.DefaultLicence
-	if licence == "" {
-		licence = tenancy.DefaultLicence
+	// Licences: the new membership gets the invitation's licence (the
+	// tenant's default for invitations made before they named one) so the
+	// invited user can sign in. Where the invitation reserved a seat, the
+	// accept converts it into a used one (or releases it where the invitee
+	// is a member already): it never fails for seats. An account where
+	// nothing was reserved (the licence was unmetered there when the
+	// invitation was sent) takes a seat now if the account has seats of it
+	// since; else the transaction checks the pool is still absent, so a
+	// pool created meanwhile is never bypassed.
+	licence := licenceOf(inv, settings)
+	var unreserved []string
+	for _, a := range inv.AccountIDs {
+		if !slices.Contains(inv.Reserved, a) {
+			unreserved = append(unreserved, a)
+		}
 	}
-	poolKeys := make([]table.Key, len(inv.AccountIDs))
-	for i, a := range inv.AccountIDs {
-		poolKeys[i] = t.LicencePool(a, licence)
-	}
-	pools, err := s.Store.GetMany(ctx, poolKeys)
+	seats, err := s.seatsFor(ctx, t, settings, accs, unreserved, licence)
 	if err != nil {
 		return Accepted{}, fmt.Errorf("accept invitation %s: %w", id, err)
 	}
@@ -318,7 +323,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			Set(expression.Name("acceptedAt"), expression.Value(now.Unix())).
 			Set(expression.Name("acceptedBy"), expression.Value(user.ID)).
 			Set(expression.Name("updatedAt"), expression.Value(now)).
-			Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))).
+			Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK")).Remove(expression.Name("reserved"))).
 			If(store.Is("status", StatusPending).
 				And(store.Is("tokenHash", inv.TokenHash)).
 				And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))).
@@ -349,11 +354,13 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			m := accounts.NewMembership(t, accounts.Membership{AccountID: a, UserID: user.ID, Email: user.Email, Roles: inv.Roles,
 				FirstName: user.FirstName, LastName: user.LastName, Licence: licence, External: user.HomeAccountID != "" && user.HomeAccountID != a, CreatedAt: now, UpdatedAt: now})
 			writes = append(writes, store.Put(m).If(store.NotExists()).OrFail(ErrAlreadyMember))
-			if _, metered := pools[t.LicencePool(a, licence)]; metered {
-				writes = append(writes, licences.TakeSeat(t, a, licence))
+			if slices.Contains(inv.Reserved, a) {
+				writes = append(writes, licences.Convert(t, a, licence))
 			} else {
-				writes = append(writes, store.Check(t.LicencePool(a, licence), store.NotExists()).OrFail(errSeatsChanged))
+				writes = append(writes, seats[a].Take(t, settings.PurchaseURL))
 			}
+		} else if slices.Contains(inv.Reserved, a) {
+			writes = append(writes, licences.Unreserve(t, a, licence))
 		}
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, actor, "invitation.accepted", "user", user.ID, nil,
 			map[string]any{"invitationId": inv.ID, "email": inv.Email, "roles": inv.Roles, "licence": licence,
@@ -380,11 +387,6 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 }
 
 var sessionKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#S#[0-9a-f]{64}`) }) // compiled on first use, not at init
-
-// errSeatsChanged: the account bought seats of the licence while this
-// accept was under way; accepting again takes one of them.
-var errSeatsChanged = apperr.New(apperr.KindConflict, "seats_changed",
-	"the account's licences changed while you accepted; try again")
 
 var errUserChanged = apperr.New(apperr.KindConflict, "user_changed",
 	"your account changed while accepting (suspended, or its email or name changed); reload and try again")

@@ -154,13 +154,14 @@ func (s *Service) expire(ctx context.Context, t table.Tenant, inv Invitation, no
 		Set(expression.Name("status"), expression.Value(StatusExpired)).
 		Set(expression.Name("expiredAt"), expression.Value(now.Unix())).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
-		Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+		Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK")).Remove(expression.Name("reserved"))
 	writes := []*store.Write{
 		store.Update(t.Invitation(inv.ID), upd).
 			If(store.Is("status", StatusPending).And(store.Is("expiresAt", inv.ExpiresAt)).
 				And(expression.Name("expiresAt").LessThanEqual(expression.Value(now.Unix())))).
 			OrFail(errChanged),
 	}
+	writes = append(writes, releases(t, inv)...) // its seats are free again
 	for _, a := range inv.AccountIDs {
 		writes = append(writes,
 			moveEntry(t, inv, a, StatusExpired),

@@ -91,13 +91,21 @@ const (
 
 // Invitation is the invitation item.
 type Invitation struct {
-	PK           string   `dynamodbav:"PK"`
-	SK           string   `dynamodbav:"SK"`
-	Type         string   `dynamodbav:"type"`
-	ID           string   `dynamodbav:"id"`
-	Email        string   `dynamodbav:"email"`
-	AccountIDs   []string `dynamodbav:"accountIds"` // the first is the account it was sent from
-	Roles        []string `dynamodbav:"roles"`
+	PK         string   `dynamodbav:"PK"`
+	SK         string   `dynamodbav:"SK"`
+	Type       string   `dynamodbav:"type"`
+	ID         string   `dynamodbav:"id"`
+	Email      string   `dynamodbav:"email"`
+	AccountIDs []string `dynamodbav:"accountIds"` // the first is the account it was sent from
+	Roles      []string `dynamodbav:"roles"`
+	// Licence is the licence type the invitee gets in every account of
+	// the invitation; "" on invitations made before it was recorded (the
+	// tenant's default licence then).
+	Licence string `dynamodbav:"licence,omitempty"`
+	// Reserved lists the accounts where the invitation holds a seat of its
+	// licence (seats.go) while it is pending: accepting converts them,
+	// revoking and expiring release them, in the write that changes the status.
+	Reserved     []string `dynamodbav:"reserved,stringset,omitempty"`
 	Message      string   `dynamodbav:"message,omitempty"`
 	InviterID    string   `dynamodbav:"inviterId"`
 	InviterName  string   `dynamodbav:"inviterName,omitempty"`

@@ -20,6 +20,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/jobs"
+	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -32,6 +33,7 @@ type InviteRequest struct {
 	Roles      []string `json:"roles,omitempty"`      // default: the tenant's default role
 	Message    string   `json:"message,omitempty"`
 	SendEmail  *bool    `json:"sendEmail,omitempty"` // default true
+	Licence    *string  `json:"licence,omitempty"`   // a licence type of the tenant's; default: the tenant's default licence
 }
 
 // Invite is a validated invitation request.
@@ -42,6 +44,7 @@ type Invite struct {
 	Roles      []string // empty: the tenant's default role
 	Message    string
 	SendEmail  bool
+	Licence    string // "": the tenant's default licence
 }
 
 // Command validates the request for accountID (the path's). Every bad field
@@ -82,11 +85,16 @@ func (r InviteRequest) Command(caller access.Caller, accountID string) (Invite, 
 	if msgErr != "" {
 		f.Add("message", "invalid_message", msgErr)
 	}
+	var licence string
+	if r.Licence != nil {
+		licence = strings.TrimSpace(*r.Licence)
+		f.Check(licences.ValidType(licence), "licence", licences.CodeUnknown, "a licence type is lower-case letters, digits, '-' or '_', like office")
+	}
 	if err := f.Err(); err != nil {
 		return Invite{}, err
 	}
 	send := r.SendEmail == nil || *r.SendEmail
-	return Invite{Caller: caller, AccountIDs: targets, Emails: r.Emails, Roles: roles, Message: msg, SendEmail: send}, nil
+	return Invite{Caller: caller, AccountIDs: targets, Emails: r.Emails, Roles: roles, Message: msg, SendEmail: send, Licence: licence}, nil
 }
 
 // cleanMessage trims the personal message and checks it is bounded text.
@@ -152,6 +160,8 @@ type inviteContext struct {
 	accounts map[string]accounts.Account
 	roles    []string
 	grants   grants // the inviter's right to grant roles, by target account
+	licence  string
+	seats    map[string]licences.Seats // of licence, by target account
 }
 
 // Invite creates one invitation per new email address (to every target
@@ -173,6 +183,17 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		return InviteResult{}, err // an address nobody proved sends no invitations
 	}
 	if ic.grants, err = s.requireGrants(ctx, caller, cmd.AccountIDs, ic.roles); err != nil {
+		return InviteResult{}, err
+	}
+	// The licence offered: a type of the tenant's catalogue, not retired.
+	ic.licence = cmd.Licence
+	if ic.licence == "" {
+		ic.licence = ic.settings.Licence()
+	}
+	if err := ic.settings.Catalogue().Check("licence", ic.licence); err != nil {
+		return InviteResult{}, err
+	}
+	if ic.seats, err = s.seatsFor(ctx, t, ic.settings, ic.accounts, cmd.AccountIDs, ic.licence); err != nil {
 		return InviteResult{}, err
 	}
 	now := s.Clock.Now()
@@ -252,6 +273,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		}
 	}
 
+	if err := enoughSeats(ic.seats, perAccount, ic.settings.PurchaseURL); err != nil {
+		return InviteResult{}, err
+	}
 	if err := s.reserveQuota(ctx, t, ic.settings, caller.UserID, perAccount, len(plans), admins, now); err != nil {
 		return InviteResult{}, err
 	}
@@ -332,14 +356,18 @@ func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inv
 	inv := Invitation{PK: k.PK, SK: k.SK, Type: typeInvitation, ID: id, Email: addr, AccountIDs: targets, Roles: ic.roles,
 		Message: cmd.Message, InviterID: ic.inviter.ID, InviterName: ic.inviter.Name(), InviterEmail: ic.inviter.Email, InviterSupport: ic.grants.supportIn(targets),
 		Status: StatusPending, TokenHash: ids.Hash(token), ExpiresAt: exp.Unix(), SentAt: now.Unix(), Sends: 1,
-		Delivery: delivery, Version: 1, CreatedAt: now, UpdatedAt: now, GSI3PK: due.PK, GSI3SK: due.SK}
+		Delivery: delivery, Version: 1, CreatedAt: now, UpdatedAt: now, GSI3PK: due.PK, GSI3SK: due.SK, Licence: ic.licence}
+	seatWrites, reserved := reservations(t, ic.seats, targets, ic.settings.PurchaseURL)
+	inv.Reserved = reserved
 	writes := []*store.Write{store.Put(inv).If(store.NotExists())}
+	writes = append(writes, seatWrites...)
 	for _, a := range targets {
 		writes = append(writes,
 			store.Put(newAccountEntry(t, inv, a)).If(store.NotExists()),
 			store.Put(newGuard(t, a, addr, id)).If(store.NotExists()).OrFail(ErrAlreadyInvited),
 			changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.created", changeLogSubjectInv, id, nil,
-				map[string]any{"email": addr, "roles": ic.roles, "accountIds": targets, "sendEmail": cmd.SendEmail}).Write())
+				map[string]any{"email": addr, "roles": ic.roles, "accountIds": targets, "sendEmail": cmd.SendEmail, "licence": ic.licence,
+					"seatReserved": slices.Contains(reserved, a)}).Write())
 	}
 	writes = append(writes, ic.grants.checks(targets)...)
 	if err := s.Store.Transact(ctx, "create invitation "+id, writes...); err != nil {

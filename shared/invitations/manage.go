@@ -186,9 +186,29 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	} else {
 		upd = upd.Remove(expression.Name("inviterSupport"))
 	}
+	var seatWrites []*store.Write
+	if wasExpired && inv.Licence != "" {
+		// Back to pending: it holds a seat again where the licence is metered.
+		seats, err := s.seatsFor(ctx, t, ic.settings, ic.accounts, inv.AccountIDs, inv.Licence)
+		if err != nil {
+			return Resent{}, err
+		}
+		one := map[string]int{}
+		for _, a := range inv.AccountIDs {
+			one[a] = 1
+		}
+		if err := enoughSeats(seats, one, ic.settings.PurchaseURL); err != nil {
+			return Resent{}, err
+		}
+		seatWrites, next.Reserved = reservations(t, seats, inv.AccountIDs, ic.settings.PurchaseURL)
+		if len(next.Reserved) > 0 {
+			upd = upd.Set(expression.Name("reserved"), expression.Value(&types.AttributeValueMemberSS{Value: next.Reserved}))
+		}
+	}
 	writes := []*store.Write{
 		store.Update(t.Invitation(inv.ID), upd).If(store.AtVersion(inv.Version).And(store.Is("status", inv.Status))).OrFail(errChanged),
 	}
+	writes = append(writes, seatWrites...)
 	for _, a := range inv.AccountIDs {
 		ix := t.AccountInvitationsByStatus(a, StatusPending, inv.ID)
 		byEmail, byName := usersListKeys(t, a, inv) // back in the users list
@@ -261,7 +281,11 @@ func (s *Service) Revoke(ctx context.Context, cmd RevokeCommand) error {
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
 	writes := []*store.Write{
-		store.Update(t.Invitation(inv.ID), upd).If(store.AtVersion(inv.Version).And(store.Is("status", inv.Status))).OrFail(errChanged),
+		store.Update(t.Invitation(inv.ID), upd.Remove(expression.Name("reserved"))).
+			If(store.AtVersion(inv.Version).And(store.Is("status", inv.Status))).OrFail(errChanged),
+	}
+	if inv.Status == StatusPending {
+		writes = append(writes, releases(t, inv)...) // its seats are free again
 	}
 	for _, a := range inv.AccountIDs {
 		writes = append(writes, moveEntry(t, inv, a, StatusRevoked))

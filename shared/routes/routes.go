@@ -91,6 +91,9 @@ var Table = []Route{
 	{"DELETE", "/roles/{roleName}", "edit", true},
 	{"PATCH", "/tenant/settings", "edit", true},
 	{"PUT", "/plans/{planId}", "edit", true},
+	// The tenant's catalogue of licence types (issue 14).
+	{"GET", "/licence-types", "accounts", true},
+	{"PUT", "/licence-types/{licence}", "edit", true},
 	{"POST", "/users/delete", "delete", true},
 	{"DELETE", "/users/{userId}", "delete", true},
 	{"DELETE", "/accounts/{accountId}/users/{userId}", "delete", true},

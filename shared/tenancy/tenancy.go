@@ -15,19 +15,27 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
 
 // Settings are a tenant's policies.
 type Settings struct {
-	PK             string                  `dynamodbav:"PK"`
-	SK             string                  `dynamodbav:"SK"`
-	Type           string                  `dynamodbav:"type"`
-	ID             string                  `dynamodbav:"id"`
-	Name           string                  `dynamodbav:"name"`
-	DefaultRole    string                  `dynamodbav:"defaultRole"`
-	DefaultLicence string                  `dynamodbav:"defaultLicence"`
+	PK             string `dynamodbav:"PK"`
+	SK             string `dynamodbav:"SK"`
+	Type           string `dynamodbav:"type"`
+	ID             string `dynamodbav:"id"`
+	Name           string `dynamodbav:"name"`
+	DefaultRole    string `dynamodbav:"defaultRole"`
+	DefaultLicence string `dynamodbav:"defaultLicence"`
+	// LicenceTypes is the tenant's catalogue of licence types; a tenant
+	// stored before catalogues existed has none and gets
+	// licences.DefaultCatalogue (see Catalogue).
+	LicenceTypes licences.Catalogue `dynamodbav:"licenceTypes,omitempty"`
+	// PurchaseURL, when set, is where an account buys more seats: a 409
+	// no_free_seat links to it.
+	PurchaseURL    string                  `dynamodbav:"purchaseUrl,omitempty"`
 	PasswordPolicy identity.PasswordPolicy `dynamodbav:"passwordPolicy"`
 	SessionHours   int                     `dynamodbav:"sessionHours"`
 	// TimeZone is the IANA name of the zone people of the tenant read
@@ -101,6 +109,22 @@ func (s Settings) Zone() string {
 	return s.TimeZone
 }
 
+// Catalogue is the tenant's licence types.
+func (s Settings) Catalogue() licences.Catalogue {
+	if len(s.LicenceTypes) == 0 {
+		return licences.DefaultCatalogue(s.Licence())
+	}
+	return s.LicenceTypes
+}
+
+// Licence is the tenant's default licence type.
+func (s Settings) Licence() string {
+	if s.DefaultLicence == "" {
+		return DefaultLicence
+	}
+	return s.DefaultLicence
+}
+
 // SessionTTL is how long a session lasts.
 func (s Settings) SessionTTL() time.Duration {
 	if s.SessionHours <= 0 {
@@ -172,7 +196,8 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 		name = b.TenantID
 	}
 	settings := Settings{ID: t.ID(), Name: name, DefaultRole: access.RoleViewer, DefaultLicence: DefaultLicence,
-		PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours, TimeZone: DefaultTimeZone, Version: 1, Type: "TENANT"}
+		LicenceTypes: licences.DefaultCatalogue(DefaultLicence), PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours,
+		TimeZone: DefaultTimeZone, Version: 1, Type: "TENANT"}
 	k := t.Settings()
 	settings.PK, settings.SK = k.PK, k.SK
 	account := accounts.NewAccount(t, accounts.Account{ID: accountID, Name: b.AccountName, CreatedAt: now, UpdatedAt: now})
@@ -194,4 +219,17 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 		return Created{}, err
 	}
 	return Created{Tenant: t, AccountID: accountID, AdminID: admin.ID, Email: email}, nil
+}
+
+// CatalogueView is the tenant's licence types as the API shows them.
+type CatalogueView struct {
+	Types          licences.Catalogue `json:"types"`
+	DefaultLicence string             `json:"defaultLicence"`
+	PurchaseURL    string             `json:"purchaseUrl,omitempty"`
+	Version        int64              `json:"version"` // the settings' version, for If-Match
+}
+
+// CatalogueOf shows the tenant's licence types.
+func (s Settings) CatalogueOf() CatalogueView {
+	return CatalogueView{Types: s.Catalogue(), DefaultLicence: s.Licence(), PurchaseURL: s.PurchaseURL, Version: s.Version}
 }

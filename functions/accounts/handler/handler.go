@@ -10,6 +10,7 @@
 //	GET /users/{userId}                         a profile (ETag)
 //	GET /users/{userId}/changes                 changes about a user, across accounts
 //	GET /users/{userId}/access-history          sign-ins and account switches
+//	GET /licence-types                          the tenant's licence types, default licence, purchase link
 //	GET /roles                                  built-in and custom roles, the default role
 //	GET /tenant/settings                        the tenant's settings (ETag)
 //	GET /plans                                  the tenant's subscription plans
@@ -27,6 +28,7 @@ import (
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 type handler struct{ dir *directory.Directory }
@@ -47,6 +49,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"GET /roles":                                 h.roles,
 		"GET /tenant/settings":                       h.settings,
 		"GET /plans":                                 h.plans,
+		"GET /licence-types":                         h.licenceTypes,
 	})
 }
 
@@ -258,4 +261,18 @@ func csvResponse(req httpapi.Request, sheet *csvexport.Sheet, filename, next str
 		headers["Link"] = "<" + req.RawPath + "?" + params.Encode() + `>; rel="next"`
 	}
 	return httpapi.Response{StatusCode: http.StatusOK, Headers: headers, Body: sheet.String()}
+}
+
+// licenceTypes shows the catalogue to any signed-in member (the forms that
+// give a licence offer its types).
+func (h handler) licenceTypes(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	s, err := tenancy.Load(ctx, h.dir.Store, caller.Tenant)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.WithETag(httpapi.JSON(http.StatusOK, s.CatalogueOf()), s.Version), nil
 }

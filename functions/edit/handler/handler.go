@@ -17,6 +17,7 @@
 //	DELETE /roles/{roleName}                           delete a custom role (operators)
 //	PATCH  /tenant/settings                            default role and licence, password policy (operators; If-Match)
 //	PUT    /plans/{planId}                             define a plan (operators; If-Match)
+//	PUT    /licence-types/{licence}                    add, rename or retire a licence type (operators; If-Match)
 //
 // Every change writes its change-log entry in the same transaction; edits of
 // versioned resources answer the new ETag.
@@ -66,6 +67,7 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 		"DELETE /roles/{roleName}":                         h.deleteRole,
 		"PATCH /tenant/settings":                           h.updateSettings,
 		"PUT /plans/{planId}":                              h.putPlan,
+		"PUT /licence-types/{licence}":                     h.putLicenceType,
 	})
 }
 
@@ -372,4 +374,21 @@ func (h handler) putPlan(ctx context.Context, req httpapi.Request) (httpapi.Resp
 		return httpapi.Response{}, err
 	}
 	return tagged(http.StatusOK, p, p.Version), nil
+}
+
+func (h handler) putLicenceType(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body administration.LicenceTypeRequest
+	caller, ifMatch, err := input(req, &body)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	cmd, err := body.Command(caller, req.PathParameters["licence"], ifMatch)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	s, err := h.admin.PutLicenceType(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return tagged(http.StatusOK, s.CatalogueOf(), s.Version), nil
 }

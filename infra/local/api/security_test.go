@@ -233,6 +233,9 @@ var securityMatrix = []securityRow{
 	{route: "GET /users/{userId}/access-history", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/users/" + w.member(t, w.a.AccountID, "").ID + "/access-history", as: w.adminTok}
 	}},
+	{route: "GET /licence-types", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "GET", path: "/licence-types", as: w.adminTok}
+	}},
 	{route: "GET /roles", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/roles", as: w.adminTok}
 	}},
@@ -310,6 +313,9 @@ var securityMatrix = []securityRow{
 	{route: "DELETE /roles/{roleName}", want: 204, viewer: 403, otherAdmin: 403, admin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		name := w.role(t)
 		return probe{method: "DELETE", path: "/roles/" + name, as: w.operatorTok}
+	}},
+	{route: "PUT /licence-types/{licence}", want: 200, viewer: 403, otherAdmin: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "PUT", path: "/licence-types/contractor", body: `{"name":"Contractor"}`, as: w.operatorTok}
 	}},
 	{route: "PATCH /tenant/settings", want: 200, viewer: 403, otherAdmin: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "PATCH", path: "/tenant/settings", body: `{"passwordPolicy":{"minLength":12,"requireClasses":true}}`, as: w.operatorTok}

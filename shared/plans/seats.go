@@ -1,0 +1,96 @@
+package plans
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+)
+
+// The plan's seat counts and the account's overrides are seats the
+// account has, counted like the ones bought explicitly:
+//
+//	seats of a type = (override "licence:<type>" if set, else the plan's
+//	                   seats of the type) + seats purchased explicitly
+//
+// SeatsOf reads what decides them for one write.
+
+// SeatsOf reads the seats of licence in each account (one batch for the
+// plans and pools; one Query of members per account whose metered pool does
+// not exist yet, to start it with the members holding the type).
+func SeatsOf(ctx context.Context, s *store.Store, t table.Tenant, cat licences.Catalogue, accs []accounts.Account, licence string) ([]licences.Seats, error) {
+	var keys []table.Key
+	seen := map[table.Key]bool{}
+	for _, a := range accs {
+		keys = append(keys, t.LicencePool(a.ID, licence))
+		if a.PlanID != "" && !seen[t.Plan(a.PlanID)] {
+			seen[t.Plan(a.PlanID)] = true
+			keys = append(keys, t.Plan(a.PlanID))
+		}
+	}
+	items, err := s.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read seats of %s: %w", licence, err)
+	}
+	out := make([]licences.Seats, len(accs))
+	for i, a := range accs {
+		st := licences.Seats{AccountID: a.ID, Licence: licence}
+		var p Plan
+		if it, ok := items[t.Plan(a.PlanID)]; ok && a.PlanID != "" {
+			if err := attributevalue.UnmarshalMap(it, &p); err != nil {
+				return nil, apperr.Internal("decode plan", err)
+			}
+		}
+		e := EffectiveOf(p, a.PlanOverrides)
+		planned, hasPlanned := e.Licences[licence]
+		st.Planned = planned
+		if it, ok := items[t.LicencePool(a.ID, licence)]; ok {
+			if err := attributevalue.UnmarshalMap(it, &st.Pool); err != nil {
+				return nil, apperr.Internal("decode licence pool", err)
+			}
+			st.Exists = true
+		}
+		st.Metered = st.Exists || hasPlanned || cat.Metered(licence)
+		if st.Metered && !st.Exists {
+			if st.Holders, err = countHolders(ctx, s, t, a.ID, licence); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// SeatsIn is SeatsOf for one account read by id.
+func SeatsIn(ctx context.Context, s *store.Store, t table.Tenant, cat licences.Catalogue, accountID, licence string) (licences.Seats, error) {
+	var a accounts.Account
+	ok, err := s.Get(ctx, t.Account(accountID), &a)
+	if err != nil {
+		return licences.Seats{}, err
+	}
+	if !ok {
+		return licences.Seats{}, apperr.ErrNotFound.Withf("no account %s", accountID)
+	}
+	out, err := SeatsOf(ctx, s, t, cat, []accounts.Account{a}, licence)
+	if err != nil {
+		return licences.Seats{}, err
+	}
+	return out[0], nil
+}
+
+// countHolders counts the members of accountID holding licence.
+func countHolders(ctx context.Context, s *store.Store, t table.Tenant, accountID, licence string) (int64, error) {
+	holds := expression.Name("licence").Equal(expression.Value(licence))
+	items, err := s.QueryAll(ctx, store.Query{Partition: t.AccountPartition(accountID), SKPrefix: table.MembershipPrefix, Filter: &holds}, 0)
+	if err != nil {
+		return 0, fmt.Errorf("count holders of %s: %w", licence, err)
+	}
+	return int64(len(items)), nil
+}

@@ -82,10 +82,13 @@ func (s Settings) Limit() Limits {
 	}
 }
 
-// Defaults for a new tenant.
+// Defaults for a new tenant. New users are Admins of the accounts they
+// join unless the invitation names roles (page 001: "By default, new users
+// are assigned the Admin role"); the tenant's defaultRole setting changes it.
 const (
 	DefaultSessionHours = 12
 	DefaultLicence      = "standard"
+	DefaultRole         = access.RoleAdmin
 )
 
 // SessionTTL is how long a session lasts.
@@ -158,7 +161,7 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 	if name == "" {
 		name = b.TenantID
 	}
-	settings := Settings{ID: t.ID(), Name: name, DefaultRole: access.RoleViewer, DefaultLicence: DefaultLicence,
+	settings := Settings{ID: t.ID(), Name: name, DefaultRole: DefaultRole, DefaultLicence: DefaultLicence,
 		PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours, Version: 1, Type: "TENANT"}
 	k := t.Settings()
 	settings.PK, settings.SK = k.PK, k.SK

@@ -370,7 +370,13 @@ func TestRemovingAnExternalUsersAccess(t *testing.T) {
 	if len(w.changes(t, w.ten.AccountID, "membership.removed")) != 1 {
 		t.Fatal("not logged")
 	}
-	// Anyone may leave an account.
+	// Anyone may leave an account, even their home (which then moves), but
+	// not their only one: that would delete them (see
+	// TestRemovingAUserFromTheirOnlyAccountDeletesThem).
 	u, me := w.member(t, w.ten.AccountID, "goer@example.org")
+	w.env.AddMembership(t, w.ten, home, u.ID, u.Email, access.RoleViewer)
 	wantKind(t, "leave", w.adm.RemoveMembership(ctx, me, w.ten.AccountID, u.ID), ok)
+	if got := w.user(t, u.ID); got.HomeAccountID != home {
+		t.Fatalf("the home of a user who left it: %q", got.HomeAccountID)
+	}
 }

@@ -135,7 +135,7 @@ func renderProblem(e *apperr.Error, requestID string) string {
 		b.WriteString(`<ul id="fields">`)
 		for _, f := range e.Fields {
 			b.WriteString("<li>")
-			if label := fieldLabels[f.Field]; label != "" {
+			if label := fieldLabel(f.Field); label != "" {
 				b.WriteString("<strong>" + label + ":</strong> ")
 			}
 			b.WriteString(esc(f.Detail) + "</li>")
@@ -152,9 +152,20 @@ func renderProblem(e *apperr.Error, requestID string) string {
 	return b.String()
 }
 
-// fieldLabels are the form's labels of the fields a problem can name, so
-// that a page without script says which field each message is about.
-var fieldLabels = map[string]string{"firstName": "First name", "lastName": "Last name", "password": "Password"}
+// fieldLabel is the form's label of a field a problem can name, so that a
+// page without script says which field each message is about. (A switch,
+// not a map: nothing is built at init.)
+func fieldLabel(field string) string {
+	switch field {
+	case "firstName":
+		return "First name"
+	case "lastName":
+		return "Last name"
+	case "password":
+		return "Password"
+	}
+	return ""
+}
 
 // pageStart writes the head and the heading.
 func pageStart(b *strings.Builder, title string) {

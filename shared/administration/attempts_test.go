@@ -49,7 +49,7 @@ func TestConcurrentPasswordChecksShareOneLimit(t *testing.T) {
 	verified := 0
 	for i, err := range errs {
 		switch apperr.KindOf(err) {
-		case apperr.KindUnprocessable, apperr.KindUnauthenticated: // a wrong password, verified
+		case apperr.KindForbidden, apperr.KindUnauthenticated: // a wrong password, verified
 			verified++
 		case apperr.KindRateLimited:
 		default:

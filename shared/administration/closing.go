@@ -306,18 +306,7 @@ func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a account
 	if err != nil {
 		return 0, err
 	}
-	home := newHome(ms, open)
-	writes = append(writes,
-		store.Update(t.User(u.ID), store.BumpVersion().
-			Set(expression.Name("homeAccountId"), expression.Value(home.AccountID)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Is("homeAccountId", a.ID)).OrFail(ErrChanged),
-		store.Update(t.Membership(home.AccountID, u.ID), store.BumpVersion().
-			Remove(expression.Name("external")).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Exists()).OrFail(ErrChanged),
-		changelog.New(t, s.IDs.NewID(), now, home.AccountID, changelog.ActorOf(c), "user.home_moved", "user", u.ID,
-			map[string]any{"homeAccountId": a.ID}, map[string]any{"homeAccountId": home.AccountID, "reason": "home account wiped"}).Write())
+	writes = append(writes, s.homeMoveWrites(c, u, a.ID, newHome(ms, open), "home account wiped")...)
 	if err := s.transact(ctx, "move home of "+u.ID+" out of wiped account "+a.ID, writes); err != nil {
 		return 0, err
 	}

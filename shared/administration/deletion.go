@@ -206,9 +206,20 @@ func (s *Service) leaveWrites(ctx context.Context, c access.Caller, u identity.U
 // RemoveMembership takes a user out of one account (an external user's
 // access, or a member's): the membership goes with its seat, in one
 // transaction with the change-log entry; the user's sessions in that
-// account are refused from their next request. The user stays, and stays a
-// member elsewhere. Not the last active Admin. Needs users.delete in the
-// account; anyone may leave an account themselves.
+// account are refused from their next request. Not the last active Admin.
+// Needs users.delete in the account; anyone may leave an account
+// themselves.
+//
+// Nobody is stranded without a home account. When the account is the
+// user's home, the same transaction either moves their home to another of
+// their memberships, chosen as a wipe chooses (newHome: an open account,
+// then one they hold a licence in, then the one they joined first), where
+// their membership stops being external and the move is recorded in that
+// account's change log, so that they sign in there by default and its
+// Admins administer them; or, when they are a member nowhere else, deletes
+// the user as DeleteUser does (a tombstone, the email claim released,
+// every session revoked). Nobody deletes themselves this way: leaving
+// one's only account is refused (ErrSelf), as deleting oneself is.
 func (s *Service) RemoveMembership(ctx context.Context, c access.Caller, accountID, userID string) error {
 	return s.removeMembership(ctx, c, accountID, userID, false)
 }
@@ -245,15 +256,37 @@ func (s *Service) removeOnce(ctx context.Context, c access.Caller, accountID, us
 	if u.Operator && !c.Operator && accountID == u.HomeAccountID && userID != c.UserID {
 		return access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators remove them from their home account", u.Email)
 	}
+	if u.HomeAccountID != accountID {
+		writes, err := s.leaveWrites(ctx, c, u, []accounts.Membership{m}, "membership.removed")
+		if err != nil {
+			return err
+		}
+		return s.transact(ctx, "remove "+u.ID+" from "+accountID, writes)
+	}
+	others, err := s.memberships(ctx, t, u.ID)
+	if err != nil {
+		return err
+	}
+	others = slices.DeleteFunc(others, func(o accounts.Membership) bool { return o.AccountID == accountID })
+	if len(others) == 0 {
+		if userID == c.UserID {
+			return ErrSelf.Withf("this is the only account you belong to: leaving it would delete your user; ask an Admin of the account to delete you")
+		}
+		writes, err := s.leaveWrites(ctx, c, u, []accounts.Membership{m}, "user.deleted")
+		if err != nil {
+			return err
+		}
+		writes = append(writes, tombstone(t, u, s.now())...)
+		return s.transact(ctx, "remove "+u.ID+" from their only account "+accountID+" (delete them)", writes)
+	}
 	writes, err := s.leaveWrites(ctx, c, u, []accounts.Membership{m}, "membership.removed")
 	if err != nil {
 		return err
 	}
-	if u.HomeAccountID == accountID {
-		// Their home account is no longer theirs: from now on operators
-		// administer them until another account becomes their home.
-		writes = append(writes, store.Update(t.User(u.ID), store.BumpVersion().Remove(expression.Name("homeAccountId"))).
-			If(store.Is("homeAccountId", accountID)).OrFail(ErrChanged))
+	open, err := s.openAccounts(ctx, t, others)
+	if err != nil {
+		return err
 	}
-	return s.transact(ctx, "remove "+u.ID+" from "+accountID, writes)
+	writes = append(writes, s.homeMoveWrites(c, u, accountID, newHome(others, open), "removed from their home account")...)
+	return s.transact(ctx, "remove "+u.ID+" from their home account "+accountID, writes)
 }

@@ -66,11 +66,17 @@ func TestOwnPasswordChangeRevokesTheOtherSessions(t *testing.T) {
 		return w.adm.ChangeOwnPassword(ctx, cmd)
 	}
 	_, err = change("Wrong-Password-11-Guess", "Copper-Lantern-58-Ridge")
-	wantKind(t, "wrong current password", err, apperr.KindUnprocessable)
+	wantKind(t, "wrong current password", err, apperr.KindForbidden, "wrong_password")
+	wantFields(t, "wrong current password", err, "currentPassword", "wrong_password")
+	_, err = change("Wrong-Password-12-Guess", "short")
+	wantKind(t, "a wrong current password before a bad new one", err, apperr.KindForbidden, "wrong_password")
 	_, err = change(u.Password, "Password1234!")
 	wantKind(t, "a blocklisted password", err, apperr.KindUnprocessable)
+	wantFields(t, "a blocklisted password", err, "newPassword", identity.CodePasswordCommon)
 	_, err = change(u.Password, "short")
 	wantKind(t, "too short", err, apperr.KindUnprocessable)
+	wantFields(t, "too short", err, "newPassword", identity.CodePasswordTooShort, identity.CodePasswordNeedsUppercase,
+		identity.CodePasswordNeedsDigit, identity.CodePasswordNeedsSpecial)
 
 	long := strings.Repeat("Long-Pass-9 ", 8) // 96 characters: never truncated, always allowed
 	signed, err := change(u.Password, long)
@@ -98,12 +104,47 @@ func TestWrongCurrentPasswordsLockLikeSignIn(t *testing.T) {
 	u, me := w.member(t, w.ten.AccountID, "guessed@example.org")
 	for i := range tenancy.DefaultLimits.PerClientFailures {
 		_, err := w.adm.ChangeOwnPassword(ctx, administration.ChangeOwnPassword{Caller: me, Current: fmt.Sprintf("Guess-%d-Wrong-Pass", i), New: "Copper-Lantern-58-Ridge"})
-		wantKind(t, "guess", err, apperr.KindUnprocessable)
+		wantKind(t, "guess", err, apperr.KindForbidden, "wrong_password")
 	}
 	_, err := w.adm.ChangeOwnPassword(ctx, administration.ChangeOwnPassword{Caller: me, Current: u.Password, New: "Copper-Lantern-58-Ridge"})
 	wantKind(t, "locked even with the right one", err, apperr.KindRateLimited)
 	_, err = w.auth().SignIn(ctx, auth.SignIn{Tenant: w.ten.Tenant, Email: u.Email, Password: u.Password})
 	wantKind(t, "sign-in is locked too", err, apperr.KindRateLimited)
+}
+
+// A wrong admin password is 403 wrong_password, counted by the same
+// limiter: after the limit even the right one is refused unverified (429).
+func TestWrongAdminPasswordsAreForbiddenAndLock(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	target, _ := w.member(t, w.ten.AccountID, "reset@example.org")
+	before := w.user(t, target.ID).Version
+	const ip = "198.51.100.77"
+	for i := range tenancy.DefaultLimits.PerClientFailures {
+		_, err := w.adm.SetPassword(ctx, administration.SetPassword{Caller: w.admin(), UserID: target.ID, AdminPassword: fmt.Sprintf("Guess-%d-Wrong-Pass", i),
+			Password: "Copper-Lantern-58-Ridge", IP: ip})
+		wantKind(t, "guess", err, apperr.KindForbidden, "wrong_password")
+	}
+	_, err := w.adm.SetPassword(ctx, administration.SetPassword{Caller: w.admin(), UserID: target.ID, AdminPassword: testkit.Password,
+		Password: "Copper-Lantern-58-Ridge", IP: ip})
+	wantKind(t, "locked even with the right one", err, apperr.KindRateLimited)
+	if got := w.user(t, target.ID); got.Version != before {
+		t.Fatalf("the password was set while locked: version %d", got.Version)
+	}
+}
+
+// wantFields fails unless err lists exactly codes, in order, all on field.
+func wantFields(t testing.TB, what string, err error, field string, codes ...string) {
+	t.Helper()
+	e, _ := apperr.As(err)
+	if e == nil || len(e.Fields) != len(codes) {
+		t.Fatalf("%s: want %s %v, got %v", what, field, codes, err)
+	}
+	for i, f := range e.Fields {
+		if f.Field != field || f.Code != codes[i] || f.Detail == "" {
+			t.Fatalf("%s: field %d is %+v, want %s %s", what, i, f, field, codes[i])
+		}
+	}
 }
 
 func TestAdminSetsAPasswordAfterReenteringTheirOwn(t *testing.T) {
@@ -120,7 +161,12 @@ func TestAdminSetsAPasswordAfterReenteringTheirOwn(t *testing.T) {
 		return w.adm.SetPassword(ctx, cmd)
 	}
 	_, err := set(w.admin(), administration.AdminPasswordRequest{AdminPassword: "not-mine", Password: "Copper-Lantern-58-Ridge"})
-	wantKind(t, "wrong admin password", err, apperr.KindUnprocessable)
+	wantKind(t, "wrong admin password", err, apperr.KindForbidden, "wrong_password")
+	wantFields(t, "wrong admin password", err, "adminPassword", "wrong_password")
+	_, err = set(w.admin(), administration.AdminPasswordRequest{AdminPassword: testkit.Password, Password: "lantern"})
+	wantKind(t, "a weak password for the user", err, apperr.KindUnprocessable)
+	wantFields(t, "a weak password for the user", err, "password", identity.CodePasswordTooShort, identity.CodePasswordNeedsUppercase,
+		identity.CodePasswordNeedsDigit, identity.CodePasswordNeedsSpecial)
 	_, err = set(viewer, administration.AdminPasswordRequest{AdminPassword: testkit.Password, Password: "Copper-Lantern-58-Ridge"})
 	wantKind(t, "a viewer", err, apperr.KindForbidden)
 	_, err = set(w.admin(), administration.AdminPasswordRequest{AdminPassword: testkit.Password, Password: "Copper-Lantern-58-Ridge", Generate: true})
@@ -324,7 +370,13 @@ func TestRemovingAnExternalUsersAccess(t *testing.T) {
 	if len(w.changes(t, w.ten.AccountID, "membership.removed")) != 1 {
 		t.Fatal("not logged")
 	}
-	// Anyone may leave an account.
+	// Anyone may leave an account, even their home (which then moves), but
+	// not their only one: that would delete them (see
+	// TestRemovingAUserFromTheirOnlyAccountDeletesThem).
 	u, me := w.member(t, w.ten.AccountID, "goer@example.org")
+	w.env.AddMembership(t, w.ten, home, u.ID, u.Email, access.RoleViewer)
 	wantKind(t, "leave", w.adm.RemoveMembership(ctx, me, w.ten.AccountID, u.ID), ok)
+	if got := w.user(t, u.ID); got.HomeAccountID != home {
+		t.Fatalf("the home of a user who left it: %q", got.HomeAccountID)
+	}
 }

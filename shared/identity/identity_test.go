@@ -42,35 +42,119 @@ func TestPasswordPolicy(t *testing.T) {
 	cases := []struct {
 		policy   PasswordPolicy
 		password string
-		code     string
+		codes    []string // every failing rule, in the rules' order
 	}{
-		{DefaultPasswordPolicy, "Correct-Horse-7", ""},
-		{DefaultPasswordPolicy, "Sh0rt!", "password_too_short"},
-		{DefaultPasswordPolicy, "alllowercase1!", "password_too_simple"},
-		{DefaultPasswordPolicy, "NoDigitsHere!!", "password_too_simple"},
-		{DefaultPasswordPolicy, "NoSpecial123abc", "password_too_simple"},
-		{DefaultPasswordPolicy, "Password123!", "password_common"},
-		{DefaultPasswordPolicy, "Qwertyuiop1!", "password_common"},
-		{DefaultPasswordPolicy, "Jane.Doe-2026!", "password_contains_email"},
-		{DefaultPasswordPolicy, strings.Repeat("Ab1!", 16), ""}, // 64 characters allowed
-		{DefaultPasswordPolicy, strings.Repeat("Ab1!", 64), ""}, // 256 allowed
-		{DefaultPasswordPolicy, strings.Repeat("Ab1!", 65), "password_too_long"},
-		{relaxed, "correct horse battery staple", ""}, // length + blocklist only
-		{relaxed, "passwordpassword", "password_common"},
-		{relaxed, "short one", "password_too_short"},
-		{DefaultPasswordPolicy, "Ünïcödé-Pässwört-1", ""},
+		{DefaultPasswordPolicy, "Correct-Horse-7", nil},
+		{DefaultPasswordPolicy, "Sh0rt!", []string{CodePasswordTooShort}},
+		{DefaultPasswordPolicy, "alllowercase1!", []string{CodePasswordNeedsUppercase}},
+		{DefaultPasswordPolicy, "NoDigitsHere!!", []string{CodePasswordNeedsDigit}},
+		{DefaultPasswordPolicy, "NoSpecial123abc", []string{CodePasswordNeedsSpecial}},
+		{DefaultPasswordPolicy, "Password123!", []string{CodePasswordCommon}},
+		{DefaultPasswordPolicy, "Qwertyuiop1!", []string{CodePasswordCommon}},
+		{DefaultPasswordPolicy, "Jane.Doe-2026!", []string{CodePasswordContainsEmail}},
+		// Several rules at once, every one reported.
+		{DefaultPasswordPolicy, "password", []string{CodePasswordTooShort, CodePasswordNeedsUppercase, CodePasswordNeedsDigit,
+			CodePasswordNeedsSpecial, CodePasswordCommon}},
+		{DefaultPasswordPolicy, "passwordpassword", []string{CodePasswordNeedsUppercase, CodePasswordNeedsDigit,
+			CodePasswordNeedsSpecial, CodePasswordCommon}},
+		{DefaultPasswordPolicy, "jane.doe", []string{CodePasswordTooShort, CodePasswordNeedsUppercase, CodePasswordNeedsDigit,
+			CodePasswordContainsEmail}},
+		{DefaultPasswordPolicy, "JANE.DOE.2026", []string{CodePasswordNeedsLowercase, CodePasswordContainsEmail}},
+		{DefaultPasswordPolicy, "welcome1", []string{CodePasswordTooShort, CodePasswordNeedsUppercase, CodePasswordNeedsSpecial,
+			CodePasswordCommon}},
+		{DefaultPasswordPolicy, strings.Repeat("Ab1!", 16), nil}, // 64 characters allowed
+		{DefaultPasswordPolicy, strings.Repeat("Ab1!", 64), nil}, // 256 allowed
+		{DefaultPasswordPolicy, strings.Repeat("Ab1!", 65), []string{"password_too_long"}},
+		{DefaultPasswordPolicy, "bad\xffutf8-Ab1", []string{"password_invalid"}},
+		{relaxed, "correct horse battery staple", nil}, // length + blocklist only
+		{relaxed, "passwordpassword", []string{CodePasswordCommon}},
+		{relaxed, "short one", []string{CodePasswordTooShort}},
+		{relaxed, "jane.doe", []string{CodePasswordTooShort, CodePasswordContainsEmail}},
+		{DefaultPasswordPolicy, "Ünïcödé-Pässwört-1", nil},
+	}
+	// Every combination of the length and the four character classes: each
+	// class's code is present exactly when its class is absent, too_short
+	// exactly when the password is short.
+	pools := []struct {
+		chars, code string
+	}{{"mzrwkt", CodePasswordNeedsLowercase}, {"QXJVKT", CodePasswordNeedsUppercase}, {"385947", CodePasswordNeedsDigit},
+		{"-#~ %+", CodePasswordNeedsSpecial}}
+	for mask := range 1 << 4 {
+		for _, long := range []bool{false, true} {
+			var present []string
+			var want []string
+			if !long {
+				want = append(want, CodePasswordTooShort)
+			}
+			for i, p := range pools {
+				if mask&(1<<i) != 0 {
+					present = append(present, p.chars)
+				} else {
+					want = append(want, p.code)
+				}
+			}
+			if len(present) == 0 {
+				if long {
+					continue // a long password has some class
+				}
+				cases = append(cases, struct {
+					policy   PasswordPolicy
+					password string
+					codes    []string
+				}{DefaultPasswordPolicy, "", want})
+				continue
+			}
+			var b strings.Builder
+			for n := 0; b.Len() < map[bool]int{false: 6, true: 12}[long]; n++ {
+				pool := present[n%len(present)]
+				b.WriteByte(pool[(n/len(present))%len(pool)])
+			}
+			cases = append(cases, struct {
+				policy   PasswordPolicy
+				password string
+				codes    []string
+			}{DefaultPasswordPolicy, b.String(), want})
+		}
 	}
 	for _, c := range cases {
 		err := c.policy.Check("password", c.password, "jane.doe@example.com")
-		if c.code == "" {
+		if len(c.codes) == 0 {
 			if err != nil {
 				t.Errorf("%q refused: %v", c.password, err)
 			}
 			continue
 		}
 		e, ok := apperr.As(err)
-		if !ok || len(e.Fields) != 1 || e.Fields[0].Code != c.code || e.Fields[0].Field != "password" {
-			t.Errorf("%q: got %v, want %s", c.password, err, c.code)
+		if !ok || e.Kind != apperr.KindUnprocessable {
+			t.Errorf("%q: got %v, want 422 %v", c.password, err, c.codes)
+			continue
+		}
+		var got []string
+		for _, f := range e.Fields {
+			if f.Field != "password" || f.Detail == "" {
+				t.Errorf("%q: field error %+v", c.password, f)
+			}
+			got = append(got, f.Code)
+		}
+		if strings.Join(got, " ") != strings.Join(c.codes, " ") {
+			t.Errorf("%q: codes %v, want %v", c.password, got, c.codes)
+		}
+	}
+}
+
+// The detail of a refused password lists only what it lacks, in plain words.
+func TestPasswordDetailListsOnlyWhatIsMissing(t *testing.T) {
+	cases := map[string]string{
+		"NoDigitsHere!!": "the password needs a digit",
+		"sh0rt":          "the password needs at least 10 characters, an upper-case letter and a special character",
+		"password":       "the password needs at least 10 characters, an upper-case letter, a digit and a special character; it is too common",
+		"Password123!":   "the password is too common",
+		"JANE.DOE.2026":  "the password needs a lower-case letter; it may not contain your email address",
+	}
+	for pw, want := range cases {
+		e, _ := apperr.As(DefaultPasswordPolicy.Check("newPassword", pw, "jane.doe@example.com"))
+		if e == nil || e.Detail != want {
+			t.Errorf("%q: detail %v, want %q", pw, e, want)
 		}
 	}
 }

@@ -110,30 +110,81 @@ var blocklist = sync.OnceValue(func() map[string]bool {
 	return m
 })
 
+// The codes of the password rules, one per rule, so that a form can point
+// at each one; Check reports every rule that fails at once.
+const (
+	CodePasswordTooShort       = "password_too_short"
+	CodePasswordNeedsLowercase = "password_needs_lowercase"
+	CodePasswordNeedsUppercase = "password_needs_uppercase"
+	CodePasswordNeedsDigit     = "password_needs_digit"
+	CodePasswordNeedsSpecial   = "password_needs_special"
+	CodePasswordCommon         = "password_common"
+	CodePasswordContainsEmail  = "password_contains_email"
+)
+
 // Check validates a new password against the policy; email is the user's,
-// which the password may not contain. It returns a 422 naming field.
+// which the password may not contain. It returns a 422 with one field error
+// (on field) per failing rule, each with its own code and plain words, and
+// a detail that lists only what is missing ("the password needs at least
+// 10 characters and a digit").
 func (p PasswordPolicy) Check(field, password, email string) error {
 	var f apperr.Fields
-	p.check(&f, field, password, email)
-	return f.Err()
+	needs, isNot := p.check(&f, field, password, email)
+	err := f.Err()
+	if e, ok := apperr.As(err); ok && len(needs)+len(isNot) > 0 {
+		return e.Withf("%s", passwordDetail(needs, isNot))
+	}
+	return err
 }
 
-func (p PasswordPolicy) check(f *apperr.Fields, field, password, email string) {
+// passwordDetail is the human sentence for the failing rules of one
+// password: what it needs, then what it may not be, each said once.
+func passwordDetail(needs, isNot []string) string {
+	var clauses []string
+	if len(needs) > 0 {
+		clauses = append(clauses, "needs "+joinAnd(needs))
+	}
+	clauses = append(clauses, isNot...)
+	if len(clauses) == 0 {
+		return ""
+	}
+	return "the password " + strings.Join(clauses, "; it ")
+}
+
+func joinAnd(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
+// check adds a field error per failing rule and returns the phrases of the
+// human detail: what is missing ("a digit") and what the password may not
+// be ("is too common"), in the rules' order. A password that is not text,
+// or longer than MaxPasswordLength, is refused for that alone.
+func (p PasswordPolicy) check(f *apperr.Fields, field, password, email string) (needs, isNot []string) {
 	minLen := p.MinLength
 	if minLen < 8 {
 		minLen = 8
 	}
-	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
 		f.Add(field, "password_invalid", "the password must be valid UTF-8 text")
-		return
-	case n < minLen:
-		f.Add(field, "password_too_short", fmt.Sprintf("the password needs at least %d characters", minLen))
-		return
+		return nil, nil
 	case len(password) > MaxPasswordLength:
 		f.Add(field, "password_too_long", fmt.Sprintf("the password may have at most %d bytes", MaxPasswordLength))
-		return
+		return nil, nil
+	}
+	need := func(code, detail, phrase string) {
+		f.Add(field, code, detail)
+		needs = append(needs, phrase)
+	}
+	if n := utf8.RuneCountInString(password); n < minLen {
+		need(CodePasswordTooShort, fmt.Sprintf("use at least %d characters (this one has %d)", minLen, n),
+			fmt.Sprintf("at least %d characters", minLen))
 	}
 	if p.RequireClasses {
 		var lower, upper, digit, special bool
@@ -149,17 +200,27 @@ func (p PasswordPolicy) check(f *apperr.Fields, field, password, email string) {
 				special = true
 			}
 		}
-		if !(lower && upper && digit && special) {
-			f.Add(field, "password_too_simple", "the password needs a lower-case letter, an upper-case letter, a digit and a special character")
-			return
+		if !lower {
+			need(CodePasswordNeedsLowercase, "add a lower-case letter (a-z)", "a lower-case letter")
+		}
+		if !upper {
+			need(CodePasswordNeedsUppercase, "add an upper-case letter (A-Z)", "an upper-case letter")
+		}
+		if !digit {
+			need(CodePasswordNeedsDigit, "add a digit (0-9)", "a digit")
+		}
+		if !special {
+			need(CodePasswordNeedsSpecial, "add a special character, such as - ! # or a space", "a special character")
 		}
 	}
 	lowered := strings.ToLower(password)
 	if common := blocklist(); common[lowered] || common[strings.TrimRight(lowered, "0123456789!@#$%^&*.?")] {
-		f.Add(field, "password_common", "this password is too common; choose another")
-		return
+		f.Add(field, CodePasswordCommon, "this password is too common; choose another")
+		isNot = append(isNot, "is too common")
 	}
 	if local, _, ok := strings.Cut(strings.ToLower(email), "@"); ok && len(local) >= 4 && strings.Contains(lowered, local) {
-		f.Add(field, "password_contains_email", "the password may not contain your email address")
+		f.Add(field, CodePasswordContainsEmail, "the password may not contain your email address")
+		isNot = append(isNot, "may not contain your email address")
 	}
+	return needs, isNot
 }

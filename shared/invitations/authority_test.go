@@ -112,7 +112,7 @@ func TestInviteIsBoundedByTheInvitersRights(t *testing.T) {
 	}
 	w.nothingWritten(t, "a refused invite")
 
-	for _, roles := range [][]string{{access.RoleViewer}, {"Recruiter"}, nil} {
+	for _, roles := range [][]string{{access.RoleViewer}, {"Recruiter"}} {
 		r, err := w.inviteAs(asRecruiter, address("granted"), roles...)
 		if err != nil || r.Result != invitations.ResultCreated {
 			t.Fatalf("recruiter inviting as %v: %+v %v", roles, r, err)

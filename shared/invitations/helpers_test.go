@@ -72,14 +72,17 @@ func address(label string) string {
 	return fmt.Sprintf("%s-%d-%s@invitee.example", label, seq.Add(1), strings.ToLower(strings.NewReplacer("_", "x", "-", "x").Replace(ids.NewSecret()[:8])))
 }
 
-// invite sends one invitation without email and returns its id and token.
+// invite sends one invitation of Viewer without email and returns its id
+// and token. (The tenant's default role is Admin: the tests that are about
+// the default say so themselves.)
 func (w *world) invite(t testing.TB, addr string, accountIDs ...string) (string, string) {
 	t.Helper()
 	if len(accountIDs) == 0 {
 		accountIDs = []string{w.ten.AccountID}
 	}
 	no := false
-	cmd, err := invitations.InviteRequest{Emails: []string{addr}, AccountIDs: accountIDs[1:], SendEmail: &no}.Command(w.admin, accountIDs[0])
+	cmd, err := invitations.InviteRequest{Emails: []string{addr}, AccountIDs: accountIDs[1:], Roles: []string{access.RoleViewer},
+		SendEmail: &no}.Command(w.admin, accountIDs[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,6 +183,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		return InviteResult{}, err // an address nobody proved sends no invitations
 	}
 	if ic.grants, err = s.requireGrants(ctx, caller, cmd.AccountIDs, ic.roles); err != nil {
+		if len(cmd.Roles) == 0 {
+			return InviteResult{}, defaultRoleRefused(err, ic.roles[0])
+		}
 		return InviteResult{}, err
 	}
 	// The licence offered: a type of the tenant's catalogue, not retired.
@@ -411,11 +414,26 @@ func (s *Service) loadInviteContext(ctx context.Context, t table.Tenant, inviter
 	if len(ic.roles) == 0 {
 		def := ic.settings.DefaultRole
 		if def == "" {
-			def = access.RoleViewer
+			def = tenancy.DefaultRole
 		}
 		ic.roles = []string{def}
 	}
 	return ic, nil
+}
+
+// defaultRoleRefused explains a grant refused for the tenant's default role,
+// offered because the request named no role: the caller must name a role
+// they can grant. Same code (403 grant_exceeds_rights), its own detail, and
+// defaultRole beside role.
+func defaultRoleRefused(err error, defaultRole string) error {
+	e, ok := apperr.As(err)
+	if !ok || !errors.Is(e, access.ErrGrantExceeds) {
+		return err
+	}
+	out := e.Withf("no role was named, so the invitation would offer the tenant's default role, %s, which you cannot grant (%s): "+
+		"name in roles a role you can grant", defaultRole, e.Detail).With("defaultRole", defaultRole)
+	out.Err = err
+	return out
 }
 
 func decodeItem(items map[table.Key]map[string]types.AttributeValue, k table.Key, out any) error {

@@ -94,11 +94,14 @@ func (s Settings) Limit() Limits {
 	}
 }
 
-// Defaults for a new tenant.
+// Defaults for a new tenant. New users are Admins of the accounts they
+// join unless the invitation names roles (page 001: "By default, new users
+// are assigned the Admin role"); the tenant's defaultRole setting changes it.
 const (
 	DefaultSessionHours = 12
 	DefaultLicence      = "standard"
 	DefaultTimeZone     = "UTC"
+	DefaultRole         = access.RoleAdmin
 )
 
 // Zone is the name of the tenant's time zone, DefaultTimeZone when unset.
@@ -195,7 +198,7 @@ func (b Bootstrap) Run(ctx context.Context, s *store.Store, clk clock.Clock, gen
 	if name == "" {
 		name = b.TenantID
 	}
-	settings := Settings{ID: t.ID(), Name: name, DefaultRole: access.RoleViewer, DefaultLicence: DefaultLicence,
+	settings := Settings{ID: t.ID(), Name: name, DefaultRole: DefaultRole, DefaultLicence: DefaultLicence,
 		LicenceTypes: licences.DefaultCatalogue(DefaultLicence), PasswordPolicy: identity.DefaultPasswordPolicy, SessionHours: DefaultSessionHours,
 		TimeZone: DefaultTimeZone, Version: 1, Type: "TENANT"}
 	k := t.Settings()

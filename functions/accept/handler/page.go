@@ -78,10 +78,15 @@ func renderOffer(o invitations.Offer, token string) (string, error) {
 			"<noscript><p>Signing in here needs JavaScript: turn it on and reload this page.</p></noscript>\n" +
 			`<button type="submit">Sign in and accept</button>` + "\n")
 	} else {
-		b.WriteString(`<label for="firstName">First name</label><input id="firstName" name="firstName" autocomplete="given-name" maxlength="100" required>
-<label for="lastName">Last name</label><input id="lastName" name="lastName" autocomplete="family-name" maxlength="100" required>
-<label for="password">Choose a password</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="` + minLen + `" required>
-<p class="muted">At least ` + minLen + " characters")
+		// Each field has a slot for its own errors, which the script fills
+		// with the answer's field errors in plain words.
+		b.WriteString(`<label for="firstName">First name</label><input id="firstName" name="firstName" autocomplete="given-name" maxlength="100" required aria-describedby="firstName-errors">
+<ul id="firstName-errors" class="field-errors" aria-live="polite"></ul>
+<label for="lastName">Last name</label><input id="lastName" name="lastName" autocomplete="family-name" maxlength="100" required aria-describedby="lastName-errors">
+<ul id="lastName-errors" class="field-errors" aria-live="polite"></ul>
+<label for="password">Choose a password</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="` + minLen + `" required aria-describedby="password-rules password-errors">
+<ul id="password-errors" class="field-errors" aria-live="polite"></ul>
+<p id="password-rules" class="muted">At least ` + minLen + " characters")
 		if o.PasswordPolicy.RequireClasses {
 			b.WriteString(", with a lower-case and an upper-case letter, a digit and a special character")
 		}
@@ -129,7 +134,11 @@ func renderProblem(e *apperr.Error, requestID string) string {
 	if len(e.Fields) > 0 {
 		b.WriteString(`<ul id="fields">`)
 		for _, f := range e.Fields {
-			b.WriteString("<li>" + esc(f.Detail) + "</li>")
+			b.WriteString("<li>")
+			if label := fieldLabel(f.Field); label != "" {
+				b.WriteString("<strong>" + label + ":</strong> ")
+			}
+			b.WriteString(esc(f.Detail) + "</li>")
 		}
 		b.WriteString("</ul>\n<p>Go back, correct the form and send it again.</p>\n")
 	}
@@ -141,6 +150,21 @@ func renderProblem(e *apperr.Error, requestID string) string {
 	}
 	b.WriteString("\n" + pageEnd)
 	return b.String()
+}
+
+// fieldLabel is the form's label of a field a problem can name, so that a
+// page without script says which field each message is about. (A switch,
+// not a map: nothing is built at init.)
+func fieldLabel(field string) string {
+	switch field {
+	case "firstName":
+		return "First name"
+	case "lastName":
+		return "Last name"
+	case "password":
+		return "Password"
+	}
+	return ""
 }
 
 // pageStart writes the head and the heading.
@@ -168,19 +192,39 @@ func cspHash(inline string) string {
 const pageStyle = `body{font-family:system-ui,sans-serif;line-height:1.5;color:#1b1b1b;max-width:32rem;margin:2rem auto;padding:0 1rem}
 label{display:block;margin:.6rem 0 .2rem}input{width:100%;padding:.5rem;box-sizing:border-box}
 button{margin-top:1rem;padding:.6rem 1.2rem;background:#0b57d0;color:#fff;border:0;border-radius:.3rem}
-blockquote{white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem}.muted{color:#555;font-size:.9rem}`
+blockquote{white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:1rem}.muted{color:#555;font-size:.9rem}
+.field-errors{color:#b3261e;margin:.3rem 0;padding-left:1.2rem}.field-errors:empty{display:none}`
 
 // acceptScript posts the form as JSON. A new user's name and password go to
 // the accept; an existing user (data-sign-in) signs in first, accepts with
-// that session, and signs that session out again. It is a constant: what it
-// shows comes from the form's data attributes.
+// that session, and signs that session out again. A field error is shown
+// next to its field (the list with id field + "-errors"), one item per
+// failing rule; the others go to the status line. It is a constant: what it
+// shows comes from the form's data attributes and the answers, as text.
 const acceptScript = `
 (function () {
   var f = document.getElementById('accept'), out = document.getElementById('result');
   if (!f) { return; }
+  function clearFields() {
+    ['firstName', 'lastName', 'password'].forEach(function (n) {
+      var l = document.getElementById(n + '-errors');
+      if (l) { l.textContent = ''; }
+      var i = document.getElementById(n);
+      if (i) { i.removeAttribute('aria-invalid'); }
+    });
+  }
   function problem(j) {
-    var msg = (j && j.detail) || 'Something went wrong.';
-    if (j && j.errors) { msg += ' ' + j.errors.map(function (x) { return x.detail; }).join('; '); }
+    var msg = (j && j.detail) || 'Something went wrong.', rest = [];
+    (j && j.errors || []).forEach(function (x) {
+      var l = x.field && document.getElementById(x.field + '-errors');
+      if (!l) { rest.push(x.detail); return; }
+      var li = document.createElement('li');
+      li.textContent = x.detail;
+      l.appendChild(li);
+      var i = document.getElementById(x.field);
+      if (i) { i.setAttribute('aria-invalid', 'true'); }
+    });
+    if (rest.length) { msg += ' ' + rest.join('; '); }
     return msg;
   }
   async function post(path, body, bearer) {
@@ -193,6 +237,7 @@ const acceptScript = `
   }
   f.addEventListener('submit', async function (e) {
     e.preventDefault();
+    clearFields();
     var body = {token: f.token.value}, bearer = '';
     try {
       if (f.dataset.signIn) {

@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"encoding/json"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +96,77 @@ func TestProblemPageEscapesTheDetail(t *testing.T) {
 	}
 	bad := renderProblem(&apperr.Error{Kind: apperr.KindUnprocessable, Code: "validation_failed", Detail: "invalid",
 		Fields: []apperr.FieldError{{Field: "lastName", Detail: "your last name is required" + hostile}}}, "")
-	if !strings.Contains(bad, "<title>Please check the form</title>") || !strings.Contains(bad, "<li>your last name is required&lt;script&gt;") {
+	if !strings.Contains(bad, "<title>Please check the form</title>") || !strings.Contains(bad, "<li><strong>Last name:</strong> your last name is required&lt;script&gt;") {
 		t.Fatalf("form problem page:\n%s", bad)
+	}
+}
+
+// A new user's form has a place for each field's errors, next to the field
+// and named by it (aria-describedby); a page without script labels each
+// message with its field.
+func TestPasswordErrorsAreShownNextToTheField(t *testing.T) {
+	page, _ := renderOffer(invitations.Offer{Email: "n@b.example", PasswordPolicy: identity.DefaultPasswordPolicy}, validToken)
+	field := `<input id="password" name="password" type="password" autocomplete="new-password" minlength="10" required aria-describedby="password-rules password-errors">` +
+		"\n" + `<ul id="password-errors" class="field-errors" aria-live="polite"></ul>`
+	if !strings.Contains(page, field) || !strings.Contains(page, `<ul id="lastName-errors"`) || !strings.Contains(page, `<ul id="firstName-errors"`) {
+		t.Fatalf("the password field has no place for its errors:\n%s", page)
+	}
+	err := identity.DefaultPasswordPolicy.Check("password", "lantern", "n@b.example")
+	e, _ := apperr.As(err)
+	noScript := renderProblem(e, "")
+	for _, want := range []string{"<li><strong>Password:</strong> add an upper-case letter (A-Z)</li>", "<li><strong>Password:</strong> add a digit (0-9)</li>",
+		`<p id="problem">the password needs at least 10 characters, an upper-case letter, a digit and a special character</p>`} {
+		if !strings.Contains(noScript, want) {
+			t.Errorf("the problem page lacks %q:\n%s", want, noScript)
+		}
+	}
+}
+
+// The page's script puts each field error of the answer next to its field,
+// one item per failing rule, as text; the rest goes to the status line. It
+// runs in node with the few DOM calls it makes (skipped without node).
+func TestTheScriptShowsFieldErrorsNextToTheirField(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	answer := `{"detail":"the password needs a digit","errors":[` +
+		`{"field":"password","code":"password_needs_digit","detail":"add a digit (0-9)"},` +
+		`{"field":"password","code":"password_common","detail":"<b>too common</b>"},` +
+		`{"field":"token","code":"x","detail":"bad token"}]}`
+	harness := `
+var els = {};
+function el(id) {
+  return els[id] || (els[id] = {id: id, textContent: '', children: [], attrs: {}, dataset: {}, value: 'v',
+    appendChild: function (c) { this.children.push(c.textContent); }, setAttribute: function (k, v) { this.attrs[k] = v; },
+    removeAttribute: function (k) { delete this.attrs[k]; }, addEventListener: function (n, h) { this.handler = h; }});
+}
+['accept', 'token', 'firstName', 'lastName', 'password', 'result', 'firstName-errors', 'lastName-errors', 'password-errors'].forEach(el);
+var form = el('accept');
+form.token = el('token'); form.firstName = el('firstName'); form.lastName = el('lastName'); form.password = el('password');
+el('password-errors').children = ['an old message'];
+var document = {getElementById: function (id) { return els[id] || null; }, createElement: function () { return {textContent: ''}; }};
+Object.defineProperty(el('password-errors'), 'textContent', {set: function () { this.children = []; }, get: function () { return ''; }});
+async function fetch(path, init) { return {status: 422, json: async function () { return ` + answer + `; }}; }
+` + acceptScript + `
+form.handler({preventDefault: function () {}}).then(function () {
+  console.log(JSON.stringify({slot: el('password-errors').children, invalid: el('password').attrs['aria-invalid'] || '', status: el('result').textContent}));
+});
+`
+	out, err := exec.Command(node, "-e", harness).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	var got struct {
+		Slot    []string `json:"slot"`
+		Invalid string   `json:"invalid"`
+		Status  string   `json:"status"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if strings.Join(got.Slot, "|") != "add a digit (0-9)|<b>too common</b>" || got.Invalid != "true" ||
+		got.Status != "the password needs a digit bad token" {
+		t.Fatalf("the script showed %+v", got)
 	}
 }

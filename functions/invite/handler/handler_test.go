@@ -231,7 +231,7 @@ func TestRateLimitThroughTheAPI(t *testing.T) {
 		for j := range emails {
 			emails[j] = unique("bulk")
 		}
-		b, _ := json.Marshal(map[string]any{"emails": emails, "sendEmail": false})
+		b, _ := json.Marshal(map[string]any{"emails": emails, "roles": []string{access.RoleViewer}, "sendEmail": false})
 		if status, _, body := f.admin.do("POST", "/accounts/"+f.ten.AccountID+"/invitations", string(b)); status != 201 {
 			t.Fatalf("bulk %d: %d %s", i, status, body)
 		}

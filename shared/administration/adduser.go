@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
@@ -37,7 +38,7 @@ import (
 // is chosen, since either way the caller decides who can sign in. One
 // transaction writes the user, the email claim (attribute_not_exists: 409
 // email_taken), the membership, the seat where the account has a pool of
-// the licence type (licences.TakeSeat, else a check that no pool appeared),
+// the licence type (plans.TakeIn: a seat of the plan, override or purchase, else a check that no pool appeared),
 // the grant's checks, the tenant's Admins-per-hour cap when Admin is given,
 // the limiter's reset and the change-log entry; a refusal writes none of it.
 
@@ -166,10 +167,9 @@ func (s *Service) AddUser(ctx context.Context, cmd AddUser) (UserAdded, error) {
 	if err != nil {
 		return UserAdded{}, apperr.Internal("hash password", err)
 	}
-	var pool licences.Pool
-	metered, err := s.Store.Get(ctx, t.LicencePool(cmd.AccountID, licence), &pool)
+	seats, err := plans.TakeIn(ctx, s.Store, t, settings.Catalogue(), settings.PurchaseURL, []string{cmd.AccountID}, licence)
 	if err != nil {
-		return UserAdded{}, fmt.Errorf("read licence pool: %w", err)
+		return UserAdded{}, err
 	}
 
 	now := s.now()
@@ -184,12 +184,7 @@ func (s *Service) AddUser(ctx context.Context, cmd AddUser) (UserAdded, error) {
 		store.Check(t.PendingInvitation(cmd.AccountID, u.Email), store.NotExists()).OrFail(ErrPendingInvitation),
 		store.Check(t.Account(cmd.AccountID), store.Is("status", accounts.StatusActive)).OrFail(errAccountNotActive),
 	}
-	if metered {
-		writes = append(writes, licences.TakeSeat(t, cmd.AccountID, licence))
-	} else {
-		// Unmetered now: a pool bought meanwhile must not be bypassed.
-		writes = append(writes, store.Check(t.LicencePool(cmd.AccountID, licence), store.NotExists()).OrFail(ErrChanged))
-	}
+	writes = append(writes, seats...) // a seat of the plan, override or purchase; or no pool appeared meanwhile
 	if slices.Contains(roles, access.RoleAdmin) {
 		writes = append(writes, caps.Admins.Reserve(t, settings, 1, now))
 	}

@@ -11,7 +11,7 @@
 //     silently overwrite each other (412);
 //   - email unique per tenant: the old email claim is deleted and the new
 //     one put with attribute_not_exists, with the user, in one transaction;
-//   - seats used never above seats purchased: licences.TakeSeat;
+//   - seats held (used + reserved) never above the seats the account has (plan, override, purchase): licences.Seats;
 //   - an account never left without an active Admin (a user with status
 //     active holding the Admin role and a licence there): whatever takes
 //     that away from someone — demotion, licence removal, removal,

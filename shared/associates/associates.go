@@ -9,7 +9,7 @@
 //
 // Invariants are conditions of one transaction each: a membership is
 // created only if none exists and the user is active; a licensed seat is
-// taken from the account's pool when it has one (licences.TakeSeat) and
+// taken where the type is metered in the account (plans.TakeIn) and
 // released on removal; an associate who is the account's last active Admin
 // can be neither demoted nor removed (another active Admin is re-checked at
 // commit); every change writes its change-log entry in the same
@@ -40,7 +40,7 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
-	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -194,13 +194,14 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	if licence == "" {
 		licence = tenancy.DefaultLicence
 	}
-	pools, err := s.poolsWith(ctx, t, cmd.Accounts, licence)
+	seats, err := plans.TakeIn(ctx, s.Store, t, settings.Catalogue(), settings.PurchaseURL, ids, licence)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
 	writes := []*store.Write{accounts.MemberOf(t, user.ID, user.Version, ErrUserChanged)}
+	writes = append(writes, seats...) // a seat in each account where the type is metered (plan, override, purchase)
 	var out []accounts.Membership
 	checked := map[string]bool{}
 	admins := 0 // memberships made as Admin
@@ -212,9 +213,6 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 			FirstName: user.FirstName, LastName: user.LastName, Licence: licence, External: a.AccountID != user.HomeAccountID, CreatedAt: now, UpdatedAt: now})
 		out = append(out, m)
 		writes = append(writes, store.Put(m).If(store.NotExists()).OrFail(ErrAlreadyMember.Withf("the user is already a member of account %s", a.AccountID)))
-		if pools[a.AccountID] {
-			writes = append(writes, licences.TakeSeat(t, a.AccountID, licence))
-		}
 		for _, r := range a.Roles {
 			if !checked[r] {
 				checked[r] = true
@@ -229,25 +227,6 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	}
 	if err := s.Store.Transact(ctx, "associate user "+user.ID, writes...); err != nil {
 		return nil, err
-	}
-	return out, nil
-}
-
-// poolsWith says which accounts have a seat pool of licence: those take a
-// seat from it; an account that never bought seats of the type has none to
-// count (licences counts its holders when a pool is first set up).
-func (s *Service) poolsWith(ctx context.Context, t table.Tenant, accs []AccountRoles, licence string) (map[string]bool, error) {
-	keys := make([]table.Key, len(accs))
-	for i, a := range accs {
-		keys[i] = t.LicencePool(a.AccountID, licence)
-	}
-	items, err := s.Store.GetMany(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, a := range accs {
-		_, out[a.AccountID] = items[t.LicencePool(a.AccountID, licence)]
 	}
 	return out, nil
 }

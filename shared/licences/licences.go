@@ -220,17 +220,6 @@ func Unreserve(t table.Tenant, accountID, licence string) *store.Write {
 		OrFail(ErrSeatsChanged)
 }
 
-// TakeSeat is the transaction item that uses one explicitly purchased seat
-// of licence in accountID: only if the pool exists and held < purchased.
-// It ignores plan seats (so it may refuse where Seats.Take would not, and
-// never over-commits); writers that know the account's plan use Seats.
-func TakeSeat(t table.Tenant, accountID, licence string) *store.Write {
-	upd := expression.Add(expression.Name("used"), expression.Value(1)).Add(expression.Name("held"), expression.Value(1))
-	return store.Update(t.LicencePool(accountID, licence), upd).
-		If(store.Exists().And(expression.Name("held").LessThan(expression.Name("purchased")))).
-		OrFail(ErrNoFreeSeat.Withf("no free seat of licence %q in this account: every purchased seat is in use, or none was bought", licence))
-}
-
 // ReleaseSeat is the transaction item that frees one used seat of licence
 // in accountID. Include it only for a pool that exists with used > 0 (see
 // Releases); its condition keeps "used" from going negative.

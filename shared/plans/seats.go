@@ -94,3 +94,43 @@ func countHolders(ctx context.Context, s *store.Store, t table.Tenant, accountID
 	}
 	return int64(len(items)), nil
 }
+
+// TakeIn is the seat writes for one new holder of licence in each of
+// accountIDs, for the transaction that makes the holder (an association,
+// a user added by an administrator): a seat of each account's plan,
+// override or purchase where the type is metered there (409 no_free_seat
+// up front when none is free; the write's condition decides for good), and
+// a check that no pool appeared meanwhile where it is not. purchaseURL goes
+// into the 409.
+func TakeIn(ctx context.Context, s *store.Store, t table.Tenant, cat licences.Catalogue, purchaseURL string, accountIDs []string, licence string) ([]*store.Write, error) {
+	keys := make([]table.Key, len(accountIDs))
+	for i, id := range accountIDs {
+		keys[i] = t.Account(id)
+	}
+	items, err := s.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read accounts for seats: %w", err)
+	}
+	accs := make([]accounts.Account, len(accountIDs))
+	for i, id := range accountIDs {
+		it, ok := items[t.Account(id)]
+		if !ok {
+			return nil, apperr.ErrNotFound.Withf("no account %s", id)
+		}
+		if err := attributevalue.UnmarshalMap(it, &accs[i]); err != nil {
+			return nil, apperr.Internal("decode account", err)
+		}
+	}
+	seats, err := SeatsOf(ctx, s, t, cat, accs, licence)
+	if err != nil {
+		return nil, err
+	}
+	writes := make([]*store.Write, 0, len(seats))
+	for _, st := range seats {
+		if st.Metered && st.Free() == 0 {
+			return nil, st.NoFreeSeat(purchaseURL)
+		}
+		writes = append(writes, st.Take(t, purchaseURL))
+	}
+	return writes, nil
+}

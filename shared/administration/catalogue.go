@@ -88,40 +88,12 @@ func (s *Service) PutLicenceType(ctx context.Context, cmd PutLicenceType) (tenan
 	return cur, nil
 }
 
-// SetPurchaseURL sets (or, with "", clears) the link a 409 no_free_seat
-// offers to buy more seats. Operators only; an https URL of at most 500
-// characters.
-func (s *Service) SetPurchaseURL(ctx context.Context, c access.Caller, url string, ifMatch int64) (tenancy.Settings, error) {
-	t := c.Tenant
+// checkPurchaseURL trims a purchase link and refuses (422) one that is not
+// an https URL of at most 500 characters; "" clears it.
+func checkPurchaseURL(url string) (string, error) {
 	url = strings.TrimSpace(url)
 	if url != "" && (!strings.HasPrefix(url, "https://") || len(url) > 500 || strings.ContainsAny(url, " \t\r\n\"<>")) {
-		return tenancy.Settings{}, apperr.Validation(apperr.FieldError{Field: "purchaseUrl", Code: "invalid_url", Detail: "an https URL of at most 500 characters"})
+		return "", apperr.Validation(apperr.FieldError{Field: "purchaseUrl", Code: "invalid_url", Detail: "an https URL of at most 500 characters"})
 	}
-	if !c.Operator {
-		return tenancy.Settings{}, access.ErrOperatorsOnly.Withf("the purchase link is the tenant's billing: only tenant operators set it")
-	}
-	cur, err := tenancy.Load(ctx, s.Store, t)
-	if err != nil {
-		return tenancy.Settings{}, err
-	}
-	v, err := expect(ifMatch, cur.Version)
-	if err != nil {
-		return tenancy.Settings{}, err
-	}
-	upd := store.BumpVersion()
-	if url == "" {
-		upd = upd.Remove(expression.Name("purchaseUrl"))
-	} else {
-		upd = upd.Set(expression.Name("purchaseUrl"), expression.Value(url))
-	}
-	writes := []*store.Write{
-		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
-		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "tenant.settings_changed", "tenant", t.ID(),
-			map[string]any{"purchaseUrl": cur.PurchaseURL}, map[string]any{"purchaseUrl": url}).Write(),
-	}
-	if err := s.transact(ctx, "set purchase url", writes); err != nil {
-		return tenancy.Settings{}, err
-	}
-	cur.PurchaseURL, cur.Version = url, v+1
-	return cur, nil
+	return url, nil
 }

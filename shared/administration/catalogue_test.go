@@ -106,9 +106,9 @@ func TestLicenceTypesAreACatalogue(t *testing.T) {
 	_, err = put(op, "standard", "Standard", true)
 	wantKind(t, "retire the default", err, apperr.KindConflict, "default_licence")
 
-	_, err = w.adm.SetPurchaseURL(ctx, op, "javascript:alert(1)", 0)
+	_, err = administration.SettingsRequest{PurchaseURL: ptr("javascript:alert(1)")}.Command(op, 0)
 	wantKind(t, "a bad purchase link", err, apperr.KindUnprocessable)
-	s, err = w.adm.SetPurchaseURL(ctx, op, "https://billing.example/seats", 0)
+	s, err = w.adm.UpdateSettings(ctx, administration.UpdateSettings{Caller: op, PurchaseURL: ptr("https://billing.example/seats")})
 	wantKind(t, "set the purchase link", err, ok)
 	if s.PurchaseURL != "https://billing.example/seats" {
 		t.Fatalf("settings %+v", s)

@@ -3,7 +3,6 @@ package administration
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"math/big"
 	"time"
 
@@ -205,9 +204,8 @@ func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (PasswordSet
 	}
 	out := PasswordSet{UserID: u.ID}
 	if cmd.Generate {
-		text := fmt.Sprintf("Hello %s,\n\nAn administrator set a new password for your account (%s):\n\n    %s\n\n"+
-			"Sign in with it and change it at once. Every earlier session was signed out.\n", u.Name(), u.Email, password)
-		if _, err := s.Mail.Send(ctx, email.Message{To: u.Email, Subject: "Your new password", Text: text}); err != nil {
+		msg := email.NewPassword{To: u.Email, Name: u.Name(), Password: password, At: now, Zone: email.ReaderZone(u.TimeZone, settings.Zone())}.Render()
+		if _, err := s.Mail.Send(ctx, msg); err != nil {
 			// The password is set but unknown to anyone: the admin generates again.
 			return out, apperr.New(apperr.KindUnavailable, "email_not_sent", "the password was changed but the email could not be sent; generate again").With("userId", u.ID)
 		}

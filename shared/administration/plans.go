@@ -14,6 +14,8 @@ import (
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 // Plans and account plans are billing: tenant operators set them.
@@ -56,6 +58,9 @@ func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) 
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !c.Operator {
 		return plans.Plan{}, access.ErrOperatorsOnly.Withf("plans are the tenant's billing: only tenant operators define them")
+	}
+	if err := s.knownLicences(ctx, t, "licences.", cmd.Plan.Licences); err != nil {
+		return plans.Plan{}, err
 	}
 	var old plans.Plan
 	exists, err := s.Store.Get(ctx, t.Plan(cmd.Plan.ID), &old)
@@ -127,6 +132,15 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 		}
 		return accounts.Account{}, err
 	}
+	seats := map[string]int64{}
+	for k, n := range cmd.Overrides {
+		if lic, ok := strings.CutPrefix(k, "licence:"); ok {
+			seats[lic] = n
+		}
+	}
+	if err := s.knownLicences(ctx, t, "overrides.licence:", seats); err != nil {
+		return accounts.Account{}, err
+	}
 	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
 	if err != nil {
 		return accounts.Account{}, err
@@ -162,4 +176,23 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 	}
 	a.PlanID, a.PlanOverrides, a.Version, a.UpdatedAt = cmd.PlanID, cmd.Overrides, v+1, now
 	return a, nil
+}
+
+// knownLicences refuses (422) seat counts of licence types the tenant's
+// catalogue does not have; field prefixes each type in the error.
+func (s *Service) knownLicences(ctx context.Context, t table.Tenant, field string, seats map[string]int64) error {
+	if len(seats) == 0 {
+		return nil
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return err
+	}
+	cat := settings.Catalogue()
+	for lic := range seats {
+		if err := cat.Known(field+lic, lic); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -120,6 +120,9 @@ type SettingsRequest struct {
 	// TimeZone is the tenant's default time zone (an IANA name such as
 	// Europe/Paris): people who set none read instants in it.
 	TimeZone *string `json:"timeZone,omitempty"`
+	// PurchaseURL is where a 409 no_free_seat sends people to buy seats
+	// (an https URL; "" removes it).
+	PurchaseURL *string `json:"purchaseUrl,omitempty"`
 }
 
 // UpdateSettings is a validated settings change.
@@ -130,6 +133,7 @@ type UpdateSettings struct {
 	PasswordPolicy *identity.PasswordPolicy
 	Limits         *tenancy.Limits
 	TimeZone       *string
+	PurchaseURL    *string
 	IfMatch        int64
 }
 
@@ -176,8 +180,15 @@ func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings
 		f.Check(p.MinLength >= MinPolicyLength && p.MinLength <= MaxPolicyLength, "passwordPolicy.minLength", "out_of_range",
 			fmt.Sprintf("the minimum length is from %d to %d", MinPolicyLength, MaxPolicyLength))
 	}
-	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil || r.TimeZone != nil, "(body)", "nothing_to_change",
-		"give at least one of defaultRole, defaultLicence, passwordPolicy, limits, timeZone")
+	if r.PurchaseURL != nil {
+		v, err := checkPurchaseURL(*r.PurchaseURL)
+		if e, ok := apperr.As(err); ok {
+			f = append(f, e.Fields...)
+		}
+		cmd.PurchaseURL = &v
+	}
+	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil || r.TimeZone != nil || r.PurchaseURL != nil,
+		"(body)", "nothing_to_change", "give at least one of defaultRole, defaultLicence, passwordPolicy, limits, timeZone, purchaseUrl")
 	return cmd, f.Err()
 }
 
@@ -209,6 +220,9 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 		cur.DefaultRole = *cmd.DefaultRole
 	}
 	if cmd.DefaultLicence != nil {
+		if err := cur.Catalogue().Check("defaultLicence", *cmd.DefaultLicence); err != nil {
+			return tenancy.Settings{}, err // a type of the catalogue, not retired
+		}
 		before["defaultLicence"], after["defaultLicence"] = cur.DefaultLicence, *cmd.DefaultLicence
 		upd = upd.Set(expression.Name("defaultLicence"), expression.Value(*cmd.DefaultLicence))
 		cur.DefaultLicence = *cmd.DefaultLicence
@@ -227,6 +241,15 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 		before["timeZone"], after["timeZone"] = cur.Zone(), *cmd.TimeZone
 		upd = upd.Set(expression.Name("timeZone"), expression.Value(*cmd.TimeZone))
 		cur.TimeZone = *cmd.TimeZone
+	}
+	if cmd.PurchaseURL != nil {
+		before["purchaseUrl"], after["purchaseUrl"] = cur.PurchaseURL, *cmd.PurchaseURL
+		if *cmd.PurchaseURL == "" {
+			upd = upd.Remove(expression.Name("purchaseUrl"))
+		} else {
+			upd = upd.Set(expression.Name("purchaseUrl"), expression.Value(*cmd.PurchaseURL))
+		}
+		cur.PurchaseURL = *cmd.PurchaseURL
 	}
 	writes = append(writes,
 		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),

@@ -76,13 +76,15 @@ type SettingsView struct {
 	Version        int64                   `json:"version"`
 	// TimeZone: the default zone of people who set none (UTC unless set).
 	TimeZone string `json:"timeZone"`
+	// PurchaseURL: where a 409 no_free_seat sends people to buy seats.
+	PurchaseURL string `json:"purchaseUrl,omitempty"`
 }
 
 // SettingsViewOf shows settings.
 func SettingsViewOf(s tenancy.Settings) SettingsView {
 	return SettingsView{DefaultRole: s.DefaultRole, DefaultLicence: s.DefaultLicence, PasswordPolicy: s.PasswordPolicy,
 		SessionHours: int(s.SessionTTL().Hours()), Limits: s.Limit(), Version: s.Version,
-		TimeZone: s.Zone()}
+		TimeZone: s.Zone(), PurchaseURL: s.PurchaseURL}
 }
 
 // Settings reads the tenant's settings; every signed-in member may (a

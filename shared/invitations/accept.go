@@ -43,6 +43,9 @@ type Offer struct {
 	Roles        []string     `json:"roles"`
 	Message      string       `json:"message,omitempty"`
 	ExpiresAt    time.Time    `json:"expiresAt"`
+	// TimeZone is the tenant's, in which the page shows dates (the invitee
+	// has no setting of their own yet).
+	TimeZone string `json:"timeZone"`
 	// ExistingUser: the address has an account already, so its owner signs
 	// in and accepts in that session instead of choosing a password. The
 	// page needs it to show the right form; the JSON view shows it only to
@@ -84,7 +87,7 @@ func (s *Service) Open(ctx context.Context, token, session string) (Offer, error
 	if err != nil {
 		return Offer{}, err
 	}
-	if err := usable(inv, token, now); err != nil {
+	if err := s.usableForInvitee(ctx, t, inv, token, now); err != nil {
 		return Offer{}, err
 	}
 	keys := []table.Key{t.Settings(), t.EmailClaim(inv.Email)}
@@ -100,7 +103,7 @@ func (s *Service) Open(ctx context.Context, token, session string) (Offer, error
 		return Offer{}, err
 	}
 	offer := Offer{InvitationID: inv.ID, Email: inv.Email, Inviter: inviterOf(inv), Product: settings.Name, Roles: inv.Roles,
-		Message: inv.Message, ExpiresAt: inv.Expiry(), PasswordPolicy: settings.PasswordPolicy}
+		Message: inv.Message, ExpiresAt: inv.Expiry(), TimeZone: settings.Zone(), PasswordPolicy: settings.PasswordPolicy}
 	names := map[string]string{}
 	for _, a := range inv.AccountIDs {
 		ref := AccountRef{ID: a, Name: a}
@@ -219,7 +222,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	if err != nil {
 		return Accepted{}, err
 	}
-	if err := usable(inv, cmd.Token, now); err != nil {
+	if err := s.usableForInvitee(ctx, t, inv, cmd.Token, now); err != nil {
 		return Accepted{}, err
 	}
 	keys := []table.Key{t.Settings(), t.EmailClaim(inv.Email)}
@@ -282,6 +285,9 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		if cmd.Password == "" {
 			f.Add("password", "required", "choose a password")
 		} else if err := settings.PasswordPolicy.Check("password", cmd.Password, inv.Email); err != nil {
+			if len(f) == 0 {
+				return Accepted{}, err // only the password: its detail says what is missing
+			}
 			if e, ok := apperr.As(err); ok {
 				f = append(f, e.Fields...)
 			}
@@ -459,7 +465,7 @@ func (s *Service) unlessUsedMeanwhile(ctx context.Context, t table.Tenant, id, t
 	if gerr != nil {
 		return err
 	}
-	if uerr := usable(inv, token, s.Clock.Now()); uerr != nil {
+	if uerr := s.usableForInvitee(ctx, t, inv, token, s.Clock.Now()); uerr != nil {
 		return uerr
 	}
 	return err

@@ -61,7 +61,7 @@ func renderOffer(o invitations.Offer, token string) (string, error) {
 	if o.Message != "" {
 		b.WriteString("<blockquote>" + esc(o.Message) + "</blockquote>\n")
 	}
-	b.WriteString(`<p class="muted">This invitation expires on ` + esc(email.FormatInstant(o.ExpiresAt)) + ".</p>\n")
+	b.WriteString(`<p class="muted">This invitation expires on ` + esc(email.FormatInstantIn(o.ExpiresAt, email.Zone(o.TimeZone))) + ".</p>\n")
 	// A browser's GET carries no session, so the page cannot use one: an
 	// existing user (signed in elsewhere or not) signs in here.
 	existing := o.ExistingUser || o.SignedIn

@@ -58,3 +58,22 @@ func TestEffectiveLimitsArePlanPlusOverrides(t *testing.T) {
 	_, err = w.adm.PutPlan(ctx, cmd)
 	wantKind(t, "stale plan", err, apperr.KindPreconditionFailed)
 }
+
+// Plans and overrides count seats only of the tenant's licence types.
+func TestPlansNameKnownLicenceTypes(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	op := w.operator(t)
+	cmd, err := administration.PlanRequest{Name: "Typo", Limits: map[string]int64{"tasks": 10}, Licences: map[string]int64{"ofice": 5}}.Command(op, "typo", 0)
+	wantKind(t, "command", err, ok)
+	_, err = w.adm.PutPlan(ctx, cmd)
+	wantKind(t, "a plan with an unknown licence type", err, apperr.KindUnprocessable)
+	if e, _ := apperr.As(err); len(e.Fields) != 1 || e.Fields[0].Field != "licences.ofice" || e.Fields[0].Code != "unknown_licence" {
+		t.Fatalf("fields %+v", e.Fields)
+	}
+	_, err = w.adm.SetAccountPlan(ctx, administration.SetAccountPlan{Caller: op, AccountID: w.ten.AccountID, Overrides: map[string]int64{"licence:gest": 2}})
+	wantKind(t, "an override of an unknown licence type", err, apperr.KindUnprocessable)
+	cmd.Plan.Licences = map[string]int64{"office": 5}
+	_, err = w.adm.PutPlan(ctx, cmd)
+	wantKind(t, "a known type", err, ok)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -182,6 +183,13 @@ func (d *Directory) adminIn(ctx context.Context, caller access.Caller, accountID
 	if err != nil {
 		return nil, err
 	}
+	return adminsFrom(caller, accountIDs, got)
+}
+
+// adminsFrom is adminIn's decision from the items it read: each account
+// and caller's membership of it (absent items: not there).
+func adminsFrom(caller access.Caller, accountIDs []string, got map[table.Key]map[string]types.AttributeValue) (map[string]bool, error) {
+	t := caller.Tenant
 	out := make(map[string]bool, len(accountIDs))
 	for _, id := range accountIDs {
 		acc, open := got[t.Account(id)]

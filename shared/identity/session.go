@@ -105,13 +105,46 @@ type AccessEntry struct {
 	ActorID   string    `dynamodbav:"actorId,omitempty"` // a support person acting in the account
 	Reason    string    `dynamodbav:"reason,omitempty"`
 	TTL       int64     `dynamodbav:"ttl,omitempty"`
+
+	// The user as they were at the time (see Of); absent on entries whose
+	// writer did not record them: readers then show the current profile.
+	UserName  string `dynamodbav:"userName,omitempty"`
+	UserEmail string `dynamodbav:"userEmail,omitempty"`
+	// Via is how the user entered the account (AccessVia*), when the writer
+	// recorded it; readers derive it otherwise.
+	Via string `dynamodbav:"via,omitempty"`
+
+	// GSI1: the account's access history (table.AccountAccess).
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
 }
 
-// NewAccessEntry builds an access-history item.
+// How a user entered an account, in its access history.
+const (
+	AccessViaMember   = "member"   // a member whose home account it is
+	AccessViaExternal = "external" // a member whose home account is elsewhere
+	AccessViaSupport  = "support"  // a tenant operator, via switch account, with a reason
+)
+
+// NewAccessEntry builds an access-history item: in the user's history and,
+// by its GSI1 key, in the account's.
 func NewAccessEntry(t table.Tenant, id, userID, event, accountID string, at time.Time, ip, ua string) AccessEntry {
 	k := t.AccessEntry(userID, id)
 	if len(ua) > 512 {
 		ua = ua[:512]
 	}
-	return AccessEntry{PK: k.PK, SK: k.SK, Type: "ACCESS", ID: id, UserID: userID, Event: event, AccountID: accountID, At: at, IP: ip, UserAgent: ua}
+	e := AccessEntry{PK: k.PK, SK: k.SK, Type: "ACCESS", ID: id, UserID: userID, Event: event, AccountID: accountID, At: at, IP: ip, UserAgent: ua}
+	if accountID != "" {
+		ix := t.AccountAccess(accountID, id)
+		e.GSI1PK, e.GSI1SK = ix.PK, ix.SK
+	}
+	return e
+}
+
+// Of records who the entry's user was at the time (name and email), and
+// how they entered the account (an AccessVia* value, or "" to leave it to
+// readers).
+func (e AccessEntry) Of(u User, via string) AccessEntry {
+	e.UserName, e.UserEmail, e.Via = strings.TrimSpace(u.FirstName+" "+u.LastName), u.Email, via
+	return e
 }

@@ -28,7 +28,7 @@ import (
 //	T#t                    ROLE#name          custom role                 -
 //	T#t#EMAIL#email        EMAIL              email uniqueness -> user    -
 //	T#t#U#u                USER               user profile                GSI2 users by email
-//	T#t#U#u                ACCESS#id          access history entry        -
+//	T#t#U#u                ACCESS#id          access history entry        GSI1 an account's access history
 //	T#t#U#u                QUOTA#INVITE#hour  invitations u sent per hour -
 //	T#t#U#u                EMAILPROOF         the pending code proving u's address -
 //	T#t#S#hash             SESSION            session by token hash       GSI1 a user's sessions
@@ -127,6 +127,15 @@ func (t Tenant) AccessEntry(userID, entryID string) Key {
 
 // AccessHistoryPrefix is the SK prefix of access history entries.
 const AccessHistoryPrefix = "ACCESS#"
+
+// AccountAccess: the sign-ins to and switches into one account, by anyone
+// (GSI1), newest first with Query begins_with(GSI1SK, AccessHistoryPrefix)
+// descending (entry ids are time ordered). Every access entry carries it
+// from its write (identity.NewAccessEntry); entries written before it
+// existed do not, and are only in their user's history.
+func (t Tenant) AccountAccess(accountID, entryID string) IndexKey {
+	return IndexKey{t.accountPK(accountID) + "#ACCESS", AccessHistoryPrefix + entryID}
+}
 
 // Session: the authorizer's GetItem on every request, by the token's SHA-256.
 func (t Tenant) Session(tokenHash string) Key { return Key{t.prefix() + "#S#" + tokenHash, "SESSION"} }

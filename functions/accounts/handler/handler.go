@@ -10,6 +10,7 @@
 //	GET /users/{userId}                         a profile (ETag)
 //	GET /users/{userId}/changes                 changes about a user, across accounts
 //	GET /users/{userId}/access-history          sign-ins and account switches
+//	GET /accounts/{accountId}/access-history    sign-ins to and switches into an account
 //	GET /licence-types                          the tenant's licence types, default licence, purchase link
 //	GET /roles                                  built-in and custom roles, the default role
 //	GET /tenant/settings                        the tenant's settings (ETag)
@@ -46,6 +47,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"GET /users/{userId}":                        h.user,
 		"GET /users/{userId}/changes":                h.userChanges,
 		"GET /users/{userId}/access-history":         h.accessHistory,
+		"GET /accounts/{accountId}/access-history":   h.accountAccessHistory,
 		"GET /roles":                                 h.roles,
 		"GET /tenant/settings":                       h.settings,
 		"GET /plans":                                 h.plans,
@@ -181,6 +183,18 @@ func (h handler) accessHistory(ctx context.Context, req httpapi.Request) (httpap
 		return httpapi.Response{}, err
 	}
 	page, err := h.dir.AccessHistory(ctx, caller, req.PathParameters["userId"], limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) accountAccessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := listParams(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.AccountAccessHistory(ctx, caller, req.PathParameters["accountId"], limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -305,15 +305,20 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 		entry.ActorID, entry.Reason = c.UserID, cmd.Reason
 	}
 	licensed := member && m.Licence != ""
-	home := ""
-	if c.Operator {
-		var u identity.User
-		if _, err := s.Store.Get(ctx, t.User(c.UserID), &u); err != nil {
-			return Switched{}, err
-		}
-		home = u.HomeAccountID
+	var u identity.User
+	if _, err := s.Store.Get(ctx, t.User(c.UserID), &u); err != nil {
+		return Switched{}, err
 	}
-	support := access.EntersAsSupport(c.Operator, home, cmd.AccountID, licensed)
+	support := access.EntersAsSupport(c.Operator, u.HomeAccountID, cmd.AccountID, licensed)
+	// The account's access history names who entered, as they were, and how.
+	via := identity.AccessViaMember
+	switch {
+	case support:
+		via = identity.AccessViaSupport
+	case u.HomeAccountID != cmd.AccountID:
+		via = identity.AccessViaExternal
+	}
+	entry = entry.Of(u, via)
 	repoint := expression.Set(expression.Name("accountId"), expression.Value(cmd.AccountID))
 	if support {
 		repoint = repoint.Set(expression.Name("supportReason"), expression.Value(cmd.Reason))

@@ -154,7 +154,11 @@ func (s *Service) NewSession(t table.Tenant, user identity.User, accountID strin
 	now := s.Clock.Now()
 	tok := identity.NewToken(t)
 	sess := identity.NewSession(t, tok, s.IDs.NewID(), user, accountID, now, ttl)
-	entry := identity.NewAccessEntry(t, s.IDs.NewID(), user.ID, "sign_in", accountID, now, ip, ua)
+	via := identity.AccessViaMember
+	if user.HomeAccountID != accountID {
+		via = identity.AccessViaExternal
+	}
+	entry := identity.NewAccessEntry(t, s.IDs.NewID(), user.ID, "sign_in", accountID, now, ip, ua).Of(user, via)
 	return Signed{Token: string(tok), ExpiresAt: time.Unix(sess.ExpiresAt, 0).UTC(), UserID: user.ID, AccountID: accountID},
 		[]*store.Write{store.Put(sess).If(store.NotExists()), store.Put(entry)}
 }

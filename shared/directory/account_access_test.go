@@ -134,7 +134,8 @@ func TestAccountAccessHistoryExternalMemberAndOldEntries(t *testing.T) {
 		t.Fatalf("history %+v %v", h, err)
 	}
 	e := h.Entries[0]
-	if e.Via != identity.AccessViaExternal || e.User.ID != consultant.ID || e.User.Email != consultant.Email || !e.User.FromProfile || e.IP != "192.0.2.4" {
+	if e.Via != identity.AccessViaExternal || e.User.ID != consultant.ID || e.User.Email != consultant.Email || e.User.FromProfile || e.IP != "192.0.2.4" {
+		// Sign-in records the name and email as they were, and how the user entered.
 		t.Fatalf("external sign-in %+v", e)
 	}
 }

@@ -23,8 +23,9 @@ import (
 
 // CloseAccountRequest is the body of POST /accounts/{accountId}/close.
 type CloseAccountRequest struct {
-	// ConfirmName must repeat the account's name (case and surrounding
-	// spaces aside), so an account is never closed by accident.
+	// ConfirmName must repeat the account's name exactly, case included
+	// (only surrounding spaces are trimmed), so an account is never closed
+	// by accident.
 	ConfirmName string `json:"confirmName"`
 	// Wipe deletes everything the account owns; without it the data stays
 	// and the account is only marked closed.
@@ -60,7 +61,7 @@ type Closed struct {
 
 // ErrConfirmMismatch refuses a close whose confirmation is not the name.
 var ErrConfirmMismatch = apperr.Validation(apperr.FieldError{Field: "confirmName", Code: "confirm_mismatch",
-	Detail: "type the account's name exactly to confirm"})
+	Detail: "type the account's name exactly, in the same case, to confirm"})
 
 // defaultWipeBudget bounds the items one call deletes, so a request stays
 // well inside its timeout; the caller repeats the request to continue.
@@ -101,7 +102,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 	} else if err := s.Access.Require(ctx, c, access.CloseAccount, a.ID); err != nil {
 		return Closed{}, err
 	}
-	if !strings.EqualFold(strings.TrimSpace(a.Name), cmd.ConfirmName) {
+	if strings.TrimSpace(a.Name) != cmd.ConfirmName {
 		return Closed{}, ErrConfirmMismatch
 	}
 	if a.Status != accounts.StatusClosed {
@@ -382,7 +383,11 @@ func (s *Service) resumeWipe(ctx context.Context, c access.Caller, accountID str
 }
 
 // finishWipe deletes the account item and its register entry, proves the
-// partition empty, and records the wipe in the caller's active account.
+// partition empty, and records the wipe in the caller's active account. A
+// linked child leaves its parent's family in the same transaction
+// (links.ChildWipedWrites: the link item, the parent's childCount, the
+// parent's change log), conditioned on still being that parent's child, so
+// the parent is never left counting a child it no longer has.
 func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID string, deleted int, acc ...accounts.Account) (Closed, error) {
 	t, now := c.Tenant, s.now()
 	var writes []*store.Write
@@ -392,7 +397,14 @@ func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID str
 		if a.ClosedAt != nil {
 			closedAt = *a.ClosedAt
 		}
-		writes = append(writes, store.Delete(t.Account(a.ID)), store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()))
+		del := store.Delete(t.Account(a.ID))
+		if a.ParentID != "" {
+			del = del.If(store.Is("parentId", a.ParentID)).OrFail(ErrChanged)
+		}
+		writes = append(writes, del, store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()))
+		if a.ParentID != "" {
+			writes = append(writes, links.ChildWipedWrites(t, s.IDs.NewID(), a.ParentID, a.ID, changelog.ActorOf(c), now, ErrChanged)...)
+		}
 		if c.AccountID != "" && c.AccountID != a.ID {
 			writes = append(writes, changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "account.wiped", "account", a.ID,
 				map[string]any{"name": a.Name}, nil).Write())

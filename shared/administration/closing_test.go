@@ -50,7 +50,19 @@ func TestClosingKeepsTheDataAndStopsSignIn(t *testing.T) {
 	_, err = close(asAdmin, "Closing Co", false)
 	wantKind(t, "the account's own Admin", err, apperr.KindForbidden, "operators_only")
 
-	res, err := close(op, " closing co ", false)
+	// The confirmation is the name exactly, case included: only the
+	// surrounding spaces are trimmed.
+	for _, wrongCase := range []string{"closing co", "CLOSING CO", " Closing co "} {
+		_, err = close(op, wrongCase, false)
+		wantKind(t, "the name in another case: "+wrongCase, err, apperr.KindUnprocessable, "validation_failed")
+		if e, _ := apperr.As(err); len(e.Fields) != 1 || e.Fields[0].Code != "confirm_mismatch" {
+			t.Fatalf("another case: %v", err)
+		}
+		if w.account(t, acct).Status != "active" || w.partition(t, acct) != before {
+			t.Fatalf("a confirmation in another case (%q) changed the account", wrongCase)
+		}
+	}
+	res, err := close(op, " Closing Co ", false)
 	wantKind(t, "close", err, ok)
 	if res.Status != "closed" || !res.Complete || w.account(t, acct).Status != "closed" {
 		t.Fatalf("closed %+v", res)

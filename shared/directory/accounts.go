@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -45,13 +47,16 @@ type AccountQuery struct {
 	Name   string // name prefix, lower-cased
 	Member string // a member's email prefix, lower-cased
 	Status string // "" (any), accounts.StatusActive or accounts.StatusClosed
+	// Family, an account id, lists only that account's family: the parent
+	// and all its children (for a child, its parent's family).
+	Family string
 	Limit  int32
 	Cursor string
 }
 
 // ParseAccountQuery reads the list parameters: sort, order (asc, desc), q
-// (name prefix), member (email prefix), status, limit, cursor. Every bad
-// parameter is reported at once.
+// (name prefix), member (email prefix), status, family (an account id),
+// limit, cursor. Every bad parameter is reported at once.
 func ParseAccountQuery(caller access.Caller, params map[string]string, defLimit, maxLimit int32) (AccountQuery, error) {
 	var f apperr.Fields
 	q := AccountQuery{Caller: caller, Sort: SortName, Cursor: params["cursor"]}
@@ -66,7 +71,13 @@ func ParseAccountQuery(caller access.Caller, params map[string]string, defLimit,
 		q.Status = s
 		f.Check(s == accounts.StatusActive || s == accounts.StatusClosed, "status", "invalid_status", "status is active or closed")
 	}
-	f.Check(q.Name == "" || q.Sort != SortCreated, "sort", "unsupported_sort",
+	if s, ok := params["family"]; ok {
+		q.Family = s
+		f.Check(ValidID(s), "family", "invalid_family", "family is an account id")
+	}
+	f.Check(q.Member == "" || q.Family == "", "family", "unsupported_combination",
+		"a family lists one family's accounts; it cannot be combined with member")
+	f.Check(q.Name == "" || q.Sort != SortCreated || q.Family != "", "sort", "unsupported_sort",
 		"a name search lists in name order: use sort=name or sort=status with q")
 	f.Check(q.Member == "" || q.Name == "" && q.Sort == SortName, "member", "unsupported_combination",
 		"a member search lists accounts in the order of the matching members' emails; it cannot be combined with q or another sort")
@@ -91,6 +102,33 @@ func searchTerm(params map[string]string, name string, f *apperr.Fields) string 
 	return v
 }
 
+// Roles of an account in its family, as rows show them.
+const (
+	FamilyParent = "parent"
+	FamilyChild  = "child"
+	FamilyNone   = "none"
+)
+
+// FamilyMark is where an account stands among linked accounts: a parent
+// (with childCount children), a child (of parentId) or none.
+type FamilyMark struct {
+	Role       string `json:"role"`
+	ParentID   string `json:"parentId,omitempty"`
+	ChildCount int64  `json:"childCount"`
+}
+
+// FamilyOf marks an account by its parentId and childCount.
+func FamilyOf(parentID string, childCount int64) FamilyMark {
+	switch {
+	case parentID != "":
+		return FamilyMark{Role: FamilyChild, ParentID: parentID}
+	case childCount > 0:
+		return FamilyMark{Role: FamilyParent, ChildCount: childCount}
+	default:
+		return FamilyMark{Role: FamilyNone}
+	}
+}
+
 // AccountRow is an account as lists show it.
 type AccountRow struct {
 	ID             string     `json:"id" dynamodbav:"id"`
@@ -100,7 +138,15 @@ type AccountRow struct {
 	ParentID       string     `json:"parentId,omitempty" dynamodbav:"parentId,omitempty"`
 	CreatedAt      time.Time  `json:"createdAt" dynamodbav:"createdAt"`
 	ClosedAt       *time.Time `json:"closedAt,omitempty" dynamodbav:"closedAt,omitempty"`
+	ChildCount     int64      `json:"-" dynamodbav:"childCount,omitempty"`
+	Family         FamilyMark `json:"family" dynamodbav:"-"`
 	MatchedMembers []string   `json:"matchedMembers,omitempty" dynamodbav:"-"`
+}
+
+// rowOf is account a as a row.
+func rowOf(a accounts.Account) AccountRow {
+	return AccountRow{ID: a.ID, Name: a.Name, Status: a.Status, PlanID: a.PlanID, ParentID: a.ParentID, CreatedAt: a.CreatedAt,
+		ClosedAt: a.ClosedAt, ChildCount: a.ChildCount}
 }
 
 // AccountPage is one page of the directory.
@@ -135,8 +181,22 @@ func NewClosedEntry(t table.Tenant, a accounts.Account, at time.Time) ClosedEntr
 func (e ClosedEntry) Key() table.Key { return table.Key{PK: e.PK, SK: e.SK} }
 
 // Accounts lists accounts. Operators see the tenant's whole directory;
-// everyone else sees the accounts they are a member of.
+// everyone else sees the accounts they are a member of. Every row is
+// marked with its family (FamilyOf). A closed account's row comes from the
+// register of closed accounts, which keeps no childCount: closing a parent
+// unlinks its children, so a closed account is a child or none.
 func (d *Directory) Accounts(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	page, err := d.accounts(ctx, q)
+	for i, r := range page.Accounts {
+		page.Accounts[i].Family = FamilyOf(r.ParentID, r.ChildCount)
+	}
+	return page, err
+}
+
+func (d *Directory) accounts(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	if q.Family != "" {
+		return d.family(ctx, q)
+	}
 	if !q.Caller.Operator {
 		if q.Member != "" {
 			return d.administeredByMember(ctx, q)
@@ -248,6 +308,50 @@ func (d *Directory) myAccounts(ctx context.Context, q AccountQuery) (AccountPage
 	for _, r := range all {
 		if strings.HasPrefix(strings.ToLower(r.Name), q.Name) && (q.Status == "" || r.Status == q.Status) {
 			rows = append(rows, r)
+		}
+	}
+	sortRows(rows, q.Sort, q.Desc)
+	page, next, err := pageOf(rows, q.Limit, q.Cursor)
+	if err != nil {
+		return AccountPage{}, err
+	}
+	return AccountPage{Accounts: append([]AccountRow{}, page...), NextCursor: next}, nil
+}
+
+// family lists the family of q.Family (links.FamilyAccounts: at most
+// 1 + links.MaxChildren accounts, one GetItem, one Query of the parent's
+// links, one BatchGetItem), filtered by q's name prefix and status, sorted
+// in memory as the directory sorts and paged by offset. Operators see any
+// family; anyone else only the accounts of it they are a member of (one
+// Query on their memberships, as their list), and only the family of an
+// account they are a member of (404 otherwise, as for an unknown account).
+func (d *Directory) family(ctx context.Context, q AccountQuery) (AccountPage, error) {
+	t := q.Caller.Tenant
+	var mine map[string]bool
+	if !q.Caller.Operator {
+		ms, err := d.myMemberships(ctx, q.Caller)
+		if err != nil {
+			return AccountPage{}, fmt.Errorf("list the family of %s: %w", q.Family, err)
+		}
+		mine = map[string]bool{}
+		for _, m := range ms {
+			mine[m.AccountID] = true
+		}
+		if !mine[q.Family] {
+			return AccountPage{}, apperr.ErrNotFound.Withf("no account %s", q.Family)
+		}
+	}
+	fam, err := links.FamilyAccounts(ctx, d.Store, t, q.Family)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("list the family of %s: %w", q.Family, err)
+	}
+	var rows []AccountRow
+	for _, a := range fam {
+		if mine != nil && !mine[a.ID] {
+			continue
+		}
+		if strings.HasPrefix(strings.ToLower(a.Name), q.Name) && (q.Status == "" || a.Status == q.Status) {
+			rows = append(rows, rowOf(a))
 		}
 	}
 	sortRows(rows, q.Sort, q.Desc)
@@ -431,11 +535,17 @@ func (d *Directory) administeredByMember(ctx context.Context, q AccountQuery) (A
 // AccountsCSV renders rows as the account export. Instants are in zone, the
 // reader's (ReaderZone), each with its UTC column beside it.
 func AccountsCSV(rows []AccountRow, zone *time.Location) *csvexport.Sheet {
-	sheet := csvexport.New(append([]string{"id", "name", "status", "plan", "parent"}, csvexport.InstantColumns("created_at", "closed_at")...)...)
+	sheet := csvexport.New(append([]string{"id", "name", "status", "plan", "parent"}, append(csvexport.InstantColumns("created_at", "closed_at"),
+		"family_role", "child_count")...)...)
 	for _, r := range rows {
 		created := r.CreatedAt
+		fam := r.Family
+		if fam.Role == "" {
+			fam = FamilyOf(r.ParentID, r.ChildCount)
+		}
 		cells := append([]string{r.ID, r.Name, r.Status, r.PlanID, r.ParentID}, csvexport.Instant(&created, zone)...)
-		sheet.Row(append(cells, csvexport.Instant(r.ClosedAt, zone)...)...)
+		cells = append(cells, csvexport.Instant(r.ClosedAt, zone)...)
+		sheet.Row(append(cells, fam.Role, strconv.FormatInt(fam.ChildCount, 10))...)
 	}
 	return sheet
 }

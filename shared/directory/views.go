@@ -25,6 +25,7 @@ type AccountView struct {
 	CreatedAt time.Time       `json:"createdAt"`
 	UpdatedAt time.Time       `json:"updatedAt"`
 	ClosedAt  *time.Time      `json:"closedAt,omitempty"`
+	Family    FamilyMark      `json:"family"`
 	Licences  []licences.View `json:"licences"`
 	// Limits are the effective limits: the plan's, each replaced by the
 	// account's override when it has one.
@@ -35,7 +36,7 @@ type AccountView struct {
 // AccountViewOf shows an account, its licence pools and effective limits.
 func AccountViewOf(a accounts.Account, pools []licences.Pool, limits plans.Effective) AccountView {
 	v := AccountView{ID: a.ID, Name: a.Name, Status: a.Status, PlanID: a.PlanID, ParentID: a.ParentID, CreatedAt: a.CreatedAt,
-		UpdatedAt: a.UpdatedAt, ClosedAt: a.ClosedAt, Licences: []licences.View{}, Limits: limits, Version: a.Version}
+		UpdatedAt: a.UpdatedAt, ClosedAt: a.ClosedAt, Family: FamilyOf(a.ParentID, a.ChildCount), Licences: []licences.View{}, Limits: limits, Version: a.Version}
 	for _, p := range pools {
 		v.Licences = append(v.Licences, licences.ViewOf(p))
 	}

@@ -77,37 +77,16 @@ func (s *Service) family(ctx context.Context, t table.Tenant, accountID string) 
 // familyOf fills out, the family of out.AccountID, from its root (the parent):
 // one Query of the parent's links and one BatchGetItem of the accounts.
 func (s *Service) familyOf(ctx context.Context, t table.Tenant, out Family, rootID string) (Family, error) {
-	items, err := s.Store.QueryAll(ctx, store.Query{Partition: t.Account(rootID).PK, SKPrefix: table.ChildPrefix}, MaxChildren)
+	parent, children, err := readFamily(ctx, s.Store, t, rootID)
 	if err != nil {
 		return Family{}, err
 	}
-	var links []Link
-	if err := attributevalue.UnmarshalListOfMaps(items, &links); err != nil {
-		return Family{}, apperr.Internal("decode links", err)
+	if parent != nil {
+		sum := summaryOf(*parent)
+		out.Parent = &sum
 	}
-	keys := []table.Key{t.Account(rootID)}
-	for _, l := range links {
-		keys = append(keys, t.Account(l.ChildID))
-	}
-	got, err := s.Store.GetMany(ctx, keys)
-	if err != nil {
-		return Family{}, err
-	}
-	for i, k := range keys {
-		it, ok := got[k]
-		if !ok {
-			continue // deleted meanwhile
-		}
-		var a accounts.Account
-		if err := attributevalue.UnmarshalMap(it, &a); err != nil {
-			return Family{}, apperr.Internal("decode account", err)
-		}
-		if i == 0 {
-			sum := summaryOf(a)
-			out.Parent = &sum
-			continue
-		}
-		out.Children = append(out.Children, summaryOf(a))
+	for _, c := range children {
+		out.Children = append(out.Children, summaryOf(c))
 	}
 	sort.Slice(out.Children, func(i, j int) bool {
 		if out.Children[i].Name != out.Children[j].Name {
@@ -116,4 +95,78 @@ func (s *Service) familyOf(ctx context.Context, t table.Tenant, out Family, root
 		return out.Children[i].ID < out.Children[j].ID
 	})
 	return out, nil
+}
+
+// readFamily reads a parent and its children: one Query of the parent's
+// links (table.AccountLink, at most MaxChildren) and one BatchGetItem of
+// the accounts. An account deleted meanwhile is left out (a nil parent).
+func readFamily(ctx context.Context, st *store.Store, t table.Tenant, rootID string) (*accounts.Account, []accounts.Account, error) {
+	items, err := st.QueryAll(ctx, store.Query{Partition: t.Account(rootID).PK, SKPrefix: table.ChildPrefix}, MaxChildren)
+	if err != nil {
+		return nil, nil, err
+	}
+	var links []Link
+	if err := attributevalue.UnmarshalListOfMaps(items, &links); err != nil {
+		return nil, nil, apperr.Internal("decode links", err)
+	}
+	keys := []table.Key{t.Account(rootID)}
+	for _, l := range links {
+		keys = append(keys, t.Account(l.ChildID))
+	}
+	got, err := st.GetMany(ctx, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	var parent *accounts.Account
+	children := make([]accounts.Account, 0, len(links))
+	for i, k := range keys {
+		it, ok := got[k]
+		if !ok {
+			continue // deleted meanwhile
+		}
+		var a accounts.Account
+		if err := attributevalue.UnmarshalMap(it, &a); err != nil {
+			return nil, nil, apperr.Internal("decode account", err)
+		}
+		if i == 0 {
+			parent = &a
+			continue
+		}
+		children = append(children, a)
+	}
+	return parent, children, nil
+}
+
+// FamilyAccounts reads the whole family of accountID for the account
+// directory's family filter: the parent first (accountID itself, or its
+// parent when it is a child), then every child, in the order of the
+// parent's links. An unlinked account is a family of one. It checks no
+// permission (the directory does). A family is at most 1 + MaxChildren
+// accounts: one GetItem, one Query of the parent's links, one BatchGetItem.
+// No such account is 404.
+func FamilyAccounts(ctx context.Context, st *store.Store, t table.Tenant, accountID string) ([]accounts.Account, error) {
+	var acc accounts.Account
+	ok, err := st.Get(ctx, t.Account(accountID), &acc)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.ErrNotFound.Withf("no account %s", accountID)
+	}
+	rootID := accountID
+	switch {
+	case acc.ParentID != "":
+		rootID = acc.ParentID
+	case acc.ChildCount <= 0:
+		return []accounts.Account{acc}, nil
+	}
+	parent, children, err := readFamily(ctx, st, t, rootID)
+	if err != nil {
+		return nil, err
+	}
+	var out []accounts.Account
+	if parent != nil {
+		out = append(out, *parent)
+	}
+	return append(out, children...), nil
 }

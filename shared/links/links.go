@@ -297,6 +297,26 @@ func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID 
 	return err
 }
 
+// ChildWipedWrites are the writes that take a wiped child out of its
+// parent's family, for the transaction of the administration work that
+// deletes the child's account item (which must be conditioned on the
+// child still being parentID's child): the link item's delete and the
+// parent's childCount back by one, each conditioned on the link (so a
+// retry or a concurrent unlink cannot count it twice), and the
+// account.child_unlinked entry in the parent's change log, with reason
+// "child account wiped". The child's own change log is wiped with it.
+func ChildWipedWrites(t table.Tenant, entryID string, parentID, childID string, actor changelog.Actor, now time.Time, failed error) []*store.Write {
+	return []*store.Write{
+		store.Delete(t.AccountLink(parentID, childID)).If(store.Exists()).OrFail(failed),
+		store.Update(t.Account(parentID), store.BumpVersion().
+			Add(expression.Name("childCount"), expression.Value(-1)).
+			Set(expression.Name("updatedAt"), expression.Value(now))).
+			If(store.Exists().And(expression.Name("childCount").GreaterThan(expression.Value(0)))).OrFail(failed),
+		changelog.New(t, entryID, now, parentID, actor, "account.child_unlinked", "account", childID,
+			map[string]any{"childId": childID}, map[string]any{"childId": nil, "reason": "child account wiped"}).Write(),
+	}
+}
+
 // DetachChildren unlinks every child of a parent that is being closed; the
 // children are kept, each unlink recorded in both change logs with reason.
 // For the administration work's "close an account"; it checks no

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -120,6 +122,31 @@ func NameIndex(t table.Tenant, accountID, userID, email, firstName, lastName str
 func MemberOf(t table.Tenant, userID string, version int64, fail error) *store.Write {
 	return store.Update(t.User(userID), store.BumpVersion()).
 		If(store.Is("status", identity.UserActive).And(store.AtVersion(version))).OrFail(fail)
+}
+
+// MemberAsCopied is MemberOf for a membership that copied u as read, for
+// writers whose callers hold no ETag of the user (creating an account for
+// its first Admin): the user must still be active with the email and names
+// copied, rather than at the version read, and the version is bumped as
+// MemberOf does. Racing creations for one user thus all succeed (a bump
+// does not change what they copied), while a profile edit racing with one
+// of them still cannot leave a stale copy: an edit committed first changes
+// a copied field (this fails with fail; the writer re-reads the user and
+// copies again), and an edit that read the user before this commits fails
+// on the version this bumps.
+func MemberAsCopied(t table.Tenant, u identity.User, fail error) *store.Write {
+	cond := store.Is("status", identity.UserActive).
+		And(copied("email", u.Email)).And(copied("firstName", u.FirstName)).And(copied("lastName", u.LastName))
+	return store.Update(t.User(u.ID), store.BumpVersion()).If(cond).OrFail(fail)
+}
+
+// copied holds when attribute name still has value (an empty value also
+// matches an absent attribute).
+func copied(name, value string) expression.ConditionBuilder {
+	if value == "" {
+		return expression.AttributeNotExists(expression.Name(name)).Or(store.Is(name, ""))
+	}
+	return store.Is(name, value)
 }
 
 // NewMembership fills the keys of a membership item.

@@ -55,7 +55,13 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 // roles); the built-in Admin does not hold it. The account counts against
 // the tenant's accounts-per-hour cap and its first Admin against the
 // Admins-per-hour cap, in the same transaction (429 tenant_hourly_cap,
-// nothing written, operators included).
+// nothing written, operators included). The membership copies the
+// Admin's email and name on the condition that they are unchanged
+// (accounts.MemberAsCopied), not that the Admin's user is at the version
+// read: concurrent creations for one Admin all succeed, and a profile edit
+// committed meanwhile makes it read the Admin again and copy the new name
+// (a bounded number of times, then 503 unavailable; never a 409 to a
+// caller who holds no ETag of the Admin).
 func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !c.Operator {
@@ -69,13 +75,6 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 			return accounts.Account{}, apperr.ErrForbidden.Withf("only tenant operators may make someone else the first Admin")
 		}
 	}
-	admin, err := directory.LoadUser(ctx, s.Store, t, cmd.AdminUserID)
-	if err != nil {
-		return accounts.Account{}, err
-	}
-	if admin.Status != identity.UserActive {
-		return accounts.Account{}, apperr.New(apperr.KindConflict, "admin_not_active", "the first Admin must be an active user")
-	}
 	settings, err := tenancy.Load(ctx, s.Store, t)
 	if err != nil {
 		return accounts.Account{}, err
@@ -84,25 +83,50 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 	if licence == "" {
 		licence = tenancy.DefaultLicence
 	}
-	now := s.now()
-	a := accounts.NewAccount(t, accounts.Account{ID: s.IDs.NewID(), Name: cmd.Name, CreatedAt: now, UpdatedAt: now})
-	m := accounts.NewMembership(t, accounts.Membership{AccountID: a.ID, UserID: admin.ID, Email: admin.Email,
-		FirstName: admin.FirstName, LastName: admin.LastName, Roles: []string{access.RoleAdmin}, Licence: licence, External: admin.HomeAccountID != "", CreatedAt: now, UpdatedAt: now})
-	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.created", "account", a.ID, nil,
-		map[string]any{"name": a.Name, "admin": admin.ID})
-	err = s.transact(ctx, "create account", []*store.Write{
-		store.Put(a).If(store.NotExists()),
-		store.Put(m).If(store.NotExists()),
-		accounts.MemberOf(t, admin.ID, admin.Version, ErrChanged),
-		entry.Write(),
-		caps.Accounts.Reserve(t, settings, 1, now),
-		caps.Admins.Reserve(t, settings, 1, now),
-	})
-	if err != nil {
-		return accounts.Account{}, err
+	accountID, entryID := s.IDs.NewID(), s.IDs.NewID()
+	for attempt := 1; ; attempt++ {
+		admin, err := directory.LoadUser(ctx, s.Store, t, cmd.AdminUserID)
+		if err != nil {
+			return accounts.Account{}, err
+		}
+		if admin.Status != identity.UserActive {
+			return accounts.Account{}, apperr.New(apperr.KindConflict, "admin_not_active", "the first Admin must be an active user")
+		}
+		now := s.now()
+		a := accounts.NewAccount(t, accounts.Account{ID: accountID, Name: cmd.Name, CreatedAt: now, UpdatedAt: now})
+		m := accounts.NewMembership(t, accounts.Membership{AccountID: a.ID, UserID: admin.ID, Email: admin.Email,
+			FirstName: admin.FirstName, LastName: admin.LastName, Roles: []string{access.RoleAdmin}, Licence: licence, External: admin.HomeAccountID != "", CreatedAt: now, UpdatedAt: now})
+		entry := changelog.New(t, entryID, now, a.ID, changelog.ActorOf(c), "account.created", "account", a.ID, nil,
+			map[string]any{"name": a.Name, "admin": admin.ID})
+		err = s.transact(ctx, "create account", []*store.Write{
+			store.Put(a).If(store.NotExists()),
+			store.Put(m).If(store.NotExists()),
+			accounts.MemberAsCopied(t, admin, errAdminEdited),
+			entry.Write(),
+			caps.Accounts.Reserve(t, settings, 1, now),
+			caps.Admins.Reserve(t, settings, 1, now),
+		})
+		switch {
+		case err == nil:
+			return a, nil
+		case !errors.Is(err, errAdminEdited):
+			return accounts.Account{}, err
+		case attempt == maxCopyAttempts:
+			// The caller sent no ETag of the admin: their edit racing is not
+			// the caller's conflict to resolve, so this is only "busy".
+			return accounts.Account{}, fmt.Errorf("create account: the first Admin %s kept changing: %w", admin.ID, apperr.ErrUnavailable)
+		}
 	}
-	return a, nil
 }
+
+// errAdminEdited is a first Admin's email, name or status changing between
+// the read and the creation's transaction: CreateAccount reads them again
+// and copies the new values (at most maxCopyAttempts times).
+var errAdminEdited = apperr.New(apperr.KindConflict, "admin_edited", "the first Admin's profile changed meanwhile")
+
+// maxCopyAttempts bounds CreateAccount's re-reads of a first Admin whose
+// profile keeps changing.
+const maxCopyAttempts = 5
 
 // RenameAccount is a validated PATCH /accounts/{accountId}.
 type RenameAccount struct {

@@ -112,32 +112,33 @@ func NameIndex(t table.Tenant, accountID, userID, email, firstName, lastName str
 	return byName, byFirst
 }
 
-// MemberOf is the write that goes with every new membership of user u: a
-// membership copies its user's email and names (for the users list), and a
-// profile edit copies changes to the memberships it finds, so the new one
-// must not slip in beside an edit. The user must still be active and at the
-// version read, which this bumps: of an edit and the new membership racing,
-// one fails on the version (fail, a 409 to retry), and neither leaves a
-// stale copy.
-func MemberOf(t table.Tenant, userID string, version int64, fail error) *store.Write {
-	return store.Update(t.User(userID), store.BumpVersion()).
-		If(store.Is("status", identity.UserActive).And(store.AtVersion(version))).OrFail(fail)
-}
-
-// MemberAsCopied is MemberOf for a membership that copied u as read, for
-// writers whose callers hold no ETag of the user (creating an account for
-// its first Admin): the user must still be active with the email and names
-// copied, rather than at the version read, and the version is bumped as
-// MemberOf does. Racing creations for one user thus all succeed (a bump
-// does not change what they copied), while a profile edit racing with one
-// of them still cannot leave a stale copy: an edit committed first changes
-// a copied field (this fails with fail; the writer re-reads the user and
+// MemberAsCopied goes in the transaction that creates a membership copying
+// u's email and names as read: the user must still be active with the
+// values copied, and its MembershipEpoch is bumped (never its version, the
+// profile's ETag). Racing creations for one user thus all succeed (a bump
+// does not change what they copied), and a profile edit racing with one of
+// them still cannot leave a stale copy: an edit committed first changes a
+// copied field (this fails with fail; the writer re-reads the user and
 // copies again), and an edit that read the user before this commits fails
-// on the version this bumps.
+// on the epoch this bumps (AtMembershipEpoch) and copies again, while the
+// ETag its caller holds stays valid.
 func MemberAsCopied(t table.Tenant, u identity.User, fail error) *store.Write {
 	cond := store.Is("status", identity.UserActive).
 		And(copied("email", u.Email)).And(copied("firstName", u.FirstName)).And(copied("lastName", u.LastName))
-	return store.Update(t.User(u.ID), store.BumpVersion()).If(cond).OrFail(fail)
+	return store.Update(t.User(u.ID), expression.Add(expression.Name(attrMembershipEpoch), expression.Value(1))).If(cond).OrFail(fail)
+}
+
+// attrMembershipEpoch is identity.User.MembershipEpoch's attribute.
+const attrMembershipEpoch = "membershipEpoch"
+
+// AtMembershipEpoch holds while no membership copying the user was created
+// since u was read: the condition of a write that copies u's email or names
+// to the memberships read with u.
+func AtMembershipEpoch(u identity.User) expression.ConditionBuilder {
+	if u.MembershipEpoch == 0 {
+		return expression.AttributeNotExists(expression.Name(attrMembershipEpoch)).Or(store.Is(attrMembershipEpoch, 0))
+	}
+	return store.Is(attrMembershipEpoch, u.MembershipEpoch)
 }
 
 // copied holds when attribute name still has value (an empty value also

@@ -2,6 +2,8 @@ package administration
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -114,7 +116,28 @@ type Edited struct {
 // are then told, when a mailer is configured. A name change is copied to
 // the user's memberships in the same transaction, with their name keys
 // (the users list sorts and searches by name; a user has few memberships).
+// A membership created for the user between the read and the commit
+// (an account created, an invitation accepted) makes the edit read again
+// and copy to it too: the caller's ETag stays valid, since creating a
+// membership does not change the profile.
 func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, error) {
+	for attempt := 1; ; attempt++ {
+		e, err := s.editProfile(ctx, cmd)
+		switch {
+		case !errors.Is(err, errProfileRaced):
+			return e, err
+		case attempt == maxCopyAttempts:
+			return Edited{}, fmt.Errorf("edit profile of %s: the user kept changing: %w", cmd.UserID, apperr.ErrUnavailable)
+		}
+	}
+}
+
+// errProfileRaced is the user changing between a profile edit's read and
+// its commit: another edit, a status change, or a membership created while
+// the edit copied the email or names to the memberships it had read.
+var errProfileRaced = apperr.New(apperr.KindConflict, "profile_raced", "the user changed meanwhile")
+
+func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	u, err := directory.LoadUser(ctx, s.Store, t, cmd.UserID)
 	if err != nil {
@@ -167,7 +190,11 @@ func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	}
 	_, firstChanged := after["firstName"]
 	_, lastChanged := after["lastName"]
+	// A failure of this condition reads again: a caller's If-Match that no
+	// longer holds is then 412, anything else is applied to what is new.
+	userCond := store.AtVersion(v).And(store.Is("status", u.Status))
 	if emailChange || firstChanged || lastChanged {
+		userCond = userCond.And(accounts.AtMembershipEpoch(u))
 		ms, err := s.memberships(ctx, t, u.ID)
 		if err != nil {
 			return Edited{}, err
@@ -185,7 +212,7 @@ func (s *Service) EditProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	}
 	entry := changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), action, "user", u.ID, before, after)
 	writes = append(writes,
-		store.Update(t.User(u.ID), upd).If(store.AtVersion(v).And(store.Is("status", u.Status))).OrFail(apperr.ErrVersionConflict),
+		store.Update(t.User(u.ID), upd).If(userCond).OrFail(errProfileRaced),
 		entry.Write())
 	if err := s.transact(ctx, "edit profile of "+u.ID, writes); err != nil {
 		return Edited{}, err

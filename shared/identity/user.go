@@ -41,12 +41,18 @@ type User struct {
 	EmailUnverified bool `dynamodbav:"emailUnverified,omitempty"`
 	// SessionEpoch invalidates every session issued before it changed:
 	// suspension, password change and "sign out everywhere" bump it.
-	SessionEpoch int64     `dynamodbav:"sessionEpoch"`
-	Version      int64     `dynamodbav:"version"`
-	CreatedAt    time.Time `dynamodbav:"createdAt"`
-	UpdatedAt    time.Time `dynamodbav:"updatedAt"`
-	GSI2PK       string    `dynamodbav:"GSI2PK"`
-	GSI2SK       string    `dynamodbav:"GSI2SK"`
+	SessionEpoch int64 `dynamodbav:"sessionEpoch"`
+	// MembershipEpoch counts the memberships created that copy the user's
+	// email and names (accounts.MemberAsCopied). A profile edit copying a
+	// new name to the memberships it read commits only at the epoch it
+	// read, so a membership created meanwhile is never left with the old
+	// name; and creating one leaves Version, the profile's ETag, alone.
+	MembershipEpoch int64     `dynamodbav:"membershipEpoch,omitempty"`
+	Version         int64     `dynamodbav:"version"`
+	CreatedAt       time.Time `dynamodbav:"createdAt"`
+	UpdatedAt       time.Time `dynamodbav:"updatedAt"`
+	GSI2PK          string    `dynamodbav:"GSI2PK"`
+	GSI2SK          string    `dynamodbav:"GSI2SK"`
 }
 
 // NewUser fills the keys of a user item.

@@ -337,11 +337,13 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 	}
 	if exists {
 		writes = append(writes,
-			// At the version read, which it bumps: the new memberships copy
-			// the user's name, so a profile edit racing with this accept
-			// either commits first (and this fails) or fails on the version.
-			store.Update(t.User(user.ID), store.BumpVersion()).If(store.Is("status", identity.UserActive).
-				And(store.Is("sessionEpoch", user.SessionEpoch)).And(store.AtVersion(user.Version))).OrFail(errUserChanged),
+			// The new memberships copy the user's email and names: a
+			// profile edit racing with this accept either commits first
+			// (and this fails) or copies again (accounts.MemberAsCopied).
+			// The session epoch read must hold too: a password change or
+			// suspension meanwhile refuses the accept.
+			accounts.MemberAsCopied(t, user, errUserChanged),
+			store.Check(t.User(user.ID), store.Is("sessionEpoch", user.SessionEpoch)).OrFail(errUserChanged),
 			store.Check(t.EmailClaim(inv.Email), store.Is("userId", user.ID)).OrFail(errUserChanged))
 	} else {
 		writes = append(writes,

@@ -41,19 +41,21 @@ var expected = map[string]int{
 	// (${INVITEE_TOKEN}), with no password.
 	"accept/accept-signed-in.json": 201,
 
-	"accounts/list.json":                          200,
-	"accounts/export.json":                        200,
-	"accounts/get.json":                           200,
-	"accounts/members.json":                       200,
-	"accounts/members-export.json":                200,
-	"accounts/changes.json":                       200,
-	"accounts/user.json":                          200,
-	"accounts/user-changes.json":                  200,
-	"accounts/access-history.json":                200,
-	"accounts/account-access-history.json":        200,
+	"accounts/list.json":                   200,
+	"accounts/export.json":                 200,
+	"accounts/get.json":                    200,
+	"accounts/members.json":                200,
+	"accounts/members-export.json":         200,
+	"accounts/changes.json":                200,
+	"accounts/user.json":                   200,
+	"accounts/user-changes.json":           200,
+	"accounts/access-history.json":         200,
+	"accounts/account-access-history.json": 200,
+	"edit/create-account.json":             201,
+	"edit/rename-account.json":             200,
+
+	// The account's access history as CSV (issue 15).
 	"accounts/account-access-history-export.json": 200,
-	"edit/create-account.json":                    201,
-	"edit/rename-account.json":                    200,
 
 	// The users list by name, and an Admin's member search (their own
 	// accounts only).

@@ -39,21 +39,23 @@ type handler struct{ dir *directory.Directory }
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{dir: directory.New(d)}
 	return httpapi.Serve(d.Log, httpapi.Mux{
-		"GET /accounts":                                       h.listAccounts,
-		"GET /accounts/export.csv":                            h.exportAccounts,
-		"GET /accounts/{accountId}":                           h.account,
-		"GET /accounts/{accountId}/users":                     h.listMembers,
-		"GET /accounts/{accountId}/users/export.csv":          h.exportMembers,
-		"GET /accounts/{accountId}/changes":                   h.accountChanges,
-		"GET /users/{userId}":                                 h.user,
-		"GET /users/{userId}/changes":                         h.userChanges,
-		"GET /users/{userId}/access-history":                  h.accessHistory,
-		"GET /accounts/{accountId}/access-history":            h.accountAccessHistory,
+		"GET /accounts":                              h.listAccounts,
+		"GET /accounts/export.csv":                   h.exportAccounts,
+		"GET /accounts/{accountId}":                  h.account,
+		"GET /accounts/{accountId}/users":            h.listMembers,
+		"GET /accounts/{accountId}/users/export.csv": h.exportMembers,
+		"GET /accounts/{accountId}/changes":          h.accountChanges,
+		"GET /users/{userId}":                        h.user,
+		"GET /users/{userId}/changes":                h.userChanges,
+		"GET /users/{userId}/access-history":         h.accessHistory,
+		"GET /accounts/{accountId}/access-history":   h.accountAccessHistory,
+		"GET /roles":                                 h.roles,
+		"GET /tenant/settings":                       h.settings,
+		"GET /plans":                                 h.plans,
+		"GET /licence-types":                         h.licenceTypes,
+
+		// Issue 15: the account's access history as CSV.
 		"GET /accounts/{accountId}/access-history/export.csv": h.exportAccountAccessHistory,
-		"GET /roles":           h.roles,
-		"GET /tenant/settings": h.settings,
-		"GET /plans":           h.plans,
-		"GET /licence-types":   h.licenceTypes,
 	})
 }
 

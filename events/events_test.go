@@ -54,6 +54,9 @@ var expected = map[string]int{
 	"edit/create-account.json":             201,
 	"edit/rename-account.json":             200,
 
+	// The account's access history as CSV (issue 15).
+	"accounts/account-access-history-export.json": 200,
+
 	// The users list by name, and an Admin's member search (their own
 	// accounts only).
 	"accounts/members-by-name.json":  200,

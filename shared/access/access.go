@@ -138,6 +138,11 @@ type Caller struct {
 	// (the reason given when switching into it); empty for everyone else and
 	// once the operator switches back or signs out.
 	SupportReason string
+	// Name and Email are the caller as their user item reads at this
+	// request (auth.Service.Authorize reads it anyway): change-log entries
+	// record them as they were at the time of the write (changelog.ActorOf).
+	Name  string
+	Email string
 }
 
 // EntersAsSupport reports whether a caller entering accountID does so as
@@ -158,6 +163,8 @@ const (
 	CtxRoles     = "roles"
 	CtxOperator  = "operator"
 	CtxReason    = "supportReason" // only present in an operator's support session
+	CtxName      = "userName"      // the caller's name as their user item reads now
+	CtxEmail     = "userEmail"     // the caller's email as their user item reads now
 	CtxRejected  = "rejected"      // why the token was refused; no caller then
 	rolesJoinSep = ","
 )
@@ -173,6 +180,12 @@ func (c Caller) Context() map[string]any {
 	}
 	if c.Operator && c.SupportReason != "" {
 		m[CtxReason] = c.SupportReason
+	}
+	if c.Name != "" {
+		m[CtxName] = c.Name
+	}
+	if c.Email != "" {
+		m[CtxEmail] = c.Email
 	}
 	return m
 }
@@ -207,7 +220,8 @@ func CallerFrom(req events.APIGatewayV2HTTPRequest) (Caller, error) {
 	case string:
 		op = v == "true"
 	}
-	c := Caller{Tenant: t, UserID: str(CtxUser), SessionID: str(CtxSession), AccountID: str(CtxAccount), Roles: roles, Operator: op}
+	c := Caller{Tenant: t, UserID: str(CtxUser), SessionID: str(CtxSession), AccountID: str(CtxAccount), Roles: roles, Operator: op,
+		Name: str(CtxName), Email: str(CtxEmail)}
 	if op {
 		c.SupportReason = str(CtxReason)
 	}

@@ -337,6 +337,9 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 		writes = append(writes, store.Check(t.Membership(cmd.AccountID, c.UserID),
 			expression.AttributeExists(expression.Name("licence"))).OrFail(ErrNoAccess))
 	case support:
+		// The entry's actor names the support person (the caller's name and
+		// email as Authorize read them) with the reason, so the customer
+		// sees who entered and why.
 		inAccount := c
 		inAccount.AccountID, inAccount.SupportReason = cmd.AccountID, cmd.Reason
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(inAccount),

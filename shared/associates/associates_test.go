@@ -382,7 +382,8 @@ func TestOperatorSwitchesWithAReason(t *testing.T) {
 		t.Fatalf("operator session: %+v %v", after, err)
 	}
 	log := w.changes(t, w.client1, "support.entered")
-	if len(log) != 1 || log[0].Actor != (changelog.Actor{Kind: changelog.ActorSupport, ID: op.ID, AccountID: w.client1, Reason: "ticket 4711: cannot export"}) {
+	if len(log) != 1 || log[0].Actor != (changelog.Actor{Kind: changelog.ActorSupport, ID: op.ID, AccountID: w.client1, Reason: "ticket 4711: cannot export",
+		Email: op.Email}) {
 		t.Fatalf("account log: %+v", log)
 	}
 }

@@ -266,7 +266,11 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 	if acc.Status != accounts.StatusActive {
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account is closed")
 	}
-	caller := access.Caller{Tenant: t, UserID: user.ID, SessionID: sess.ID, AccountID: sess.AccountID, Operator: user.Operator}
+	// Name and email come from the user item this batch reads anyway (no
+	// extra read): a rename or email change shows in the very next request,
+	// and every change-log entry records the caller as they were then.
+	caller := access.Caller{Tenant: t, UserID: user.ID, SessionID: sess.ID, AccountID: sess.AccountID, Operator: user.Operator,
+		Name: user.Name(), Email: user.Email}
 	if user.Operator {
 		// The reason the operator gave when switching into this account: every
 		// change they make here is logged with it (changelog.ActorOf).

@@ -108,7 +108,7 @@ func (s *Service) proveEmail(ctx context.Context, t table.Tenant, u identity.Use
 			Set(expression.Name("updatedAt"), expression.Value(now))).
 			If(store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", u.SessionEpoch)).And(store.Is("email", p.Email))).
 			OrFail(errProofChanged),
-		changelog.New(t, s.IDs.NewID(), now, home, changelog.Actor{Kind: changelog.ActorUser, ID: u.ID}, "user.email_verified",
+		changelog.New(t, s.IDs.NewID(), now, home, changelog.Actor{Kind: changelog.ActorUser, ID: u.ID, Name: u.Name(), Email: u.Email}, "user.email_verified",
 			"user", u.ID, map[string]any{"emailVerified": false}, map[string]any{"emailVerified": true, "email": u.Email}).Write(),
 	}, nil
 }

@@ -26,18 +26,25 @@ type Actor struct {
 	ID        string `dynamodbav:"id" json:"id"`
 	AccountID string `dynamodbav:"accountId,omitempty" json:"accountId,omitempty"` // support: the account they act in
 	Reason    string `dynamodbav:"reason,omitempty" json:"reason,omitempty"`       // support: why they entered it
+	// Name and Email are the person (user, support, operator) as they were
+	// when the entry was written; a later rename does not change them.
+	// Entries written before actors were named have neither: readers show
+	// the id. Jobs are named by their id alone.
+	Name  string `dynamodbav:"name,omitempty" json:"name,omitempty"`
+	Email string `dynamodbav:"email,omitempty" json:"email,omitempty"`
 }
 
-// ActorOf is who a caller's change is logged as: a user as themselves; a
+// ActorOf is who a caller's change is logged as, named (name and email) as
+// the caller was at this request: a user as themselves; a
 // tenant operator as support when the change is in the account their
 // session is switched into (with that account and their reason), else as
 // an operator doing tenant administration. New settles which, from the
 // account the entry is written to.
 func ActorOf(c access.Caller) Actor {
 	if c.Operator {
-		return Actor{Kind: ActorOperator, ID: c.UserID, AccountID: c.AccountID, Reason: c.SupportReason}.In(c.AccountID)
+		return Actor{Kind: ActorOperator, ID: c.UserID, AccountID: c.AccountID, Reason: c.SupportReason, Name: c.Name, Email: c.Email}.In(c.AccountID)
 	}
-	return Actor{Kind: ActorUser, ID: c.UserID}
+	return Actor{Kind: ActorUser, ID: c.UserID, Name: c.Name, Email: c.Email}
 }
 
 // In is the actor as the change log of accountID records it: an operator
@@ -53,7 +60,7 @@ func (a Actor) In(accountID string) Actor {
 		a.Kind = ActorSupport
 		return a
 	}
-	return Actor{Kind: ActorOperator, ID: a.ID}
+	return Actor{Kind: ActorOperator, ID: a.ID, Name: a.Name, Email: a.Email}
 }
 
 // System is the actor of scheduled jobs.

@@ -30,6 +30,10 @@ type Change struct {
 	SubjectID   string          `json:"subjectId"`
 	Before      map[string]any  `json:"before,omitempty"`
 	After       map[string]any  `json:"after,omitempty"`
+	// ActorFromProfile says that the entry did not record its actor's name
+	// and email (it was written before entries did) and that actor.name and
+	// actor.email are the person's profile now; the id is the record.
+	ActorFromProfile bool `json:"actorFromProfile,omitempty"`
 }
 
 // ChangePage is one page of a change log, newest first.
@@ -48,7 +52,7 @@ func (d *Directory) AccountChanges(ctx context.Context, caller access.Caller, ac
 		return ChangePage{}, err
 	}
 	q := store.Query{Partition: caller.Tenant.AccountPartition(accountID), SKPrefix: table.ChangeLogPrefix, Newest: true}
-	return d.changes(ctx, q, limit, cursor)
+	return d.changes(ctx, caller.Tenant, q, limit, cursor)
 }
 
 // UserChanges reads the changes whose subject is a user, across accounts,
@@ -62,7 +66,7 @@ func (d *Directory) UserChanges(ctx context.Context, caller access.Caller, userI
 		return ChangePage{}, err
 	}
 	ix := caller.Tenant.UserChangeLog(userID, "")
-	return d.changes(ctx, r.only(store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK, Newest: true}), limit, cursor)
+	return d.changes(ctx, caller.Tenant, r.only(store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK, Newest: true}), limit, cursor)
 }
 
 // only narrows q to the items of r's account when r is not whole.
@@ -74,7 +78,7 @@ func (r reach) only(q store.Query) store.Query {
 	return q
 }
 
-func (d *Directory) changes(ctx context.Context, q store.Query, limit int32, cursor string) (ChangePage, error) {
+func (d *Directory) changes(ctx context.Context, t table.Tenant, q store.Query, limit int32, cursor string) (ChangePage, error) {
 	items, next, err := readSegments(ctx, d.Store, []store.Query{q}, limit, cursor)
 	if err != nil {
 		return ChangePage{}, fmt.Errorf("read change log: %w", err)
@@ -83,10 +87,60 @@ func (d *Directory) changes(ctx context.Context, q store.Query, limit int32, cur
 	if err != nil {
 		return ChangePage{}, err
 	}
+	profiles, err := d.unnamedActors(ctx, t, entries)
+	if err != nil {
+		return ChangePage{}, fmt.Errorf("read change log: %w", err)
+	}
 	out := ChangePage{Changes: make([]Change, 0, len(entries)), NextCursor: next}
 	for _, e := range entries {
-		out.Changes = append(out.Changes, Change{ID: e.ID, At: e.At, AccountID: e.AccountID, Actor: e.Actor, Action: e.Action,
-			SubjectType: e.SubjectType, SubjectID: e.SubjectID, Before: e.Before, After: e.After})
+		c := Change{ID: e.ID, At: e.At, AccountID: e.AccountID, Actor: e.Actor, Action: e.Action,
+			SubjectType: e.SubjectType, SubjectID: e.SubjectID, Before: e.Before, After: e.After}
+		if p, ok := profiles[e.Actor.ID]; ok && unnamed(e.Actor) {
+			c.Actor.Name, c.Actor.Email, c.ActorFromProfile = p.name, p.email, true
+		}
+		out.Changes = append(out.Changes, c)
+	}
+	return out, nil
+}
+
+// unnamed reports an actor who is a person (user, support, operator) but
+// whose entry did not record their name and email.
+func unnamed(a changelog.Actor) bool {
+	return a.Kind != changelog.ActorSystem && a.ID != "" && a.Name == "" && a.Email == ""
+}
+
+// unnamedActors reads, for the entries that did not name their actor, the
+// name and email of each such person now (one BatchGetItem; none when
+// every entry names its actor). Only name and email are taken from the
+// profile: an account's readers learn who acted there (a support person
+// included, whose profile they cannot otherwise read), nothing more.
+func (d *Directory) unnamedActors(ctx context.Context, t table.Tenant, entries []changelog.Entry) (map[string]person, error) {
+	var ids []string
+	for _, e := range entries {
+		if unnamed(e.Actor) && !slices.Contains(ids, e.Actor.ID) {
+			ids = append(ids, e.Actor.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]table.Key, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, t.User(id))
+	}
+	got, err := getAll(ctx, d.Store, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]person, len(ids))
+	for _, id := range ids {
+		if it, ok := got[t.User(id)]; ok {
+			var u identity.User
+			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+				return nil, apperr.Internal("decode user", err)
+			}
+			out[id] = person{found: true, name: u.Name(), email: u.Email}
+		}
 	}
 	return out, nil
 }

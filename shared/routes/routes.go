@@ -72,6 +72,7 @@ var Table = []Route{
 	{"GET", "/users/{userId}/changes", "accounts", true},
 	{"GET", "/users/{userId}/access-history", "accounts", true},
 	{"GET", "/accounts/{accountId}/access-history", "accounts", true}, // issue 15
+	{"GET", "/accounts/{accountId}/access-history/export.csv", "accounts", true},
 	{"POST", "/accounts", "edit", true},
 	{"PATCH", "/accounts/{accountId}", "edit", true},
 	{"POST", "/accounts/{accountId}/users", "edit", true}, // a user added without an invitation (issue 14)

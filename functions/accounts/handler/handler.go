@@ -11,6 +11,7 @@
 //	GET /users/{userId}/changes                 changes about a user, across accounts
 //	GET /users/{userId}/access-history          sign-ins and account switches
 //	GET /accounts/{accountId}/access-history    sign-ins to and switches into an account
+//	GET /accounts/{accountId}/access-history/export.csv  the same history as CSV, paged by X-Next-Cursor
 //	GET /licence-types                          the tenant's licence types, default licence, purchase link
 //	GET /roles                                  built-in and custom roles, the default role
 //	GET /tenant/settings                        the tenant's settings (ETag)
@@ -52,6 +53,9 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"GET /tenant/settings":                       h.settings,
 		"GET /plans":                                 h.plans,
 		"GET /licence-types":                         h.licenceTypes,
+
+		// Issue 15: the account's access history as CSV.
+		"GET /accounts/{accountId}/access-history/export.csv": h.exportAccountAccessHistory,
 	})
 }
 
@@ -201,6 +205,25 @@ func (h handler) accountAccessHistory(ctx context.Context, req httpapi.Request) 
 	return httpapi.JSON(http.StatusOK, page), nil
 }
 
+// exportAccountAccessHistory is the account's access history as CSV, as
+// the member export offers its list: the same reader's view (no client
+// to whoever the JSON shows none), pages of up to MaxExportSize rows.
+func (h handler) exportAccountAccessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := pageParams(req, directory.DefaultExportSize, directory.MaxExportSize)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.AccountAccessHistory(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	zone, err := h.dir.ReaderZone(ctx, caller)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return csvResponse(req, directory.AccountAccessCSV(page.Entries, zone), "access-history.csv", page.NextCursor), nil
+}
+
 func (h handler) roles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	caller, err := access.CallerFrom(req)
 	if err != nil {
@@ -239,13 +262,19 @@ func (h handler) plans(ctx context.Context, req httpapi.Request) (httpapi.Respon
 
 // listParams reads the caller, limit and cursor of a plain paged list.
 func listParams(req httpapi.Request) (access.Caller, int32, string, error) {
+	return pageParams(req, directory.DefaultPageSize, directory.MaxPageSize)
+}
+
+// pageParams reads the caller, limit (def when absent, at most max) and
+// cursor of a paged list or export.
+func pageParams(req httpapi.Request, def, max int32) (access.Caller, int32, string, error) {
 	caller, err := access.CallerFrom(req)
 	if err != nil {
 		return access.Caller{}, 0, "", err
 	}
 	var f apperr.Fields
 	v, present := req.QueryStringParameters["limit"]
-	limit := directory.Limit(v, present, directory.DefaultPageSize, directory.MaxPageSize, &f)
+	limit := directory.Limit(v, present, def, max, &f)
 	return caller, limit, req.QueryStringParameters["cursor"], f.Err()
 }
 

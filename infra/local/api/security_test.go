@@ -233,6 +233,9 @@ var securityMatrix = []securityRow{
 	{route: "GET /accounts/{accountId}/access-history", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/access-history", as: w.adminTok}
 	}},
+	{route: "GET /accounts/{accountId}/access-history/export.csv", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/access-history/export.csv", as: w.adminTok}
+	}},
 	{route: "GET /users/{userId}/access-history", want: 200, viewer: 200, otherAdmin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/users/" + w.member(t, w.a.AccountID, "").ID + "/access-history", as: w.adminTok}
 	}},

@@ -129,7 +129,8 @@ func TestSupportChangesNameThePersonTheAccountAndTheReason(t *testing.T) {
 	}
 
 	// Changes as support: a rename, a usage record and a reset.
-	support := map[string]any{"kind": "support", "id": w.supportID, "accountId": w.customer, "reason": reason}
+	support := map[string]any{"kind": "support", "id": w.supportID, "accountId": w.customer, "reason": reason,
+		"name": "Sam Support", "email": w.email}
 	if got := w.rename(t, tok, w.customer, "Renamed by support"); toJSON(got) != toJSON(support) {
 		t.Fatalf("support rename logged as %v, want %v", got, support)
 	}
@@ -157,15 +158,17 @@ func TestSupportChangesNameThePersonTheAccountAndTheReason(t *testing.T) {
 		t.Fatalf("access history names %v", e)
 	}
 
-	// The customer's admin is not support: no reason, no acting account.
-	if got := w.rename(t, w.admin, w.customer, "Renamed by its admin"); toJSON(got) != toJSON(map[string]any{"kind": "user", "id": w.ten.AdminID}) {
+	// The customer's admin is not support: no reason, no acting account;
+	// each actor is named as they were.
+	if got := w.rename(t, w.admin, w.customer, "Renamed by its admin"); toJSON(got) != toJSON(map[string]any{"kind": "user", "id": w.ten.AdminID,
+		"name": "Ada Admin", "email": w.ten.AdminEmail}) {
 		t.Fatalf("admin rename logged as %v", got)
 	}
 
 	// Back home, the reason is gone from the session: the customer's
 	// account is out of reach again, and tenant administration there is
 	// logged as the operator's, without a reason or an acting account.
-	operator := map[string]any{"kind": "operator", "id": w.supportID}
+	operator := map[string]any{"kind": "operator", "id": w.supportID, "name": "Sam Support", "email": w.email}
 	if status, body := w.switchTo(t, tok, w.ten.AccountID, "done with ticket 4711"); status != 200 {
 		t.Fatalf("switch back: %d %v", status, body)
 	}

@@ -351,7 +351,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			store.Put(identity.NewEmailClaim(t, inv.Email, user.ID)).If(store.NotExists()).OrFail(ErrAccountExists))
 	}
 	var joined []string
-	actor := changelog.Actor{Kind: changelog.ActorUser, ID: user.ID}
+	actor := changelog.Actor{Kind: changelog.ActorUser, ID: user.ID, Name: user.Name(), Email: user.Email}
 	for _, a := range inv.AccountIDs {
 		writes = append(writes,
 			moveEntry(t, inv, a, StatusAccepted),

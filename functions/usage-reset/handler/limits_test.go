@@ -351,16 +351,16 @@ func TestBadAllowancesAreRefused(t *testing.T) {
 	a.must(a.edit, a.op, "PUT /accounts/{accountId}/plan", map[string]string{"accountId": acct}, `{"planId":"","overrides":{"tasks":5}}`)
 	before := a.must(a.read, a.op, "GET /accounts/{accountId}", map[string]string{"accountId": acct}, "")
 	bad := map[string]string{
-		`"many"`:                                  "invalid_allowance",
-		`null`:                                    "invalid_allowance",
-		`{}`:                                      "invalid_allowance",
-		`{"lim":5}`:                               "invalid_allowance",
-		`{"unlimited":true,"limit":5}`:            "conflicting_allowance",
-		`{"unlimited":true,"usageBased":true}`:    "conflicting_allowance",
-		`-1`:                                      "out_of_range",
-		`1.5`:                                     "out_of_range",
-		`{"usageBased":true,"limit":-2}`:          "out_of_range",
-		`1000000001`:                              "out_of_range",
+		`"many"`:                               "invalid_allowance",
+		`null`:                                 "invalid_allowance",
+		`{}`:                                   "invalid_allowance",
+		`{"lim":5}`:                            "invalid_allowance",
+		`{"unlimited":true,"limit":5}`:         "conflicting_allowance",
+		`{"unlimited":true,"usageBased":true}`: "conflicting_allowance",
+		`-1`:                                   "out_of_range",
+		`1.5`:                                  "out_of_range",
+		`{"usageBased":true,"limit":-2}`:       "out_of_range",
+		`1000000001`:                           "out_of_range",
 		`{"limit":99999999999999999999999999999}`: "invalid_allowance",
 	}
 	for shape, code := range bad {

@@ -84,6 +84,12 @@ func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) 
 		before = map[string]any{"name": old.Name, "limits": old.Limits, "licences": old.Licences, "billingUnit": old.BillingUnit}
 	} else if cmd.IfMatch != 0 {
 		return plans.Plan{}, apperr.ErrVersionConflict
+	} else if p.ID == plans.DefaultPlanID { // its first write replaces the allowances it had unwritten
+		d, err := plans.DefaultPlan(ctx, s.Store, t)
+		if err != nil {
+			return plans.Plan{}, err
+		}
+		before = map[string]any{"name": d.Name, "limits": d.Limits, "licences": d.Licences, "billingUnit": d.BillingUnit}
 	}
 	entry := changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "plan.defined", "plan", p.ID, before,
 		map[string]any{"name": p.Name, "limits": p.Limits, "licences": p.Licences, "billingUnit": p.BillingUnit})

@@ -20,6 +20,7 @@ import (
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/links"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/testkit"
 )
@@ -387,7 +388,7 @@ func prepareIssue4(t *testing.T, env *testkit.Env, ten testkit.Tenant, path stri
 		_, err = adm.SetSeats(ctx, administration.SetSeats{Caller: op, AccountID: ten.AccountID, Licence: "office", Purchased: 10})
 	case "edit/set-plan.json":
 		var cmd administration.PutPlan
-		if cmd, err = (administration.PlanRequest{Name: "Basic", Limits: map[string]int64{"tasks": 100}}).Command(op, "sample-basic", 0); err == nil {
+		if cmd, err = (administration.PlanRequest{Name: "Basic", Limits: map[string]plans.Allowance{"tasks": {Limit: 100}}}).Command(op, "sample-basic", 0); err == nil {
 			_, err = adm.PutPlan(ctx, cmd)
 		}
 	case "edit/reactivate.json":

@@ -20,12 +20,14 @@ import (
 
 // Plans and account plans are billing: tenant operators set them.
 
-// PlanRequest is the body of PUT /plans/{planId}.
+// PlanRequest is the body of PUT /plans/{planId} (PUT /plans/default edits
+// the tenant's default plan). Each limit is a plans.Allowance: a number,
+// {"usageBased": true[, "limit": included]} or {"unlimited": true}.
 type PlanRequest struct {
-	Name        string           `json:"name"`
-	Limits      map[string]int64 `json:"limits"`
-	BillingUnit string           `json:"billingUnit,omitempty"`
-	Licences    map[string]int64 `json:"licences,omitempty"`
+	Name        string                     `json:"name"`
+	Limits      map[string]plans.Allowance `json:"limits"`
+	BillingUnit string                     `json:"billingUnit,omitempty"`
+	Licences    map[string]int64           `json:"licences,omitempty"`
 }
 
 // PutPlan is a validated plan definition.
@@ -48,7 +50,7 @@ func (r PlanRequest) Command(c access.Caller, planID string, ifMatch int64) (Put
 	}
 	p := plans.Plan{ID: planID, Name: name, Limits: r.Limits, BillingUnit: unit, Licences: r.Licences}
 	if p.Limits == nil {
-		p.Limits = map[string]int64{}
+		p.Limits = map[string]plans.Allowance{}
 	}
 	return PutPlan{Caller: c, Plan: p, IfMatch: ifMatch}, f.Err()
 }
@@ -82,6 +84,12 @@ func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) 
 		before = map[string]any{"name": old.Name, "limits": old.Limits, "licences": old.Licences, "billingUnit": old.BillingUnit}
 	} else if cmd.IfMatch != 0 {
 		return plans.Plan{}, apperr.ErrVersionConflict
+	} else if p.ID == plans.DefaultPlanID { // its first write replaces the allowances it had unwritten
+		d, err := plans.DefaultPlan(ctx, s.Store, t)
+		if err != nil {
+			return plans.Plan{}, err
+		}
+		before = map[string]any{"name": d.Name, "limits": d.Limits, "licences": d.Licences, "billingUnit": d.BillingUnit}
 	}
 	entry := changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "plan.defined", "plan", p.ID, before,
 		map[string]any{"name": p.Name, "limits": p.Limits, "licences": p.Licences, "billingUnit": p.BillingUnit})
@@ -93,8 +101,10 @@ func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) 
 
 // AccountPlanRequest is the body of PUT /accounts/{accountId}/plan.
 type AccountPlanRequest struct {
-	PlanID    string           `json:"planId"`              // "" leaves the account without a plan
-	Overrides map[string]int64 `json:"overrides,omitempty"` // "tasks", "licence:office": replace the plan's
+	PlanID string `json:"planId"` // "" leaves the account without a plan: the default plan applies
+	// Overrides replace the plan's: a metric ("tasks") takes an allowance of
+	// any shape, "licence:office" a seat count.
+	Overrides map[string]plans.Allowance `json:"overrides,omitempty"`
 }
 
 // SetAccountPlan is a validated plan change of one account.
@@ -102,24 +112,26 @@ type SetAccountPlan struct {
 	Caller    access.Caller
 	AccountID string
 	PlanID    string
-	Overrides map[string]int64
-	IfMatch   int64 // the account's version
+	Limits    map[string]plans.Allowance // metric overrides
+	Seats     map[string]int64           // "licence:<type>" overrides, by their full key
+	IfMatch   int64                      // the account's version
 }
 
 // Command validates the request.
 func (r AccountPlanRequest) Command(c access.Caller, accountID string, ifMatch int64) (SetAccountPlan, error) {
 	var f apperr.Fields
 	f.Check(r.PlanID == "" || plans.ValidID(r.PlanID), "planId", "invalid_plan", "not a plan id")
-	limits, seats := map[string]int64{}, map[string]int64{}
+	limits, seats, keyed := map[string]plans.Allowance{}, map[string]int64{}, map[string]int64{}
 	for k, v := range r.Overrides {
 		if lic, ok := strings.CutPrefix(k, plans.LicencePrefix); ok {
-			seats[lic] = v
+			f.Check(v.Limited(), "overrides."+k, "invalid_seats", "a licence override is a number of seats")
+			seats[lic], keyed[k] = v.Limit, v.Limit
 		} else {
 			limits[k] = v
 		}
 	}
 	plans.Validate(&f, "overrides", limits, seats)
-	return SetAccountPlan{Caller: c, AccountID: accountID, PlanID: r.PlanID, Overrides: r.Overrides, IfMatch: ifMatch}, f.Err()
+	return SetAccountPlan{Caller: c, AccountID: accountID, PlanID: r.PlanID, Limits: limits, Seats: keyed, IfMatch: ifMatch}, f.Err()
 }
 
 // SetAccountPlan sets an account's plan and overrides at the account's
@@ -133,10 +145,8 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 		return accounts.Account{}, err
 	}
 	seats := map[string]int64{}
-	for k, n := range cmd.Overrides {
-		if lic, ok := strings.CutPrefix(k, "licence:"); ok {
-			seats[lic] = n
-		}
+	for k, n := range cmd.Seats {
+		seats[strings.TrimPrefix(k, plans.LicencePrefix)] = n
 	}
 	if err := s.knownLicences(ctx, t, "overrides.licence:", seats); err != nil {
 		return accounts.Account{}, err
@@ -156,26 +166,45 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 	} else {
 		upd = upd.Set(expression.Name("planId"), expression.Value(cmd.PlanID))
 	}
-	if len(cmd.Overrides) == 0 {
+	// Seat overrides live on the account, metric overrides in its overrides
+	// item (plans.OverridesWrite), both written here.
+	if len(cmd.Seats) == 0 {
 		upd = upd.Remove(expression.Name("planOverrides"))
 	} else {
-		upd = upd.Set(expression.Name("planOverrides"), expression.Value(cmd.Overrides))
+		upd = upd.Set(expression.Name("planOverrides"), expression.Value(cmd.Seats))
 	}
-	var writes []*store.Write
-	if cmd.PlanID != "" {
+	before, err := plans.Load(ctx, s.Store, t, a)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	writes := []*store.Write{plans.OverridesWrite(t, a.ID, cmd.Limits, now)}
+	if cmd.PlanID != "" && cmd.PlanID != plans.DefaultPlanID { // the default plan exists, written or not
 		writes = append(writes, store.Check(t.Plan(cmd.PlanID), store.Exists()).
 			OrFail(apperr.Validation(apperr.FieldError{Field: "planId", Code: "unknown_plan", Detail: "no such plan in this tenant"})))
 	}
 	writes = append(writes,
 		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.plan_changed", "account", a.ID,
-			map[string]any{"planId": a.PlanID, "overrides": a.PlanOverrides},
-			map[string]any{"planId": cmd.PlanID, "overrides": cmd.Overrides}).Write())
+			map[string]any{"planId": a.PlanID, "overrides": overridesOf(before)},
+			map[string]any{"planId": cmd.PlanID, "overrides": overridesOf(plans.EffectiveOf(plans.Plan{}, cmd.Seats, cmd.Limits))}).Write())
 	if err := s.transact(ctx, "set plan of "+a.ID, writes); err != nil {
 		return accounts.Account{}, err
 	}
-	a.PlanID, a.PlanOverrides, a.Version, a.UpdatedAt = cmd.PlanID, cmd.Overrides, v+1, now
+	a.PlanID, a.PlanOverrides, a.Version, a.UpdatedAt = cmd.PlanID, cmd.Seats, v+1, now
 	return a, nil
+}
+
+// overridesOf is the overrides within e, as the change log records them.
+func overridesOf(e plans.Effective) map[string]any {
+	out := map[string]any{}
+	for _, k := range e.Overridden {
+		if lic, ok := strings.CutPrefix(k, plans.LicencePrefix); ok {
+			out[k] = e.Licences[lic]
+		} else {
+			out[k] = e.Limits[k]
+		}
+	}
+	return out
 }
 
 // knownLicences refuses (422) seat counts of licence types the tenant's

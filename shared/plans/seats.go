@@ -1,6 +1,7 @@
 package plans
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -17,8 +18,9 @@ import (
 // The plan's seat counts and the account's overrides are seats the
 // account has, counted like the ones bought explicitly:
 //
-//	seats of a type = (override "licence:<type>" if set, else the plan's
-//	                   seats of the type) + seats purchased explicitly
+//	seats of a type = (override "licence:<type>" if set, else the seats of
+//	                   the type in the account's plan, or in the default
+//	                   plan when it has none) + seats purchased explicitly
 //
 // SeatsOf reads what decides them for one write.
 
@@ -30,9 +32,10 @@ func SeatsOf(ctx context.Context, s *store.Store, t table.Tenant, cat licences.C
 	seen := map[table.Key]bool{}
 	for _, a := range accs {
 		keys = append(keys, t.LicencePool(a.ID, licence))
-		if a.PlanID != "" && !seen[t.Plan(a.PlanID)] {
-			seen[t.Plan(a.PlanID)] = true
-			keys = append(keys, t.Plan(a.PlanID))
+		plan := t.Plan(cmp.Or(a.PlanID, DefaultPlanID))
+		if !seen[plan] {
+			seen[plan] = true
+			keys = append(keys, plan)
 		}
 	}
 	items, err := s.GetMany(ctx, keys)
@@ -42,13 +45,15 @@ func SeatsOf(ctx context.Context, s *store.Store, t table.Tenant, cat licences.C
 	out := make([]licences.Seats, len(accs))
 	for i, a := range accs {
 		st := licences.Seats{AccountID: a.ID, Licence: licence}
+		// Seats come from the account's plan, or the default plan (a
+		// default plan not written yet has no seats).
 		var p Plan
-		if it, ok := items[t.Plan(a.PlanID)]; ok && a.PlanID != "" {
+		if it, ok := items[t.Plan(cmp.Or(a.PlanID, DefaultPlanID))]; ok {
 			if err := attributevalue.UnmarshalMap(it, &p); err != nil {
 				return nil, apperr.Internal("decode plan", err)
 			}
 		}
-		e := EffectiveOf(p, a.PlanOverrides)
+		e := EffectiveOf(p, a.PlanOverrides, nil)
 		planned, hasPlanned := e.Licences[licence]
 		st.Planned = planned
 		if it, ok := items[t.LicencePool(a.ID, licence)]; ok {

@@ -15,6 +15,7 @@ import (
 	usagehandler "github.com/acme/accountadmin/functions/usage-reset/handler"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/usage"
@@ -46,7 +47,7 @@ func BenchmarkRecordUsage(b *testing.B) {
 			ten := w.ten
 			acc := ten.Account(rawAccount)
 			env.RawGet(b, acc)
-			env.RawBatchGet(b, acc, ten.DefaultUsageAllowances(), ten.UsageAllowances(rawAccount))
+			env.RawBatchGet(b, acc, ten.Plan(plans.DefaultPlanID), ten.DefaultUsageAllowances(), ten.UsageAllowances(rawAccount))
 			now := env.Clock.Now()
 			p := usage.PeriodAt(testkit.Start, now)
 			due := ten.DueUsagePeriod(p.End, rawAccount, p.Start)
@@ -152,7 +153,7 @@ func rawRollover(b *testing.B, env *testkit.BenchEnv) int {
 			ten, accountID := table.MustTenant(parts[1]), parts[2]
 			start, _ := time.Parse("20060102T150405Z", parts[3])
 			p := usage.PeriodAt(testkit.Start, start)
-			env.RawBatchGet(b, ten.Account(accountID), ten.DefaultUsageAllowances(), ten.UsageAllowances(accountID))
+			env.RawBatchGet(b, ten.Account(accountID), ten.Plan(plans.DefaultPlanID), ten.DefaultUsageAllowances(), ten.UsageAllowances(accountID))
 			key := ten.UsagePeriod(accountID, start)
 			item := env.RawGet(b, key)
 			rev := testkit.AttrNumber(item["rev"])

@@ -121,7 +121,7 @@ func unknownMetric(metric string, terms Terms) error {
 // calls per record.
 func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p Period, metric string, amount int64, a Allowance, now time.Time) (int64, error) {
 	key := t.UsagePeriod(accountID, p.Start)
-	limited := !a.Unlimited && !a.UsageBased
+	limited := a.Limited()
 	if limited && amount > a.Limit {
 		cur, _, err := s.readPeriod(ctx, key)
 		if err != nil {

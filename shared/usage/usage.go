@@ -48,10 +48,10 @@ type Service struct {
 	Terms  TermsSource
 }
 
-// New builds the service with the stored allowances as its terms.
+// New builds the service measuring usage against the accounts' effective limits.
 func New(d app.Deps) *Service {
 	return &Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Access: access.Checker{Store: d.Store},
-		Terms: StoredAllowances{Store: d.Store}}
+		Terms: PlanTerms{Store: d.Store}}
 }
 
 // Errors of this package.

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/usage"
 )
@@ -51,7 +52,7 @@ func TestRecordCountsAndRefusesAtTheLimit(t *testing.T) {
 		t.Fatalf("more than the allowance: %v", err)
 	}
 	// Other metrics keep their own allowance (the built-in default here).
-	if r := w.mustRecord(t, w.ten.AccountID, usage.MetricWebhooks, 7); r.Used != 7 || *r.Limit != usage.DefaultAllowances[usage.MetricWebhooks].Limit {
+	if r := w.mustRecord(t, w.ten.AccountID, usage.MetricWebhooks, 7); r.Used != 7 || *r.Limit != plans.DefaultAllowances[usage.MetricWebhooks].Limit {
 		t.Fatalf("webhooks: %+v", r)
 	}
 	_, err = w.record(w.admin, w.ten.AccountID, "invoices", 1)
@@ -91,7 +92,7 @@ func TestTenantBillingUnitAndAccountOverrides(t *testing.T) {
 	if m := metric(rep.Metrics, usage.MetricTasks); *m.Limit != 100 || m.Used != 0 {
 		t.Fatalf("tenant default kept beside the override: %+v", m)
 	}
-	if m := metric(rep.Metrics, usage.MetricWebhooks); *m.Limit != usage.DefaultAllowances[usage.MetricWebhooks].Limit {
+	if m := metric(rep.Metrics, usage.MetricWebhooks); *m.Limit != plans.DefaultAllowances[usage.MetricWebhooks].Limit {
 		t.Fatalf("built-in default kept: %+v", m)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/httpapi"
-	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/usage"
 )
 
@@ -41,14 +40,10 @@ func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, Service(d
 // NewJob returns the rollover job.
 func NewJob(d app.Deps) Job { return NewJobWith(d, Service(d)) }
 
-// Service is the usage service measuring against the account's plan plus
-// its overrides (plans.Terms); accounts without a plan keep the allowances
-// stored for them or their tenant.
-func Service(d app.Deps) *usage.Service {
-	svc := usage.New(d)
-	svc.Terms = plans.Terms{Store: d.Store, Fallback: usage.StoredAllowances{Store: d.Store}}
-	return svc
-}
+// Service is the usage service measuring against the account's effective
+// limits (its plan, or the tenant's default plan, plus its overrides:
+// usage.PlanTerms), the limits the API shows.
+func Service(d app.Deps) *usage.Service { return usage.New(d) }
 
 type handler struct {
 	usage       *usage.Service

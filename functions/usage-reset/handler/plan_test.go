@@ -7,6 +7,7 @@ import (
 	"github.com/acme/accountadmin/functions/usage-reset/handler"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -19,14 +20,14 @@ func TestUsageIsMeasuredAgainstThePlan(t *testing.T) {
 	ctx := context.Background()
 	op := access.Caller{Tenant: ten.Tenant, UserID: "support", SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	adm := administration.New(env.Deps)
-	plan, err := administration.PlanRequest{Name: "Starter", Limits: map[string]int64{"tasks": 5}}.Command(op, "starter", 0)
+	plan, err := administration.PlanRequest{Name: "Starter", Limits: map[string]plans.Allowance{"tasks": {Limit: 5}}}.Command(op, "starter", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := adm.PutPlan(ctx, plan); err != nil {
 		t.Fatal(err)
 	}
-	set, err := administration.AccountPlanRequest{PlanID: "starter", Overrides: map[string]int64{"tasks": 3}}.Command(op, ten.AccountID, 0)
+	set, err := administration.AccountPlanRequest{PlanID: "starter", Overrides: map[string]plans.Allowance{"tasks": {Limit: 3}}}.Command(op, ten.AccountID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/links"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
 )
@@ -192,7 +193,7 @@ func (w *securityWorld) account(t *testing.T, name string) string {
 // plan defines a tenant plan of tenant A.
 func (w *securityWorld) plan(t *testing.T, id string) {
 	t.Helper()
-	cmd, err := administration.PlanRequest{Name: "Basic", Limits: map[string]int64{"tasks": 100}}.Command(w.operatorCaller(), id, 0)
+	cmd, err := administration.PlanRequest{Name: "Basic", Limits: map[string]plans.Allowance{"tasks": {Limit: 100}}}.Command(w.operatorCaller(), id, 0)
 	if err == nil {
 		_, err = administration.New(w.env.Deps).PutPlan(context.Background(), cmd)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/plans"
+	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/usage"
 )
 
@@ -91,7 +92,7 @@ func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Respo
 		return httpapi.Response{}, err
 	}
 	var body usage.RecordRequest
-	if err := httpapi.DecodeMax(req, &body, 1<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["accountId"])
@@ -126,7 +127,7 @@ func (h handler) reset(ctx context.Context, req httpapi.Request) (httpapi.Respon
 	}
 	if strings.TrimSpace(req.Body) != "" {
 		var none struct{}
-		if err := httpapi.DecodeMax(req, &none, 1<<10); err != nil {
+		if err := httpapi.DecodeMax(req, &none, routes.BodyLimit(req.RouteKey)); err != nil {
 			return httpapi.Response{}, err
 		}
 	}

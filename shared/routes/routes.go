@@ -1,6 +1,9 @@
-// Package routes is the one route table: the local HTTP API serves it and the
-// CDK stack deploys it, so the two can never disagree.
+// Package routes is the one route table: the local HTTP API serves it, the
+// CDK stack deploys it and the handlers take their options from it, so none
+// of them can disagree. openapi.json documents it, checked by the tests.
 package routes
+
+import "sync"
 
 // Route is one HTTP API route and everything the service promises about it:
 // the CDK stack, the local HTTP API, the handlers and the OpenAPI document
@@ -136,25 +139,26 @@ var Table = []Route{
 }
 
 // byKey indexes Table by route key, so that a lookup on a request path
-// neither scans nor allocates.
-var byKey = func() map[string]Route {
+// neither scans nor allocates. It is built on first use: a function's init
+// stays cheap (cold starts).
+var byKey = sync.OnceValue(func() map[string]Route {
 	m := make(map[string]Route, len(Table))
 	for _, r := range Table {
 		m[r.Key()] = r
 	}
 	return m
-}()
+})
 
 // Lookup finds the route of a route key ("POST /auth/sign-in").
 func Lookup(key string) (Route, bool) {
-	r, ok := byKey[key]
+	r, ok := byKey()[key]
 	return r, ok
 }
 
 // BodyLimit is the body limit of the route of key, which handlers pass to
 // httpapi.DecodeMax; an unknown key has none (any body is too large).
 func BodyLimit(key string) int {
-	return byKey[key].BodyLimit
+	return byKey()[key].BodyLimit
 }
 
 // Jobs are the scheduled functions.

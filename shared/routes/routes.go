@@ -1,14 +1,45 @@
-// Package routes is the one route table: the local HTTP API serves it and the
-// CDK stack deploys it, so the two can never disagree.
+// Package routes is the one route table: the local HTTP API serves it, the
+// CDK stack deploys it and the handlers take their options from it, so none
+// of them can disagree. openapi.json documents it, checked by the tests.
 package routes
 
-// Route is one HTTP API route.
+import "sync"
+
+// Route is one HTTP API route and everything the service promises about it:
+// the CDK stack, the local HTTP API, the handlers and the OpenAPI document
+// (checked by openapi_test.go) all read it from here.
 type Route struct {
 	Method   string
 	Path     string // API Gateway syntax: /accounts/{accountId}
 	Function string // the folder under functions/
-	Auth     bool   // behind the Lambda authorizer
+	Auth     bool   // needs a caller: behind the Lambda authorizer
+	// BodyLimit bounds the request body in bytes (413 beyond); 0 means the
+	// route takes no body.
+	BodyLimit int
+	// Idempotent routes honour Idempotency-Key: a retry replays the first
+	// response (a response that hands out a secret is never stored).
+	Idempotent bool
+	// IfMatch routes read If-Match: an edit of a versioned resource that
+	// answers 412 when the version the caller saw is stale.
+	IfMatch bool
+	// NoStore responses carry Cache-Control: no-store (they hold a secret,
+	// a link or an export that no cache may keep).
+	NoStore bool
+	// Throttle is the route's throttle class in the deployed stage: "" is
+	// the stage's shared limit, ThrottlePublic a lower limit of its own.
+	Throttle string
 }
+
+// Throttle classes of Route.Throttle.
+const (
+	// ThrottlePublic is for routes that anyone can call without a session
+	// (sign-in, the invitation link): each has its own lower limit, so that
+	// they cannot use up the shared limit of the authorized routes.
+	ThrottlePublic = "public"
+)
+
+// KiB is a body limit unit.
+const KiB = 1 << 10
 
 // Key is API Gateway's route key, which handlers dispatch on.
 func (r Route) Key() string { return r.Method + " " + r.Path }
@@ -26,90 +57,109 @@ const Authorizer = "authorizer"
 
 // Table is every route of the HTTP API.
 var Table = []Route{
-	{"POST", "/auth/sign-in", "auth", false},
-	{"POST", "/auth/sign-out", "auth", true},
-	{"GET", "/me", "auth", true},
+	{Method: "POST", Path: "/auth/sign-in", Function: "auth", BodyLimit: 4 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
+	{Method: "POST", Path: "/auth/sign-out", Function: "auth", Auth: true},
+	{Method: "GET", Path: "/me", Function: "auth", Auth: true},
 
-	{"POST", "/accounts/{accountId}/invitations", "invite", true},
-	{"GET", "/accounts/{accountId}/invitations", "invite", true},
-	{"POST", "/invitations/{invitationId}/resend", "invite", true},
-	{"DELETE", "/invitations/{invitationId}", "invite", true},
-	{"GET", "/invitations/accept", "accept", false},  // the link in the email: a page, never a change
-	{"POST", "/invitations/accept", "accept", false}, // the invitee may have no account yet
+	// Idempotent when it sends the email; with sendEmail false the answer
+	// holds the links, is no-store and is never stored for a replay.
+	{Method: "POST", Path: "/accounts/{accountId}/invitations", Function: "invite", Auth: true, BodyLimit: 64 * KiB, Idempotent: true},
+	{Method: "GET", Path: "/accounts/{accountId}/invitations", Function: "invite", Auth: true},
+	{Method: "POST", Path: "/invitations/{invitationId}/resend", Function: "invite", Auth: true, BodyLimit: 1 * KiB, Idempotent: true, IfMatch: true}, // as the invite, for sendEmail false
+	{Method: "DELETE", Path: "/invitations/{invitationId}", Function: "invite", Auth: true, IfMatch: true},
+	// The link in the email: a page, never a change. Its accept is public
+	// because the invitee may have no account yet.
+	{Method: "GET", Path: "/invitations/accept", Function: "accept", NoStore: true, Throttle: ThrottlePublic},
+	{Method: "POST", Path: "/invitations/accept", Function: "accept", BodyLimit: 4 * KiB, NoStore: true, Throttle: ThrottlePublic}, // JSON or a form
 
-	// Usage counters (issue 5): record and read live with the reset, beside
-	// the rollover job, so one function owns the usage items.
-	{"POST", "/accounts/{accountId}/usage", "usage-reset", true},
-	{"GET", "/accounts/{accountId}/usage", "usage-reset", true},
-	{"POST", "/accounts/{accountId}/usage/reset", "usage-reset", true},
+	// Usage counters: record and read live with the reset, beside the
+	// rollover job, so one function owns the usage items.
+	{Method: "POST", Path: "/accounts/{accountId}/usage", Function: "usage-reset", Auth: true, BodyLimit: 1 * KiB, Idempotent: true},
+	{Method: "GET", Path: "/accounts/{accountId}/usage", Function: "usage-reset", Auth: true},
+	{Method: "POST", Path: "/accounts/{accountId}/usage/reset", Function: "usage-reset", Auth: true, BodyLimit: 1 * KiB, Idempotent: true}, // no body, or {}
 
-	// Linked accounts (issue 5).
-	{"GET", "/accounts/{accountId}/family", "link", true},
-	{"POST", "/accounts/{accountId}/children", "link", true},
-	{"DELETE", "/accounts/{accountId}/children/{childId}", "link", true},
-	// External associates (issue 5).
-	{"POST", "/users/{userId}/associations", "link", true},
-	{"PATCH", "/accounts/{accountId}/associates/{userId}", "link", true},
-	{"DELETE", "/accounts/{accountId}/associates/{userId}", "link", true},
-	{"POST", "/me/switch-account", "link", true},
+	// Linked accounts.
+	{Method: "GET", Path: "/accounts/{accountId}/family", Function: "link", Auth: true},
+	{Method: "POST", Path: "/accounts/{accountId}/children", Function: "link", Auth: true, BodyLimit: 2 * KiB, Idempotent: true},
+	{Method: "DELETE", Path: "/accounts/{accountId}/children/{childId}", Function: "link", Auth: true},
+	// External associates.
+	{Method: "POST", Path: "/users/{userId}/associations", Function: "link", Auth: true, BodyLimit: 8 * KiB, Idempotent: true},
+	{Method: "PATCH", Path: "/accounts/{accountId}/associates/{userId}", Function: "link", Auth: true, BodyLimit: 2 * KiB, IfMatch: true},
+	{Method: "DELETE", Path: "/accounts/{accountId}/associates/{userId}", Function: "link", Auth: true},
+	{Method: "POST", Path: "/me/switch-account", Function: "link", Auth: true, BodyLimit: 2 * KiB},
 
-	// Content and its reassignment (issue 5): one function owns the items.
-	{"POST", "/accounts/{accountId}/content", "reassign", true},
-	{"GET", "/accounts/{accountId}/content", "reassign", true},
-	{"GET", "/accounts/{accountId}/content/{contentId}", "reassign", true},
-	{"DELETE", "/accounts/{accountId}/content/{contentId}", "reassign", true},
-	{"POST", "/users/{userId}/reassign-content", "reassign", true},
-	{"GET", "/reassignments/{jobId}", "reassign", true},
+	// Content and its reassignment: one function owns the items.
+	{Method: "POST", Path: "/accounts/{accountId}/content", Function: "reassign", Auth: true, BodyLimit: 2 * KiB, Idempotent: true},
+	{Method: "GET", Path: "/accounts/{accountId}/content", Function: "reassign", Auth: true},
+	{Method: "GET", Path: "/accounts/{accountId}/content/{contentId}", Function: "reassign", Auth: true},
+	{Method: "DELETE", Path: "/accounts/{accountId}/content/{contentId}", Function: "reassign", Auth: true, IfMatch: true},
+	{Method: "POST", Path: "/users/{userId}/reassign-content", Function: "reassign", Auth: true, BodyLimit: 1 * KiB, Idempotent: true},
+	{Method: "GET", Path: "/reassignments/{jobId}", Function: "reassign", Auth: true},
 
-	// Administration (issue 4): reading (accounts), changes (edit), removals (delete).
-	{"GET", "/accounts", "accounts", true},
-	{"GET", "/accounts/export.csv", "accounts", true},
-	{"GET", "/accounts/{accountId}", "accounts", true},
-	{"GET", "/accounts/{accountId}/users", "accounts", true},
-	{"GET", "/accounts/{accountId}/users/export.csv", "accounts", true},
-	{"GET", "/accounts/{accountId}/changes", "accounts", true},
-	{"GET", "/users/{userId}", "accounts", true},
-	{"GET", "/users/{userId}/changes", "accounts", true},
-	{"GET", "/users/{userId}/access-history", "accounts", true},
-	{"GET", "/accounts/{accountId}/access-history", "accounts", true}, // issue 15
-	{"GET", "/accounts/{accountId}/access-history/export.csv", "accounts", true},
-	{"POST", "/accounts", "edit", true},
-	{"PATCH", "/accounts/{accountId}", "edit", true},
-	{"POST", "/accounts/{accountId}/users", "edit", true}, // a user added without an invitation (issue 14)
-	{"GET", "/roles", "accounts", true},
-	{"GET", "/tenant/settings", "accounts", true},
-	{"GET", "/plans", "accounts", true},
-	{"PUT", "/accounts/{accountId}/plan", "edit", true},
-	{"PUT", "/accounts/{accountId}/licences/{licence}", "edit", true},
-	{"PUT", "/accounts/{accountId}/users/{userId}/roles", "edit", true},
-	{"PUT", "/accounts/{accountId}/users/{userId}/licence", "edit", true},
-	{"PATCH", "/users/{userId}", "edit", true},
-	{"PUT", "/users/{userId}/password", "edit", true},
-	{"POST", "/users/{userId}/suspend", "edit", true},
-	{"POST", "/users/{userId}/reactivate", "edit", true},
-	{"POST", "/users/{userId}/sign-out", "edit", true},
-	{"POST", "/me/password", "edit", true},
-	{"PUT", "/roles/{roleName}", "edit", true},
-	{"DELETE", "/roles/{roleName}", "edit", true},
-	{"PATCH", "/tenant/settings", "edit", true},
-	{"PUT", "/plans/{planId}", "edit", true},
-	// The tenant's catalogue of licence types (issue 14).
-	{"GET", "/licence-types", "accounts", true},
-	{"PUT", "/licence-types/{licence}", "edit", true},
-	{"POST", "/users/delete", "delete", true},
-	{"DELETE", "/users/{userId}", "delete", true},
-	{"DELETE", "/accounts/{accountId}/users/{userId}", "delete", true},
-	{"POST", "/accounts/{accountId}/close", "delete", true},
+	// Administration: reading (accounts), changes (edit), removals (delete).
+	{Method: "GET", Path: "/accounts", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/accounts/export.csv", Function: "accounts", Auth: true, NoStore: true},
+	{Method: "GET", Path: "/accounts/{accountId}", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/accounts/{accountId}/users", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/accounts/{accountId}/users/export.csv", Function: "accounts", Auth: true, NoStore: true},
+	{Method: "GET", Path: "/accounts/{accountId}/changes", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/users/{userId}", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/users/{userId}/changes", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/users/{userId}/access-history", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/accounts/{accountId}/access-history", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/accounts/{accountId}/access-history/export.csv", Function: "accounts", Auth: true, NoStore: true},
+	{Method: "POST", Path: "/accounts", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true},
+	{Method: "PATCH", Path: "/accounts/{accountId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "POST", Path: "/accounts/{accountId}/users", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true}, // a user added without an invitation
+	{Method: "GET", Path: "/roles", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/tenant/settings", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/plans", Function: "accounts", Auth: true},
+	{Method: "PUT", Path: "/accounts/{accountId}/plan", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "PUT", Path: "/accounts/{accountId}/licences/{licence}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "PUT", Path: "/accounts/{accountId}/users/{userId}/roles", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "PUT", Path: "/accounts/{accountId}/users/{userId}/licence", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "PATCH", Path: "/users/{userId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "PUT", Path: "/users/{userId}/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB},
+	{Method: "POST", Path: "/users/{userId}/suspend", Function: "edit", Auth: true, Idempotent: true},
+	{Method: "POST", Path: "/users/{userId}/reactivate", Function: "edit", Auth: true, Idempotent: true},
+	{Method: "POST", Path: "/users/{userId}/sign-out", Function: "edit", Auth: true, Idempotent: true},
+	{Method: "POST", Path: "/me/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB, NoStore: true}, // answers a new session: never stored
+	{Method: "PUT", Path: "/roles/{roleName}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "DELETE", Path: "/roles/{roleName}", Function: "edit", Auth: true},
+	{Method: "PATCH", Path: "/tenant/settings", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "PUT", Path: "/plans/{planId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	// The tenant's catalogue of licence types.
+	{Method: "GET", Path: "/licence-types", Function: "accounts", Auth: true},
+	{Method: "PUT", Path: "/licence-types/{licence}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
+	{Method: "POST", Path: "/users/delete", Function: "delete", Auth: true, BodyLimit: 16 * KiB, Idempotent: true},
+	{Method: "DELETE", Path: "/users/{userId}", Function: "delete", Auth: true},
+	{Method: "DELETE", Path: "/accounts/{accountId}/users/{userId}", Function: "delete", Auth: true},
+	// Not idempotent: a close is safe to repeat (it continues a wipe), and
+	// an unfinished wipe's 202 must not be replayed.
+	{Method: "POST", Path: "/accounts/{accountId}/close", Function: "delete", Auth: true, BodyLimit: 4 * KiB},
 }
+
+// byKey indexes Table by route key, so that a lookup on a request path
+// neither scans nor allocates. It is built on first use: a function's init
+// stays cheap (cold starts).
+var byKey = sync.OnceValue(func() map[string]Route {
+	m := make(map[string]Route, len(Table))
+	for _, r := range Table {
+		m[r.Key()] = r
+	}
+	return m
+})
 
 // Lookup finds the route of a route key ("POST /auth/sign-in").
 func Lookup(key string) (Route, bool) {
-	for _, r := range Table {
-		if r.Key() == key {
-			return r, true
-		}
-	}
-	return Route{}, false
+	r, ok := byKey()[key]
+	return r, ok
+}
+
+// BodyLimit is the body limit of the route of key, which handlers pass to
+// httpapi.DecodeMax; an unknown key has none (any body is too large).
+func BodyLimit(key string) int {
+	return byKey()[key].BodyLimit
 }
 
 // Jobs are the scheduled functions.

@@ -33,6 +33,7 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/routes"
 )
 
 type handler struct{ invitations *invitations.Service }
@@ -97,15 +98,12 @@ func (h handler) page(ctx context.Context, req httpapi.Request) (httpapi.Respons
 	return page(http.StatusOK, body), nil
 }
 
-// maxAcceptBody bounds the accept's body, JSON or form.
-const maxAcceptBody = 4 << 10
-
 func (h handler) accept(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	if isForm(req) {
 		return h.acceptForm(ctx, req)
 	}
 	var body invitations.AcceptRequest
-	if err := httpapi.DecodeMax(req, &body, maxAcceptBody); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	res, err := h.use(ctx, req, body)
@@ -146,7 +144,7 @@ func isForm(req httpapi.Request) bool {
 // decodeForm reads the page's form as strictly as the JSON body: bounded,
 // well formed, only the form's fields, each at most once.
 func decodeForm(req httpapi.Request) (invitations.AcceptRequest, error) {
-	raw, err := httpapi.Body(req, maxAcceptBody)
+	raw, err := httpapi.Body(req, routes.BodyLimit(req.RouteKey))
 	if err != nil {
 		return invitations.AcceptRequest{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -42,7 +43,7 @@ type signInRequest struct {
 
 func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body signInRequest
-	if err := httpapi.DecodeMax(req, &body, 4<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	var f apperr.Fields

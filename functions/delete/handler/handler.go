@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/routes"
 )
 
 type handler struct {
@@ -50,7 +51,7 @@ func (h handler) deleteUsers(ctx context.Context, req httpapi.Request) (httpapi.
 		return httpapi.Response{}, err
 	}
 	var body administration.DeleteUsersRequest
-	if err := httpapi.DecodeMax(req, &body, 16<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller)
@@ -90,7 +91,7 @@ func (h handler) closeAccount(ctx context.Context, req httpapi.Request) (httpapi
 		return httpapi.Response{}, err
 	}
 	var body administration.CloseAccountRequest
-	if err := httpapi.DecodeMax(req, &body, 4<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["accountId"])

@@ -34,6 +34,7 @@ import (
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/licences"
+	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -82,7 +83,7 @@ func input(req httpapi.Request, body any) (access.Caller, int64, error) {
 		return access.Caller{}, 0, err
 	}
 	if body != nil {
-		if err := httpapi.DecodeMax(req, body, 8<<10); err != nil {
+		if err := httpapi.DecodeMax(req, body, routes.BodyLimit(req.RouteKey)); err != nil {
 			return access.Caller{}, 0, err
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/routes"
 )
 
 type handler struct {
@@ -61,7 +62,7 @@ func (h handler) invite(ctx context.Context, req httpapi.Request) (httpapi.Respo
 		return httpapi.Response{}, err
 	}
 	var body invitations.InviteRequest
-	if err := httpapi.Decode(req, &body); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["accountId"])
@@ -132,7 +133,7 @@ func (h handler) resend(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	}
 	var body resendRequest
 	if strings.TrimSpace(req.Body) != "" {
-		if err := httpapi.DecodeMax(req, &body, 1<<10); err != nil {
+		if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 			return httpapi.Response{}, err
 		}
 	}

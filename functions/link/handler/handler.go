@@ -23,6 +23,7 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/links"
+	"github.com/acme/accountadmin/shared/routes"
 )
 
 type handler struct {
@@ -73,7 +74,7 @@ func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Res
 		return httpapi.Response{}, err
 	}
 	var body addChildRequest
-	if err := httpapi.DecodeMax(req, &body, 2<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	parentID := req.PathParameters["accountId"]
@@ -130,7 +131,7 @@ func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Re
 		return httpapi.Response{}, err
 	}
 	var body associates.AssociateRequest
-	if err := httpapi.DecodeMax(req, &body, 8<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["userId"])
@@ -157,7 +158,7 @@ func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.
 		return httpapi.Response{}, err
 	}
 	var body administration.RolesRequest
-	if err := httpapi.DecodeMax(req, &body, 2<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	ifMatch, err := httpapi.IfMatch(req)
@@ -195,7 +196,7 @@ func (h handler) switchAccount(ctx context.Context, req httpapi.Request) (httpap
 		return httpapi.Response{}, err
 	}
 	var body associates.SwitchRequest
-	if err := httpapi.DecodeMax(req, &body, 2<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	tok, _ := identity.BearerToken(httpapi.Header(req, "Authorization"))

@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/routes"
 )
 
 // Time budgets: a request moves content for RequestBudget, then answers
@@ -105,7 +106,7 @@ func (h handler) register(ctx context.Context, req httpapi.Request) (httpapi.Res
 		return httpapi.Response{}, err
 	}
 	var body content.RegisterRequest
-	if err := httpapi.DecodeMax(req, &body, 2<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["accountId"])
@@ -186,7 +187,7 @@ func (h handler) reassign(ctx context.Context, req httpapi.Request) (httpapi.Res
 		return httpapi.Response{}, err
 	}
 	var body content.StartRequest
-	if err := httpapi.DecodeMax(req, &body, 1<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["userId"])

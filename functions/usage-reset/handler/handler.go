@@ -21,6 +21,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/usage"
 )
 
@@ -86,7 +87,7 @@ func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Respo
 		return httpapi.Response{}, err
 	}
 	var body usage.RecordRequest
-	if err := httpapi.DecodeMax(req, &body, 1<<10); err != nil {
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
 		return httpapi.Response{}, err
 	}
 	cmd, err := body.Command(caller, req.PathParameters["accountId"])
@@ -121,7 +122,7 @@ func (h handler) reset(ctx context.Context, req httpapi.Request) (httpapi.Respon
 	}
 	if strings.TrimSpace(req.Body) != "" {
 		var none struct{}
-		if err := httpapi.DecodeMax(req, &none, 1<<10); err != nil {
+		if err := httpapi.DecodeMax(req, &none, routes.BodyLimit(req.RouteKey)); err != nil {
 			return httpapi.Response{}, err
 		}
 	}

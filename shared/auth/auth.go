@@ -263,7 +263,9 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 	if err := attributevalue.UnmarshalMap(ai, &acc); err != nil {
 		return access.Caller{}, apperr.Internal("decode account", err)
 	}
-	if acc.Status != accounts.StatusActive {
+	// Only tenant operators keep a session in a closed account (its data
+	// kept): a read-only support session, shared/access refusing writes.
+	if acc.Status != accounts.StatusActive && !(user.Operator && acc.Status == accounts.StatusClosed) {
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account is closed")
 	}
 	caller := access.Caller{Tenant: t, UserID: user.ID, SessionID: sess.ID, AccountID: sess.AccountID, Operator: user.Operator}

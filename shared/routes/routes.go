@@ -74,10 +74,12 @@ var Table = []Route{
 	{"GET", "/accounts/{accountId}/access-history", "accounts", true}, // issue 15
 	{"POST", "/accounts", "edit", true},
 	{"PATCH", "/accounts/{accountId}", "edit", true},
+	{"POST", "/accounts/{accountId}/reopen", "edit", true}, // a closed account whose data was kept (issue 15)
 	{"POST", "/accounts/{accountId}/users", "edit", true}, // a user added without an invitation (issue 14)
 	{"GET", "/roles", "accounts", true},
 	{"GET", "/tenant/settings", "accounts", true},
 	{"GET", "/plans", "accounts", true},
+	{"GET", "/tenant/changes", "accounts", true}, // the tenant-level change log (issue 15)
 	{"PUT", "/accounts/{accountId}/plan", "edit", true},
 	{"PUT", "/accounts/{accountId}/licences/{licence}", "edit", true},
 	{"PUT", "/accounts/{accountId}/users/{userId}/roles", "edit", true},

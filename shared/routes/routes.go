@@ -74,7 +74,6 @@ var Table = []Route{
 	{"GET", "/accounts/{accountId}/access-history", "accounts", true}, // issue 15
 	{"POST", "/accounts", "edit", true},
 	{"PATCH", "/accounts/{accountId}", "edit", true},
-	{"POST", "/accounts/{accountId}/reopen", "edit", true}, // a closed account whose data was kept (issue 15)
 	{"POST", "/accounts/{accountId}/users", "edit", true}, // a user added without an invitation (issue 14)
 	{"GET", "/roles", "accounts", true},
 	{"GET", "/tenant/settings", "accounts", true},
@@ -101,6 +100,8 @@ var Table = []Route{
 	{"DELETE", "/users/{userId}", "delete", true},
 	{"DELETE", "/accounts/{accountId}/users/{userId}", "delete", true},
 	{"POST", "/accounts/{accountId}/close", "delete", true},
+	// Closed accounts (issue 15): reopen one whose data was kept.
+	{"POST", "/accounts/{accountId}/reopen", "edit", true},
 }
 
 // Lookup finds the route of a route key ("POST /auth/sign-in").

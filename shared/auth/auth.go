@@ -268,6 +268,18 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 	if acc.Status != accounts.StatusActive && !(user.Operator && acc.Status == accounts.StatusClosed) {
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account is closed")
 	}
+	// A session that was in the account before it closed stays refused
+	// once it is reopened (administration.ReopenAccount sets reopenedAt):
+	// its user signs in again.
+	var reopened struct {
+		ReopenedAt *time.Time `dynamodbav:"reopenedAt"`
+	}
+	if err := attributevalue.UnmarshalMap(ai, &reopened); err != nil {
+		return access.Caller{}, apperr.Internal("decode account", err)
+	}
+	if reopened.ReopenedAt != nil && sess.CreatedAt.Before(*reopened.ReopenedAt) && !user.Operator {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account was closed and reopened since you signed in: sign in again")
+	}
 	caller := access.Caller{Tenant: t, UserID: user.ID, SessionID: sess.ID, AccountID: sess.AccountID, Operator: user.Operator}
 	if user.Operator {
 		// The reason the operator gave when switching into this account: every

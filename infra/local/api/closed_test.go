@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
@@ -230,10 +231,17 @@ func TestReopenRestoresSignInAndTheTenantLogKeepsCloseReopenAndWipe(t *testing.T
 			body: jsonBody(map[string]string{"tenant": w.a.ID(), "email": member.Email, "password": member.Password, "accountId": kept})})
 		return status, body
 	}
-	if status, body := signIn(); status != 201 {
+	status, body := signIn()
+	if status != 201 {
 		t.Fatalf("sign in before the close: %d %s", status, body)
 	}
+	var early struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal(body, &early)
+	w.remember(early.Token)
 	w.closeKept(t, kept)
+	w.env.Clock.Advance(time.Minute)
 	if status, body := signIn(); status == 201 {
 		t.Fatalf("signed in to a closed account: %s", body)
 	}
@@ -258,8 +266,20 @@ func TestReopenRestoresSignInAndTheTenantLogKeepsCloseReopenAndWipe(t *testing.T
 	if status, body := reopen(w.operatorTok, ""); status != 409 || problemCode(body) != "account_not_closed" {
 		t.Errorf("reopen an active account: %d %s, want 409 account_not_closed", status, body)
 	}
-	if status, body := signIn(); status != 201 {
+	status, body = signIn()
+	if status != 201 {
 		t.Fatalf("sign in after the reopen: %d %s", status, body)
+	}
+	var late struct {
+		Token string `json:"token"`
+	}
+	_ = json.Unmarshal(body, &late)
+	if status, body, _ := w.do(t, late.Token, probe{method: "GET", path: "/me"}); status != 200 {
+		t.Errorf("a session after the reopen: %d %s", status, body)
+	}
+	// A session from before the close does not come back with the account.
+	if status, body, _ := w.do(t, early.Token, probe{method: "GET", path: "/me"}); status != 401 {
+		t.Errorf("a session from before the close, after the reopen: %d %s, want 401", status, body)
 	}
 	reopened := w.env.Changes(t, w.a.Tenant, kept, "account.reopened")
 	if len(reopened) != 1 || reopened[0].Actor.Kind != "operator" || reopened[0].Actor.ID != opID || reopened[0].After["reason"] != "ticket 15: paid again" {

@@ -266,8 +266,8 @@ func TestReopenRestoresSignInAndTheTenantLogKeepsCloseReopenAndWipe(t *testing.T
 	w.remember(early.Token)
 	w.closeKept(t, kept)
 	w.env.Clock.Advance(time.Minute)
-	if status, body := signIn(); status == 201 {
-		t.Fatalf("signed in to a closed account: %s", body)
+	if status, body := signIn(); status != 403 || problemCode(body) != "account_closed" {
+		t.Fatalf("sign in to a closed account: %d %s, want 403 account_closed", status, body)
 	}
 
 	reopen := func(token, body string) (int, []byte) {

@@ -54,6 +54,10 @@ var expected = map[string]int{
 	"accounts/account-access-history.json": 200,
 	"edit/create-account.json":             201,
 	"edit/rename-account.json":             200,
+	// Issue 15: an operator reopens ${REOPEN_ACCOUNT_ID}, closed with its
+	// data kept, and reads the tenant-level change log.
+	"edit/reopen-account.json":     200,
+	"accounts/tenant-changes.json": 200,
 
 	// The account's access history as CSV (issue 15).
 	"accounts/account-access-history-export.json": 200,
@@ -395,6 +399,15 @@ func prepareIssue4(t *testing.T, env *testkit.Env, ten testkit.Tenant, path stri
 		_, err = adm.Suspend(ctx, admin, member.ID)
 	case "edit/delete-role.json":
 		_, err = adm.PutRole(ctx, administration.PutRole{Caller: op, Name: "Temp-Role", Permissions: []access.Action{access.ReadUsers}})
+	case "edit/reopen-account.json":
+		reopening := env.AddAccount(t, ten, "Sample reopening")
+		env.AddMembership(t, ten, reopening, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
+		op := admin
+		op.Operator = true
+		if _, err := adm.CloseAccount(ctx, administration.CloseAccount{Caller: op, AccountID: reopening, ConfirmName: "Sample reopening"}); err != nil {
+			t.Fatalf("prepare %s: %v", path, err)
+		}
+		return strings.NewReplacer("${REOPEN_ACCOUNT_ID}", reopening)
 	case "delete/close-account.json":
 		closing := env.AddAccount(t, ten, "Sample closing")
 		env.AddMembership(t, ten, closing, ten.AdminID, ten.AdminEmail, access.RoleAdmin)

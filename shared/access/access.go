@@ -57,6 +57,7 @@ const (
 // from any account and without a switch; no role can hold them.
 const (
 	CloseAccount   Action = "account.close"
+	ReopenAccount  Action = "account.reopen" // a closed account whose data was kept becomes active again
 	ManageLinks    Action = "links.manage"
 	ManagePlans    Action = "plans.manage"    // an account's plan and its overrides
 	AssociateUsers Action = "users.associate" // a membership without the user's consent
@@ -71,7 +72,7 @@ var AccountActions = []Action{ReadAccount, EditAccount, ReadUsers, InviteUsers, 
 var BillingActions = []Action{CreateAccounts, PurchaseSeats, ResetUsage}
 
 // OperatorActions are the tenant administration only operators do.
-var OperatorActions = []Action{CloseAccount, ManageLinks, ManagePlans, AssociateUsers, ManageTenant}
+var OperatorActions = []Action{CloseAccount, ReopenAccount, ManageLinks, ManagePlans, AssociateUsers, ManageTenant}
 
 // AllActions lists what a role may hold (custom roles choose among them):
 // the account actions and the billing ones.
@@ -422,8 +423,8 @@ type read struct {
 
 // authorities reads accountIDs, userID's memberships of them and the
 // custom roles involved (theirs and extra), and computes userID's
-// authority in each. An unknown account is 404; a closed one refuses all
-// but reading its summary.
+// authority in each. An unknown account is 404; a closed one is as
+// closedRefusal says (operators read it, even unswitched, and reopen it).
 func (c Checker) authorities(ctx context.Context, t table.Tenant, userID string, operator bool, support func(string) bool,
 	action Action, accountIDs []string, extra []string) (map[string]map[string]types.AttributeValue, map[string]Authority, error) {
 	auths, accts, _, err := c.authoritiesRead(ctx, t, userID, operator, support, action, accountIDs, extra)
@@ -449,6 +450,7 @@ func (c Checker) authoritiesRead(ctx context.Context, t table.Tenant, userID str
 		return nil, nil, nil, err
 	}
 	accts := make(map[string]map[string]types.AttributeValue, len(accountIDs))
+	closed := map[string]bool{}
 	members := map[string]memberRoles{}
 	var need []string
 	for _, id := range accountIDs {
@@ -459,8 +461,11 @@ func (c Checker) authoritiesRead(ctx context.Context, t table.Tenant, userID str
 		accts[id] = acc
 		var state accountState
 		_ = attributevalue.UnmarshalMap(acc, &state)
-		if state.Status == "closed" && action != ReadAccount {
-			return nil, nil, nil, apperr.New(apperr.KindConflict, "account_closed", "this account is closed")
+		if state.Status == "closed" {
+			if err := closedRefusal(operator, action); err != nil {
+				return nil, nil, nil, err
+			}
+			closed[id] = true
 		}
 		if mi, ok := items[t.Membership(id, userID)]; ok {
 			var m memberRoles
@@ -499,10 +504,42 @@ func (c Checker) authoritiesRead(ctx context.Context, t table.Tenant, userID str
 	reads := make(map[string]read, len(accountIDs))
 	for _, id := range accountIDs {
 		m, member := members[id]
-		auths[id] = AuthorityOf(id, member, m.Roles, custom.actions(), operator, support(id))
+		a := AuthorityOf(id, member, m.Roles, custom.actions(), operator, support(id))
+		if closed[id] && operator {
+			// Nobody else can use a closed account: reading what it kept
+			// is tenant administration, with or without a switch.
+			for _, r := range readActions {
+				if !a.Can(r) {
+					a.Actions = append(a.Actions, r)
+				}
+			}
+		}
+		auths[id] = a
 		reads[id] = read{member: member, version: m.Version, custom: custom}
 	}
 	return auths, accts, reads, nil
+}
+
+// ErrAccountClosed refuses work in a closed account: every write, and
+// every read by anyone but tenant operators.
+var ErrAccountClosed = apperr.New(apperr.KindConflict, "account_closed", "this account is closed")
+
+// closedRefusal is the pure rule of a closed account (its data kept): tenant
+// operators read everything it kept (switched into it or not) and may
+// reopen it; nobody writes to it (wiping it is CloseAccount's own path);
+// its own users, who cannot sign in to it, read nothing of it.
+func closedRefusal(operator bool, action Action) error {
+	switch {
+	case operator && action == ReopenAccount:
+		return nil
+	case operator && IsRead(action):
+		return nil
+	case operator:
+		return ErrAccountClosed.Withf("this account is closed: nothing in it changes (%s) until a tenant operator reopens it", action)
+	case slices.Contains(OperatorActions, action):
+		return ErrOperatorsOnly.Withf("only tenant operators may do %s", action)
+	}
+	return ErrAccountClosed
 }
 
 // Grant is the proof that a grantor may grant roles in one account, and

@@ -106,7 +106,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 		return Closed{}, ErrConfirmMismatch
 	}
 	if a.Status != accounts.StatusClosed {
-		if err := s.markClosed(ctx, c, a); err != nil {
+		if err := s.markClosed(ctx, c, a, cmd.Wipe); err != nil {
 			return Closed{}, err
 		}
 	}
@@ -124,19 +124,101 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 	return s.wipe(ctx, c, a)
 }
 
-func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Account) error {
+// markClosed closes a, in one transaction with its register entry and the
+// account.closed entry in both the account's and the tenant's change log.
+// A close that is to wipe marks the account as being wiped (wiping), which
+// a reopen refuses from then on.
+func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Account, wipe bool) error {
 	t, now := c.Tenant, s.now()
 	upd := store.BumpVersion().
 		Set(expression.Name("status"), expression.Value(accounts.StatusClosed)).
 		Set(expression.Name("closedAt"), expression.Value(now)).
 		Set(expression.Name("updatedAt"), expression.Value(now))
-	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", "account", a.ID,
-		map[string]any{"status": a.Status}, map[string]any{"status": accounts.StatusClosed})
+	if wipe {
+		upd = upd.Set(expression.Name(wipingAttr), expression.Value(true))
+	}
+	before, after := map[string]any{"status": a.Status}, map[string]any{"status": accounts.StatusClosed, "wipe": wipe}
+	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", "account", a.ID, before, after)
+	tenantBefore := map[string]any{"status": a.Status, "name": a.Name}
 	return s.transact(ctx, "close account "+a.ID, []*store.Write{
 		store.Update(t.Account(a.ID), upd).If(store.Is("status", accounts.StatusActive)).OrFail(ErrChanged),
 		store.Put(directory.NewClosedEntry(t, a, now)),
 		entry.Write(),
+		changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", tenantBefore, after).Write(),
 	})
+}
+
+// The tally of a wipe. Every transaction of a wipe that deletes items of
+// the account's partition also adds, to attributes of the account item
+// (deleted last), how many it deleted of each kind (wipeKind), and their
+// total, under the condition that the account is still closed (so a wipe
+// never continues into a reopened account) and marks it wiping (so it is
+// never reopened half wiped). A wipe runs over several calls and many
+// transactions; the final one, which deletes the account item, reads the
+// tally (strongly consistent) and deletes the item under the condition that
+// the total is still what it read, so the counts in its tenant-log entry
+// are exactly what the whole wipe deleted. Items deleted by a wipe resumed
+// after the account item is gone (written meanwhile) are not counted.
+const (
+	wipingAttr     = "wiping"
+	tallyPrefix    = "wiped_"
+	tallyTotalAttr = tallyPrefix + "total"
+	kindUsers      = "usersDeleted" // users whose only account it was (their email claims go with them)
+)
+
+// wipeKind is the kind of an item of the account's partition, by sort key.
+func wipeKind(sk string) string {
+	switch {
+	case strings.HasPrefix(sk, table.MembershipPrefix):
+		return "members"
+	case strings.HasPrefix(sk, invitationEntryPrefix):
+		return "invitations"
+	case strings.HasPrefix(sk, table.ContentPrefix):
+		return "content"
+	case strings.HasPrefix(sk, table.UsagePeriodPrefix):
+		return "usagePeriods"
+	case strings.HasPrefix(sk, table.ChangeLogPrefix):
+		return "logEntries"
+	case strings.HasPrefix(sk, table.LicencePoolPrefix):
+		return "licences"
+	}
+	return "other"
+}
+
+// tallyWrite adds counts to the wipe's tally on accountID's item (see
+// above); a reopen meanwhile makes it fail, and the items with it.
+func tallyWrite(t table.Tenant, accountID string, counts map[string]int) *store.Write {
+	upd := expression.Set(expression.Name(wipingAttr), expression.Value(true))
+	total := 0
+	for k, n := range counts {
+		upd = upd.Add(expression.Name(tallyPrefix+k), expression.Value(n))
+		total += n
+	}
+	upd = upd.Add(expression.Name(tallyTotalAttr), expression.Value(total))
+	return store.Update(t.Account(accountID), upd).If(store.Is("status", accounts.StatusClosed)).OrFail(ErrChanged)
+}
+
+// readTally reads the tally of accountID's wipe: the counts by kind and
+// their total.
+func (s *Service) readTally(ctx context.Context, t table.Tenant, accountID string) (map[string]int64, int64, error) {
+	var item map[string]any
+	if _, err := s.Store.Get(ctx, t.Account(accountID), &item); err != nil {
+		return nil, 0, fmt.Errorf("read the tally of the wipe of %s: %w", accountID, err)
+	}
+	counts := map[string]int64{}
+	var total int64
+	for k, v := range item {
+		n, ok := v.(float64)
+		if !ok || !strings.HasPrefix(k, tallyPrefix) {
+			continue
+		}
+		if k == tallyTotalAttr {
+			total = int64(n)
+			continue
+		}
+		counts[strings.TrimPrefix(k, tallyPrefix)] = int64(n)
+	}
+	return counts, total, nil
 }
 
 // homeMemberCost is what a member whose home account is being wiped costs
@@ -150,7 +232,7 @@ const homeMemberCost = 20
 // read again from its start, so a call cut short, or a retry, resumes
 // where the last one stopped: what is already deleted is not found again.
 func (s *Service) wipe(ctx context.Context, c access.Caller, a accounts.Account) (Closed, error) {
-	deleted, done, err := s.wipeItems(ctx, c, a)
+	deleted, done, err := s.wipeItems(ctx, c, a, true)
 	if err != nil || !done {
 		return Closed{AccountID: a.ID, Status: accounts.StatusClosed, Wiped: true, Deleted: deleted}, err
 	}
@@ -158,8 +240,9 @@ func (s *Service) wipe(ctx context.Context, c access.Caller, a accounts.Account)
 }
 
 // wipeItems deletes what the account owns but its item, within the call's
-// budget, and says whether it is done.
-func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Account) (deleted int, done bool, err error) {
+// budget, and says whether it is done. With tally (the account item is
+// still there), each of its transactions adds to the wipe's tally.
+func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Account, tally bool) (deleted int, done bool, err error) {
 	t := c.Tenant
 	deleted, spent, budget := 0, 0, s.WipeBudget
 	if budget <= 0 {
@@ -190,7 +273,7 @@ func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Acc
 				invited = append(invited, strings.TrimPrefix(k.SK, invitationEntryPrefix))
 				continue
 			}
-			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(k)}, deletes: 1})
+			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(k)}, deletes: 1, kind: wipeKind(k.SK)})
 		}
 		if len(units) == 0 && len(members) == 0 && len(invited) == 0 {
 			break
@@ -207,9 +290,13 @@ func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Acc
 			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 		}
 		for _, w := range plain {
-			units = append(units, wipeUnit{writes: []*store.Write{w}, deletes: 1})
+			units = append(units, wipeUnit{writes: []*store.Write{w}, deletes: 1, kind: "members"})
 		}
-		n, err := s.deleteAll(ctx, units)
+		tallied := ""
+		if tally {
+			tallied = a.ID
+		}
+		n, err := s.deleteAll(ctx, t, tallied, units)
 		deleted += n
 		if err != nil {
 			return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
@@ -219,7 +306,7 @@ func (s *Service) wipeItems(ctx context.Context, c access.Caller, a accounts.Acc
 			if spent >= budget {
 				break
 			}
-			n, err := s.leaveWipedHome(ctx, c, a, h)
+			n, err := s.leaveWipedHome(ctx, c, a, h, tally)
 			if err != nil {
 				return deleted, false, fmt.Errorf("wipe account %s: %w", a.ID, err)
 			}
@@ -284,7 +371,7 @@ func (s *Service) homeMembers(ctx context.Context, t table.Tenant, accountID str
 // who accepts an invitation elsewhere at the same instant is not deleted
 // under their new membership: accept bumps the user's version, so one of
 // the two transactions fails on it (the wipe with 409 changed: repeat it).
-func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a accounts.Account, h homeMember) (int, error) {
+func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a accounts.Account, h homeMember, tally bool) (int, error) {
 	t, now, u := c.Tenant, s.now(), h.u
 	ms, err := s.memberships(ctx, t, u.ID)
 	if err != nil {
@@ -293,6 +380,9 @@ func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a account
 	ms = slices.DeleteFunc(ms, func(m accounts.Membership) bool { return m.AccountID == a.ID })
 	writes := []*store.Write{store.Delete(t.Membership(a.ID, u.ID))}
 	if len(ms) == 0 {
+		if tally {
+			writes = append(writes, tallyWrite(t, a.ID, map[string]int{"members": 1, kindUsers: 1}))
+		}
 		writes = append(writes, tombstone(t, u, now)...)
 		if c.AccountID != "" && c.AccountID != a.ID {
 			writes = append(writes, changelog.New(t, s.IDs.NewID(), now, c.AccountID, changelog.ActorOf(c), "user.deleted", "user", u.ID,
@@ -306,6 +396,9 @@ func (s *Service) leaveWipedHome(ctx context.Context, c access.Caller, a account
 	open, err := s.openAccounts(ctx, t, ms)
 	if err != nil {
 		return 0, err
+	}
+	if tally {
+		writes = append(writes, tallyWrite(t, a.ID, map[string]int{"members": 1}))
 	}
 	writes = append(writes, s.homeMoveWrites(c, u, a.ID, newHome(ms, open), "home account wiped")...)
 	if err := s.transact(ctx, "move home of "+u.ID+" out of wiped account "+a.ID, writes); err != nil {
@@ -375,7 +468,7 @@ func (s *Service) resumeWipe(ctx context.Context, c access.Caller, accountID str
 	if len(left.Items) == 0 {
 		return Closed{}, notFound
 	}
-	deleted, done, err := s.wipeItems(ctx, c, accounts.Account{ID: accountID, Status: accounts.StatusClosed})
+	deleted, done, err := s.wipeItems(ctx, c, accounts.Account{ID: accountID, Status: accounts.StatusClosed}, false)
 	if err != nil || !done {
 		return Closed{AccountID: accountID, Status: accounts.StatusClosed, Wiped: true, Deleted: deleted}, err
 	}
@@ -387,7 +480,11 @@ func (s *Service) resumeWipe(ctx context.Context, c access.Caller, accountID str
 // linked child leaves its parent's family in the same transaction
 // (links.ChildWipedWrites: the link item, the parent's childCount, the
 // parent's change log), conditioned on still being that parent's child, so
-// the parent is never left counting a child it no longer has.
+// the parent is never left counting a child it no longer has. The same
+// transaction writes the account.wiped entry of the tenant's change log,
+// with what the whole wipe deleted (see the tally above); the account
+// item's delete is conditioned on the account being closed and on the
+// tally being what was read.
 func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID string, deleted int, acc ...accounts.Account) (Closed, error) {
 	t, now := c.Tenant, s.now()
 	var writes []*store.Write
@@ -397,11 +494,23 @@ func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID str
 		if a.ClosedAt != nil {
 			closedAt = *a.ClosedAt
 		}
-		del := store.Delete(t.Account(a.ID))
-		if a.ParentID != "" {
-			del = del.If(store.Is("parentId", a.ParentID)).OrFail(ErrChanged)
+		counts, total, err := s.readTally(ctx, t, a.ID)
+		if err != nil {
+			return Closed{}, err
 		}
-		writes = append(writes, del, store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()))
+		counts["account"] = 1
+		unchanged := expression.AttributeNotExists(expression.Name(tallyTotalAttr))
+		if total > 0 {
+			unchanged = store.Is(tallyTotalAttr, total)
+		}
+		cond := store.Is("status", accounts.StatusClosed).And(unchanged)
+		if a.ParentID != "" {
+			cond = cond.And(store.Is("parentId", a.ParentID))
+		}
+		del := store.Delete(t.Account(a.ID)).If(cond).OrFail(ErrChanged)
+		writes = append(writes, del, store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()),
+			changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.wiped",
+				map[string]any{"name": a.Name, "status": accounts.StatusClosed}, map[string]any{"deleted": counts}).Write())
 		if a.ParentID != "" {
 			writes = append(writes, links.ChildWipedWrites(t, s.IDs.NewID(), a.ParentID, a.ID, changelog.ActorOf(c), now, ErrChanged)...)
 		}
@@ -436,6 +545,7 @@ const invitationEntryPrefix = "INVITE#"
 type wipeUnit struct {
 	writes  []*store.Write
 	deletes int
+	kind    string // of the account's item it deletes (wipeKind)
 }
 
 // invitationsLeaving returns, for each invitation with an entry in the
@@ -481,9 +591,9 @@ func (s *Service) invitationsLeaving(ctx context.Context, t table.Tenant, accoun
 		at := slices.Index(inv.AccountIDs, accountID)
 		switch {
 		case !found || at < 0:
-			units = append(units, wipeUnit{writes: []*store.Write{entry}, deletes: 1})
+			units = append(units, wipeUnit{writes: []*store.Write{entry}, deletes: 1, kind: "invitations"})
 		case len(inv.AccountIDs) == 1:
-			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(t.Invitation(id)), entry}, deletes: 2})
+			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(t.Invitation(id)), entry}, deletes: 2, kind: "invitations"})
 		default:
 			place := expression.Name(fmt.Sprintf("accountIds[%d]", at))
 			leave := store.BumpVersion().Remove(place).
@@ -491,7 +601,7 @@ func (s *Service) invitationsLeaving(ctx context.Context, t table.Tenant, accoun
 			units = append(units, wipeUnit{writes: []*store.Write{
 				store.Update(t.Invitation(id), leave).If(store.Is(fmt.Sprintf("accountIds[%d]", at), accountID)).OrFail(ErrChanged),
 				entry,
-			}, deletes: 1})
+			}, deletes: 1, kind: "invitations"})
 		}
 	}
 	return units, nil
@@ -502,12 +612,22 @@ const maxWipeTransaction = 25
 
 // deleteAll runs the units in transactions of at most maxWipeTransaction
 // items, never splitting a unit, and reports how many items it deleted.
-func (s *Service) deleteAll(ctx context.Context, units []wipeUnit) (int, error) {
+// With tallied (an account id), each transaction also adds what it deletes
+// to that account's wipe tally.
+func (s *Service) deleteAll(ctx context.Context, t table.Tenant, tallied string, units []wipeUnit) (int, error) {
 	deleted := 0
 	var batch []*store.Write
 	pending := 0
+	counts := map[string]int{}
+	room := maxWipeTransaction
+	if tallied != "" {
+		room-- // the tally's update
+	}
 	flush := func() error {
-		defer func() { batch, pending = batch[:0], 0 }()
+		defer func() { batch, pending, counts = batch[:0], 0, map[string]int{} }()
+		if len(batch) > 0 && tallied != "" {
+			batch = append(batch, tallyWrite(t, tallied, counts))
+		}
 		switch len(batch) {
 		case 0:
 			return nil
@@ -524,13 +644,14 @@ func (s *Service) deleteAll(ctx context.Context, units []wipeUnit) (int, error) 
 		return nil
 	}
 	for _, u := range units {
-		if len(batch)+len(u.writes) > maxWipeTransaction {
+		if len(batch)+len(u.writes) > room {
 			if err := flush(); err != nil {
 				return deleted, err
 			}
 		}
 		batch = append(batch, u.writes...)
 		pending += u.deletes
+		counts[u.kind]++
 	}
 	err := flush()
 	return deleted, err

@@ -294,7 +294,9 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 	switch {
 	case !ok:
 		return Switched{}, apperr.ErrNotFound.Withf("no account %s", cmd.AccountID)
-	case acc.Status != accounts.StatusActive:
+	case acc.Status != accounts.StatusActive && !(c.Operator && acc.Status == accounts.StatusClosed):
+		// A closed account is entered only by support staff, for a
+		// read-only session (shared/access refuses every write there).
 		return Switched{}, ErrAccountClosed
 	case !c.Operator && (!member || m.Licence == ""):
 		return Switched{}, ErrNoAccess
@@ -329,7 +331,7 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 		store.Update(t.Session(tok.Hash()), repoint).
 			If(store.Is("id", c.SessionID).And(expression.AttributeNotExists(expression.Name("revoked")).
 				Or(store.Is("revoked", false)))).OrFail(apperr.ErrUnauthenticated),
-		store.Check(t.Account(cmd.AccountID), store.Is("status", accounts.StatusActive)).OrFail(ErrAccountClosed),
+		store.Check(t.Account(cmd.AccountID), enterable(c.Operator)).OrFail(ErrAccountClosed),
 		store.Put(entry).If(store.NotExists()),
 	}
 	switch {
@@ -349,6 +351,16 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 		return Switched{}, err
 	}
 	return Switched{AccountID: cmd.AccountID, Roles: m.Roles, External: m.External}, nil
+}
+
+// enterable is the condition on the account a session switches into: an
+// active one, or for tenant operators also a closed one (its data kept).
+func enterable(operator bool) expression.ConditionBuilder {
+	active := store.Is("status", accounts.StatusActive)
+	if !operator {
+		return active
+	}
+	return active.Or(store.Is("status", accounts.StatusClosed))
 }
 
 // stringSet keeps roles a DynamoDB string set, as memberships store them.

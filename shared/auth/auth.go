@@ -263,8 +263,22 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 	if err := attributevalue.UnmarshalMap(ai, &acc); err != nil {
 		return access.Caller{}, apperr.Internal("decode account", err)
 	}
-	if acc.Status != accounts.StatusActive {
+	// Only tenant operators keep a session in a closed account (its data
+	// kept): a read-only support session, shared/access refusing writes.
+	if acc.Status != accounts.StatusActive && !(user.Operator && acc.Status == accounts.StatusClosed) {
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account is closed")
+	}
+	// A session that was in the account before it closed stays refused
+	// once it is reopened (administration.ReopenAccount sets reopenedAt):
+	// its user signs in again.
+	var reopened struct {
+		ReopenedAt *time.Time `dynamodbav:"reopenedAt"`
+	}
+	if err := attributevalue.UnmarshalMap(ai, &reopened); err != nil {
+		return access.Caller{}, apperr.Internal("decode account", err)
+	}
+	if reopened.ReopenedAt != nil && sess.CreatedAt.Before(*reopened.ReopenedAt) && !user.Operator {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this account was closed and reopened since you signed in: sign in again")
 	}
 	// Name and email come from the user item this batch reads anyway (no
 	// extra read): a rename or email change shows in the very next request,

@@ -108,10 +108,12 @@ var Table = []Route{
 	{Method: "GET", Path: "/users/{userId}/access-history", Function: "accounts", Auth: true},
 	{Method: "GET", Path: "/accounts/{accountId}/access-history", Function: "accounts", Auth: true},
 	{Method: "GET", Path: "/accounts/{accountId}/access-history/export.csv", Function: "accounts", Auth: true, NoStore: true},
+	{Method: "POST", Path: "/accounts/{accountId}/reopen", Function: "edit", Auth: true, BodyLimit: 4 * KiB}, // an account closed with its data kept
 	{Method: "POST", Path: "/accounts", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true},
 	{Method: "PATCH", Path: "/accounts/{accountId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
 	{Method: "POST", Path: "/accounts/{accountId}/users", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true}, // a user added without an invitation
 	{Method: "GET", Path: "/roles", Function: "accounts", Auth: true},
+	{Method: "GET", Path: "/tenant/changes", Function: "accounts", Auth: true}, // the tenant-level change log: close, reopen, wipe
 	{Method: "GET", Path: "/tenant/settings", Function: "accounts", Auth: true},
 	{Method: "GET", Path: "/plans", Function: "accounts", Auth: true},
 	{Method: "PUT", Path: "/accounts/{accountId}/plan", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},

@@ -42,6 +42,7 @@ import (
 //	T#t                    CLOSED#ACCOUNT#n#a closed accounts by name     -
 //	T#t                    PLAN#id            subscription plan           -
 //	T#t#A#a                LOG#id             change-log entry            GSI1 changes about a user
+//	T#t#TENANTLOG          LOG#id             tenant-level change log     -
 //	T#t#A#a                INVITE#i           invitation in an account    GSI1 by account+status
 //	  (while pending)       INVITE#i           also GSI2 the account's users by email; GSI4 by name (no name: after named rows)
 //	T#t#A#a                PENDING#email      one pending invite/email    -
@@ -222,6 +223,20 @@ func (t Tenant) ChangeLogEntry(accountID, entryID string) Key {
 
 // ChangeLogPrefix is the SK prefix of change-log entries.
 const ChangeLogPrefix = "LOG#"
+
+// TenantChangeLogEntry: the tenant-level change log, what happens to
+// accounts as a whole (closed, reopened, wiped), which outlives the
+// account's own log: written in the transaction of the change, read newest
+// first (GET /tenant/changes) with Query begins_with(SK, ChangeLogPrefix)
+// descending on TenantChangeLog (ids are time ordered). Its own partition,
+// apart from the settings and roles, so reading it never contends with
+// them.
+func (t Tenant) TenantChangeLogEntry(entryID string) Key {
+	return Key{t.TenantChangeLog(), ChangeLogPrefix + entryID}
+}
+
+// TenantChangeLog is the partition of the tenant-level change log.
+func (t Tenant) TenantChangeLog() string { return t.prefix() + "#TENANTLOG" }
 
 // UserChangeLog: the changes whose subject is a user, across accounts (GSI1).
 func (t Tenant) UserChangeLog(userID, entryID string) IndexKey {

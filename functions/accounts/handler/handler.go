@@ -16,6 +16,7 @@
 //	GET /roles                                  built-in and custom roles, the default role
 //	GET /tenant/settings                        the tenant's settings (ETag)
 //	GET /plans                                  the tenant's subscription plans
+//	GET /tenant/changes                         the tenant-level change log (operators), newest first
 package handler
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
@@ -52,6 +54,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"GET /roles":                                 h.roles,
 		"GET /tenant/settings":                       h.settings,
 		"GET /plans":                                 h.plans,
+		"GET /tenant/changes":                        h.tenantChanges,
 		"GET /licence-types":                         h.licenceTypes,
 
 		// Issue 15: the account's access history as CSV.
@@ -153,6 +156,25 @@ func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpa
 	page, err := h.dir.AccountChanges(ctx, caller, req.PathParameters["accountId"], limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+// tenantChanges pages the tenant-level change log (accounts closed,
+// reopened, wiped) as the account change log is paged.
+func (h handler) tenantChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := listParams(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	entries, next, err := changelog.TenantChanges(ctx, h.dir.Store, caller, limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page := directory.ChangePage{Changes: make([]directory.Change, 0, len(entries)), NextCursor: next}
+	for _, e := range entries {
+		page.Changes = append(page.Changes, directory.Change{ID: e.ID, At: e.At, AccountID: e.AccountID, Actor: e.Actor, Action: e.Action,
+			SubjectType: e.SubjectType, SubjectID: e.SubjectID, Before: e.Before, After: e.After})
 	}
 	return httpapi.JSON(http.StatusOK, page), nil
 }

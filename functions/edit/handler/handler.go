@@ -2,6 +2,7 @@
 //
 //	POST   /accounts                                   create an account (Idempotency-Key)
 //	PATCH  /accounts/{accountId}                       rename (If-Match)
+//	POST   /accounts/{accountId}/reopen                reopen a closed account whose data was kept (operators)
 //	POST   /accounts/{accountId}/users                 add a user without an invitation (Idempotency-Key)
 //	PUT    /accounts/{accountId}/plan                  plan and overrides (operators; If-Match)
 //	PUT    /accounts/{accountId}/licences/{licence}    purchased seats (operators; If-Match)
@@ -24,6 +25,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 
@@ -53,6 +55,7 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 	return httpapi.Serve(d.Log, httpapi.Mux{
 		"POST /accounts":                                   idem(h.createAccount),
 		"PATCH /accounts/{accountId}":                      h.renameAccount,
+		"POST /accounts/{accountId}/reopen":                h.reopenAccount,
 		"POST /accounts/{accountId}/users":                 idem(h.addUser),
 		"PUT /accounts/{accountId}/plan":                   h.setPlan,
 		"PUT /accounts/{accountId}/licences/{licence}":     h.setSeats,
@@ -153,6 +156,35 @@ func (h handler) renameAccount(ctx context.Context, req httpapi.Request) (httpap
 		return httpapi.Response{}, err
 	}
 	a, err := h.admin.RenameAccount(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return h.account(ctx, caller.Tenant, http.StatusOK, a)
+}
+
+// reopenAccount reopens a closed account; the body ({reason}) is optional.
+// Not wrapped in Idempotency-Key: a repeat answers 409 account_not_closed
+// and changes nothing.
+func (h handler) reopenAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var body administration.ReopenAccountRequest
+	raw, err := httpapi.Body(req, 4<<10)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := httpapi.DecodeMax(req, &body, 4<<10); err != nil {
+			return httpapi.Response{}, err
+		}
+	}
+	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	a, err := h.admin.ReopenAccount(ctx, cmd)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -251,6 +251,9 @@ var securityMatrix = []securityRow{
 	{route: "GET /plans", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/plans", as: w.adminTok}
 	}},
+	{route: "GET /tenant/changes", want: 200, viewer: 403, admin: 403, otherAdmin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "GET", path: "/tenant/changes?limit=5", as: w.operatorTok}
+	}},
 
 	// Administration: changes to an account.
 	{route: "POST /accounts", want: 201, viewer: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
@@ -345,6 +348,11 @@ var securityMatrix = []securityRow{
 		prepare: func(t *testing.T, w *securityWorld) probe {
 			id := w.account(t, "Closing account")
 			return probe{method: "POST", path: "/accounts/" + id + "/close", body: `{"confirmName":"Closing account","wipe":true}`, as: w.operatorTok}
+		}},
+	{route: "POST /accounts/{accountId}/reopen", want: 200, viewer: 403, admin: 403, otherAdmin: 403, crossTenant: 404,
+		prepare: func(t *testing.T, w *securityWorld) probe {
+			id := w.closedAccount(t, "Reopening account")
+			return probe{method: "POST", path: "/accounts/" + id + "/reopen", body: `{"reason":"the customer is back"}`, as: w.operatorTok}
 		}},
 }
 
@@ -462,6 +470,13 @@ func TestSecurityMatrix(t *testing.T) {
 					{crossTenant, w.attackerTok, w.a.ID()}, {otherAdmin, w.otherAdminTok, w.a.AccountID},
 				} {
 					status, body, _ := w.do(t, c.token, p)
+					if c.who == otherAdmin && row.otherAdmin == 403 {
+						// Operators only (the tenant's own log): refused outright.
+						if status != 403 {
+							t.Errorf("%s %s as %s: %d, want 403: %.300s", p.method, p.path, c.who, status, body)
+						}
+						continue
+					}
 					if status != 200 || strings.Contains(string(body), c.hidden) {
 						t.Errorf("%s %s as %s: %d, must be 200 showing nothing of %s: %.300s", p.method, p.path, c.who, status, c.hidden, body)
 					}

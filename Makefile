@@ -4,9 +4,15 @@ GO          ?= go
 FUNCTIONS   := $(notdir $(wildcard functions/*))
 NODE_STAMP  := infra/node_modules/.package-lock.json
 GOTEST_FLAGS ?= -count=1 -timeout 30m
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages whose tests do no I/O: none of their tests imports the test kit or
+# the local stack (DynamoDB Local, SES local), the CDK (synth runs node) or
+# os/exec. They are the ones `make race` runs under the race detector.
+PURE_PKGS    = $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}{{end}}' ./... \
+                 | grep -vE '/shared/testkit( |$$)|/infra/local/stack( |$$)|/aws-cdk-go/|(^| )os/exec( |$$)' | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test build bench load synth deploy lint reset deps deps-java deps-node deps-go deps-zip fuzz clean
+.PHONY: help dev test unit race build bench load synth deploy lint reset deps deps-java deps-node deps-go deps-cc deps-zip fuzz clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -16,6 +22,17 @@ dev: deps ## run the whole service locally, seeded (Ctrl-C stops it)
 
 test: deps ## run every test against a fresh DynamoDB Local and SES local
 	$(GO) run ./infra/local test -- $(GO) test $(GOTEST_FLAGS) ./...
+
+# The test kit appends the name of each test it skips to TESTKIT_SKIPPED_FILE;
+# the last line counts them, whether the tests passed or not.
+unit: deps-go ## every test that needs no local stack; the last line counts the integration tests skipped
+	@skipped=$$(mktemp); trap 'rm -f $$skipped' EXIT; \
+	env -u CI TESTKIT_SKIPPED_FILE=$$skipped $(GO) test $(GOTEST_FLAGS) ./...; rc=$$?; \
+	echo "$$(wc -l <$$skipped | tr -d ' ') integration tests skipped: the local stack is not running (make test runs them)"; \
+	exit $$rc
+
+race: deps-go deps-cc ## the tests of the packages without I/O, under the race detector
+	CGO_ENABLED=1 $(GO) test -race $(GOTEST_FLAGS) $(PURE_PKGS)
 
 bench: deps ## benchmarks against DynamoDB Local: time and DynamoDB calls per operation
 	$(GO) run ./infra/local test -- $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
@@ -56,9 +73,10 @@ fuzz: deps-go ## run every fuzz target for FUZZTIME each (CI: 5s; longer: make f
 	  done; \
 	done
 
-lint: deps-go ## gofmt and go vet
+lint: deps-go ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go') && exit 1)
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 reset: ## forget the local data of make dev
 	rm -rf .local
@@ -66,7 +84,7 @@ reset: ## forget the local data of make dev
 clean: ## remove build output
 	rm -rf dist cdk.out
 
-deps: deps-java deps-node deps-go ## install what is missing: Java 17, the pinned npm tools, Go modules
+deps: deps-java deps-node deps-go ## install what is missing: Java 17, the pinned npm tools, Go modules and staticcheck
 
 deps-java:
 	@command -v java >/dev/null || { echo "installing Java 17"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
@@ -80,6 +98,11 @@ deps-node:
 deps-go:
 	@command -v $(GO) >/dev/null || { echo "installing Go"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
 	@$(GO) mod download
+	@$(GO) run $(STATICCHECK) -version >/dev/null
+
+# The race detector needs cgo, hence a C compiler.
+deps-cc:
+	@command -v gcc >/dev/null || { echo "installing gcc"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; }
 
 deps-zip:
 	@command -v zip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }

@@ -112,19 +112,6 @@ func ValidName(f *apperr.Fields, field, value string, maxRunes int) string {
 	return v
 }
 
-// membership reads accountID's membership of userID (404 not_member).
-func (s *Service) membership(ctx context.Context, t table.Tenant, accountID, userID string) (accounts.Membership, error) {
-	var m accounts.Membership
-	ok, err := s.Store.Get(ctx, t.Membership(accountID, userID), &m)
-	if err != nil {
-		return m, fmt.Errorf("read membership: %w", err)
-	}
-	if !ok {
-		return m, ErrNotMember
-	}
-	return m, nil
-}
-
 // memberships reads all of a user's memberships (GSI1).
 func (s *Service) memberships(ctx context.Context, t table.Tenant, userID string) ([]accounts.Membership, error) {
 	ix := t.UserAccounts(userID, "")

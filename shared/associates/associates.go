@@ -29,7 +29,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -361,12 +360,4 @@ func enterable(operator bool) expression.ConditionBuilder {
 		return active
 	}
 	return active.Or(store.Is("status", accounts.StatusClosed))
-}
-
-// stringSet keeps roles a DynamoDB string set, as memberships store them.
-type stringSet []string
-
-// MarshalDynamoDBAttributeValue implements attributevalue.Marshaler.
-func (s stringSet) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
-	return &types.AttributeValueMemberSS{Value: s}, nil
 }

@@ -41,8 +41,6 @@ type Mailer interface {
 	Send(ctx context.Context, m email.Message) (string, error)
 }
 
-const maxSecretInput = identity.MaxPasswordLength
-
 // Errors of this package.
 var (
 	ErrInvalidCredentials = apperr.New(apperr.KindUnauthenticated, "invalid_credentials", "the email or password is wrong")

@@ -116,11 +116,8 @@ func usableIn(inv Invitation, token string, now time.Time, zone *time.Location) 
 	return stateErrorIn(inv, now, zone)
 }
 
-// stateError is nil for a pending invitation before its expiry, else the
-// 410 that says what happened to it, with its dates in UTC.
-func stateError(inv Invitation, now time.Time) error { return stateErrorIn(inv, now, time.UTC) }
-
-// stateErrorIn is stateError with the dates written in zone.
+// stateErrorIn is nil for a pending invitation before its expiry, else the
+// 410 that says what happened to it, with its dates written in zone.
 func stateErrorIn(inv Invitation, now time.Time, zone *time.Location) error {
 	ask := askWhom(inv)
 	switch inv.Status {

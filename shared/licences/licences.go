@@ -233,8 +233,6 @@ func ReleaseSeat(t table.Tenant, accountID, licence string) *store.Write {
 // ErrSeatsChanged: the pool changed between the read and the write; retry.
 var ErrSeatsChanged = apperr.New(apperr.KindConflict, "seats_changed", "the account's seats changed meanwhile; retry")
 
-var errSeatsChanged = ErrSeatsChanged
-
 // Pools lists an account's pools (one Query on its partition).
 func Pools(ctx context.Context, s *store.Store, t table.Tenant, accountID string) ([]Pool, error) {
 	items, err := s.QueryAll(ctx, store.Query{Partition: t.LicencePool(accountID, "").PK, SKPrefix: table.LicencePoolPrefix}, 500)

@@ -55,6 +55,10 @@ var (
 	tableErr  error
 )
 
+// EnvSkippedFile names a file to which Require appends the name of each test
+// it skips, one a line, so that `make unit` can count them.
+const EnvSkippedFile = "TESTKIT_SKIPPED_FILE"
+
 // Require skips the test when the local stack is not running (plain `go
 // test`), and fails it under CI, where `make test` must have started it.
 func Require(tb testing.TB) {
@@ -63,8 +67,29 @@ func Require(tb testing.TB) {
 		if os.Getenv("CI") != "" {
 			tb.Fatalf("%s is not set: run the tests with `make test`", awsclient.EnvDynamoDBEndpoint)
 		}
+		if err := recordSkip(os.Getenv(EnvSkippedFile), tb.Name()); err != nil {
+			tb.Fatalf("record the skip in %s: %v", EnvSkippedFile, err)
+		}
 		tb.Skipf("needs DynamoDB Local: run `make test` (%s is not set)", awsclient.EnvDynamoDBEndpoint)
 	}
+}
+
+// recordSkip appends name to the file at path (nothing when path is empty).
+// Each line is one write to a file opened for appending, so the test
+// processes of many packages can share the file.
+func recordSkip(path, name string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(name + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // New returns an Env with its own clock and call counter, on this test

@@ -17,11 +17,11 @@ import (
 // the tenant's first account, with no membership anywhere) and a customer
 // account administered by the tenant's admin, behind the local HTTP API.
 type supportWorld struct {
-	c                 client
-	ten               testkit.Tenant
-	supportID, email  string
-	customer          string
-	supportTok, admin string
+	c                client
+	ten              testkit.Tenant
+	supportID, email string
+	customer         string
+	admin            string
 }
 
 func newSupportWorld(t *testing.T) *supportWorld {

@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
@@ -39,7 +40,7 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 	var f apperr.Fields
 	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
 	admin := strings.TrimSpace(r.AdminUserID)
-	f.Check(admin == "" || directory.ValidID(admin), "adminUserId", "invalid", "not a user id")
+	f.Check(admin == "" || ids.Valid(admin), "adminUserId", "invalid", "not a user id")
 	if admin == "" {
 		admin = c.UserID
 	}
@@ -152,7 +153,7 @@ func (r RenameAccountRequest) Command(c access.Caller, accountID string, ifMatch
 // at the version read (the If-Match), with the change-log entry.
 func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !directory.ValidID(cmd.AccountID) {
+	if !ids.Valid(cmd.AccountID) {
 		return accounts.Account{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
 	if err := s.Access.Require(ctx, c, access.EditAccount, cmd.AccountID); err != nil {

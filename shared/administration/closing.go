@@ -16,6 +16,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -85,7 +86,7 @@ const defaultWipeBudget = 2000
 // that is closed already (or resuming a wipe) is for tenant operators.
 func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !directory.ValidID(cmd.AccountID) {
+	if !ids.Valid(cmd.AccountID) {
 		return Closed{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
 	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)

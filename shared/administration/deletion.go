@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -238,7 +239,7 @@ func (s *Service) removeMembership(ctx context.Context, c access.Caller, account
 
 func (s *Service) removeOnce(ctx context.Context, c access.Caller, accountID, userID string, associate bool) error {
 	t := c.Tenant
-	if !directory.ValidID(accountID) || !directory.ValidID(userID) {
+	if !ids.Valid(accountID) || !ids.Valid(userID) {
 		return apperr.ErrNotFound
 	}
 	if userID != c.UserID {

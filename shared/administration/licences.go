@@ -11,7 +11,7 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
@@ -67,7 +67,7 @@ func (s *Service) SetSeats(ctx context.Context, cmd SetSeats) (licences.Pool, er
 // SetSeatsView is SetSeats answering the seats with the plan's share.
 func (s *Service) SetSeatsView(ctx context.Context, cmd SetSeats) (licences.Seats, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !directory.ValidID(cmd.AccountID) {
+	if !ids.Valid(cmd.AccountID) {
 		return licences.Seats{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
 	if err := s.Access.Require(ctx, c, access.PurchaseSeats, cmd.AccountID); err != nil {
@@ -184,7 +184,7 @@ func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (account
 
 func (s *Service) assignLicence(ctx context.Context, cmd AssignLicence) (accounts.Membership, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
+	if !ids.Valid(cmd.AccountID) || !ids.Valid(cmd.UserID) {
 		return accounts.Membership{}, apperr.ErrNotFound
 	}
 	if cmd.UserID == c.UserID {

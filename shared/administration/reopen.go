@@ -14,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 )
 
@@ -63,7 +64,7 @@ var (
 // wipe, sets it). Children unlinked when it closed stay unlinked.
 func (s *Service) ReopenAccount(ctx context.Context, cmd ReopenAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !directory.ValidID(cmd.AccountID) {
+	if !ids.Valid(cmd.AccountID) {
 		return accounts.Account{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
 	if err := s.Access.Require(ctx, c, access.ReopenAccount, cmd.AccountID); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -128,7 +129,7 @@ func (s *Service) SetRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 
 func (s *Service) setRoles(ctx context.Context, cmd SetRoles) (accounts.Membership, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !directory.ValidID(cmd.AccountID) || !directory.ValidID(cmd.UserID) {
+	if !ids.Valid(cmd.AccountID) || !ids.Valid(cmd.UserID) {
 		return accounts.Membership{}, apperr.ErrNotFound
 	}
 	grant, err := s.Access.RequireGrant(ctx, c, access.ManageRoles, cmd.AccountID, cmd.UserID, cmd.Roles)

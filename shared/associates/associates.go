@@ -103,7 +103,7 @@ func (r AssociateRequest) Command(c access.Caller, userID string) (AssociateComm
 	for i, a := range r.Accounts {
 		field := fmt.Sprintf("accounts[%d]", i)
 		id := strings.TrimSpace(a.AccountID)
-		f.Check(validID(id), field+".accountId", "invalid", "not an account id")
+		f.Check(ids.Valid(id), field+".accountId", "invalid", "not an account id")
 		f.Check(!seen[id], field+".accountId", "duplicate", "each account once")
 		seen[id] = true
 		roles, err := validRoles(a.Roles)
@@ -117,8 +117,6 @@ func (r AssociateRequest) Command(c access.Caller, userID string) (AssociateComm
 	}
 	return AssociateCommand{Caller: c, UserID: userID, Accounts: out}, nil
 }
-
-func validID(id string) bool { return id != "" && len(id) <= 64 && !strings.ContainsAny(id, "#") }
 
 func validRoles(raw []string) ([]string, error) {
 	if len(raw) == 0 || len(raw) > MaxRoles {
@@ -250,7 +248,7 @@ type SwitchCommand struct {
 func (r SwitchRequest) Command(c access.Caller, token, ip, ua string) (SwitchCommand, error) {
 	var f apperr.Fields
 	id, reason := strings.TrimSpace(r.AccountID), strings.TrimSpace(r.Reason)
-	f.Check(validID(id), "accountId", "invalid", "not an account id")
+	f.Check(ids.Valid(id), "accountId", "invalid", "not an account id")
 	f.Check(utf8.RuneCountInString(reason) <= MaxReasonRunes && strings.IndexFunc(reason, unicode.IsControl) < 0,
 		"reason", "invalid", fmt.Sprintf("the reason is at most %d characters, on one line", MaxReasonRunes))
 	f.Check(!c.Operator || reason != "", "reason", "required", "support staff say why they enter a customer account")

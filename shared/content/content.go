@@ -122,7 +122,7 @@ func (r RegisterRequest) Command(c access.Caller, accountID string) (RegisterCom
 	f.Check(contentType().MatchString(typ), "type", "invalid_type", "type is a lower-case word such as automation, assembly or report")
 	f.Check(name != "" && utf8.RuneCountInString(name) <= MaxNameRunes && strings.IndexFunc(name, unicode.IsControl) < 0,
 		"name", "invalid_name", fmt.Sprintf("name is 1 to %d characters, without control characters", MaxNameRunes))
-	f.Check(owner != "" && len(owner) <= 64 && !strings.Contains(owner, "#"), "ownerId", "invalid", "ownerId is a user id")
+	f.Check(ids.Valid(owner), "ownerId", "invalid", "ownerId is a user id")
 	if err := f.Err(); err != nil {
 		return RegisterCommand{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -137,8 +138,8 @@ func (r StartRequest) Command(c access.Caller, sourceID string) (StartCommand, e
 		account = c.AccountID
 	}
 	var f apperr.Fields
-	f.Check(target != "" && len(target) <= 64 && !strings.Contains(target, "#"), "targetUserId", "invalid", "targetUserId is a user id")
-	f.Check(len(account) <= 64 && !strings.Contains(account, "#"), "accountId", "invalid", "accountId is an account id")
+	f.Check(ids.Valid(target), "targetUserId", "invalid", "targetUserId is a user id")
+	f.Check(account == "" || ids.Valid(account), "accountId", "invalid", "accountId is an account id")
 	if err := f.Err(); err != nil {
 		return StartCommand{}, err
 	}
@@ -511,7 +512,7 @@ func (s *Service) progress(ctx context.Context, t table.Tenant, job Job) (Progre
 
 func (s *Service) readJob(ctx context.Context, t table.Tenant, jobID string) (Job, bool, error) {
 	var j Job
-	if jobID == "" || strings.Contains(jobID, "#") || len(jobID) > 64 {
+	if !ids.Valid(jobID) {
 		return Job{}, false, nil
 	}
 	ok, err := s.Store.Get(ctx, t.Reassignment(jobID), &j)

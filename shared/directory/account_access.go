@@ -13,6 +13,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -55,7 +56,7 @@ type AccountAccessPage struct {
 // go only to the account's Admins, operators and the entry's own user, as
 // in a user's access history (clientShown).
 func (d *Directory) AccountAccessHistory(ctx context.Context, caller access.Caller, accountID string, limit int32, cursor string) (AccountAccessPage, error) {
-	if !ValidID(accountID) {
+	if !ids.Valid(accountID) {
 		return AccountAccessPage{}, apperr.ErrNotFound.Withf("no account %q", accountID)
 	}
 	if err := d.Access.Require(ctx, caller, access.ReadAudit, accountID); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -73,7 +74,7 @@ func ParseAccountQuery(caller access.Caller, params map[string]string, defLimit,
 	}
 	if s, ok := params["family"]; ok {
 		q.Family = s
-		f.Check(ValidID(s), "family", "invalid_family", "family is an account id")
+		f.Check(ids.Valid(s), "family", "invalid_family", "family is an account id")
 	}
 	f.Check(q.Member == "" || q.Family == "", "family", "unsupported_combination",
 		"a family lists one family's accounts; it cannot be combined with member")

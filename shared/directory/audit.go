@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -45,7 +46,7 @@ type ChangePage struct {
 // AccountChanges reads an account's change log, newest first (one Query on
 // the account's partition, descending: entry ids are time ordered).
 func (d *Directory) AccountChanges(ctx context.Context, caller access.Caller, accountID string, limit int32, cursor string) (ChangePage, error) {
-	if !ValidID(accountID) {
+	if !ids.Valid(accountID) {
 		return ChangePage{}, apperr.ErrNotFound.Withf("no account %q", accountID)
 	}
 	if err := d.Access.Require(ctx, caller, access.ReadAudit, accountID); err != nil {
@@ -271,7 +272,7 @@ func adminsFrom(caller access.Caller, accountIDs []string, got map[table.Key]map
 // the user (see RequireOverUser), and read as far as they reach. A deleted
 // user's history stays readable.
 func (d *Directory) requireAudit(ctx context.Context, caller access.Caller, userID string) (reach, error) {
-	if !ValidID(userID) {
+	if !ids.Valid(userID) {
 		return reach{}, apperr.ErrNotFound.Withf("no user %q", userID)
 	}
 	if userID == caller.UserID {

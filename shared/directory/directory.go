@@ -65,6 +65,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -85,7 +86,7 @@ func New(d app.Deps) *Directory {
 // none, is 404.
 func LoadUser(ctx context.Context, s *store.Store, t table.Tenant, userID string) (identity.User, error) {
 	var u identity.User
-	if !ValidID(userID) {
+	if !ids.Valid(userID) {
 		return u, apperr.ErrNotFound.Withf("no user %q", userID)
 	}
 	ok, err := s.Get(ctx, t.User(userID), &u)
@@ -176,21 +177,6 @@ func reachOverUser(ctx context.Context, s *store.Store, checker access.Checker, 
 }
 
 func isRead(a access.Action) bool { return access.IsRead(a) }
-
-// ValidID reports whether s can be an id this service made (26 Crockford
-// base32 characters) or one a seed chose (letters, digits, '-', '_', at
-// most 64): nothing that could bend a key.
-func ValidID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
 
 func decodeAll[T any](items []map[string]types.AttributeValue) ([]T, error) {
 	out := make([]T, 0, len(items))

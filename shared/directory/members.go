@@ -16,6 +16,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -132,7 +133,7 @@ type MemberPage struct {
 // read in one BatchGetItem. Filters run in the Query, so a filtered page may
 // come back shorter than asked, with a cursor.
 func (d *Directory) Members(ctx context.Context, q MemberQuery) (MemberPage, error) {
-	if !ValidID(q.AccountID) {
+	if !ids.Valid(q.AccountID) {
 		return MemberPage{}, apperr.ErrNotFound.Withf("no account %q", q.AccountID)
 	}
 	if err := d.Access.Require(ctx, q.Caller, access.ReadUsers, q.AccountID); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
@@ -46,7 +47,7 @@ func AccountViewOf(a accounts.Account, pools []licences.Pool, limits plans.Effec
 // LoadAccount reads an account of tenant t; none is 404.
 func LoadAccount(ctx context.Context, s *store.Store, t table.Tenant, accountID string) (accounts.Account, error) {
 	var a accounts.Account
-	if !ValidID(accountID) {
+	if !ids.Valid(accountID) {
 		return a, apperr.ErrNotFound.Withf("no account %q", accountID)
 	}
 	ok, err := s.Get(ctx, t.Account(accountID), &a)
@@ -61,7 +62,7 @@ func LoadAccount(ctx context.Context, s *store.Store, t table.Tenant, accountID 
 
 // Account reads one account the caller may read.
 func (d *Directory) Account(ctx context.Context, caller access.Caller, accountID string) (AccountView, error) {
-	if !ValidID(accountID) {
+	if !ids.Valid(accountID) {
 		return AccountView{}, apperr.ErrNotFound.Withf("no account %q", accountID)
 	}
 	if err := d.Access.Require(ctx, caller, access.ReadAccount, accountID); err != nil {

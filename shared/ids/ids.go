@@ -85,6 +85,27 @@ func encode(t time.Time) string {
 	return string(out)
 }
 
+// MaxLength is the longest identifier Valid accepts.
+const MaxLength = 64
+
+// Valid reports whether s can be an identifier: 1 to MaxLength ASCII
+// letters, digits, '-' or '_'. Every id this service makes passes (26
+// Crockford base32 characters), and so do the ones a seed or a tenant
+// chooses; nothing that could bend a key ('#', the key separator; '.', the
+// token separator; '/', spaces, unicode) does.
+func Valid(s string) bool {
+	if s == "" || len(s) > MaxLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // NewSecret returns 256 bits from crypto/rand, base64url without padding.
 func NewSecret() string {
 	var b [32]byte

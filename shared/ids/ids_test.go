@@ -2,6 +2,7 @@ package ids
 
 import (
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +45,51 @@ func TestSecretsAreLongAndHashed(t *testing.T) {
 	}
 	if h := Hash(s); len(h) != 64 || h == s {
 		t.Fatalf("hash %q", h)
+	}
+}
+
+func TestValid(t *testing.T) {
+	cases := []struct {
+		id   string
+		want bool
+	}{
+		{"", false},
+		{"a", true},
+		{"Z", true},
+		{"7", true},
+		{"-", true},
+		{"_", true},
+		{strings.Repeat("a", 63), true},
+		{strings.Repeat("a", 64), true},
+		{strings.Repeat("a", 65), false},
+		{"01JD4Y1Q5E7Z3W9X2V8T6R4P0M", true},
+		{"acme-eu_2", true},
+		{"acc/1", false},
+		{"acc#1", false},
+		{"ACCOUNT#x", false},
+		{"t.1", false},
+		{"a b", false},
+		{" a", false},
+		{"a\n", false},
+		{"a\x00", false},
+		{"é", false},
+		{"ａ", false}, // a full-width letter
+		{"a" + string(rune(0x0301)), false},
+		{strings.Repeat("é", 32), false}, // 64 bytes, not ASCII
+		{"\xff", false},
+	}
+	for _, c := range cases {
+		if got := Valid(c.id); got != c.want {
+			t.Errorf("Valid(%q) = %v, want %v", c.id, got, c.want)
+		}
+	}
+}
+
+func TestEveryMadeIdentifierIsValid(t *testing.T) {
+	g := TimeOrdered{Clock: clock.NewManual(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))}
+	for range 1000 {
+		if id := g.NewID(); !Valid(id) {
+			t.Fatalf("made id %q is not Valid", id)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -513,7 +514,7 @@ func (s *Service) signedInAs(ctx context.Context, t table.Tenant, session string
 
 // get reads an invitation of tenant t.
 func (s *Service) get(ctx context.Context, t table.Tenant, id string) (Invitation, error) {
-	if !validID(id) {
+	if !ids.Valid(id) {
 		return Invitation{}, ErrNotFound
 	}
 	var inv Invitation

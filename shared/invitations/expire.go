@@ -12,6 +12,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -102,7 +103,7 @@ func parseDueKey(sk string) (dueKey, bool) {
 		return dueKey{}, false
 	}
 	t, err := table.ForTenant(parts[1])
-	if err != nil || !validID(parts[2]) {
+	if err != nil || !ids.Valid(parts[2]) {
 		return dueKey{}, false
 	}
 	return dueKey{tenant: t, id: parts[2], expiresAt: at}, true

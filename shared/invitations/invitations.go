@@ -240,7 +240,7 @@ func ParseToken(raw string) (table.Tenant, string, error) {
 		return table.Tenant{}, "", ErrNotFound
 	}
 	parts := strings.Split(raw, ".")
-	if len(parts) != 3 || !validID(parts[1]) || len(parts[2]) != 43 {
+	if len(parts) != 3 || !ids.Valid(parts[1]) || len(parts[2]) != 43 {
 		return table.Tenant{}, "", ErrNotFound
 	}
 	t, err := table.ForTenant(parts[0])
@@ -253,21 +253,6 @@ func ParseToken(raw string) (table.Tenant, string, error) {
 // sameHash compares a token with a stored hash in constant time.
 func sameHash(token, storedHash string) bool {
 	return subtle.ConstantTimeCompare([]byte(ids.Hash(token)), []byte(storedHash)) == 1
-}
-
-// validID accepts the identifiers this service issues (and the ones tenants
-// bring for their accounts): 1 to 64 letters, digits, '-' or '_'.
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // Errors of this package, with stable codes.

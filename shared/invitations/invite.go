@@ -51,7 +51,7 @@ type Invite struct {
 // is reported at once (422); a bad email address is not a bad request: it is
 // reported per email and never blocks the others.
 func (r InviteRequest) Command(caller access.Caller, accountID string) (Invite, error) {
-	if !validID(accountID) {
+	if !ids.Valid(accountID) {
 		return Invite{}, apperr.ErrNotFound.Withf("no account %q", accountID)
 	}
 	var f apperr.Fields
@@ -60,7 +60,7 @@ func (r InviteRequest) Command(caller access.Caller, accountID string) (Invite, 
 	targets := []string{accountID}
 	for _, a := range r.AccountIDs {
 		a = strings.TrimSpace(a)
-		if !validID(a) {
+		if !ids.Valid(a) {
 			f.Add("accountIds", "invalid_id", fmt.Sprintf("%q is not an account id", truncate(a, 70)))
 			continue
 		}

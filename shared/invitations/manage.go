@@ -52,7 +52,7 @@ type ListPage struct {
 // Seam: the account's user list (a later issue) shows pending invitations
 // beside members by reading this same index.
 func (s *Service) List(ctx context.Context, q ListQuery) (ListPage, error) {
-	if !validID(q.AccountID) {
+	if !ids.Valid(q.AccountID) {
 		return ListPage{}, apperr.ErrNotFound.Withf("no account %q", q.AccountID)
 	}
 	if err := s.Access.Require(ctx, q.Caller, access.ReadUsers, q.AccountID); err != nil {

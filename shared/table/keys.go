@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/accountadmin/shared/ids"
 )
 
 // Every key the service reads or writes is built here, by pure functions, each
@@ -77,10 +79,11 @@ type Tenant struct{ id string }
 // ErrNoTenant is returned when a key is requested without a tenant.
 var ErrNoTenant = errors.New("table: a tenant id is required to build a key")
 
-// ForTenant returns the key builder of tenant id. The id must be non-empty
-// and must not contain '#', the key separator.
+// ForTenant returns the key builder of tenant id, which must be an
+// identifier (ids.Valid): never '#', the key separator, nor '.', the one
+// of session tokens.
 func ForTenant(id string) (Tenant, error) {
-	if id == "" || strings.ContainsAny(id, "#.") || len(id) > 64 {
+	if !ids.Valid(id) {
 		return Tenant{}, fmt.Errorf("%w (got %q)", ErrNoTenant, id)
 	}
 	return Tenant{id: id}, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -56,7 +57,11 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	}
 	f.Check(body.Password != "", "password", "required", "the password is required")
 	f.Check(len(body.Password) <= identity.MaxPasswordLength, "password", "too_long", "the password is too long")
-	f.Check(len(body.AccountID) <= 64, "accountId", "too_long", "not an account id")
+	if len(body.AccountID) > ids.MaxLength {
+		f.Add("accountId", "too_long", "not an account id")
+	} else if body.AccountID != "" && !ids.Valid(body.AccountID) {
+		f.Add("accountId", "invalid", "not an account id")
+	}
 	f.Check(body.EmailCode == "" || validCode(body.EmailCode), "emailCode", "invalid", "the code is the 6 digits of the email")
 	if err := f.Err(); err != nil {
 		return httpapi.Response{}, err

@@ -22,6 +22,7 @@ import (
 	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/routes"
 )
@@ -85,7 +86,7 @@ func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Res
 			Detail: "give either childId (link an existing account) or name (create a new linked account)"})
 	case body.ChildID != nil:
 		childID := strings.TrimSpace(*body.ChildID)
-		if childID == "" || len(childID) > 64 {
+		if !ids.Valid(childID) {
 			return httpapi.Response{}, apperr.Validation(apperr.FieldError{Field: "childId", Code: "invalid", Detail: "not an account id"})
 		}
 		res, err = h.links.LinkExisting(ctx, caller, parentID, childID)

@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/routes"
 )
 
@@ -132,7 +133,7 @@ func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Respons
 	var f apperr.Fields
 	if owner, ok := req.QueryStringParameters["ownerId"]; ok {
 		q.OwnerID = strings.TrimSpace(owner)
-		f.Check(q.OwnerID != "" && len(q.OwnerID) <= 64 && !strings.Contains(q.OwnerID, "#"), "ownerId", "invalid", "ownerId is a user id")
+		f.Check(ids.Valid(q.OwnerID), "ownerId", "invalid", "ownerId is a user id")
 	}
 	if l, ok := req.QueryStringParameters["limit"]; ok {
 		n, err := strconv.Atoi(l)

@@ -54,12 +54,12 @@ var expected = map[string]int{
 	"accounts/account-access-history.json": 200,
 	"edit/create-account.json":             201,
 	"edit/rename-account.json":             200,
-	// Issue 15: an operator reopens ${REOPEN_ACCOUNT_ID}, closed with its
-	// data kept, and reads the tenant-level change log.
+	// An operator reopens ${REOPEN_ACCOUNT_ID}, closed with its data kept,
+	// and reads the tenant-level change log.
 	"edit/reopen-account.json":     200,
 	"accounts/tenant-changes.json": 200,
 
-	// The account's access history as CSV (issue 15).
+	// The account's access history as CSV.
 	"accounts/account-access-history-export.json": 200,
 
 	// The users list by name, and an Admin's member search (their own

@@ -11,8 +11,8 @@ import (
 	"github.com/acme/accountadmin/shared/routes"
 )
 
-// maxBinaryMB is the size goal of a stripped function binary (issue #7), in
-// MB of 10^6 bytes.
+// maxBinaryMB is the size goal of a stripped function binary, in MB of 10^6
+// bytes.
 const maxBinaryMB = 12
 
 // Every function binary, stripped, is at most 12 MB: the linux/arm64 build

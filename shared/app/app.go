@@ -6,7 +6,7 @@
 // Lambda function's AWS configuration is its region and the role's
 // credentials, both in its environment, and that package's shared-file,
 // profile, SSO, web-identity and IMDS support costs every cold start about
-// 40% of its instructions and 2 MB of binary (issue #7, BENCHMARKS.md). Tools
+// 40% of its instructions and 2 MB of binary (see BENCHMARKS.md). Tools
 // that run with a developer's credentials (e.g. `infra/local bootstrap`
 // against the deployed table) load them with awsclient.Load and call
 // FromAWSConfig.

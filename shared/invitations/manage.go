@@ -49,8 +49,8 @@ type ListPage struct {
 // invitation past its expiry is not listed as pending, even before the
 // expiry job marks it; it is listed as expired once marked.
 //
-// Seam: the account's user list (a later issue) shows pending invitations
-// beside members by reading this same index.
+// The account's users list (GET /accounts/{id}/users) shows pending
+// invitations beside members through its own indexes (usersListKeys).
 func (s *Service) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if !ids.Valid(q.AccountID) {
 		return ListPage{}, apperr.ErrNotFound.Withf("no account %q", q.AccountID)

@@ -8,7 +8,7 @@
 //
 // Only the functions that send email (invite, edit) import this package: the
 // SES client's package initialisation (its endpoint tables, the XML decoder)
-// costs every cold start of a function that links it (issue #7).
+// costs every cold start of a function that links it (see BENCHMARKS.md).
 package sesmail
 
 import (

@@ -57,7 +57,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"GET /tenant/changes":                        h.tenantChanges,
 		"GET /licence-types":                         h.licenceTypes,
 
-		// Issue 15: the account's access history as CSV.
+		// The account's access history as CSV.
 		"GET /accounts/{accountId}/access-history/export.csv": h.exportAccountAccessHistory,
 	})
 }

@@ -132,7 +132,7 @@ func (w *actorsWorld) historyCSV(t *testing.T, token string) (int, []map[string]
 	return status, rows
 }
 
-// Issue 15: a support person's switch shows in the customer's access
+// A support person's switch shows in the customer's access
 // history (JSON and CSV) with their name and reason, to the account's Admin
 // with the client, to a Viewer without it, to another account's Admin not
 // at all; the changes they make there name them as they were then, and a

@@ -23,7 +23,7 @@ import (
 // checkAssociateHome: a member of A1 associated into A2 may be read by A2's
 // admin, who may change their role in A2 or remove their access there, but
 // not edit, suspend, sign out, set the password of or delete the person:
-// that belongs to their home account's admins (issue 5).
+// that belongs to their home account's admins.
 func (w *securityWorld) checkAssociateHome(t *testing.T) {
 	x := w.member(t, w.a.AccountID, "")
 	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: w.a2, Roles: []string{access.RoleViewer}}}}.Command(w.operatorCaller(), x.ID)

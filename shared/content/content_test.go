@@ -3,6 +3,7 @@ package content_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -21,6 +22,10 @@ func TestRegisterRequestValidation(t *testing.T) {
 		{"all bad", content.RegisterRequest{Type: "Automation!", Name: "", OwnerID: ""}, 3},
 		{"control characters", content.RegisterRequest{Type: "report", Name: "a\nb", OwnerID: "u1"}, 1},
 		{"key separator", content.RegisterRequest{Type: "report", Name: "x", OwnerID: "u#1"}, 1},
+		{"owner with a slash", content.RegisterRequest{Type: "report", Name: "x", OwnerID: "u/1"}, 1},
+		{"owner not ASCII", content.RegisterRequest{Type: "report", Name: "x", OwnerID: "ü1"}, 1},
+		{"owner of 65 characters", content.RegisterRequest{Type: "report", Name: "x", OwnerID: strings.Repeat("u", 65)}, 1},
+		{"owner of 64 characters", content.RegisterRequest{Type: "report", Name: "Nightly sync", OwnerID: strings.Repeat("u", 64)}, 0},
 		{"long name", content.RegisterRequest{Type: "report", Name: string(make([]byte, 201)), OwnerID: "u1"}, 1},
 	}
 	for _, c := range cases {
@@ -33,6 +38,36 @@ func TestRegisterRequestValidation(t *testing.T) {
 		}
 		if e, ok := apperr.As(err); !ok || len(e.Fields) != c.fields {
 			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+func TestStartRequestValidation(t *testing.T) {
+	caller := access.Caller{AccountID: "A1"}
+	cases := []struct {
+		name   string
+		req    content.StartRequest
+		fields []string
+	}{
+		{"ok", content.StartRequest{TargetUserID: "u2"}, nil},
+		{"another account", content.StartRequest{TargetUserID: "u2", AccountID: "A2"}, nil},
+		{"no target", content.StartRequest{}, []string{"targetUserId"}},
+		{"target with a slash", content.StartRequest{TargetUserID: "u/2"}, []string{"targetUserId"}},
+		{"account with a key separator", content.StartRequest{TargetUserID: "u2", AccountID: "A#2"}, []string{"accountId"}},
+		{"account not ASCII", content.StartRequest{TargetUserID: "u2", AccountID: "Ä2"}, []string{"accountId"}},
+	}
+	for _, c := range cases {
+		_, err := c.req.Command(caller, "u1")
+		var got []string
+		if e, ok := apperr.As(err); ok {
+			for _, f := range e.Fields {
+				got = append(got, f.Field)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if !slices.Equal(got, c.fields) {
+			t.Errorf("%s: fields %v, want %v (%v)", c.name, got, c.fields, err)
 		}
 	}
 }

@@ -36,6 +36,7 @@ func TestInviteRequestValidation(t *testing.T) {
 		{"no emails", InviteRequest{}, "A1", "emails", apperr.KindUnprocessable},
 		{"too many emails", InviteRequest{Emails: many}, "A1", "emails", apperr.KindUnprocessable},
 		{"bad extra account", InviteRequest{Emails: []string{"a@b.example"}, AccountIDs: []string{"A#2"}}, "A1", "accountIds", apperr.KindUnprocessable},
+		{"extra account with a slash", InviteRequest{Emails: []string{"a@b.example"}, AccountIDs: []string{"A/2"}}, "A1", "accountIds", apperr.KindUnprocessable},
 		{"too many accounts", InviteRequest{Emails: []string{"a@b.example"}, AccountIDs: strings.Split("B,C,D,E,F,G,H,I,J,K", ",")}, "A1", "accountIds", apperr.KindUnprocessable},
 		{"empty role", InviteRequest{Emails: []string{"a@b.example"}, Roles: []string{" "}}, "A1", "roles", apperr.KindUnprocessable},
 		{"message too long", InviteRequest{Emails: []string{"a@b.example"}, Message: strings.Repeat("é", MaxMessageRunes+1)}, "A1", "message", apperr.KindUnprocessable},

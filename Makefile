@@ -32,7 +32,8 @@ unit: deps-go ## every test that needs no local stack; the last line counts the 
 	exit $$rc
 
 race: deps-go deps-cc ## the tests of the packages without I/O, under the race detector
-	CGO_ENABLED=1 $(GO) test -race $(GOTEST_FLAGS) $(PURE_PKGS)
+	@pkgs="$(PURE_PKGS)"; test -n "$$pkgs" || { echo "race: no package without I/O found"; exit 1; }; \
+	echo "race:" $$pkgs; CGO_ENABLED=1 $(GO) test -race $(GOTEST_FLAGS) $$pkgs
 
 bench: deps ## benchmarks against DynamoDB Local: time and DynamoDB calls per operation
 	$(GO) run ./infra/local test -- $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...

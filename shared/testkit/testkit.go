@@ -47,6 +47,8 @@ type Env struct {
 	DB    *dynamodb.Client
 	SES   *ses.Client // SES local, from AWS_ENDPOINT_URL_SES; Deps.Mail sends through it
 	Logs  *LogBuffer
+
+	quiet quietState // see Session
 }
 
 var (

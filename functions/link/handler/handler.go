@@ -20,6 +20,7 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/links"
@@ -37,7 +38,7 @@ type handler struct {
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{links: links.New(d), associates: associates.New(d), admin: administration.New(d),
 		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"GET /accounts/{accountId}/family":                 h.family,
 		"POST /accounts/{accountId}/children":              h.idempotency.Wrap(h.addChild),
 		"DELETE /accounts/{accountId}/children/{childId}":  h.unlink,
@@ -49,7 +50,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 }
 
 func (h handler) family(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -69,7 +70,7 @@ type addChildRequest struct {
 
 // addChild answers 201 with the child and its family.
 func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -100,7 +101,7 @@ func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Res
 
 // unlink answers 204.
 func (h handler) unlink(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -126,7 +127,7 @@ func viewOf(m accounts.Membership) MembershipView {
 
 // associate answers 201 with the new memberships.
 func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -153,7 +154,7 @@ func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Re
 
 // changeRoles answers 200 with the membership and its ETag.
 func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -179,7 +180,7 @@ func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.
 
 // removeAssociate answers 204.
 func (h handler) removeAssociate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -191,7 +192,7 @@ func (h handler) removeAssociate(ctx context.Context, req httpapi.Request) (http
 
 // switchAccount answers 200 with the session's new active account.
 func (h handler) switchAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -101,8 +101,37 @@ func WithBearer(req httpapi.Request, token string) httpapi.Request {
 	return req
 }
 
-// AsCaller is req sent by c, over a real session of c's (Session).
-func (e *Env) AsCaller(tb testing.TB, req httpapi.Request, c access.Caller) httpapi.Request {
+// As is req sent by c over a real session of c's (Env.Session, on the env
+// whose NewTenant made c's tenant): what a handler test sends instead of
+// naming its caller.
+func As(tb testing.TB, req httpapi.Request, c access.Caller) httpapi.Request {
 	tb.Helper()
-	return WithBearer(req, e.Session(tb, c))
+	e, ok := tenantEnvs.Load(c.Tenant.ID())
+	if !ok {
+		tb.Fatalf("tenant %q was not made by Env.NewTenant: use Env.Session", c.Tenant.ID())
+	}
+	return WithBearer(req, e.(*Env).Session(tb, c))
+}
+
+// tenantEnvs is the Env of each tenant NewTenant made (tenants are never
+// shared between tests), for As.
+var tenantEnvs sync.Map
+
+// AddOperator creates an active tenant operator (support staff) of t, a
+// member of no account, signing in with Password.
+func (e *Env) AddOperator(tb testing.TB, t Tenant) User {
+	tb.Helper()
+	hash, err := identity.HashPassword(Password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	now := e.Clock.Now()
+	email := "support-" + e.IDs.NewID() + "@ops.example"
+	u := identity.NewUser(t.Tenant, identity.User{ID: e.IDs.NewID(), Email: email, FirstName: "Sam", LastName: "Support",
+		PasswordHash: hash, Status: identity.UserActive, Operator: true, CreatedAt: now, UpdatedAt: now})
+	if err := e.Store.Transact(context.Background(), "add test operator", store.Put(u).If(store.NotExists()),
+		store.Put(identity.NewEmailClaim(t.Tenant, email, u.ID)).If(store.NotExists())); err != nil {
+		tb.Fatalf("add operator: %v", err)
+	}
+	return User{ID: u.ID, Email: email, Password: Password}
 }

@@ -165,6 +165,7 @@ func (e *Env) NewTenant(tb testing.TB) Tenant {
 	if err != nil {
 		tb.Fatalf("bootstrap tenant: %v", err)
 	}
+	tenantEnvs.Store(c.Tenant.ID(), e)
 	return Tenant{Tenant: c.Tenant, AccountID: c.AccountID, AdminID: c.AdminID, AdminEmail: c.Email, AdminPassword: Password}
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/httpapi"
@@ -134,4 +136,14 @@ func (e *Env) AddOperator(tb testing.TB, t Tenant) User {
 		tb.Fatalf("add operator: %v", err)
 	}
 	return User{ID: u.ID, Email: email, Password: Password}
+}
+
+// MakeOperator makes an existing user of t a tenant operator as well
+// (support staff who keep their memberships and roles).
+func (e *Env) MakeOperator(tb testing.TB, t Tenant, userID string) {
+	tb.Helper()
+	if err := e.Store.Do(context.Background(), "make test operator", store.Update(t.User(userID),
+		expression.Set(expression.Name("operator"), expression.Value(true))).If(store.Exists())); err != nil {
+		tb.Fatalf("make %s an operator: %v", userID, err)
+	}
 }

@@ -1,6 +1,7 @@
 // Package access answers one question for every handler: may this caller do
-// this action in this account? It also reads the caller from the authorizer
-// context, the only place a handler learns who is calling.
+// this action in this account? It also carries the caller that httpapi.Serve
+// resolved from the request's session, the only place a handler learns who
+// is calling.
 package access
 
 import (
@@ -127,7 +128,8 @@ func Permissions(roles []string, custom map[string][]Action) []Action {
 	return out
 }
 
-// Caller is who is calling, as the authorizer resolved it for this request.
+// Caller is who is calling, as httpapi.Serve resolved it for this request
+// from its session (auth.Service.Authorize).
 type Caller struct {
 	Tenant    table.Tenant
 	UserID    string
@@ -155,76 +157,24 @@ func EntersAsSupport(operator bool, homeAccountID, accountID string, licensedMem
 	return operator && accountID != homeAccountID && !licensedMember
 }
 
-// Authorizer context keys (the Lambda authorizer's simple-response context).
-const (
-	CtxTenant    = "tenantId"
-	CtxUser      = "userId"
-	CtxSession   = "sessionId"
-	CtxAccount   = "accountId"
-	CtxRoles     = "roles"
-	CtxOperator  = "operator"
-	CtxReason    = "supportReason" // only present in an operator's support session
-	CtxName      = "userName"      // the caller's name as their user item reads now
-	CtxEmail     = "userEmail"     // the caller's email as their user item reads now
-	CtxRejected  = "rejected"      // why the token was refused; no caller then
-	rolesJoinSep = ","
-)
+// callerKey is the context key of the resolved caller. It is private to
+// this package: only WithCaller sets it, so nothing in a request (headers,
+// body, a forged requestContext) can make a caller.
+type callerKey struct{}
 
-// Rejected is the authorizer context of a refused token.
-func Rejected(reason string) map[string]any { return map[string]any{CtxRejected: reason} }
-
-// Context is what the authorizer returns for a caller.
-func (c Caller) Context() map[string]any {
-	m := map[string]any{
-		CtxTenant: c.Tenant.ID(), CtxUser: c.UserID, CtxSession: c.SessionID, CtxAccount: c.AccountID,
-		CtxRoles: strings.Join(c.Roles, rolesJoinSep), CtxOperator: c.Operator,
-	}
-	if c.Operator && c.SupportReason != "" {
-		m[CtxReason] = c.SupportReason
-	}
-	if c.Name != "" {
-		m[CtxName] = c.Name
-	}
-	if c.Email != "" {
-		m[CtxEmail] = c.Email
-	}
-	return m
+// WithCaller is ctx carrying caller: httpapi.Serve calls it once it has
+// resolved the request's session, before the route's handler runs.
+func WithCaller(ctx context.Context, caller Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
 }
 
-// CallerFrom reads the caller from the request's authorizer context. A request
-// without one (a route without the authorizer, or a forged event) is 401, and
-// so is one whose token the authorizer refused: the authorizer lets such
-// requests through with only the reason, so that the handler answers a
-// problem+json 401 that says why (expired, revoked, suspended) instead of API
-// Gateway's bare 403.
-func CallerFrom(req events.APIGatewayV2HTTPRequest) (Caller, error) {
-	if req.RequestContext.Authorizer == nil || req.RequestContext.Authorizer.Lambda == nil {
+// CallerFrom is the caller that httpapi.Serve resolved from this request's
+// bearer token. A context without one (a public route, or a handler called
+// outside Serve) is 401: no handler can act for anyone it was not given.
+func CallerFrom(ctx context.Context) (Caller, error) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	if !ok || c.UserID == "" || c.SessionID == "" || c.Tenant.ID() == "" {
 		return Caller{}, apperr.ErrUnauthenticated
-	}
-	m := req.RequestContext.Authorizer.Lambda
-	str := func(k string) string { s, _ := m[k].(string); return s }
-	if reason := str(CtxRejected); reason != "" {
-		return Caller{}, apperr.ErrUnauthenticated.Withf("%s", reason)
-	}
-	t, err := table.ForTenant(str(CtxTenant))
-	if err != nil || str(CtxUser) == "" || str(CtxSession) == "" {
-		return Caller{}, apperr.ErrUnauthenticated
-	}
-	var roles []string
-	if r := str(CtxRoles); r != "" {
-		roles = strings.Split(r, rolesJoinSep)
-	}
-	op := false
-	switch v := m[CtxOperator].(type) {
-	case bool:
-		op = v
-	case string:
-		op = v == "true"
-	}
-	c := Caller{Tenant: t, UserID: str(CtxUser), SessionID: str(CtxSession), AccountID: str(CtxAccount), Roles: roles, Operator: op,
-		Name: str(CtxName), Email: str(CtxEmail)}
-	if op {
-		c.SupportReason = str(CtxReason)
 	}
 	return c, nil
 }
@@ -383,7 +333,8 @@ func (c Checker) Require(ctx context.Context, caller Caller, action Action, acco
 		return apperr.ErrNotFound
 	}
 	if accountID == caller.AccountID && !caller.Operator {
-		// The authorizer read the membership and the account for this request.
+		// Resolving the session read the membership and the account for
+		// this request.
 		custom, err := c.customRoles(ctx, caller.Tenant, caller.Roles)
 		if err != nil {
 			return err
@@ -695,8 +646,8 @@ func (c Checker) customRoles(ctx context.Context, t table.Tenant, roles []string
 
 // IdempotencyScope scopes Idempotency-Keys to the calling user of a tenant
 // (httpapi.Idempotency's Scope), so two callers' keys never collide.
-func IdempotencyScope(req events.APIGatewayV2HTTPRequest) (table.Tenant, string, error) {
-	c, err := CallerFrom(req)
+func IdempotencyScope(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (table.Tenant, string, error) {
+	c, err := CallerFrom(ctx)
 	if err != nil {
 		return table.Tenant{}, "", err
 	}

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
@@ -41,23 +40,35 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
-func TestCallerFromAuthorizerContext(t *testing.T) {
-	req := events.APIGatewayV2HTTPRequest{}
-	if _, err := access.CallerFrom(req); apperr.KindOf(err) != apperr.KindUnauthenticated {
-		t.Fatal("no authorizer context accepted")
+// The caller reaches a handler only through the context httpapi.Serve
+// built (WithCaller): a context without one, or with one that names no
+// user or session, is 401, and every field survives the trip.
+func TestCallerFromTheContext(t *testing.T) {
+	if _, err := access.CallerFrom(context.Background()); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("no caller in the context: %v, want 401", err)
 	}
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: access.Rejected("this session expired")}
-	_, err := access.CallerFrom(req)
-	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindUnauthenticated || e.Detail != "this session expired" {
-		t.Fatalf("rejected token: %v", err)
+	// A value under a key that merely looks like the caller's is no caller.
+	type callerKey struct{}
+	c := access.Caller{Tenant: testkit.Tenant{}.Tenant, UserID: "u", SessionID: "s", AccountID: "a"}
+	if _, err := access.CallerFrom(context.WithValue(context.Background(), callerKey{}, c)); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("a caller under another key: %v, want 401", err)
 	}
-	c := access.Caller{UserID: "u", SessionID: "s", AccountID: "a", Roles: []string{"Admin", "Billing"}, Operator: true}
-	c.Tenant = testkit.Tenant{}.Tenant
-	ctx := c.Context()
-	ctx[access.CtxTenant] = "acme"
-	req.RequestContext.Authorizer.Lambda = ctx
-	got, err := access.CallerFrom(req)
-	if err != nil || got.Tenant.ID() != "acme" || got.UserID != "u" || len(got.Roles) != 2 || !got.Operator {
+	if _, err := access.CallerFrom(access.WithCaller(context.Background(), c)); apperr.KindOf(err) != apperr.KindUnauthenticated {
+		t.Fatalf("a caller without a tenant: %v, want 401", err)
+	}
+	c.Tenant = table.MustTenant("acme")
+	for name, partial := range map[string]access.Caller{
+		"no user":    {Tenant: c.Tenant, SessionID: "s", AccountID: "a"},
+		"no session": {Tenant: c.Tenant, UserID: "u", AccountID: "a"},
+	} {
+		if _, err := access.CallerFrom(access.WithCaller(context.Background(), partial)); apperr.KindOf(err) != apperr.KindUnauthenticated {
+			t.Errorf("%s: %v, want 401", name, err)
+		}
+	}
+	c.Roles, c.Operator, c.SupportReason = []string{"Admin", "Billing"}, true, "ticket 4711"
+	got, err := access.CallerFrom(access.WithCaller(context.Background(), c))
+	if err != nil || got.Tenant.ID() != "acme" || got.UserID != "u" || got.SessionID != "s" || got.AccountID != "a" ||
+		len(got.Roles) != 2 || !got.Operator || got.SupportReason != "ticket 4711" {
 		t.Fatalf("caller = %+v, %v", got, err)
 	}
 }
@@ -121,29 +132,6 @@ func TestRequire(t *testing.T) {
 		} else if err == nil || apperr.KindOf(err) != c.want {
 			t.Errorf("%s: got %v, want kind %v", c.name, err, c.want)
 		}
-	}
-}
-
-// The support reason rides in the authorizer context for operators only: a
-// context that claims one for anyone else (a forged event) yields none.
-func TestSupportReasonInTheAuthorizerContext(t *testing.T) {
-	op := access.Caller{Tenant: testkit.Tenant{}.Tenant, UserID: "u", SessionID: "s", AccountID: "customer", Operator: true,
-		SupportReason: "ticket 4711"}
-	ctx := op.Context()
-	ctx[access.CtxTenant] = "acme"
-	req := events.APIGatewayV2HTTPRequest{}
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: ctx}
-	if got, err := access.CallerFrom(req); err != nil || got.SupportReason != "ticket 4711" || got.AccountID != "customer" {
-		t.Fatalf("operator caller = %+v, %v", got, err)
-	}
-	user := op
-	user.Operator = false
-	if _, ok := user.Context()[access.CtxReason]; ok {
-		t.Fatal("a non-operator's context carries a support reason")
-	}
-	ctx[access.CtxOperator] = false
-	if got, err := access.CallerFrom(req); err != nil || got.SupportReason != "" {
-		t.Fatalf("non-operator with a reason in the context = %+v, %v", got, err)
 	}
 }
 

@@ -177,7 +177,7 @@ func TestAccountPermissionMatrix(t *testing.T) {
 		wantKind(t, tc.who+" reads the change log", err, tc.read)
 	}
 	// A closed account cannot be renamed (its members' sessions are refused
-	// by the authorizer from then on; operators are told why).
+	// on their next request from then on; operators are told why).
 	_, err := w.adm.CloseAccount(ctx, administration.CloseAccount{Caller: admin, AccountID: id, ConfirmName: "By operator switched in"})
 	wantKind(t, "an Admin closes", err, apperr.KindForbidden, "operators_only")
 	_, err = w.adm.CloseAccount(ctx, administration.CloseAccount{Caller: op, AccountID: id, ConfirmName: "By operator switched in"})

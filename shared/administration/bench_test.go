@@ -61,13 +61,14 @@ func BenchmarkRenameAccount(b *testing.B) {
 	n, rawN := 1, 1
 	env.Measure(b,
 		func(b *testing.B) {
-			req := testkit.Event(b, "edit/rename-account.json", admin)
+			req := env.Event(b, "edit/rename-account.json", admin)
 			req.Body = fmt.Sprintf(`{"name": "Renamed %d"}`, n)
 			req.Headers["if-match"] = fmt.Sprintf(`"%d"`, n)
 			testkit.Serve(b, h, req, 200)
 			n++
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, admin)
 			k := ten.Account(rawAccount)
 			v := version(b, env.RawGet(b, k))
 			name := fmt.Sprintf("Renamed %d", rawN)
@@ -102,7 +103,7 @@ func BenchmarkEditProfile(b *testing.B) {
 	n, rawN := 1, 1
 	env.Measure(b,
 		func(b *testing.B) {
-			req := testkit.Event(b, "edit/edit-profile.json", admin, "/users/"+ten.AdminID, "/users/"+u.ID)
+			req := env.Event(b, "edit/edit-profile.json", admin, "/users/"+ten.AdminID, "/users/"+u.ID)
 			req.PathParameters["userId"] = u.ID
 			req.Body = fmt.Sprintf(`{"firstName": "Ada %d"}`, n)
 			req.Headers["if-match"] = fmt.Sprintf(`"%d"`, n)
@@ -110,6 +111,7 @@ func BenchmarkEditProfile(b *testing.B) {
 			n++
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, admin)
 			k := ten.User(raw.ID)
 			v := version(b, env.RawGet(b, k))
 			ix := ten.UserAccounts(raw.ID, "")
@@ -160,13 +162,14 @@ func BenchmarkSetRoles(b *testing.B) {
 	n, rawN := 1, 1
 	env.Measure(b,
 		func(b *testing.B) {
-			req := testkit.Event(b, "edit/set-roles.json", admin, "${MEMBER_ID}", u.ID)
+			req := env.Event(b, "edit/set-roles.json", admin, "${MEMBER_ID}", u.ID)
 			req.Body = `{"roles": ["` + strings.Join(roles[n%2], `", "`) + `"]}`
 			req.Headers["if-match"] = fmt.Sprintf(`"%d"`, n)
 			testkit.Serve(b, h, req, 200)
 			n++
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, admin)
 			k := ten.Membership(ten.AccountID, raw.ID)
 			env.RawBatchGet(b, k, ten.User(raw.ID))
 			to, from := roles[rawN%2], roles[(rawN+1)%2]
@@ -198,9 +201,10 @@ func BenchmarkDeleteUser(b *testing.B) {
 		func(b *testing.B) {
 			u := users[0]
 			users = users[1:]
-			testkit.Serve(b, h, testkit.Event(b, "delete/delete-user.json", admin, "${MEMBER_ID}", u.ID), 204)
+			testkit.Serve(b, h, env.Event(b, "delete/delete-user.json", admin, "${MEMBER_ID}", u.ID), 204)
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, admin)
 			u := rawUsers[0]
 			rawUsers = rawUsers[1:]
 			uk := ten.User(u.ID)

@@ -70,8 +70,8 @@ const defaultWipeBudget = 2000
 
 // CloseAccount closes an account. The account goes to status closed in one
 // transaction with its entry in the register of closed accounts and the
-// change-log entry: from then on nobody can sign in to it and the
-// authorizer refuses every session in it on its next request. With Wipe,
+// change-log entry: from then on nobody can sign in to it and every
+// session in it is refused on its next request. With Wipe,
 // everything the account owns is then deleted — a Query of its partition,
 // page by page (memberships, invitation entries and the invitations that
 // were only for it — an invitation to other accounts too leaves only this

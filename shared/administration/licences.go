@@ -175,7 +175,7 @@ func (r LicenceRequest) Command(c access.Caller, accountID, userID string, ifMat
 // invitation (409 no_free_seat with the figures and the tenant's purchase
 // link; racing assignments succeed exactly as many times as there are free
 // seats); the old one frees its seat. A member without a licence cannot sign in to the
-// account (the authorizer refuses their next request), so removing the
+// account (their next request is refused), so removing the
 // last active Admin's licence is refused too. Needs licences.manage
 // (Admins).
 func (s *Service) AssignLicence(ctx context.Context, cmd AssignLicence) (accounts.Membership, error) {

@@ -101,7 +101,7 @@ func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string
 }
 
 // SignOutEverywhere revokes every session of a user at once (the session
-// epoch moves; the authorizer compares it on every request). Users sign
+// epoch moves; the session check compares it on every request). Users sign
 // themselves out everywhere; others need users.edit over them.
 func (s *Service) SignOutEverywhere(ctx context.Context, c access.Caller, userID string) error {
 	t := c.Tenant

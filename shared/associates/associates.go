@@ -4,8 +4,8 @@
 // session's active account among them. An account's Admin changes an
 // associate's roles there, or removes their access, without touching the
 // user's home account; a removed associate is signed out of that account on
-// their next request (the authorizer refuses a session whose active account
-// has no membership).
+// their next request (a session whose active account has no membership is
+// refused).
 //
 // Invariants are conditions of one transaction each: a membership is
 // created only if none exists and the user is active; a licensed seat is

@@ -220,7 +220,7 @@ func setUser(t *testing.T, env *testkit.Env, ten testkit.Tenant, userID, attr st
 }
 
 // Support staff sign in at home (or where they hold a licence) and enter a
-// customer account only by switching into it with a reason; the authorizer
+// customer account only by switching into it with a reason; Authorize
 // hands an operator's session reason to the handlers, and nobody else's.
 func TestSupportSessions(t *testing.T) {
 	t.Parallel()

@@ -60,11 +60,14 @@ func BenchmarkReassign1000(b *testing.B) {
 	}
 	env.MeasurePrepared(b, prepare,
 		func(b *testing.B) {
-			req := testkit.Event(b, "reassign/reassign.json", w.admin, "${SOURCE_USER_ID}", take().ID)
+			req := env.Event(b, "reassign/reassign.json", w.admin, "${SOURCE_USER_ID}", take().ID)
 			delete(req.Headers, "idempotency-key")
 			testkit.Serve(b, h, req, 202)
 		},
-		func(b *testing.B) { rawReassign(b, env, w.ten, take().ID, w.ten.AdminID) })
+		func(b *testing.B) {
+			env.RawAuthorize(b, w.admin)
+			rawReassign(b, env, w.ten, take().ID, w.ten.AdminID)
+		})
 }
 
 func rawReassign(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, sourceID, targetID string) {

@@ -136,7 +136,7 @@ func TestProblemMapping(t *testing.T) {
 
 func TestServeRecoversPanicsAndUnknownRoutes(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := Serve(log, Mux{"POST /auth/sign-in": func(ctx context.Context, req Request) (Response, error) { panic("boom") }})
+	h := Serve(log, nil, Mux{"POST /auth/sign-in": func(ctx context.Context, req Request) (Response, error) { panic("boom") }})
 	resp, err := h(t.Context(), Request{RouteKey: "POST /auth/sign-in"})
 	if err != nil || resp.StatusCode != 500 || strings.Contains(resp.Body, "boom") {
 		t.Fatalf("panic: %v %d %s", err, resp.StatusCode, resp.Body)

@@ -27,7 +27,7 @@ type Idempotency struct {
 	Clock clock.Clock
 	// Scope names whose keys these are (tenant and caller); keys of different
 	// callers never collide.
-	Scope func(Request) (table.Tenant, string, error)
+	Scope func(context.Context, Request) (table.Tenant, string, error)
 }
 
 // Retention of stored responses, and how long a claim may run before another
@@ -61,7 +61,7 @@ func (i Idempotency) Wrap(h Handler) Handler {
 		if len(key) > maxIdempotencyKey || !printable(key) {
 			return Response{}, apperr.Invalid("bad_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters")
 		}
-		t, scope, err := i.Scope(req)
+		t, scope, err := i.Scope(ctx, req)
 		if err != nil {
 			return Response{}, err
 		}

@@ -24,7 +24,9 @@ func counting(runs *atomic.Int64) httpapi.Handler {
 
 func idem(env *testkit.Env, ten testkit.Tenant) httpapi.Idempotency {
 	return httpapi.Idempotency{Store: env.Store, Clock: env.Clock,
-		Scope: func(httpapi.Request) (table.Tenant, string, error) { return ten.Tenant, ten.AdminID, nil }}
+		Scope: func(context.Context, httpapi.Request) (table.Tenant, string, error) {
+			return ten.Tenant, ten.AdminID, nil
+		}}
 }
 
 func post(key, body string) httpapi.Request {

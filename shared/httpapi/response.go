@@ -17,6 +17,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/identity"
 	routetable "github.com/acme/accountadmin/shared/routes"
 )
 
@@ -37,17 +38,28 @@ type LambdaHandler func(ctx context.Context, req Request) (Response, error)
 // (and the local API) set on every request.
 type Mux map[string]Handler
 
-// Serve wraps a function's routes: it dispatches, logs once per request with
-// the request id, maps errors to problem+json and recovers panics as 500s.
-// The Go error it returns is always nil: every handled failure is a response.
+// Sessions resolves a bearer token to its caller, or says why not (an
+// apperr of kind unauthenticated); *auth.Service is one. Any other error is
+// an outage, never "signed out".
+type Sessions interface {
+	Authorize(ctx context.Context, rawToken string) (access.Caller, error)
+}
+
+// Serve wraps a function's routes: it dispatches, resolves the caller, logs
+// once per request with the request id, maps errors to problem+json and
+// recovers panics as 500s. The Go error it returns is always nil: every
+// handled failure is a response.
 //
 // Every route must be one of the route table (shared/routes), which says
-// whether it is behind the authorizer: such a route's handler runs only
-// for a request that carries a resolved caller; any other is answered 401
-// here, so a handler that forgot to check cannot be reached anonymously.
-// A route missing from the table is a programming error: Serve panics when
-// the function starts.
-func Serve(log *slog.Logger, routes Mux) LambdaHandler {
+// whether it needs a caller (Auth). For such a route Serve resolves the
+// request's Authorization: Bearer token with sessions, on every request
+// (nothing is cached, so a revoked session is refused on its next call),
+// and answers 401 problem+json saying why when there is none or it is
+// refused; only then does the handler run, with the caller in its context
+// (access.CallerFrom). Nothing else in the request can make a caller: an
+// authorizer context in the event is ignored. A route missing from the
+// table is a programming error: Serve panics when the function starts.
+func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 	authorized := make(map[string]bool, len(routes))
 	for key := range routes {
 		r, ok := routetable.Lookup(key)
@@ -55,6 +67,9 @@ func Serve(log *slog.Logger, routes Mux) LambdaHandler {
 			panic(fmt.Sprintf("httpapi.Serve: %s is not in the route table (shared/routes)", key))
 		}
 		authorized[key] = r.Auth
+		if r.Auth && sessions == nil {
+			panic(fmt.Sprintf("httpapi.Serve: %s needs a caller but no Sessions were given", key))
+		}
 	}
 	return func(ctx context.Context, req Request) (resp Response, _ error) {
 		l := log.With("requestId", req.RequestContext.RequestID, "route", req.RouteKey)
@@ -69,9 +84,11 @@ func Serve(log *slog.Logger, routes Mux) LambdaHandler {
 			return Problem(l, ctx, req, apperr.ErrNotFound.Withf("no route %s", req.RouteKey)), nil
 		}
 		if authorized[req.RouteKey] {
-			if _, err := access.CallerFrom(req); err != nil {
+			caller, err := resolveCaller(ctx, sessions, req)
+			if err != nil {
 				return Problem(l, ctx, req, err), nil
 			}
+			ctx = access.WithCaller(ctx, caller)
 		}
 		resp, err := h(ctx, req)
 		if err != nil {
@@ -80,6 +97,20 @@ func Serve(log *slog.Logger, routes Mux) LambdaHandler {
 		l.InfoContext(ctx, "request", "status", resp.StatusCode)
 		return resp, nil
 	}
+}
+
+// resolveCaller reads the request's bearer token and resolves it. The token
+// never reaches an error or a log: refusals carry only their reason.
+func resolveCaller(ctx context.Context, sessions Sessions, req Request) (access.Caller, error) {
+	header := Header(req, "Authorization")
+	if header == "" {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this route needs a session: send Authorization: Bearer <token> (POST /auth/sign-in)")
+	}
+	raw, ok := identity.BearerToken(header)
+	if !ok {
+		return access.Caller{}, apperr.ErrUnauthenticated.Withf("the Authorization header is not a bearer token")
+	}
+	return sessions.Authorize(ctx, raw)
 }
 
 // JSON answers status with v encoded as JSON.

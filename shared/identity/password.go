@@ -99,7 +99,7 @@ var DefaultPasswordPolicy = PasswordPolicy{MinLength: 10, RequireClasses: true}
 var blocklistText string
 
 // blocklist is built on first use, not at init: most functions (the
-// authorizer, sign-in, every read) never check a new password.
+// session check, sign-in, every read) never check a new password.
 var blocklist = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, line := range strings.Split(blocklistText, "\n") {

@@ -20,7 +20,7 @@ type Session struct {
 	AccountID string    `dynamodbav:"accountId"` // the active account
 	Epoch     int64     `dynamodbav:"epoch"`     // the user's SessionEpoch when issued
 	CreatedAt time.Time `dynamodbav:"createdAt"`
-	ExpiresAt int64     `dynamodbav:"expiresAt"` // epoch seconds; enforced by the authorizer
+	ExpiresAt int64     `dynamodbav:"expiresAt"` // epoch seconds; enforced by the session check (auth.Service.Authorize)
 	Revoked   bool      `dynamodbav:"revoked,omitempty"`
 	TTL       int64     `dynamodbav:"ttl"` // clean-up a day after expiry
 	GSI1PK    string    `dynamodbav:"GSI1PK"`
@@ -33,7 +33,7 @@ type Session struct {
 }
 
 // Token is a session secret as the client holds it: "<tenant>.<256 random
-// bits>". The tenant part is not secret; it tells the authorizer which
+// bits>". The tenant part is not secret; it tells the session check which
 // tenant's keys to read.
 type Token string
 

@@ -1,5 +1,5 @@
 // Package identity holds users, their passwords and their sessions: sign-in,
-// sign-out and the authorizer's session check.
+// sign-out and the session check of every authorized request.
 package identity
 
 import (

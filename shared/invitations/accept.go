@@ -481,8 +481,8 @@ func otherUser(inv Invitation, me identity.User) error {
 		With("signedInAs", me.Email).With("invitedEmail", inv.Email)
 }
 
-// signedInAs resolves a session sent with a request on a route without the
-// authorizer (the invitee may have no account yet). A missing, expired or
+// signedInAs resolves a session sent with a request on a public route (the
+// invitee may have no account yet). A missing, expired or
 // other tenant's session counts as not signed in.
 func (s *Service) signedInAs(ctx context.Context, t table.Tenant, session string) (identity.User, bool, error) {
 	if session == "" || s.Auth == nil {

@@ -65,7 +65,7 @@ type inviteTemplate struct {
 
 func newInviteTemplate(b *testing.B, env *testkit.BenchEnv, w *world, h httpapi.LambdaHandler) inviteTemplate {
 	addr := address("template")
-	req := testkit.Event(b, "invite/create.json", w.admin)
+	req := env.Event(b, "invite/create.json", w.admin)
 	req.Body = inviteBody([]string{addr})
 	delete(req.Headers, "idempotency-key")
 	var res invitations.InviteResult
@@ -111,12 +111,13 @@ func benchInvite(b *testing.B, perRequest int) {
 	}
 	env.Measure(b,
 		func(b *testing.B) {
-			req := testkit.Event(b, "invite/create.json", w.admin)
+			req := env.Event(b, "invite/create.json", w.admin)
 			req.Body = inviteBody(fresh())
 			delete(req.Headers, "idempotency-key")
 			testkit.Serve(b, h, req, 201)
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, w.admin)
 			emails := fresh()
 			now := env.Clock.Now()
 			env.RawBatchGet(b, ten.Settings(), ten.User(ten.AdminID), ten.Account(acc))
@@ -203,7 +204,7 @@ func BenchmarkAccept(b *testing.B) {
 	const first, last, password = "Grace", "Hopper", "Cobol-Compiler-1952!"
 	env.Measure(b,
 		func(b *testing.B) {
-			req := testkit.Event(b, "accept/accept.json", access.Caller{Tenant: ten}, "${INVITATION_TOKEN}", tokens[0])
+			req := env.Event(b, "accept/accept.json", access.Caller{Tenant: ten}, "${INVITATION_TOKEN}", tokens[0])
 			tokens = tokens[1:]
 			testkit.Serve(b, h, req, 201)
 		},

@@ -33,20 +33,21 @@ func BenchmarkLinkChild(b *testing.B) {
 	env := testkit.NewBench(b)
 	ten := env.NewTenant(b)
 	h := linkhandler.New(env.Deps)
-	operator := access.Caller{Tenant: ten.Tenant, UserID: "bench-operator", SessionID: "bench", AccountID: ten.AccountID, Operator: true}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(b, ten).ID, SessionID: "bench", AccountID: ten.AccountID, Operator: true}
 	ops, raws := pairs(b, env, ten, b.N+1), pairs(b, env, ten, b.N+1)
 	actor := changelog.Actor{Kind: changelog.ActorOperator, ID: operator.UserID}
 	env.Measure(b,
 		func(b *testing.B) {
 			p := ops[0]
 			ops = ops[1:]
-			req := testkit.Event(b, "link/add-child.json", operator, "/accounts/"+ten.AccountID, "/accounts/"+p.parent)
+			req := env.Event(b, "link/add-child.json", operator, "/accounts/"+ten.AccountID, "/accounts/"+p.parent)
 			req.PathParameters["accountId"] = p.parent
 			req.Body = `{"childId": "` + p.child + `"}`
 			delete(req.Headers, "idempotency-key")
 			testkit.Serve(b, h, req, 201)
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, operator)
 			p := raws[0]
 			raws = raws[1:]
 			parent, child := ten.Account(p.parent), ten.Account(p.child)

@@ -58,7 +58,7 @@ var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // request is a request for key as API Gateway delivers it, with every path
 // parameter filled (ids of nothing), and the caller when c is not nil.
-func request(key string, c *access.Caller, body string) httpapi.Request {
+func request(t testing.TB, key string, c *access.Caller, body string) httpapi.Request {
 	method, path, _ := strings.Cut(key, " ")
 	params := map[string]string{}
 	for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
@@ -77,7 +77,7 @@ func request(key string, c *access.Caller, body string) httpapi.Request {
 		},
 	}
 	if c != nil {
-		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c.Context()}
+		req = testkit.As(t, req, *c)
 	}
 	return req
 }
@@ -92,13 +92,13 @@ type problem struct {
 func registers(t *testing.T, h httpapi.LambdaHandler, key string) bool {
 	t.Helper()
 	ctx := context.Background()
-	ref, _ := h(ctx, request(notRouted, nil, ""))
+	ref, _ := h(ctx, request(t, notRouted, nil, ""))
 	var refBody problem
 	if err := json.Unmarshal([]byte(ref.Body), &refBody); err != nil || ref.StatusCode != http.StatusNotFound ||
 		!strings.Contains(refBody.Detail, notRouted) {
 		t.Fatalf("%s answers %d %s: want a 404 naming the key", notRouted, ref.StatusCode, ref.Body)
 	}
-	resp, _ := h(ctx, request(key, nil, ""))
+	resp, _ := h(ctx, request(t, key, nil, ""))
 	var got problem
 	_ = json.Unmarshal([]byte(resp.Body), &got)
 	unrouted := resp.StatusCode == ref.StatusCode && got.Code == refBody.Code &&
@@ -152,6 +152,7 @@ func TestEveryHandlerBoundsItsBodyAsItsRowSays(t *testing.T) {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	handlers := httpFunctions(env.Deps)
+	env.MakeOperator(t, ten, ten.AdminID)
 	operator := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "routes-test", AccountID: ten.AccountID,
 		Roles: []string{access.RoleAdmin}, Operator: true}
 	for _, r := range routes.Table {
@@ -172,7 +173,7 @@ func TestEveryHandlerBoundsItsBodyAsItsRowSays(t *testing.T) {
 		}
 		for _, enc := range encodings {
 			// WHEN it is sent a body one byte over its row's limit
-			req := request(r.Key(), c, enc.body(r.BodyLimit+1))
+			req := request(t, r.Key(), c, enc.body(r.BodyLimit+1))
 			req.Headers["content-type"] = enc.contentType
 			over, _ := h(context.Background(), req)
 			// THEN it answers 413

@@ -16,7 +16,7 @@ import (
 
 const openAPIFile = "openapi.json"
 
-// bearerScheme is the security scheme of routes behind the authorizer.
+// bearerScheme is the security scheme of routes that need a caller (Auth).
 const bearerScheme = "bearer"
 
 type openAPIDoc struct {
@@ -122,7 +122,7 @@ func TestOpenAPIDocumentsExactlyTheRouteTable(t *testing.T) {
 	}
 }
 
-func TestOpenAPISecurityFollowsTheAuthorizer(t *testing.T) {
+func TestOpenAPISecurityFollowsAuth(t *testing.T) {
 	// GIVEN the document's bearer scheme
 	doc, _ := readOpenAPI(t)
 	s, ok := doc.Components.SecuritySchemes[bearerScheme]
@@ -143,14 +143,14 @@ func TestOpenAPISecurityFollowsTheAuthorizer(t *testing.T) {
 		sec := *op.Security
 		switch {
 		case r.Auth && !(len(sec) == 1 && len(sec[0]) == 1 && sec[0][bearerScheme] != nil):
-			t.Errorf("%s is behind the authorizer: security = %v, want %s", r.Key(), sec, wantSecurity(r))
+			t.Errorf("%s needs a caller: security = %v, want %s", r.Key(), sec, wantSecurity(r))
 		case !r.Auth && len(sec) != 0:
 			t.Errorf("%s is public: security = %v, want %s", r.Key(), sec, wantSecurity(r))
 		}
-		// AND authorized operations document the authorizer's refusal: 401
-		// (it never makes API Gateway answer its bare 403)
+		// AND authorized operations document the refusal of a missing or
+		// refused session: 401
 		if r.Auth && op.Responses["401"] == nil {
-			t.Errorf("%s: behind the authorizer but without a 401 response", r.Key())
+			t.Errorf("%s: needs a caller but has no 401 response", r.Key())
 		}
 	}
 }

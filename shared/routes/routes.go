@@ -12,7 +12,9 @@ type Route struct {
 	Method   string
 	Path     string // API Gateway syntax: /accounts/{accountId}
 	Function string // the folder under functions/
-	Auth     bool   // needs a caller: behind the Lambda authorizer
+	// Auth routes need a caller: httpapi.Serve resolves the request's bearer
+	// session before the handler runs and answers 401 without one.
+	Auth bool
 	// BodyLimit bounds the request body in bytes (413 beyond); 0 means the
 	// route takes no body.
 	BodyLimit int
@@ -51,9 +53,6 @@ type Job struct {
 	Schedule   string // EventBridge expression
 	DetailType string // the event's detail-type
 }
-
-// Authorizer is the function that resolves sessions for routes with Auth.
-const Authorizer = "authorizer"
 
 // Table is every route of the HTTP API.
 var Table = []Route{
@@ -171,11 +170,10 @@ var Jobs = []Job{
 	{Name: "resume-reassignments", Function: "reassign", Schedule: "rate(2 minutes)", DetailType: "Resume Reassignments"},
 }
 
-// Functions lists every function folder: the route handlers, the authorizer
-// and the jobs.
+// Functions lists every function folder: the route handlers and the jobs.
 func Functions() []string {
-	seen := map[string]bool{Authorizer: true}
-	out := []string{Authorizer}
+	seen := map[string]bool{}
+	var out []string
 	add := func(f string) {
 		if !seen[f] {
 			seen[f] = true

@@ -89,7 +89,7 @@ func ForTenant(id string) (Tenant, error) {
 	return Tenant{id: id}, nil
 }
 
-// MustTenant is ForTenant for ids already validated (tests, seeds, authorizer output).
+// MustTenant is ForTenant for ids already validated (tests, seeds).
 func MustTenant(id string) Tenant {
 	t, err := ForTenant(id)
 	if err != nil {
@@ -141,7 +141,7 @@ func (t Tenant) AccountAccess(accountID, entryID string) IndexKey {
 	return IndexKey{t.accountPK(accountID) + "#ACCESS", AccessHistoryPrefix + entryID}
 }
 
-// Session: the authorizer's GetItem on every request, by the token's SHA-256.
+// Session: the session check's GetItem on every authorized request, by the token's SHA-256.
 func (t Tenant) Session(tokenHash string) Key { return Key{t.prefix() + "#S#" + tokenHash, "SESSION"} }
 
 // UserSessions: a user's sessions (GSI1), newest last, to list or revoke them.
@@ -181,7 +181,7 @@ func (t Tenant) AccountsByName(lowerName, accountID string) IndexKey {
 	return IndexKey{t.prefix() + "#ACCOUNTS", "NAME#" + lowerName + "#" + accountID}
 }
 
-// Membership: the authorizer's and the permission check's GetItem (is user u
+// Membership: the session check's and the permission check's GetItem (is user u
 // a member of a, with which roles and licence); Query begins_with(SK,
 // "MEMBER#") lists an account's members.
 func (t Tenant) Membership(accountID, userID string) Key {

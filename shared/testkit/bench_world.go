@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -354,8 +355,10 @@ func S(v string) types.AttributeValue { return &types.AttributeValueMemberS{Valu
 
 // Event reads the sample event events/<name> (e.g. "edit/rename-account.json"),
 // replaces the ${...} placeholders (the caller's and then pairs, old then
-// new) and puts caller in its authorizer context, as the authorizer would.
-func Event(tb testing.TB, name string, c access.Caller, pairs ...string) httpapi.Request {
+// new) and, when caller names a user, presents a real session of theirs as
+// its bearer token (one per caller, written through a client that nothing
+// counts or records; RawAuthorize is its baseline).
+func (e *Env) Event(tb testing.TB, name string, c access.Caller, pairs ...string) httpapi.Request {
 	tb.Helper()
 	_, self, _, _ := runtime.Caller(0)
 	raw, err := os.ReadFile(filepath.Join(filepath.Dir(self), "..", "..", "events", filepath.FromSlash(name)))
@@ -368,11 +371,20 @@ func Event(tb testing.TB, name string, c access.Caller, pairs ...string) httpapi
 	if err := json.Unmarshal([]byte(strings.NewReplacer(all...).Replace(string(raw))), &req); err != nil {
 		tb.Fatalf("sample %s: %v", name, err)
 	}
-	if req.RequestContext.Authorizer == nil {
-		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{}
+	if c.UserID == "" {
+		return req // a public route's request, sent by nobody
 	}
-	req.RequestContext.Authorizer.Lambda = c.Context()
-	return req
+	return WithBearer(req, e.cachedSession(tb, c))
+}
+
+// RawAuthorize is the baseline of resolving c's session (Event's), as
+// every authorized request does before its handler runs: one GetItem of the
+// session, then one BatchGetItem of user, membership and account.
+func (e *BenchEnv) RawAuthorize(tb testing.TB, c access.Caller) {
+	tb.Helper()
+	tok := identity.Token(e.cachedSession(tb, c))
+	e.RawGet(tb, c.Tenant.Session(tok.Hash()))
+	e.RawBatchGet(tb, c.Tenant.User(c.UserID), c.Tenant.Membership(c.AccountID, c.UserID), c.Tenant.Account(c.AccountID))
 }
 
 // Serve calls a Lambda handler and fails unless it answers status.

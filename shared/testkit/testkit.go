@@ -47,6 +47,8 @@ type Env struct {
 	DB    *dynamodb.Client
 	SES   *ses.Client // SES local, from AWS_ENDPOINT_URL_SES; Deps.Mail sends through it
 	Logs  *LogBuffer
+
+	quiet quietState // see Session
 }
 
 var (
@@ -188,6 +190,7 @@ func (e *Env) NewTenant(tb testing.TB) Tenant {
 	if err != nil {
 		tb.Fatalf("bootstrap tenant: %v", err)
 	}
+	tenantEnvs.Store(c.Tenant.ID(), e)
 	return Tenant{Tenant: c.Tenant, AccountID: c.AccountID, AdminID: c.AdminID, AdminEmail: c.Email, AdminPassword: Password}
 }
 

@@ -39,11 +39,12 @@ func BenchmarkRecordUsage(b *testing.B) {
 	rawAccount := env.AddAccount(b, w.ten, "Raw")
 	env.Measure(b,
 		func(b *testing.B) {
-			req := testkit.Event(b, "usage-reset/record.json", admin)
+			req := env.Event(b, "usage-reset/record.json", admin)
 			delete(req.Headers, "idempotency-key")
 			testkit.Serve(b, h, req, 200)
 		},
 		func(b *testing.B) {
+			env.RawAuthorize(b, admin)
 			ten := w.ten
 			acc := ten.Account(rawAccount)
 			env.RawGet(b, acc)

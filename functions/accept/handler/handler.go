@@ -44,7 +44,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d
 // NewWith serves the routes with a given service.
 func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{invitations: svc}
-	serve := httpapi.Serve(d.Log, httpapi.Mux{
+	serve := httpapi.Serve(d.Log, nil, httpapi.Mux{
 		"GET /invitations/accept":  h.page,
 		"POST /invitations/accept": h.accept,
 	})

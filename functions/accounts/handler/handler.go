@@ -28,6 +28,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/directory"
@@ -40,7 +41,7 @@ type handler struct{ dir *directory.Directory }
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{dir: directory.New(d)}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"GET /accounts":                              h.listAccounts,
 		"GET /accounts/export.csv":                   h.exportAccounts,
 		"GET /accounts/{accountId}":                  h.account,
@@ -63,7 +64,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 }
 
 func (h handler) listAccounts(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -79,7 +80,7 @@ func (h handler) listAccounts(ctx context.Context, req httpapi.Request) (httpapi
 }
 
 func (h handler) exportAccounts(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -99,7 +100,7 @@ func (h handler) exportAccounts(ctx context.Context, req httpapi.Request) (httpa
 }
 
 func (h handler) account(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -111,7 +112,7 @@ func (h handler) account(ctx context.Context, req httpapi.Request) (httpapi.Resp
 }
 
 func (h handler) listMembers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -128,7 +129,7 @@ func (h handler) listMembers(ctx context.Context, req httpapi.Request) (httpapi.
 }
 
 func (h handler) exportMembers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -149,7 +150,7 @@ func (h handler) exportMembers(ctx context.Context, req httpapi.Request) (httpap
 }
 
 func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(req)
+	caller, limit, cursor, err := listParams(ctx, req)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -163,7 +164,7 @@ func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpa
 // tenantChanges pages the tenant-level change log (accounts closed,
 // reopened, wiped) as the account change log is paged.
 func (h handler) tenantChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(req)
+	caller, limit, cursor, err := listParams(ctx, req)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -180,7 +181,7 @@ func (h handler) tenantChanges(ctx context.Context, req httpapi.Request) (httpap
 }
 
 func (h handler) user(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -192,7 +193,7 @@ func (h handler) user(ctx context.Context, req httpapi.Request) (httpapi.Respons
 }
 
 func (h handler) userChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(req)
+	caller, limit, cursor, err := listParams(ctx, req)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -204,7 +205,7 @@ func (h handler) userChanges(ctx context.Context, req httpapi.Request) (httpapi.
 }
 
 func (h handler) accessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(req)
+	caller, limit, cursor, err := listParams(ctx, req)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -216,7 +217,7 @@ func (h handler) accessHistory(ctx context.Context, req httpapi.Request) (httpap
 }
 
 func (h handler) accountAccessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(req)
+	caller, limit, cursor, err := listParams(ctx, req)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -231,7 +232,7 @@ func (h handler) accountAccessHistory(ctx context.Context, req httpapi.Request) 
 // the member export offers its list: the same reader's view (no client
 // to whoever the JSON shows none), pages of up to MaxExportSize rows.
 func (h handler) exportAccountAccessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := pageParams(req, directory.DefaultExportSize, directory.MaxExportSize)
+	caller, limit, cursor, err := pageParams(ctx, req, directory.DefaultExportSize, directory.MaxExportSize)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -247,7 +248,7 @@ func (h handler) exportAccountAccessHistory(ctx context.Context, req httpapi.Req
 }
 
 func (h handler) roles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -259,7 +260,7 @@ func (h handler) roles(ctx context.Context, req httpapi.Request) (httpapi.Respon
 }
 
 func (h handler) settings(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -271,7 +272,7 @@ func (h handler) settings(ctx context.Context, req httpapi.Request) (httpapi.Res
 }
 
 func (h handler) plans(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -283,14 +284,14 @@ func (h handler) plans(ctx context.Context, req httpapi.Request) (httpapi.Respon
 }
 
 // listParams reads the caller, limit and cursor of a plain paged list.
-func listParams(req httpapi.Request) (access.Caller, int32, string, error) {
-	return pageParams(req, directory.DefaultPageSize, directory.MaxPageSize)
+func listParams(ctx context.Context, req httpapi.Request) (access.Caller, int32, string, error) {
+	return pageParams(ctx, req, directory.DefaultPageSize, directory.MaxPageSize)
 }
 
 // pageParams reads the caller, limit (def when absent, at most max) and
 // cursor of a paged list or export.
-func pageParams(req httpapi.Request, def, max int32) (access.Caller, int32, string, error) {
-	caller, err := access.CallerFrom(req)
+func pageParams(ctx context.Context, req httpapi.Request, def, max int32) (access.Caller, int32, string, error) {
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return access.Caller{}, 0, "", err
 	}
@@ -331,7 +332,7 @@ func csvResponse(req httpapi.Request, sheet *csvexport.Sheet, filename, next str
 // licenceTypes shows the catalogue to any signed-in member (the forms that
 // give a licence offer its types).
 func (h handler) licenceTypes(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -22,7 +22,7 @@ func TestOperatorsReadUsersOnlySwitchedIn(t *testing.T) {
 	ten := env.NewTenant(t)
 	h := handler.New(env.Deps)
 	desk := env.AddAccount(t, ten, "Support desk")
-	op := access.Caller{Tenant: ten.Tenant, UserID: env.IDs.NewID(), SessionID: "s-op", AccountID: desk, Operator: true}
+	op := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s-op", AccountID: desk, Operator: true}
 	customer := ten.AccountID
 
 	call := func(c access.Caller, name string, query map[string]string, path map[string]string) (int, string) {

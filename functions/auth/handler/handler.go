@@ -25,7 +25,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 	if d.Mail != nil && d.Config.Sender != "" {
 		h.auth.Mail = d.Mail // proves an unverified address at first sign-in
 	}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, h.auth, httpapi.Mux{
 		"POST /auth/sign-in":  h.signIn,
 		"POST /auth/sign-out": h.signOut,
 		"GET /me":             h.me,
@@ -77,7 +77,7 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 }
 
 func (h handler) signOut(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -89,7 +89,7 @@ func (h handler) signOut(ctx context.Context, req httpapi.Request) (httpapi.Resp
 }
 
 func (h handler) me(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

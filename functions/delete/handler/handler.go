@@ -14,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/routes"
 )
@@ -29,7 +30,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.Ne
 // NewWith serves the routes with a given service (tests bound its wipes).
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /users/delete":                          h.idempotency.Wrap(h.deleteUsers),
 		"DELETE /users/{userId}":                      h.deleteUser,
 		"DELETE /accounts/{accountId}/users/{userId}": h.removeMembership,
@@ -46,7 +47,7 @@ func status(k apperr.Kind) int {
 
 // deleteUsers answers 200 with a result per id, whatever each one's fate.
 func (h handler) deleteUsers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -62,7 +63,7 @@ func (h handler) deleteUsers(ctx context.Context, req httpapi.Request) (httpapi.
 }
 
 func (h handler) deleteUser(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -73,7 +74,7 @@ func (h handler) deleteUser(ctx context.Context, req httpapi.Request) (httpapi.R
 }
 
 func (h handler) removeMembership(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -86,7 +87,7 @@ func (h handler) removeMembership(ctx context.Context, req httpapi.Request) (htt
 // closeAccount answers 200 when done, 202 while a wipe has more to delete
 // (repeat the request to continue).
 func (h handler) closeAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

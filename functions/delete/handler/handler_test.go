@@ -29,8 +29,7 @@ func sample(t *testing.T, name string, c access.Caller, more ...string) httpapi.
 	if err := json.Unmarshal([]byte(strings.NewReplacer(pairs...).Replace(string(raw))), &req); err != nil {
 		t.Fatal(err)
 	}
-	req.RequestContext.Authorizer.Lambda = c.Context()
-	return req
+	return testkit.As(t, req, c)
 }
 
 func TestWipeAnswers202UntilNothingIsLeft(t *testing.T) {
@@ -46,8 +45,7 @@ func TestWipeAnswers202UntilNothingIsLeft(t *testing.T) {
 		env.AddUser(t, ten, closing, "m"+string(rune('a'+i))+"@closing.example", "")
 	}
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
-	op := admin
-	op.Operator = true
+	op := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, AccountID: ten.AccountID, Operator: true}
 
 	req := sample(t, "close-account", op, "${CLOSE_ACCOUNT_ID}", closing)
 	req.Body = `{"confirmName": "Another name", "wipe": true}`

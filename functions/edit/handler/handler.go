@@ -33,6 +33,7 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/licences"
@@ -52,7 +53,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.Ne
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	idem := h.idempotency.Wrap
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /accounts":                                   idem(h.createAccount),
 		"PATCH /accounts/{accountId}":                      h.renameAccount,
 		"POST /accounts/{accountId}/reopen":                h.reopenAccount,
@@ -76,8 +77,8 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 }
 
 // input reads the caller, the If-Match and the JSON body (when body is not nil).
-func input(req httpapi.Request, body any) (access.Caller, int64, error) {
-	caller, err := access.CallerFrom(req)
+func input(ctx context.Context, req httpapi.Request, body any) (access.Caller, int64, error) {
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return access.Caller{}, 0, err
 	}
@@ -111,7 +112,7 @@ func (h handler) account(ctx context.Context, t table.Tenant, status int, a acco
 
 func (h handler) createAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.CreateAccountRequest
-	caller, _, err := input(req, &body)
+	caller, _, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -128,7 +129,7 @@ func (h handler) createAccount(ctx context.Context, req httpapi.Request) (httpap
 
 func (h handler) addUser(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.AddUserRequest
-	caller, _, err := input(req, &body)
+	caller, _, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -147,7 +148,7 @@ func (h handler) addUser(ctx context.Context, req httpapi.Request) (httpapi.Resp
 
 func (h handler) renameAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.RenameAccountRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -166,7 +167,7 @@ func (h handler) renameAccount(ctx context.Context, req httpapi.Request) (httpap
 // Not wrapped in Idempotency-Key: a repeat answers 409 account_not_closed
 // and changes nothing.
 func (h handler) reopenAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -193,7 +194,7 @@ func (h handler) reopenAccount(ctx context.Context, req httpapi.Request) (httpap
 
 func (h handler) setPlan(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.AccountPlanRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -210,7 +211,7 @@ func (h handler) setPlan(ctx context.Context, req httpapi.Request) (httpapi.Resp
 
 func (h handler) setSeats(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.SeatsRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -227,7 +228,7 @@ func (h handler) setSeats(ctx context.Context, req httpapi.Request) (httpapi.Res
 
 func (h handler) setRoles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.RolesRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -244,7 +245,7 @@ func (h handler) setRoles(ctx context.Context, req httpapi.Request) (httpapi.Res
 
 func (h handler) assignLicence(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.LicenceRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -261,7 +262,7 @@ func (h handler) assignLicence(ctx context.Context, req httpapi.Request) (httpap
 
 func (h handler) editProfile(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.ProfileRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -278,7 +279,7 @@ func (h handler) editProfile(ctx context.Context, req httpapi.Request) (httpapi.
 
 func (h handler) setPassword(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.AdminPasswordRequest
-	caller, _, err := input(req, &body)
+	caller, _, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -294,7 +295,7 @@ func (h handler) setPassword(ctx context.Context, req httpapi.Request) (httpapi.
 }
 
 func (h handler) suspend(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(req, nil)
+	caller, _, err := input(ctx, req, nil)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -306,7 +307,7 @@ func (h handler) suspend(ctx context.Context, req httpapi.Request) (httpapi.Resp
 }
 
 func (h handler) reactivate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(req, nil)
+	caller, _, err := input(ctx, req, nil)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -318,7 +319,7 @@ func (h handler) reactivate(ctx context.Context, req httpapi.Request) (httpapi.R
 }
 
 func (h handler) signOutEverywhere(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(req, nil)
+	caller, _, err := input(ctx, req, nil)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -330,7 +331,7 @@ func (h handler) signOutEverywhere(ctx context.Context, req httpapi.Request) (ht
 
 func (h handler) changeOwnPassword(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.OwnPasswordRequest
-	caller, _, err := input(req, &body)
+	caller, _, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -349,7 +350,7 @@ func (h handler) changeOwnPassword(ctx context.Context, req httpapi.Request) (ht
 
 func (h handler) putRole(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.RoleRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -365,7 +366,7 @@ func (h handler) putRole(ctx context.Context, req httpapi.Request) (httpapi.Resp
 }
 
 func (h handler) deleteRole(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(req, nil)
+	caller, _, err := input(ctx, req, nil)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -377,7 +378,7 @@ func (h handler) deleteRole(ctx context.Context, req httpapi.Request) (httpapi.R
 
 func (h handler) updateSettings(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.SettingsRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -394,7 +395,7 @@ func (h handler) updateSettings(ctx context.Context, req httpapi.Request) (httpa
 
 func (h handler) putPlan(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.PlanRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -411,7 +412,7 @@ func (h handler) putPlan(ctx context.Context, req httpapi.Request) (httpapi.Resp
 
 func (h handler) putLicenceType(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body administration.LicenceTypeRequest
-	caller, ifMatch, err := input(req, &body)
+	caller, ifMatch, err := input(ctx, req, &body)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

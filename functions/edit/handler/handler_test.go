@@ -28,8 +28,7 @@ func sample(t *testing.T, name string, c access.Caller, more ...string) httpapi.
 	if err := json.Unmarshal([]byte(strings.NewReplacer(pairs...).Replace(string(raw))), &req); err != nil {
 		t.Fatal(err)
 	}
-	req.RequestContext.Authorizer.Lambda = c.Context()
-	return req
+	return testkit.As(t, req, c)
 }
 
 type world struct {
@@ -76,8 +75,7 @@ func TestCreateAccountIsIdempotent(t *testing.T) {
 	if resp := w.do(t, sample(t, "create-account", w.admin)); resp.StatusCode != 403 {
 		t.Fatalf("an Admin creates an account: %d %s (creating accounts is billing: operators)", resp.StatusCode, resp.Body)
 	}
-	op := w.admin
-	op.Operator = true
+	op := access.Caller{Tenant: w.ten.Tenant, UserID: w.env.AddOperator(t, w.ten).ID, AccountID: w.ten.AccountID, Operator: true}
 	first := w.do(t, sample(t, "create-account", op))
 	if first.StatusCode != 201 || first.Headers["ETag"] != `"1"` || !strings.HasPrefix(first.Headers["Location"], "/accounts/") {
 		t.Fatalf("create: %d %v %s", first.StatusCode, first.Headers, first.Body)

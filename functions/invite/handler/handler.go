@@ -23,6 +23,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/routes"
@@ -42,7 +43,7 @@ func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 		invitations: svc,
 		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope},
 	}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /accounts/{accountId}/invitations":  h.invite,
 		"GET /accounts/{accountId}/invitations":   h.list,
 		"POST /invitations/{invitationId}/resend": h.resend,
@@ -57,7 +58,7 @@ func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 // then answer already_invited, and a resend with sendEmail false gives a
 // fresh link.
 func (h handler) invite(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -91,7 +92,7 @@ func (h handler) invite(ctx context.Context, req httpapi.Request) (httpapi.Respo
 }
 
 func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -127,7 +128,7 @@ type resendRequest struct {
 // sendEmail false it also holds the new link to hand over, and is then not
 // stored for Idempotency-Key replays.
 func (h handler) resend(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -162,7 +163,7 @@ func (h handler) resend(ctx context.Context, req httpapi.Request) (httpapi.Respo
 
 // revoke answers 204; revoking a revoked invitation is a 204 too.
 func (h handler) revoke(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
@@ -38,7 +39,7 @@ type handler struct {
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{links: links.New(d), associates: associates.New(d), admin: administration.New(d),
 		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"GET /accounts/{accountId}/family":                 h.family,
 		"POST /accounts/{accountId}/children":              h.idempotency.Wrap(h.addChild),
 		"DELETE /accounts/{accountId}/children/{childId}":  h.unlink,
@@ -50,7 +51,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 }
 
 func (h handler) family(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -70,7 +71,7 @@ type addChildRequest struct {
 
 // addChild answers 201 with the child and its family.
 func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -101,7 +102,7 @@ func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Res
 
 // unlink answers 204.
 func (h handler) unlink(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -127,7 +128,7 @@ func viewOf(m accounts.Membership) MembershipView {
 
 // associate answers 201 with the new memberships.
 func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -154,7 +155,7 @@ func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Re
 
 // changeRoles answers 200 with the membership and its ETag.
 func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -180,7 +181,7 @@ func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.
 
 // removeAssociate answers 204.
 func (h handler) removeAssociate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -192,7 +193,7 @@ func (h handler) removeAssociate(ctx context.Context, req httpapi.Request) (http
 
 // switchAccount answers 200 with the session's new active account.
 func (h handler) switchAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acme/accountadmin/functions/link/handler"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -16,7 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
-func request(c access.Caller, routeKey string, params map[string]string, body string) httpapi.Request {
+func request(t testing.TB, c access.Caller, routeKey string, params map[string]string, body string) httpapi.Request {
 	method, path, _ := strings.Cut(routeKey, " ")
 	for k, v := range params {
 		path = strings.ReplaceAll(path, "{"+k+"}", v)
@@ -24,8 +22,7 @@ func request(c access.Caller, routeKey string, params map[string]string, body st
 	req := httpapi.Request{RouteKey: routeKey, RawPath: path, Body: body, PathParameters: params,
 		Headers: map[string]string{"content-type": "application/json"}}
 	req.RequestContext.HTTP.Method = method
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c.Context()}
-	return req
+	return testkit.As(t, req, c)
 }
 
 func TestLinkRoutes(t *testing.T) {
@@ -35,14 +32,14 @@ func TestLinkRoutes(t *testing.T) {
 	ctx := context.Background()
 	h := handler.New(env.Deps)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
-	operator := access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	other := env.AddAccount(t, ten, "Other")
 	env.AddMembership(t, ten, other, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 	parent := map[string]string{"accountId": ten.AccountID}
 
 	send := func(c access.Caller, routeKey string, params map[string]string, body string) (int, map[string]any) {
 		t.Helper()
-		resp, err := h(ctx, request(c, routeKey, params, body))
+		resp, err := h(ctx, request(t, c, routeKey, params, body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,14 +113,14 @@ func TestAssociateRoutes(t *testing.T) {
 	ctx := context.Background()
 	h := handler.New(env.Deps)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
-	operator := access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	client := env.AddAccount(t, ten, "Client")
 	env.AddMembership(t, ten, client, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 	advisor := env.AddUser(t, ten, ten.AccountID, "advisor@routes.example", "")
 
 	send := func(c access.Caller, routeKey string, params map[string]string, body string, headers map[string]string) (int, map[string]any, httpapi.Response) {
 		t.Helper()
-		req := request(c, routeKey, params, body)
+		req := request(t, c, routeKey, params, body)
 		for k, v := range headers {
 			req.Headers[k] = v
 		}

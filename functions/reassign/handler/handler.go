@@ -25,6 +25,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
@@ -64,7 +65,7 @@ type handler struct {
 // NewHTTPWith serves the routes with a given service.
 func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
 	h := handler{content: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /accounts/{accountId}/content":               h.idempotency.Wrap(h.register),
 		"GET /accounts/{accountId}/content":                h.list,
 		"GET /accounts/{accountId}/content/{contentId}":    h.get,
@@ -102,7 +103,7 @@ func jobContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // register answers 201 with the item (and its ETag).
 func (h handler) register(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -124,7 +125,7 @@ func (h handler) register(ctx context.Context, req httpapi.Request) (httpapi.Res
 }
 
 func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -152,7 +153,7 @@ func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Respons
 }
 
 func (h handler) get(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -165,7 +166,7 @@ func (h handler) get(ctx context.Context, req httpapi.Request) (httpapi.Response
 
 // delete answers 204.
 func (h handler) delete(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -183,7 +184,7 @@ func (h handler) delete(ctx context.Context, req httpapi.Request) (httpapi.Respo
 // at most RequestBudget: status "done" when it finished within it, else
 // "running" (the resume job continues it; so does asking again).
 func (h handler) reassign(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -207,7 +208,7 @@ func (h handler) reassign(ctx context.Context, req httpapi.Request) (httpapi.Res
 }
 
 func (h handler) progress(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -6,15 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acme/accountadmin/functions/reassign/handler"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
-func request(c access.Caller, routeKey string, params, query, headers map[string]string, body string) httpapi.Request {
+func request(t testing.TB, c access.Caller, routeKey string, params, query, headers map[string]string, body string) httpapi.Request {
 	_, path, _ := strings.Cut(routeKey, " ")
 	for k, v := range params {
 		path = strings.ReplaceAll(path, "{"+k+"}", v)
@@ -24,8 +22,7 @@ func request(c access.Caller, routeKey string, params, query, headers map[string
 		h[k] = v
 	}
 	req := httpapi.Request{RouteKey: routeKey, RawPath: path, Body: body, PathParameters: params, QueryStringParameters: query, Headers: h}
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c.Context()}
-	return req
+	return testkit.As(t, req, c)
 }
 
 func TestContentAndReassignmentRoutes(t *testing.T) {
@@ -41,7 +38,7 @@ func TestContentAndReassignmentRoutes(t *testing.T) {
 
 	call := func(routeKey string, params, query, headers map[string]string, body string) (httpapi.Response, map[string]any) {
 		t.Helper()
-		resp, err := h(ctx, request(admin, routeKey, params, query, headers, body))
+		resp, err := h(ctx, request(t, admin, routeKey, params, query, headers, body))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/usage"
@@ -54,7 +55,7 @@ type handler struct {
 // NewHTTPWith serves the routes with a given service.
 func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
 	h := handler{usage: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, httpapi.Mux{
+	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /accounts/{accountId}/usage":       h.idempotency.Wrap(h.record),
 		"GET /accounts/{accountId}/usage":        h.report,
 		"POST /accounts/{accountId}/usage/reset": h.idempotency.Wrap(h.reset),
@@ -82,7 +83,7 @@ func NewJobWith(d app.Deps, svc *usage.Service) Job {
 // record answers 200 with the counter after the record, or 429 with the
 // limit and the instant it renews.
 func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -102,7 +103,7 @@ func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Respo
 }
 
 func (h handler) report(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -116,7 +117,7 @@ func (h handler) report(ctx context.Context, req httpapi.Request) (httpapi.Respo
 // reset takes no body (or an empty object); it answers 200 with the values
 // it replaced.
 func (h handler) reset(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(req)
+	caller, err := access.CallerFrom(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/acme/accountadmin/functions/usage-reset/handler"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/httpapi"
@@ -17,7 +15,7 @@ import (
 	"github.com/acme/accountadmin/shared/usage"
 )
 
-func request(c access.Caller, method, path, accountID, body string, headers map[string]string) httpapi.Request {
+func request(t testing.TB, c access.Caller, method, path, accountID, body string, headers map[string]string) httpapi.Request {
 	routePath := strings.Replace(path, accountID, "{accountId}", 1)
 	h := map[string]string{"content-type": "application/json"}
 	for k, v := range headers {
@@ -26,8 +24,7 @@ func request(c access.Caller, method, path, accountID, body string, headers map[
 	req := httpapi.Request{RouteKey: method + " " + routePath, RawPath: path, Body: body, Headers: h,
 		PathParameters: map[string]string{"accountId": accountID}}
 	req.RequestContext.RequestID = "req-1"
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c.Context()}
-	return req
+	return testkit.As(t, req, c)
 }
 
 func decode(t *testing.T, resp httpapi.Response) map[string]any {
@@ -54,7 +51,7 @@ func TestUsageRoutes(t *testing.T) {
 	// Recorded once under an Idempotency-Key, however often it is sent.
 	key := map[string]string{"idempotency-key": "rec-1"}
 	for i := range 2 {
-		resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":2}`, key))
+		resp, _ := h(ctx, request(t, admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":2}`, key))
 		body := decode(t, resp)
 		if resp.StatusCode != 200 || body["used"] != float64(2) || body["limit"] != float64(3) || body["remaining"] != float64(1) {
 			t.Fatalf("record %d: %d %s", i, resp.StatusCode, resp.Body)
@@ -64,7 +61,7 @@ func TestUsageRoutes(t *testing.T) {
 		}
 	}
 	// Over the limit: 429 with the limit, the count and when it renews.
-	resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":2}`, nil))
+	resp, _ := h(ctx, request(t, admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":2}`, nil))
 	body := decode(t, resp)
 	renews := testkit.Start.AddDate(0, 1, 0)
 	if resp.StatusCode != 429 || body["code"] != "usage_limit_reached" || body["limit"] != float64(3) || body["used"] != float64(2) ||
@@ -83,11 +80,11 @@ func TestUsageRoutes(t *testing.T) {
 		{`{"metric":`, 400},
 		{`{"metric":"tasks","amount":1,"pad":"` + strings.Repeat("x", 2000) + `"}`, 413},
 	} {
-		if resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, bad.body, nil)); resp.StatusCode != bad.status {
+		if resp, _ := h(ctx, request(t, admin, "POST", path, ten.AccountID, bad.body, nil)); resp.StatusCode != bad.status {
 			t.Errorf("%.40s: %d %s", bad.body, resp.StatusCode, resp.Body)
 		}
 	}
-	resp, _ = h(ctx, request(admin, "GET", path, ten.AccountID, "", nil))
+	resp, _ = h(ctx, request(t, admin, "GET", path, ten.AccountID, "", nil))
 	body = decode(t, resp)
 	metrics := body["metrics"].([]any)
 	if resp.StatusCode != 200 || len(metrics) != 2 || metrics[0].(map[string]any)["used"] != float64(2) {
@@ -98,25 +95,25 @@ func TestUsageRoutes(t *testing.T) {
 	// Idempotency-Key.
 	viewer := env.AddUser(t, ten, ten.AccountID, "viewer@usage-routes.example", "")
 	asViewer := access.Caller{Tenant: ten.Tenant, UserID: viewer.ID, SessionID: "s2", AccountID: ten.AccountID, Roles: []string{access.RoleViewer}}
-	operator := access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s3", AccountID: ten.AccountID, Operator: true}
+	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s3", AccountID: ten.AccountID, Operator: true}
 	for _, c := range []struct {
 		name   string
 		caller access.Caller
 	}{{"viewer", asViewer}, {"admin", admin}} {
-		if resp, _ := h(ctx, request(c.caller, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-" + c.name})); resp.StatusCode != 403 ||
+		if resp, _ := h(ctx, request(t, c.caller, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-" + c.name})); resp.StatusCode != 403 ||
 			decode(t, resp)["code"] != "forbidden" {
 			t.Fatalf("%s reset: %d %s", c.name, resp.StatusCode, resp.Body)
 		}
 	}
-	if resp, _ := h(ctx, request(asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
+	if resp, _ := h(ctx, request(t, asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
 		decode(t, resp)["metrics"].([]any)[0].(map[string]any)["used"] != float64(2) {
 		t.Fatalf("a refused reset changed the counters: %d %s", resp.StatusCode, resp.Body)
 	}
-	if resp, _ := h(ctx, request(operator, "POST", path+"/reset", ten.AccountID, `{"force":true}`, nil)); resp.StatusCode != 422 {
+	if resp, _ := h(ctx, request(t, operator, "POST", path+"/reset", ten.AccountID, `{"force":true}`, nil)); resp.StatusCode != 422 {
 		t.Fatalf("reset with a body: %d %s", resp.StatusCode, resp.Body)
 	}
 	for i := range 2 {
-		resp, _ = h(ctx, request(operator, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-1"}))
+		resp, _ = h(ctx, request(t, operator, "POST", path+"/reset", ten.AccountID, "", map[string]string{"idempotency-key": "reset-1"}))
 		if body := decode(t, resp); resp.StatusCode != 200 || body["before"].(map[string]any)["tasks"] != float64(2) {
 			t.Fatalf("reset %d: %d %s", i, resp.StatusCode, resp.Body)
 		}
@@ -124,13 +121,13 @@ func TestUsageRoutes(t *testing.T) {
 			t.Fatalf("replay not marked: %v", resp.Headers)
 		}
 	}
-	if resp, _ := h(ctx, request(asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
+	if resp, _ := h(ctx, request(t, asViewer, "GET", path, ten.AccountID, "", nil)); resp.StatusCode != 200 ||
 		decode(t, resp)["metrics"].([]any)[0].(map[string]any)["used"] != float64(0) {
 		t.Fatalf("viewer read after reset: %d %s", resp.StatusCode, resp.Body)
 	}
-	// Without the authorizer's context: 401.
-	req := request(admin, "GET", path, ten.AccountID, "", nil)
-	req.RequestContext.Authorizer = nil
+	// Without a session: 401.
+	req := request(t, admin, "GET", path, ten.AccountID, "", nil)
+	delete(req.Headers, "authorization")
 	if resp, _ := h(ctx, req); resp.StatusCode != 401 {
 		t.Fatalf("no caller: %d", resp.StatusCode)
 	}
@@ -147,7 +144,7 @@ func TestLambdaEntryTellsEventsApart(t *testing.T) {
 	fn := handler.New(env.Deps)
 	ctx := context.Background()
 
-	raw, _ := json.Marshal(request(admin, "POST", "/accounts/"+ten.AccountID+"/usage", ten.AccountID, `{"metric":"webhooks","amount":5}`, nil))
+	raw, _ := json.Marshal(request(t, admin, "POST", "/accounts/"+ten.AccountID+"/usage", ten.AccountID, `{"metric":"webhooks","amount":5}`, nil))
 	out, err := fn(ctx, raw)
 	if resp, ok := out.(httpapi.Response); err != nil || !ok || resp.StatusCode != 200 {
 		t.Fatalf("HTTP event: %#v %v", out, err)

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	accountshandler "github.com/acme/accountadmin/functions/accounts/handler"
 	edithandler "github.com/acme/accountadmin/functions/edit/handler"
 	"github.com/acme/accountadmin/functions/usage-reset/handler"
@@ -32,7 +30,7 @@ func newAPI(t *testing.T) *api {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	return &api{t: t, env: env, ten: ten, edit: edithandler.New(env.Deps), read: accountshandler.New(env.Deps), usageFn: handler.NewHTTP(env.Deps),
-		op: access.Caller{Tenant: ten.Tenant, UserID: "support", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
+		op: access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}}
 }
 
 // call sends one request; routeKey names the route ("PUT /plans/{planId}"),
@@ -50,7 +48,7 @@ func (a *api) call(h httpapi.LambdaHandler, c access.Caller, routeKey string, pa
 	req := httpapi.Request{RouteKey: routeKey, RawPath: path, Body: body, Headers: hd, PathParameters: params}
 	req.RequestContext.RequestID = "req-limits"
 	req.RequestContext.HTTP.Method = method
-	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: c.Context()}
+	req = testkit.As(a.t, req, c)
 	resp, err := h(context.Background(), req)
 	if err != nil {
 		a.t.Fatalf("%s: %v", routeKey, err)

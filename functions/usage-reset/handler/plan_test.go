@@ -18,7 +18,7 @@ func TestUsageIsMeasuredAgainstThePlan(t *testing.T) {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	ctx := context.Background()
-	op := access.Caller{Tenant: ten.Tenant, UserID: "support", SessionID: "s", AccountID: ten.AccountID, Operator: true}
+	op := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	adm := administration.New(env.Deps)
 	plan, err := administration.PlanRequest{Name: "Starter", Limits: map[string]plans.Allowance{"tasks": {Limit: 5}}}.Command(op, "starter", 0)
 	if err != nil {
@@ -38,11 +38,11 @@ func TestUsageIsMeasuredAgainstThePlan(t *testing.T) {
 	h := handler.NewHTTP(env.Deps)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	path := "/accounts/" + ten.AccountID + "/usage"
-	resp, _ := h(ctx, request(admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":3}`, nil))
+	resp, _ := h(ctx, request(t, admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":3}`, nil))
 	if body := decode(t, resp); resp.StatusCode != 200 || body["limit"] != float64(3) {
 		t.Fatalf("within the overridden limit: %d %s", resp.StatusCode, resp.Body)
 	}
-	resp, _ = h(ctx, request(admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":1}`, nil))
+	resp, _ = h(ctx, request(t, admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":1}`, nil))
 	if body := decode(t, resp); resp.StatusCode != 429 || body["limit"] != float64(3) {
 		t.Fatalf("past the overridden limit: %d %s", resp.StatusCode, resp.Body)
 	}

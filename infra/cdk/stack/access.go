@@ -25,11 +25,11 @@ const (
 )
 
 // tableAccess is the DynamoDB actions of each known function, on the table
-// and, when it queries, on its indexes.
+// and, when it queries, on its indexes. Every function that serves a route
+// with Auth resolves its callers itself (httpapi.Serve): the session, then
+// user, membership and account in one batch, so it holds GetItem and
+// BatchGetItem.
 var tableAccess = map[string][]string{
-	// The authorizer only reads: the session, then user, membership and
-	// account in one batch.
-	"authorizer": {actGetItem, actBatchGetItem},
 	// auth reads users and sessions, queries a user's memberships (GSI1),
 	// records failed sign-ins and writes sessions in transactions.
 	"auth": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},

@@ -237,11 +237,11 @@ func (p *StackProps) jobTable() []routes.Job {
 }
 
 // functions lists every function folder of the deployed tables, in the order
-// routes.Functions() gives for the default tables: the authorizer, then the
-// route handlers, then the jobs.
+// routes.Functions() gives for the default tables: the route handlers, then
+// the jobs.
 func (p *StackProps) functions() []string {
-	seen := map[string]bool{routes.Authorizer: true}
-	out := []string{routes.Authorizer}
+	seen := map[string]bool{}
+	var out []string
 	add := func(f string) {
 		if !seen[f] {
 			seen[f] = true

@@ -92,7 +92,7 @@ func TestValidate(t *testing.T) {
 		{"no sender", func(p *StackProps) { p.SenderEmail = "" }, []string{"sender email is not set"}},
 		{"sender with a name", func(p *StackProps) { p.SenderEmail = "Acme <no-reply@example.com>" }, []string{"not a bare email address"}},
 		{"sender outside its domain", func(p *StackProps) { p.SenderDomain = "mail.example.com" }, []string{"not in the sender domain"}},
-		{"no bundles", func(p *StackProps) { p.AssetDir = t.TempDir() }, []string{"authorizer.zip", "auth.zip", "make build"}},
+		{"no bundles", func(p *StackProps) { p.AssetDir = t.TempDir() }, []string{"auth.zip", "invite.zip", "make build"}},
 		{"a bundle missing", func(p *StackProps) {
 			p.Routes = append(slices.Clone(routes.Table), routes.Route{Method: "POST", Path: "/not-built", Function: "not-built", Auth: true})
 		}, []string{"not-built.zip"}},

@@ -1,6 +1,6 @@
 // Package stack is the account administration service's CDK stack: one
-// DynamoDB table, one Lambda per function folder, an HTTP API with a Lambda
-// authorizer, EventBridge schedules for the jobs, an SES sender identity and
+// DynamoDB table, one Lambda per function folder, an HTTP API (each function
+// resolves its own callers), EventBridge schedules for the jobs, an SES sender identity and
 // alarms. Routes, jobs and functions are generated from shared/routes and the
 // table from shared/table, so adding a route or a job needs no change here.
 package stack
@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -189,12 +188,13 @@ func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) 
 }
 
 // buildAPI promises an HTTP API serving every route of the route table on its
-// function (payload format 2.0), the routes with Auth behind one Lambda
-// authorizer (simple responses, Authorization header, never cached so a
-// revoked session is refused on its next call), a throttled $default stage
-// whose shared limit every authorized route takes, each public route (Auth
-// false: anyone may call it) under its own lower limit, and CORS only for
-// the configured origins.
+// function (payload format 2.0) with no authorizer: each request invokes
+// only its function, which resolves the caller itself on every request
+// (httpapi.Serve), so a revoked session is refused on its next call. A
+// throttled $default stage whose shared limit every other route takes, each
+// route of the public throttle class (Throttle: routes.ThrottlePublic:
+// anyone may call it) under its own lower limit, and CORS only for the
+// configured origins.
 func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
 	api := awsapigatewayv2.NewHttpApi(s, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String("accountadmin"),
@@ -209,14 +209,6 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 		AutoDeploy: jsii.Bool(true),
 		Throttle:   &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(rate), BurstLimit: jsii.Number(burst)},
 	})
-
-	authorizer := awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String("SessionAuthorizer"),
-		fns.byName[routes.Authorizer], &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
-			AuthorizerName:  jsii.String("session"),
-			ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
-			IdentitySource:  jsii.Strings("$request.header.Authorization"),
-			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(0)),
-		})
 
 	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
 	public := map[string]*[]awsapigatewayv2.HttpRoute{} // by route key
@@ -234,11 +226,8 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integration,
 		}
-		if r.Auth {
-			opts.Authorizer = authorizer
-		}
 		added := api.AddRoutes(opts)
-		if !r.Auth {
+		if r.Throttle == routes.ThrottlePublic {
 			public[r.Key()] = added
 		}
 	}

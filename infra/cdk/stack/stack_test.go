@@ -288,7 +288,6 @@ func TestEveryRouteIsServedByItsFunction(t *testing.T) {
 		holds(t, "route count", func() {
 			d.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(len(table)))
 		})
-		authorizerID := d.cfn.onlyID(t, "AWS::ApiGatewayV2::Authorizer")
 		for _, r := range table {
 			// GIVEN a route of the table
 			ids := d.cfn.find("AWS::ApiGatewayV2::Route", func(p map[string]any) bool { return p["RouteKey"] == r.Key() })
@@ -297,16 +296,13 @@ func TestEveryRouteIsServedByItsFunction(t *testing.T) {
 				continue
 			}
 			route := d.cfn.Resources[ids[0]].Properties
-			// THEN it is behind the authorizer exactly when it has Auth
-			wantType := "NONE"
-			if r.Auth {
-				wantType = "CUSTOM"
+			// THEN the gateway invokes nothing before its function: the
+			// function resolves the caller itself
+			if got := route["AuthorizationType"]; got != "NONE" {
+				t.Errorf("%s: AuthorizationType = %v, want NONE", r.Key(), got)
 			}
-			if got := route["AuthorizationType"]; got != wantType {
-				t.Errorf("%s: AuthorizationType = %v, want %s", r.Key(), got, wantType)
-			}
-			if got := refsIn(route["AuthorizerId"]); r.Auth != slices.Equal(got, []string{authorizerID}) {
-				t.Errorf("%s: AuthorizerId refers to %v (Auth=%v)", r.Key(), got, r.Auth)
+			if got, ok := route["AuthorizerId"]; ok {
+				t.Errorf("%s: AuthorizerId = %v, want none", r.Key(), got)
 			}
 			// AND it is integrated, with payload format 2.0, with its function
 			integrationIDs := refsIn(route["Target"])
@@ -327,28 +323,29 @@ func TestEveryRouteIsServedByItsFunction(t *testing.T) {
 	})
 }
 
-func TestAuthorizerChecksTheSessionOnEveryRequest(t *testing.T) {
+func TestOneInvocationPerRequest(t *testing.T) {
 	both(t, func(t *testing.T, d *deployment) {
 		// GIVEN routes with Auth
-		// THEN one Lambda authorizer with simple responses on the
-		// Authorization header, never cached
-		holds(t, "one authorizer", func() {
-			d.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1))
+		// THEN the API has no authorizer: a request invokes one function
+		holds(t, "no authorizer", func() {
+			d.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(0))
 		})
-		holds(t, "authorizer settings", func() {
-			d.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
-				"AuthorizerType":                 "REQUEST",
-				"AuthorizerPayloadFormatVersion": "2.0",
-				"EnableSimpleResponses":          true,
-				"AuthorizerResultTtlInSeconds":   0,
-				"IdentitySource":                 []any{"$request.header.Authorization"},
-			})
+		// AND there is a function for each folder the tables name, and
+		// no other (no authorizer function)
+		holds(t, "one function per folder", func() {
+			d.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(d.props.functions())))
 		})
-		// AND it is the authorizer function
-		id := d.cfn.onlyID(t, "AWS::ApiGatewayV2::Authorizer")
-		fnID, _ := d.cfn.functionID(routes.Authorizer)
-		if got := refsIn(d.cfn.Resources[id].Properties["AuthorizerUri"]); !slices.Contains(got, fnID) {
-			t.Errorf("authorizer URI refers to %v, want functions/%s (%s)", got, routes.Authorizer, fnID)
+		if slices.Contains(d.props.functions(), "authorizer") {
+			t.Error("the stack still deploys an authorizer function")
+		}
+		// AND every function serving a route with Auth may read what
+		// resolving a session reads: the session, then user, membership
+		// and account in one batch
+		for _, r := range d.props.routeTable() {
+			acts := TableActions(r.Function)
+			if r.Auth && (!slices.Contains(acts, "dynamodb:GetItem") || !slices.Contains(acts, "dynamodb:BatchGetItem")) {
+				t.Errorf("%s: functions/%s cannot resolve sessions: table actions %v", r.Key(), r.Function, acts)
+			}
 		}
 	})
 }
@@ -371,10 +368,10 @@ func TestDefaultStageIsThrottled(t *testing.T) {
 
 func TestPublicRoutesHaveTheirOwnLowerLimit(t *testing.T) {
 	both(t, func(t *testing.T, d *deployment) {
-		// GIVEN the public routes of the route table (no authorizer)
+		// GIVEN the routes of the public throttle class
 		var public []string
 		for _, r := range d.props.routeTable() {
-			if !r.Auth {
+			if r.Throttle == routes.ThrottlePublic {
 				public = append(public, r.Key())
 			}
 		}
@@ -531,10 +528,6 @@ func TestEachFunctionHasOnlyItsTableActions(t *testing.T) {
 			}
 		}
 	})
-	// AND the authorizer only reads items
-	if got := TableActions(routes.Authorizer); !slices.Equal(got, []string{"dynamodb:GetItem", "dynamodb:BatchGetItem"}) {
-		t.Errorf("authorizer table actions = %v", got)
-	}
 	// AND the default for a new function is read/write without Scan
 	for _, a := range TableActions("a-function-not-written-yet") {
 		if a == "dynamodb:Scan" || a == "dynamodb:*" {

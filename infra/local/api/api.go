@@ -1,7 +1,8 @@
 // Package api is the local HTTP API: it routes requests exactly as the
 // deployed API Gateway HTTP API does, from the same route table, builds the
-// same payload-2.0 events (authorizer context included) and calls the same
-// handlers in-process. It also runs the scheduled jobs, on a timer and on
+// same payload-2.0 events and calls the same handlers in-process, one
+// invocation per request: each function resolves its caller itself
+// (httpapi.Serve), as deployed. It also runs the scheduled jobs, on a timer and on
 // POST /_local/run/{job}, and moves the clock the functions share on POST
 // /_local/clock (local only: neither route is in shared/routes).
 package api
@@ -27,21 +28,17 @@ import (
 	"github.com/acme/accountadmin/shared/routes"
 )
 
-// Authorizer is the Lambda authorizer's handler signature.
-type Authorizer func(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error)
-
 // Job is a scheduled function's handler.
 type Job func(ctx context.Context, ev events.EventBridgeEvent) error
 
 // Server serves the route table.
 type Server struct {
-	Routes     []routes.Route
-	Handlers   map[string]httpapi.LambdaHandler // by function folder
-	Authorizer Authorizer
-	Jobs       map[string]Job // by job name
-	JobTable   []routes.Job
-	Log        *slog.Logger
-	Now        func() time.Time
+	Routes   []routes.Route
+	Handlers map[string]httpapi.LambdaHandler // by function folder
+	Jobs     map[string]Job                   // by job name
+	JobTable []routes.Job
+	Log      *slog.Logger
+	Now      func() time.Time
 	// Clock, when set, is the clock Now reads, moved by POST /_local/clock
 	// (see ClockPath). api.New sets it when the Deps' clock is settable.
 	Clock SettableClock
@@ -82,27 +79,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev := s.event(r, route, params, body, requestID)
 	ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
 
-	if route.Auth {
-		if ev.Headers["authorization"] == "" {
-			writeGateway(w, http.StatusUnauthorized, "Unauthorized")
-			return
-		}
-		res, err := s.Authorizer(ctx, s.authorizerEvent(ev))
-		if err != nil {
-			s.Log.Error("authorizer failed", "requestId", requestID, "error", err.Error())
-			writeGateway(w, http.StatusInternalServerError, "Internal Server Error")
-			return
-		}
-		if !res.IsAuthorized {
-			writeGateway(w, http.StatusForbidden, "Forbidden")
-			return
-		}
-		// API Gateway hands the context over as JSON values.
-		raw, _ := json.Marshal(res.Context)
-		var lambdaCtx map[string]any
-		_ = json.Unmarshal(raw, &lambdaCtx)
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambdaCtx}
-	}
 	h, ok := s.Handlers[route.Function]
 	if !ok {
 		writeGateway(w, http.StatusNotImplemented, "no local handler for function "+route.Function)
@@ -192,23 +168,6 @@ func isText(ct string) bool {
 	ct = strings.ToLower(ct)
 	return strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") || strings.Contains(ct, "xml") ||
 		strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.Contains(ct, "javascript")
-}
-
-func (s *Server) authorizerEvent(ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2CustomAuthorizerV2Request {
-	return events.APIGatewayV2CustomAuthorizerV2Request{
-		Version:               "2.0",
-		Type:                  "REQUEST",
-		RouteArn:              "arn:aws:execute-api:local:000000000000:local/$default/" + strings.Replace(ev.RouteKey, " ", "", 1),
-		IdentitySource:        []string{ev.Headers["authorization"]},
-		RouteKey:              ev.RouteKey,
-		RawPath:               ev.RawPath,
-		RawQueryString:        ev.RawQueryString,
-		Cookies:               ev.Cookies,
-		Headers:               ev.Headers,
-		QueryStringParameters: ev.QueryStringParameters,
-		PathParameters:        ev.PathParameters,
-		RequestContext:        ev.RequestContext,
-	}
 }
 
 func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse, requestID string) {

@@ -73,17 +73,17 @@ func TestSignInThroughTheLocalAPI(t *testing.T) {
 		t.Fatal("/me leaks the password hash")
 	}
 
-	// No Authorization header: API Gateway itself answers 401.
-	if status, _, _ := c.do("GET", "/me", "", ""); status != 401 {
-		t.Fatalf("no token: %d", status)
+	// No Authorization header: the function answers 401 problem+json.
+	if status, prob, hdr := c.do("GET", "/me", "", ""); status != 401 || prob["code"] != "unauthenticated" ||
+		hdr.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("no token: %d %v", status, prob)
 	}
 	// A token that is not a session: 401 problem+json from the handler.
 	status, prob, hdr := c.do("GET", "/me", ten.ID()+".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "")
 	if status != 401 || prob["code"] != "unauthenticated" || hdr.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("bad token: %d %v", status, prob)
 	}
-	// Another scheme: 401 problem+json too (the authorizer never answers the
-	// gateway's bare 403).
+	// Another scheme: 401 problem+json too, saying why.
 	status, prob, _ = c.do("GET", "/me", "Basic dXNlcjpwYXNz", "")
 	if status != 401 || !strings.Contains(fmt.Sprint(prob["detail"]), "not a bearer token") {
 		t.Fatalf("basic auth: %d %v", status, prob)

@@ -6,7 +6,6 @@ import (
 	accepth "github.com/acme/accountadmin/functions/accept/handler"
 	accountsh "github.com/acme/accountadmin/functions/accounts/handler"
 	authh "github.com/acme/accountadmin/functions/auth/handler"
-	authorizerh "github.com/acme/accountadmin/functions/authorizer/handler"
 	deleteh "github.com/acme/accountadmin/functions/delete/handler"
 	edith "github.com/acme/accountadmin/functions/edit/handler"
 	expireh "github.com/acme/accountadmin/functions/expire-invitations/handler"
@@ -41,7 +40,6 @@ func New(d app.Deps) *Server {
 			"edit":     edith.New(d),
 			"delete":   deleteh.New(d),
 		},
-		Authorizer: Authorizer(authorizerh.New(d)),
 		Jobs: map[string]Job{
 			"expire-invitations": Job(expireh.New(d)),
 			"usage-rollover":     Job(usageh.NewJob(d)),

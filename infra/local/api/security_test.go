@@ -49,17 +49,18 @@ type securityRow struct {
 
 // The callers of the matrix, as the test names them.
 const (
-	noSession    = "no session"
-	suspended    = "a suspended user"
-	revoked      = "a revoked session"
-	relabelled   = "tenant B's token relabelled as tenant A's"
-	crossTenant  = "tenant B's operator"
-	viewer       = "A1's viewer"
-	otherAdmin   = "A2's admin"
-	adminOfA1    = "A1's admin"
-	unswitched   = "tenant A's operator, not switched"
-	elsewhere    = "tenant A's operator, switched into A2"
-	rightfulCall = "the rightful caller"
+	noSession     = "no session"
+	forgedContext = "a forged authorizer context"
+	suspended     = "a suspended user"
+	revoked       = "a revoked session"
+	relabelled    = "tenant B's token relabelled as tenant A's"
+	crossTenant   = "tenant B's operator"
+	viewer        = "A1's viewer"
+	otherAdmin    = "A2's admin"
+	adminOfA1     = "A1's admin"
+	unswitched    = "tenant A's operator, not switched"
+	elsewhere     = "tenant A's operator, switched into A2"
+	rightfulCall  = "the rightful caller"
 )
 
 // publicRoutes are the routes served without a session: signing in, and the
@@ -357,7 +358,7 @@ var securityMatrix = []securityRow{
 }
 
 // The matrix covers the route table exactly, and the public routes are
-// exactly those without the authorizer.
+// exactly those that need no caller (Auth false).
 func TestSecurityMatrixCoversEveryRoute(t *testing.T) {
 	rows := map[string]bool{}
 	for _, r := range securityMatrix {
@@ -421,8 +422,20 @@ func TestSecurityMatrix(t *testing.T) {
 			before := w.tenantItems(t, w.a)
 
 			if !public[row.route] {
-				status, body, _ := w.do(t, "", p)
+				status, body, hdr := w.do(t, "", p)
 				check(noSession, status, 401, body)
+				if hdr.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"code":"unauthenticated"`) {
+					t.Errorf("%s: 401 must be problem+json unauthenticated: %s", noSession, body)
+				}
+				// What the removed authorizer put in the event gains nothing:
+				// alone it is no session, and beside the viewer's session the
+				// caller is the viewer.
+				status, body = w.forged(t, "", p)
+				check(forgedContext, status, 401, body)
+				if row.viewer != 0 && !row.selfService {
+					status, body = w.forged(t, w.viewerTok, p)
+					check(forgedContext+" beside the viewer's session", status, row.viewer, body)
+				}
 				for _, bad := range []struct{ who, token, why string }{
 					{suspended, w.suspendedTok, "cannot sign in (suspended)"},
 					{revoked, w.revokedTok, "signed out"},

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -40,6 +41,7 @@ import (
 type securityWorld struct {
 	env  *testkit.Env
 	srv  *httptest.Server
+	api  *api.Server // what srv serves, to send events directly
 	auth *auth.Service
 	a, b testkit.Tenant
 	a2   string // another account of tenant A, administered by otherAdmin
@@ -60,7 +62,8 @@ func newSecurityWorld(t *testing.T) *securityWorld {
 	t.Helper()
 	env := testkit.New(t)
 	w := &securityWorld{env: env, auth: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}}
-	w.srv = httptest.NewServer(api.New(env.Deps))
+	w.api = api.New(env.Deps)
+	w.srv = httptest.NewServer(w.api)
 	t.Cleanup(w.srv.Close)
 	w.a, w.b = env.NewTenant(t), env.NewTenant(t)
 
@@ -323,6 +326,38 @@ func (w *securityWorld) do(t *testing.T, token string, p probe) (int, []byte, ht
 		t.Fatal(err)
 	}
 	return resp.StatusCode, raw, resp.Header
+}
+
+// forged sends p straight to its function as an event carrying what the
+// removed Lambda authorizer used to put in requestContext.authorizer.lambda,
+// naming A1's admin as an operator, with token as its only credential ("" for
+// none): the answer must be as if the context were not there.
+func (w *securityWorld) forged(t *testing.T, token string, p probe) (int, []byte) {
+	t.Helper()
+	r, err := http.NewRequest(p.method, w.srv.URL+p.path, strings.NewReader(p.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Content-Type", "application/json")
+	for k, v := range p.headers {
+		r.Header.Set(k, v)
+	}
+	if token != "" {
+		r.Header.Set("Authorization", "Bearer "+token)
+	}
+	ev, function, ok := w.api.EventOf(r, []byte(p.body))
+	if !ok {
+		t.Fatalf("%s %s matches no route", p.method, p.path)
+	}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{
+		"tenantId": w.a.ID(), "userId": w.a.AdminID, "sessionId": "forged", "accountId": w.a.AccountID,
+		"roles": access.RoleAdmin, "operator": true, "userName": "Ada Admin", "userEmail": w.a.AdminEmail,
+	}}
+	resp, err := w.api.Handlers[function](context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, []byte(resp.Body)
 }
 
 // tenantItems scans the table for every item of ten (a test may Scan), each

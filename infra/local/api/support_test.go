@@ -99,7 +99,7 @@ func (w *supportWorld) latest(t *testing.T, accountID, action string) map[string
 	return nil
 }
 
-// Through the real authorizer: a support person enters a customer account
+// Through the local HTTP API, sessions resolved by each function: a support person enters a customer account
 // with a reason, and every change they make there names them, the account
 // and the reason; the admin's own changes carry neither; switching back or
 // signing out ends it.

@@ -99,7 +99,7 @@ var expected = map[string]int{
 	"accounts/members-by-name.json":  200,
 	"accounts/search-by-member.json": 200,
 
-	// prepareIssue4 makes ${MEMBER_ID} (a member of ${ACCOUNT_ID} without a
+	// prepareAdministration makes ${MEMBER_ID} (a member of ${ACCOUNT_ID} without a
 	// licence) and whatever each sample acts on; "operator": true samples
 	// are a tenant operator's requests.
 	"accounts/roles.json":           200,
@@ -136,7 +136,7 @@ var expected = map[string]int{
 
 	"link/family.json":    200,
 	"link/add-child.json": 201,
-	"link/unlink.json":    204, // prepareIssue5 links ${CHILD_ID} first
+	"link/unlink.json":    204, // prepareLinksContentUsage links ${CHILD_ID} first
 
 	"link/associate.json":        201, // ${ADVISOR_ID} into ${CLIENT_ID}, which the admin administers
 	"link/associate-roles.json":  200, // ${ADVISOR_ID} is already a Viewer of ${CLIENT_ID}
@@ -145,10 +145,10 @@ var expected = map[string]int{
 
 	"reassign/content-register.json": 201,
 	"reassign/content-list.json":     200,
-	"reassign/content-get.json":      200, // prepareIssue5 registers ${CONTENT_ID}
+	"reassign/content-get.json":      200, // prepareLinksContentUsage registers ${CONTENT_ID}
 	"reassign/content-delete.json":   204,
 	"reassign/reassign.json":         202, // from a member with content (${SOURCE_USER_ID}) to the admin
-	"reassign/progress.json":         200, // of a job prepareIssue5 ran (${JOB_ID})
+	"reassign/progress.json":         200, // of a job prepareLinksContentUsage ran (${JOB_ID})
 }
 
 func samples(t *testing.T) []string {
@@ -225,8 +225,8 @@ func TestSamplesRunThroughTheirHandlers(t *testing.T) {
 				"${TOKEN}", token, "${USER_ID}", ten.AdminID,
 				"${ACCOUNT_ID}", ten.AccountID,
 			}, self...)...).Replace(string(raw))
-			text = prepareIssue5(t, env, ten, path).Replace(text)
-			text = prepareIssue4(t, env, ten, path).Replace(text)
+			text = prepareLinksContentUsage(t, env, ten, path).Replace(text)
+			text = prepareAdministration(t, env, ten, path).Replace(text)
 			text = prepareInvitation(t, env, ten, text).Replace(text)
 			function := strings.Split(path, "/")[0]
 
@@ -304,9 +304,9 @@ func contains(got, want any) bool {
 	return true
 }
 
-// prepareIssue5 gives the linked-account, content and usage samples the
+// prepareLinksContentUsage gives the linked-account, content and usage samples the
 // state they need beyond the tenant, and the placeholders that name it.
-func prepareIssue5(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
+func prepareLinksContentUsage(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
 	t.Helper()
 	ctx := context.Background()
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
@@ -405,12 +405,12 @@ func prepareInvitation(t *testing.T, env *testkit.Env, ten testkit.Tenant, text 
 		"${INVITEE_TOKEN}", session)
 }
 
-// prepareIssue4 gives the administration samples (edit/, delete/) what they
+// prepareAdministration gives the administration samples (edit/, delete/) what they
 // act on: a fresh member of the admin's account without a licence
 // (${MEMBER_ID}), suspended for reactivate; office seats for the licence
 // assignment; the plan an account is put on; a custom role to delete
 // (${ROLE_NAME}); an account to close and wipe (${CLOSE_ACCOUNT_ID}).
-func prepareIssue4(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
+func prepareAdministration(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
 	t.Helper()
 	if !strings.HasPrefix(path, "edit/") && !strings.HasPrefix(path, "delete/") {
 		return strings.NewReplacer()

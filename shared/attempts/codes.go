@@ -34,14 +34,19 @@ func (l Limiter) CountCode(ctx context.Context, key table.Key, attr, expiresAttr
 	return l.Store.Do(ctx, "count a code check", store.Update(key, expression.Add(n, expression.Value(1))).If(cond).OrFail(ErrCodeAttemptsUsed))
 }
 
-// ResetEmail is the writes of a successful second step (the first, the
-// password, was counted and left standing): the per-email counters of the
-// email start again, in the transaction that opens the session.
-func ResetEmail(c Check) []*store.Write {
+// SecondStepSucceeded is the writes of a successful second step (a code
+// after a right password), for the transaction that opens the session: the
+// per-email counters start again, and the address counter gets back the
+// password's reservation, as Succeeded does in a one-step sign-in (the
+// password's request could not know it would succeed). So people behind one
+// address who sign in with a code do not add up to that address's lock-out.
+func SecondStepSucceeded(c Check) []*store.Write {
 	var out []*store.Write
 	for _, s := range c.scopes() {
 		if s.reset {
 			out = append(out, store.Delete(s.key))
+		} else {
+			out = append(out, store.Update(s.key, expression.Add(expression.Name("count"), expression.Value(-1))))
 		}
 	}
 	return out

@@ -33,9 +33,9 @@ import (
 // and the session is opened in one transaction that consumes the challenge
 // (once), uses the code once (a TOTP step after the last accepted one, a
 // recovery code still in the set), checks the user is still as the
-// password found them, and resets the per-email counters of the password
-// limiter (the password's own attempt was left standing: a challenge is
-// not a success). A user who must enrol and has no factor gets an
+// password found them, and settles the password limiter as a one-step
+// sign-in does (attempts.SecondStepSucceeded; until then the password's
+// attempt stands: a challenge is not a success). A user who must enrol and has no factor gets an
 // enrolment challenge instead: a new authenticator key, and the first code
 // of it confirms the key and opens the session.
 
@@ -181,7 +181,7 @@ func (s *Service) VerifySignIn(ctx context.Context, in Verify) (Signed, error) {
 			If(expression.AttributeNotExists(expression.Name("usedAt")).And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))).
 			OrFail(ErrChallengeInvalid),
 		store.Check(t.User(u.ID), store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", ch.SessionEpoch))).OrFail(errUserChanged))
-	writes = append(writes, attempts.ResetEmail(attempts.Check{Tenant: t, Email: u.Email, Address: in.IP, Limits: settings.Limit()})...)
+	writes = append(writes, attempts.SecondStepSucceeded(attempts.Check{Tenant: t, Email: u.Email, Address: in.IP, Limits: settings.Limit()})...)
 	if err := s.Store.Transact(ctx, "verify the sign-in of "+u.ID, writes...); err != nil {
 		return Signed{}, err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/sms"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -37,7 +38,7 @@ type tfWorld struct {
 	user testkit.User
 }
 
-func newTFWorld(t *testing.T) *tfWorld {
+func newTFWorld(t testing.TB) *tfWorld {
 	t.Helper()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
@@ -53,7 +54,7 @@ func newTFWorld(t *testing.T) *tfWorld {
 	return &tfWorld{env: env, ten: ten, svc: svc, tf: tf, user: u}
 }
 
-func (w *tfWorld) loadUser(t *testing.T) identity.User {
+func (w *tfWorld) loadUser(t testing.TB) identity.User {
 	t.Helper()
 	var u identity.User
 	if ok, err := w.env.Store.Get(context.Background(), w.ten.User(w.user.ID), &u); err != nil || !ok {
@@ -67,7 +68,7 @@ func (w *tfWorld) actor() changelog.Actor {
 }
 
 // enrolTOTP enrols an authenticator with a computed code; it returns the key.
-func (w *tfWorld) enrolTOTP(t *testing.T) ([]byte, twofactor.Enrolled) {
+func (w *tfWorld) enrolTOTP(t testing.TB) ([]byte, twofactor.Enrolled) {
 	t.Helper()
 	ctx := context.Background()
 	u := w.loadUser(t)
@@ -87,9 +88,9 @@ func (w *tfWorld) enrolTOTP(t *testing.T) ([]byte, twofactor.Enrolled) {
 	return key, done
 }
 
-func (w *tfWorld) signIn(t *testing.T) auth.Signed {
+func (w *tfWorld) signIn(t testing.TB) auth.Signed {
 	t.Helper()
-	s, err := signIn(t, w.svc, w.ten, w.user.Email, w.user.Password)
+	s, err := w.svc.SignIn(context.Background(), auth.SignIn{Tenant: w.ten.Tenant, Email: w.user.Email, Password: w.user.Password, IP: "203.0.113.9", UserAgent: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +183,7 @@ func TestRecoveryCodeWorksOnce(t *testing.T) {
 }
 
 // smsCode reads the newest code the local SMS outbox received for phone.
-func smsCode(t *testing.T, phone string, want int) string {
+func smsCode(t testing.TB, phone string, want int) string {
 	t.Helper()
 	resp, err := http.Get(os.Getenv(sms.EnvEndpoint) + "/messages?phoneNumber=" + url.QueryEscape(phone))
 	if err != nil {
@@ -199,7 +200,7 @@ func smsCode(t *testing.T, phone string, want int) string {
 	return regexp.MustCompile(`\d{6}`).FindString(out.Messages[0].Message)
 }
 
-func (w *tfWorld) setPhone(t *testing.T) string {
+func (w *tfWorld) setPhone(t testing.TB) string {
 	t.Helper()
 	phone := fmt.Sprintf("+4477009%05d", rand.IntN(100000))
 	err := w.env.Store.Do(context.Background(), "set phone", store.Update(w.ten.User(w.user.ID), expression.Set(expression.Name("phone"), expression.Value(phone))))
@@ -209,7 +210,7 @@ func (w *tfWorld) setPhone(t *testing.T) string {
 	return phone
 }
 
-func (w *tfWorld) enrolSMS(t *testing.T) string {
+func (w *tfWorld) enrolSMS(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	phone := w.setPhone(t)
@@ -329,5 +330,31 @@ func TestConcurrentVerifiesCheckAtMostFiveCodes(t *testing.T) {
 	wg.Wait()
 	if counts["wrong_code"] > attempts.CodeAttempts || counts["wrong_code"]+counts["too_many_code_attempts"] != 30 {
 		t.Fatalf("30 concurrent verifies: %v", counts)
+	}
+}
+
+// People behind one address who sign in with a second step do not add up
+// to the address's lock-out: the verify gives back the password's count.
+func TestTwoStepSignInsGiveBackTheAddressCount(t *testing.T) {
+	t.Parallel()
+	w := newTFWorld(t)
+	key, _ := w.enrolTOTP(t)
+	settings, err := tenancy.Load(context.Background(), w.env.Store, w.ten.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := w.ten.Attempts("ADDRESS", "203.0.113.9")
+	now := w.env.Clock.Now()
+	err = w.env.Store.Do(context.Background(), "near the limit", store.Put(map[string]any{"PK": k.PK, "SK": k.SK, "type": "ATTEMPTS",
+		"count": settings.Limit().PerAddressFailures - 2, "windowEnd": now.Add(attempts.AddressWindow).Unix(), "lockedUntil": 0, "level": 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		w.env.Clock.Advance(twofactor.TOTPStep)
+		s := w.signIn(t)
+		if _, err := w.verify(s.SecondStep.Challenge, twofactor.TOTPCode(key, twofactor.Step(w.env.Clock.Now()))); err != nil {
+			t.Fatalf("sign-in %d: %v", i+1, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/acme/accountadmin/infra/local/api"
@@ -54,9 +55,11 @@ func TestExistingUserWithTwoFactorAcceptsThroughBothSteps(t *testing.T) {
 	if status != http.StatusOK || second.Token != "" || second.Challenge == "" {
 		t.Fatalf("the password alone: %d %s", status, body)
 	}
-	// The challenge is no session: the accept refuses it.
+	// The challenge is no session: the accept takes its bearer for nobody,
+	// and asks the existing user to sign in.
 	withChallenge := client{t: t, base: srv.URL, token: second.Challenge}
-	if status, _, body := withChallenge.do("POST", "/invitations/accept", map[string]string{"token": token}); status != http.StatusUnauthorized {
+	if status, _, body := withChallenge.do("POST", "/invitations/accept", map[string]string{"token": token}); status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(body), `"code":"sign_in_to_accept"`) {
 		t.Fatalf("accept with the challenge as a session: %d %s", status, body)
 	}
 	status, _, body = anon.do("POST", "/auth/sign-in/verify", map[string]string{"challenge": second.Challenge, "code": twofactor.TOTPCode(key, step+1)})

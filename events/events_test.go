@@ -22,7 +22,9 @@ import (
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/routes"
+	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
+	"github.com/acme/accountadmin/shared/twofactor"
 )
 
 // expected is the status each sample must produce; a sample not listed here
@@ -63,6 +65,14 @@ var expected = map[string]int{
 	"auth/sign-in.json":  201,
 	"auth/me.json":       200,
 	"auth/sign-out.json": 204,
+	// Second factors. The samples run as the admin, who must keep signing
+	// in with a password alone: nothing here enrols them.
+	"auth/two-factor.json":                200,
+	"auth/two-factor-start.json":          200, // a pending authenticator key only
+	"auth/two-factor-confirm.json":        409, // runs before the start: nothing_to_confirm
+	"auth/two-factor-recovery-codes.json": 409, // the admin has no second factor
+	"auth/sign-in-verify.json":            401, // an unknown challenge: challenge_invalid
+	"edit/reset-two-factor.json":          204, // ${MEMBER_ID} enrolled first
 
 	"invite/create.json": 201,
 	"invite/list.json":   200,
@@ -424,6 +434,10 @@ func prepareAdministration(t *testing.T, env *testkit.Env, ten testkit.Tenant, p
 	member := env.AddUser(t, ten, ten.AccountID, "member-"+slug+"@"+ten.ID()+".example", "-")
 	var err error
 	switch path {
+	case "edit/reset-two-factor.json":
+		k := ten.TwoFactor(member.ID)
+		err = env.Store.Do(ctx, "enrol the member", store.Put(twofactor.Factors{PK: k.PK, SK: k.SK, Type: "TWOFACTOR", UserID: member.ID,
+			TOTP: "v1.sealed.elsewhere", Recovery: []string{"hash"}}))
 	case "edit/assign-licence.json":
 		_, err = adm.SetSeats(ctx, administration.SetSeats{Caller: op, AccountID: ten.AccountID, Licence: "office", Purchased: 10})
 	case "edit/set-plan.json":

@@ -34,8 +34,10 @@ import (
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/sesmail"
+	"github.com/acme/accountadmin/shared/sms"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
+	"github.com/acme/accountadmin/shared/twofactor"
 )
 
 // The demo tenant that `make dev` seeds.
@@ -75,6 +77,7 @@ func dev(args []string) error {
 	port := fs.Int("port", 3000, "HTTP API port")
 	dynamoPort := fs.Int("dynamodb-port", 8000, "DynamoDB Local port")
 	sesPort := fs.Int("ses-port", 8005, "SES local port (its inbox is served there too)")
+	smsPort := fs.Int("sms-port", 8006, "local SMS outbox port (its page and GET /messages)")
 	data := fs.String("data", ".local/dynamodb", "where DynamoDB Local keeps its data")
 	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
 	_ = fs.Parse(args)
@@ -95,7 +98,7 @@ func dev(args []string) error {
 		}
 	}
 	defer logFile.Close()
-	st, err := stack.Start(ctx, stack.Options{Root: root, DynamoPort: *dynamoPort, SESPort: *sesPort,
+	st, err := stack.Start(ctx, stack.Options{Root: root, DynamoPort: *dynamoPort, SESPort: *sesPort, SMSPort: *smsPort,
 		DataDir: filepath.Join(root, *data), Log: logFile})
 	if err != nil {
 		return err
@@ -110,6 +113,10 @@ func dev(args []string) error {
 		"SENDER_EMAIL":                "no-reply@demo.test",
 		"PUBLIC_BASE_URL":             base,
 		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
+		twofactor.EnvKMSEndpoint:      st.KMSEndpoint,
+		twofactor.EnvKeyID:            st.TwoFactorKeyID,
+		sms.EnvEndpoint:               st.SMSEndpoint,
+		sms.EnvSenderID:               "DemoAdmin",
 	})
 	deps, err := app.FromEnv(ctx)
 	if err != nil {
@@ -145,6 +152,7 @@ Account administration service, running locally.
 
   HTTP API     %s
   Inbox (SES)  %s
+  SMS outbox   %s
   DynamoDB     %s  (table %s, data in %s)
 
   Sign in as the demo tenant's admin:
@@ -160,7 +168,7 @@ Account administration service, running locally.
     curl -X POST %s/_local/clock -d '{"advance":"8d"}'   (or {"set":"<RFC 3339 instant>"}; GET shows it)
 
 Ctrl-C stops everything.
-`, base, st.SESEndpoint, st.DynamoEndpoint, deps.Config.Table, *data, demoTenant, demoEmail, demoPassword,
+`, base, st.SESEndpoint, st.SMSEndpoint, st.DynamoEndpoint, deps.Config.Table, *data, demoTenant, demoEmail, demoPassword,
 		base, demoTenant, demoEmail, demoPassword, base, base)
 	if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -201,13 +209,17 @@ func test(args []string) (int, error) {
 		return 1, err
 	}
 	defer st.Stop()
-	fmt.Fprintf(os.Stderr, "local stack: DynamoDB Local %s, SES local %s\n", st.DynamoEndpoint, st.SESEndpoint)
+	fmt.Fprintf(os.Stderr, "local stack: DynamoDB Local %s, SES local %s, local-kms %s, local SMS outbox %s\n",
+		st.DynamoEndpoint, st.SESEndpoint, st.KMSEndpoint, st.SMSEndpoint)
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(),
 		awsclient.EnvDynamoDBEndpoint+"="+st.DynamoEndpoint,
 		awsclient.EnvSESEndpoint+"="+st.SESEndpoint,
 		"AWS_REGION=us-east-1",
+		twofactor.EnvKMSEndpoint+"="+st.KMSEndpoint,
+		twofactor.EnvKeyID+"="+st.TwoFactorKeyID,
+		sms.EnvEndpoint+"="+st.SMSEndpoint,
 	)
 	err = cmd.Run()
 	var exit *exec.ExitError

@@ -21,19 +21,21 @@ const (
 
 // Account is a customer organisation inside a tenant.
 type Account struct {
-	PK        string    `dynamodbav:"PK"`
-	SK        string    `dynamodbav:"SK"`
-	Type      string    `dynamodbav:"type"`
-	ID        string    `dynamodbav:"id"`
-	Name      string    `dynamodbav:"name"`
-	Status    string    `dynamodbav:"status"`
-	ParentID  string    `dynamodbav:"parentId,omitempty"`
-	PlanID    string    `dynamodbav:"planId,omitempty"`
-	Version   int64     `dynamodbav:"version"`
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	UpdatedAt time.Time `dynamodbav:"updatedAt"`
-	GSI2PK    string    `dynamodbav:"GSI2PK"`
-	GSI2SK    string    `dynamodbav:"GSI2SK"`
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
+	Type     string `dynamodbav:"type"`
+	ID       string `dynamodbav:"id"`
+	Name     string `dynamodbav:"name"`
+	Status   string `dynamodbav:"status"`
+	ParentID string `dynamodbav:"parentId,omitempty"`
+	PlanID   string `dynamodbav:"planId,omitempty"`
+	// TwoFactorRequired: no session in this account without a second factor.
+	TwoFactorRequired bool      `dynamodbav:"twoFactorRequired,omitempty"`
+	Version           int64     `dynamodbav:"version"`
+	CreatedAt         time.Time `dynamodbav:"createdAt"`
+	UpdatedAt         time.Time `dynamodbav:"updatedAt"`
+	GSI2PK            string    `dynamodbav:"GSI2PK"`
+	GSI2SK            string    `dynamodbav:"GSI2SK"`
 	// The directory by creation instant (table.AccountsByCreated).
 	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
 	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -23,6 +24,7 @@ import (
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
+	"github.com/acme/accountadmin/shared/twofactor"
 )
 
 // Service signs in, signs out and authorizes.
@@ -34,6 +36,9 @@ type Service struct {
 	// sign-in; nil sends none (such a user then cannot finish signing in:
 	// 503 email_not_configured).
 	Mail Mailer
+	// TwoFactor enrols and checks second factors; nil checks codes with no
+	// sealer and no SMS (users with none sign in as before).
+	TwoFactor *twofactor.Service
 }
 
 // Mailer sends one email; *sesmail.Sender is one.
@@ -69,6 +74,10 @@ type Signed struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 	UserID    string    `json:"userId"`
 	AccountID string    `json:"accountId"`
+	// RecoveryCodes are shown once, when a sign-in enrolled the user.
+	RecoveryCodes []string `json:"recoveryCodes,omitempty"`
+	// SecondStep, instead of a token: the sign-in needs a code (no session yet).
+	SecondStep *SecondStep `json:"-"`
 }
 
 // SignIn checks the password and opens a session. The answer for an unknown
@@ -121,7 +130,8 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 	if accountID == "" {
 		accountID = user.HomeAccountID
 	}
-	if err := s.checkAccountAccess(ctx, t, user, accountID); err != nil {
+	factors, required, err := s.checkAccountAccess(ctx, t, user, accountID)
+	if err != nil {
 		return Signed{}, err
 	}
 	var proof []*store.Write
@@ -130,6 +140,9 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (Signed, error) {
 			return Signed{}, err
 		}
 		user.EmailUnverified = false
+	}
+	if needsSecondStep(factors, user, required || settings.TwoFactorRequired) {
+		return s.startSecondStep(ctx, t, user, accountID, factors, proof)
 	}
 	signed, writes := s.NewSession(t, user, accountID, settings.SessionTTL(), in.IP, in.UserAgent)
 	writes = append(writes, reserved.Succeeded()...)
@@ -149,6 +162,11 @@ func (s *Service) Attempts() attempts.Limiter {
 // out and the writes (session and access-history entry) to commit, alone or
 // inside a larger transaction such as accepting an invitation.
 func (s *Service) NewSession(t table.Tenant, user identity.User, accountID string, ttl time.Duration, ip, ua string) (Signed, []*store.Write) {
+	return s.newSession(t, user, accountID, ttl, ip, ua, "")
+}
+
+// newSession is NewSession recording how the sign-in was proven (method).
+func (s *Service) newSession(t table.Tenant, user identity.User, accountID string, ttl time.Duration, ip, ua, method string) (Signed, []*store.Write) {
 	now := s.Clock.Now()
 	tok := identity.NewToken(t)
 	sess := identity.NewSession(t, tok, s.IDs.NewID(), user, accountID, now, ttl)
@@ -157,6 +175,7 @@ func (s *Service) NewSession(t table.Tenant, user identity.User, accountID strin
 		via = identity.AccessViaExternal
 	}
 	entry := identity.NewAccessEntry(t, s.IDs.NewID(), user.ID, "sign_in", accountID, now, ip, ua).Of(user, via)
+	entry.Method = method
 	return Signed{Token: string(tok), ExpiresAt: time.Unix(sess.ExpiresAt, 0).UTC(), UserID: user.ID, AccountID: accountID},
 		[]*store.Write{store.Put(sess).If(store.NotExists()), store.Put(entry)}
 }
@@ -176,39 +195,53 @@ func (s *Service) userByEmail(ctx context.Context, t table.Tenant, email string)
 // account. Operators sign in to their home account or one they hold a
 // licensed membership in; they enter customer accounts by switching, with a
 // reason (access.EntersAsSupport).
-func (s *Service) checkAccountAccess(ctx context.Context, t table.Tenant, user identity.User, accountID string) error {
+func (s *Service) checkAccountAccess(ctx context.Context, t table.Tenant, user identity.User, accountID string) (twofactor.Factors, bool, error) {
+	var factors twofactor.Factors
 	if accountID == "" {
-		return ErrNoAccess
+		return factors, false, ErrNoAccess
 	}
-	items, err := s.Store.GetMany(ctx, []table.Key{t.Account(accountID), t.Membership(accountID, user.ID)})
+	// The user's second factors come in the same batch (no extra call).
+	items, err := s.Store.GetMany(ctx, []table.Key{t.Account(accountID), t.Membership(accountID, user.ID), t.TwoFactor(user.ID)})
 	if err != nil {
-		return err
+		return factors, false, err
 	}
+	if fi, ok := items[t.TwoFactor(user.ID)]; ok {
+		if err := attributevalue.UnmarshalMap(fi, &factors); err != nil {
+			return factors, false, apperr.Internal("decode second factors", err)
+		}
+	}
+	required, err := s.accountAccess(t, user, accountID, items)
+	return factors, required, err
+}
+
+// accountAccess is checkAccountAccess's decision on what it read; it
+// reports whether the account requires a second factor.
+func (s *Service) accountAccess(t table.Tenant, user identity.User, accountID string, items map[table.Key]map[string]types.AttributeValue) (bool, error) {
 	var acc accounts.Account
 	ai, ok := items[t.Account(accountID)]
 	if !ok {
-		return ErrNoAccess
+		return false, ErrNoAccess
 	}
 	if err := attributevalue.UnmarshalMap(ai, &acc); err != nil {
-		return apperr.Internal("decode account", err)
+		return false, apperr.Internal("decode account", err)
 	}
 	if acc.Status != accounts.StatusActive {
-		return apperr.New(apperr.KindForbidden, "account_closed", "this account is closed")
+		return false, apperr.New(apperr.KindForbidden, "account_closed", "this account is closed")
 	}
 	var m accounts.Membership
 	if mi, ok := items[t.Membership(accountID, user.ID)]; ok {
 		if err := attributevalue.UnmarshalMap(mi, &m); err != nil {
-			return apperr.Internal("decode membership", err)
+			return false, apperr.Internal("decode membership", err)
 		}
 	}
 	licensed := m.Licence != ""
 	switch {
 	case access.EntersAsSupport(user.Operator, user.HomeAccountID, accountID, licensed):
-		return ErrSwitchAsSupport
+		return false, ErrSwitchAsSupport
 	case !user.Operator && !licensed:
-		return ErrNoAccess
+		return false, ErrNoAccess
 	}
-	return nil
+	return acc.TwoFactorRequired, nil
 }
 
 // SignOut revokes the session of token (which must be the caller's own).

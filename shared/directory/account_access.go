@@ -37,6 +37,7 @@ type AccountAccessEntry struct {
 	User      AccessUser `json:"user"`
 	Via       string     `json:"via"`              // member, external, support
 	Reason    string     `json:"reason,omitempty"` // support: why they entered
+	Method    string     `json:"method,omitempty"` // how the sign-in was proven: password, totp, sms, recovery
 	IP        string     `json:"ip,omitempty"`
 	UserAgent string     `json:"userAgent,omitempty"`
 }
@@ -80,7 +81,7 @@ func (d *Directory) AccountAccessHistory(ctx context.Context, caller access.Call
 	for _, e := range entries {
 		p := people[e.UserID]
 		a := AccountAccessEntry{ID: e.ID, Event: e.Event, At: e.At, User: AccessUser{ID: e.UserID, Name: e.UserName, Email: e.UserEmail},
-			Via: e.Via, Reason: e.Reason}
+			Via: e.Via, Reason: e.Reason, Method: e.Method}
 		if a.User.Name == "" && a.User.Email == "" && p.found {
 			a.User.Name, a.User.Email, a.User.FromProfile = p.name, p.email, true
 		}

@@ -156,6 +156,7 @@ type Access struct {
 	UserAgent string    `json:"userAgent,omitempty"`
 	ActorID   string    `json:"actorId,omitempty"` // the support person who acted via "switch account"
 	Reason    string    `json:"reason,omitempty"`
+	Method    string    `json:"method,omitempty"` // how a sign-in was proven: password, totp, sms, recovery
 }
 
 // AccessPage is one page of an access history, newest first.

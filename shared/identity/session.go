@@ -104,7 +104,10 @@ type AccessEntry struct {
 	UserAgent string    `dynamodbav:"userAgent,omitempty"`
 	ActorID   string    `dynamodbav:"actorId,omitempty"` // a support person acting in the account
 	Reason    string    `dynamodbav:"reason,omitempty"`
-	TTL       int64     `dynamodbav:"ttl,omitempty"`
+	// Method is how a sign-in was proven: password alone, or its second
+	// step (totp, sms, recovery).
+	Method string `dynamodbav:"method,omitempty"`
+	TTL    int64  `dynamodbav:"ttl,omitempty"`
 
 	// The user as they were at the time (see Of); absent on entries whose
 	// writer did not record them: readers then show the current profile.

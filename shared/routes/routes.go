@@ -59,6 +59,12 @@ var Table = []Route{
 	{Method: "POST", Path: "/auth/sign-in", Function: "auth", BodyLimit: 4 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
 	{Method: "POST", Path: "/auth/sign-out", Function: "auth", Auth: true},
 	{Method: "GET", Path: "/me", Function: "auth", Auth: true},
+	// The second step of a sign-in, and enrolling second factors.
+	{Method: "POST", Path: "/auth/sign-in/verify", Function: "auth", BodyLimit: 1 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
+	{Method: "GET", Path: "/me/two-factor", Function: "auth", Auth: true},
+	{Method: "POST", Path: "/me/two-factor", Function: "auth", Auth: true, BodyLimit: 1 * KiB, NoStore: true},         // answers a key, shown once
+	{Method: "POST", Path: "/me/two-factor/confirm", Function: "auth", Auth: true, BodyLimit: 1 * KiB, NoStore: true}, // answers recovery codes
+	{Method: "POST", Path: "/me/two-factor/recovery-codes", Function: "auth", Auth: true, NoStore: true},              // answers new recovery codes
 
 	// Idempotent when it sends the email; with sendEmail false the answer
 	// holds the links, is no-store and is never stored for a replay.
@@ -121,6 +127,7 @@ var Table = []Route{
 	{Method: "PUT", Path: "/accounts/{accountId}/users/{userId}/licence", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
 	{Method: "PATCH", Path: "/users/{userId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
 	{Method: "PUT", Path: "/users/{userId}/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB},
+	{Method: "DELETE", Path: "/users/{userId}/two-factor", Function: "edit", Auth: true}, // an admin's reset: enrol again at next sign-in
 	{Method: "POST", Path: "/users/{userId}/suspend", Function: "edit", Auth: true, Idempotent: true},
 	{Method: "POST", Path: "/users/{userId}/reactivate", Function: "edit", Auth: true, Idempotent: true},
 	{Method: "POST", Path: "/users/{userId}/sign-out", Function: "edit", Auth: true, Idempotent: true},

@@ -33,6 +33,10 @@ import (
 //	T#t#U#u                ACCESS#id          access history entry        GSI1 an account's access history
 //	T#t#U#u                QUOTA#INVITE#hour  invitations u sent per hour -
 //	T#t#U#u                EMAILPROOF         the pending code proving u's address -
+//	T#t#U#u                TWOFACTOR          u's second factors (sealed TOTP key, verified mobile, recovery hashes) -
+//	T#t#U#u                QUOTA#SMS#hour     SMS codes sent to u per hour -
+//	T#t#CAP                SMS#hour           SMS codes sent in t per hour -
+//	T#t#CHALLENGE#hash     CHALLENGE          a sign-in's second step, by token hash -
 //	T#t#S#hash             SESSION            session by token hash       GSI1 a user's sessions
 //	T#t#SIGNIN#email       THROTTLE           failed sign-in counter      -
 //	T#t#A#a                ACCOUNT            account                     GSI2 accounts by name
@@ -164,6 +168,28 @@ func (t Tenant) Attempts(scope, subject string) Key {
 // a code (replacing an earlier one), read and deleted under the condition
 // that it is the very code checked when it proves the address. GetItem.
 func (t Tenant) EmailProof(userID string) Key { return Key{t.prefix() + "#U#" + userID, "EMAILPROOF"} }
+
+// TwoFactor: a user's second factors, read with the membership and account
+// at sign-in (BatchGetItem), updated under conditions by enrolment, by the
+// verify that uses a code once (last TOTP step, recovery code) and deleted by
+// an admin's reset. GetItem.
+func (t Tenant) TwoFactor(userID string) Key { return Key{t.prefix() + "#U#" + userID, "TWOFACTOR"} }
+
+// SMSUserQuota / SMSTenantQuota: SMS codes sent to a user, and in the whole
+// tenant, in one hour; a conditional ADD before each send. UpdateItem.
+func (t Tenant) SMSUserQuota(userID string, hour time.Time) Key {
+	return Key{t.prefix() + "#U#" + userID, "QUOTA#SMS#" + hourID(hour)}
+}
+
+// SMSTenantQuota: see SMSUserQuota.
+func (t Tenant) SMSTenantQuota(hour time.Time) Key { return Key{t.capPK(), "SMS#" + hourID(hour)} }
+
+// SignInChallenge: the second step of a sign-in whose password was right,
+// by the SHA-256 of its token (as sessions): put by the sign-in, read,
+// counted and consumed under conditions by POST /auth/sign-in/verify. GetItem.
+func (t Tenant) SignInChallenge(tokenHash string) Key {
+	return Key{t.prefix() + "#CHALLENGE#" + tokenHash, "CHALLENGE"}
+}
 
 // Account: read or update an account by id. GetItem.
 func (t Tenant) Account(accountID string) Key { return Key{t.accountPK(accountID), "ACCOUNT"} }

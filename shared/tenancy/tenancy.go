@@ -29,6 +29,9 @@ type Settings struct {
 	Name           string `dynamodbav:"name"`
 	DefaultRole    string `dynamodbav:"defaultRole"`
 	DefaultLicence string `dynamodbav:"defaultLicence"`
+	// TwoFactorRequired: nobody in the tenant gets a session without a
+	// second factor (those without one enrol at sign-in).
+	TwoFactorRequired bool `dynamodbav:"twoFactorRequired,omitempty"`
 	// LicenceTypes is the tenant's catalogue of licence types; a tenant
 	// stored before catalogues existed has none and gets
 	// licences.DefaultCatalogue (see Catalogue).

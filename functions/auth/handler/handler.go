@@ -25,10 +25,16 @@ func New(d app.Deps) httpapi.LambdaHandler {
 	if d.Mail != nil && d.Config.Sender != "" {
 		h.auth.Mail = d.Mail // proves an unverified address at first sign-in
 	}
+	h.auth.TwoFactor = twoFactorService(d)
 	return httpapi.Serve(d.Log, h.auth, httpapi.Mux{
-		"POST /auth/sign-in":  h.signIn,
-		"POST /auth/sign-out": h.signOut,
-		"GET /me":             h.me,
+		"POST /auth/sign-in":                 h.signIn,
+		"POST /auth/sign-out":                h.signOut,
+		"GET /me":                            h.me,
+		"POST /auth/sign-in/verify":          h.verify,
+		"GET /me/two-factor":                 h.twoFactorStatus,
+		"POST /me/two-factor":                h.startEnrolment,
+		"POST /me/two-factor/confirm":        h.confirmEnrolment,
+		"POST /me/two-factor/recovery-codes": h.regenerateRecovery,
 	})
 }
 
@@ -70,6 +76,11 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 		IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent})
 	if err != nil {
 		return httpapi.Response{}, err
+	}
+	if signed.SecondStep != nil { // no session yet: POST /auth/sign-in/verify
+		resp := httpapi.JSON(http.StatusOK, signed.SecondStep)
+		resp.Headers["Cache-Control"] = "no-store"
+		return resp, nil
 	}
 	resp := httpapi.JSON(http.StatusCreated, signed)
 	resp.Headers["Cache-Control"] = "no-store"

@@ -10,6 +10,7 @@
 //	PUT    /accounts/{accountId}/users/{userId}/licence a member's licence (If-Match)
 //	PATCH  /users/{userId}                             profile and email (If-Match)
 //	PUT    /users/{userId}/password                    an admin sets or generates a password
+//	DELETE /users/{userId}/two-factor                  an admin resets a user's second factor
 //	POST   /users/{userId}/suspend                     suspend everywhere (Idempotency-Key)
 //	POST   /users/{userId}/reactivate                  reactivate (Idempotency-Key)
 //	POST   /users/{userId}/sign-out                    revoke every session (Idempotency-Key)
@@ -64,6 +65,7 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 		"PUT /accounts/{accountId}/users/{userId}/licence": h.assignLicence,
 		"PATCH /users/{userId}":                            h.editProfile,
 		"PUT /users/{userId}/password":                     h.setPassword,
+		"DELETE /users/{userId}/two-factor":                h.resetTwoFactor,
 		"POST /users/{userId}/suspend":                     idem(h.suspend),
 		"POST /users/{userId}/reactivate":                  idem(h.reactivate),
 		"POST /users/{userId}/sign-out":                    idem(h.signOutEverywhere),
@@ -292,6 +294,17 @@ func (h handler) setPassword(ctx context.Context, req httpapi.Request) (httpapi.
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, res), nil
+}
+
+func (h handler) resetTwoFactor(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, _, err := input(ctx, req, nil)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := h.admin.ResetTwoFactor(ctx, caller, req.PathParameters["userId"]); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.NoContent(), nil
 }
 
 func (h handler) suspend(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {

@@ -53,6 +53,10 @@ type StackProps struct {
 	// AlarmEmail, when set, is subscribed to the alarm topic.
 	AlarmEmail string
 
+	// SMSSenderID is the alphanumeric sender id of SMS codes (where the
+	// destination country allows one); empty uses the account's default.
+	SMSSenderID string
+
 	// Routes and Jobs default (when nil) to routes.Table and routes.Jobs, the
 	// tables the local HTTP API serves; tests pass others to exercise
 	// functions and jobs the service does not have yet.
@@ -81,6 +85,7 @@ const (
 	CtxPublicRate    = "publicRateLimit"    // each public route's own limit, requests per second
 	CtxPublicBurst   = "publicBurstLimit"   // each public route's own burst
 	CtxAlarmEmail    = "alarmEmail"
+	CtxSMSSenderID   = "smsSenderId"
 )
 
 // PropsFromContext reads the props from the CDK context, resolving the asset
@@ -115,6 +120,7 @@ func PropsFromContext(node constructs.Node) (*StackProps, error) {
 		PublicBaseURL: str(CtxPublicBaseURL),
 		CorsOrigins:   splitList(str(CtxCorsOrigins)),
 		AlarmEmail:    str(CtxAlarmEmail),
+		SMSSenderID:   str(CtxSMSSenderID),
 	}
 	var err error
 	if p.ThrottleRate, err = num(CtxThrottleRate); err != nil {

@@ -58,6 +58,7 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 	tbl := buildTable(s)
 	sender := buildSenderIdentity(s, props)
 	fns := buildFunctions(s, props, tbl, sender)
+	buildTwoFactor(s, props, fns)
 	api, stage := buildAPI(s, props, fns)
 	linkPublicBaseURL(props, fns, api)
 	deadLetters := buildSchedules(s, props, fns)

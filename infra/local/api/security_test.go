@@ -11,6 +11,7 @@ import (
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/testkit"
+	"github.com/acme/accountadmin/shared/twofactor"
 )
 
 // securityRow is one route of the security matrix. prepare builds, on fresh
@@ -67,6 +68,7 @@ const (
 // invitation link (the invitee may have no account yet).
 var publicRoutes = []string{
 	"POST /auth/sign-in",
+	"POST /auth/sign-in/verify",
 	"GET /invitations/accept",
 	"POST /invitations/accept",
 }
@@ -101,6 +103,34 @@ var securityMatrix = []securityRow{
 	}},
 	{route: "GET /me", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/me", as: w.adminTok}
+	}},
+
+	// Second factors: the second step of a sign-in, and one's own enrolment.
+	{route: "POST /auth/sign-in/verify", want: 201, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		key := w.enrolTOTP(t, m)
+		code := twofactor.TOTPCode(key, twofactor.Step(w.env.Clock.Now())+1)
+		return probe{method: "POST", path: "/auth/sign-in/verify", body: jsonBody(map[string]string{"challenge": w.challenge(t, m), "code": code})}
+	}},
+	{route: "GET /me/two-factor", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "GET", path: "/me/two-factor", as: w.adminTok}
+	}},
+	{route: "POST /me/two-factor", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		return probe{method: "POST", path: "/me/two-factor", body: `{"method":"totp"}`, as: w.signIn(t, w.a, m.Email, "")}
+	}},
+	{route: "POST /me/two-factor/confirm", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		tok := w.signIn(t, w.a, m.Email, "")
+		key := w.startTOTP(t, m)
+		code := twofactor.TOTPCode(key, twofactor.Step(w.env.Clock.Now()))
+		return probe{method: "POST", path: "/me/two-factor/confirm", body: jsonBody(map[string]string{"method": "totp", "code": code}), as: tok}
+	}},
+	{route: "POST /me/two-factor/recovery-codes", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		tok := w.signIn(t, w.a, m.Email, "")
+		w.enrolTOTP(t, m)
+		return probe{method: "POST", path: "/me/two-factor/recovery-codes", as: tok}
 	}},
 
 	// Invitations.
@@ -292,6 +322,11 @@ var securityMatrix = []securityRow{
 		w.remember(strongPassword)
 		return probe{method: "PUT", path: "/users/" + w.member(t, w.a.AccountID, "").ID + "/password", as: w.adminTok,
 			body: jsonBody(map[string]string{"adminPassword": testkit.Password, "password": strongPassword})}
+	}},
+	{route: "DELETE /users/{userId}/two-factor", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		w.enrolled(t, m)
+		return probe{method: "DELETE", path: "/users/" + m.ID + "/two-factor", as: w.adminTok}
 	}},
 	{route: "POST /users/{userId}/suspend", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "POST", path: "/users/" + w.member(t, w.a.AccountID, "").ID + "/suspend", headers: idem("suspend"), as: w.adminTok}
@@ -506,6 +541,7 @@ func TestSecurityMatrix(t *testing.T) {
 			status, body, _ := w.do(t, p.as, p)
 			check(rightfulCall, status, row.want, body)
 			w.rememberFrom(body)
+			w.rememberSecondFactor(body)
 		})
 	}
 	t.Run("an associate stays their home account's", func(t *testing.T) { w.checkAssociateHome(t) })

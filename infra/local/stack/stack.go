@@ -30,6 +30,8 @@ type Options struct {
 	Root        string // the repository root
 	DynamoPort  int    // 0 = a free port
 	SESPort     int    // 0 = a free port
+	KMSPort     int    // 0 = a free port
+	SMSPort     int    // 0 = a free port
 	DataDir     string // "" = in memory; else DynamoDB Local keeps its data there
 	Log         io.Writer
 	DynamoFlags []string
@@ -39,7 +41,14 @@ type Options struct {
 type Stack struct {
 	DynamoEndpoint string
 	SESEndpoint    string
-	procs          []*exec.Cmd
+	// KMSEndpoint is local-kms, run in this process; TwoFactorKeyID the key
+	// that seals second-factor secrets there.
+	KMSEndpoint    string
+	TwoFactorKeyID string
+	// SMSEndpoint is the local SMS outbox (SNS Publish; GET / and /messages).
+	SMSEndpoint string
+	procs       []*exec.Cmd
+	stops       []func()
 }
 
 // Start launches DynamoDB Local and SES local and waits until both answer.
@@ -92,7 +101,37 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	if err := s.startTwoFactor(ctx, o); err != nil {
+		s.Stop()
+		return nil, err
+	}
 	return s, nil
+}
+
+// startTwoFactor starts local-kms with the key of second-factor secrets,
+// and the local SMS outbox.
+func (s *Stack) startTwoFactor(ctx context.Context, o Options) error {
+	dir, cleanup, err := kmsDir(o.DataDir)
+	if err != nil {
+		return fmt.Errorf("local kms dir: %w", err)
+	}
+	k, ep, err := startKMS(dir, o.KMSPort, o.Log)
+	if err != nil {
+		cleanup()
+		return err
+	}
+	s.stops = append(s.stops, func() { k.stop(); cleanup() })
+	s.KMSEndpoint, s.TwoFactorKeyID = ep, TwoFactorKeyAlias
+	if err := EnsureTwoFactorKey(ctx, ep); err != nil {
+		return err
+	}
+	outbox, ep, err := startSMSOutbox(o.SMSPort)
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, func() { _ = outbox.srv.Close() })
+	s.SMSEndpoint = ep
+	return nil
 }
 
 func (s *Stack) spawn(dir string, log io.Writer, name string, args ...string) error {
@@ -125,6 +164,10 @@ func (s *Stack) Stop() {
 		}
 	}
 	s.procs = nil
+	for _, stop := range s.stops {
+		stop()
+	}
+	s.stops = nil
 }
 
 func waitHTTP(ctx context.Context, url string, deadline time.Time) error {

@@ -1,0 +1,176 @@
+package handler
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/app"
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/routes"
+	"github.com/acme/accountadmin/shared/sms"
+	"github.com/acme/accountadmin/shared/twofactor"
+)
+
+// twoFactorService seals with the KMS key and texts through SNS when the
+// environment names them (TWO_FACTOR_KEY_ID, SMS_ENABLED or a local SMS
+// endpoint); the clients are built once, here, at init.
+func twoFactorService(d app.Deps) *twofactor.Service {
+	tf := &twofactor.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Sealer: twofactor.SealerFromEnv(d.AWS), Issuer: "Account administration"}
+	if s := sms.FromEnv(d.AWS); s != nil {
+		tf.SMS = s
+	}
+	return tf
+}
+
+type verifyRequest struct {
+	Challenge string `json:"challenge"`
+	Code      string `json:"code"`
+}
+
+// verify is POST /auth/sign-in/verify: the second step of a sign-in.
+func (h handler) verify(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body verifyRequest
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	body.Code = strings.TrimSpace(body.Code)
+	f.Check(body.Challenge != "" && len(body.Challenge) <= 200, "challenge", "required", "the challenge of the sign-in is required")
+	f.Check(body.Code != "" && len(body.Code) <= 32, "code", "required", "the code (6 digits, or a recovery code) is required")
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	signed, err := h.auth.VerifySignIn(ctx, auth.Verify{Challenge: body.Challenge, Code: body.Code,
+		IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent})
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusCreated, signed)
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}
+
+// twoFactorView is GET /me/two-factor: which methods, never a secret.
+type twoFactorView struct {
+	Methods           []string `json:"methods"`
+	Phone             string   `json:"phone,omitempty"`
+	PhoneVerified     bool     `json:"phoneVerified"`
+	RecoveryCodesLeft int      `json:"recoveryCodesLeft"`
+}
+
+func (h handler) caller(ctx context.Context, req httpapi.Request) (access.Caller, identity.User, error) {
+	c, err := access.CallerFrom(ctx)
+	if err != nil {
+		return c, identity.User{}, err
+	}
+	u, err := directory.LoadUser(ctx, h.auth.Store, c.Tenant, c.UserID)
+	return c, u, err
+}
+
+func (h handler) twoFactorStatus(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	c, u, err := h.caller(ctx, req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	fs, err := h.auth.TwoFactor.Load(ctx, c.Tenant, u.ID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	v := twoFactorView{Methods: fs.Methods(u), Phone: u.Phone, PhoneVerified: u.Phone != "" && fs.SMSPhone == u.Phone, RecoveryCodesLeft: len(fs.Recovery)}
+	if v.Methods == nil {
+		v.Methods = []string{}
+	}
+	return httpapi.JSON(http.StatusOK, v), nil
+}
+
+type enrolRequest struct {
+	Method string `json:"method"` // totp or sms
+}
+
+// startEnrolment is POST /me/two-factor: a new authenticator key (shown
+// this once), or a code texted to the profile's mobile number.
+func (h handler) startEnrolment(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body enrolRequest
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	f.Check(body.Method == twofactor.MethodTOTP || body.Method == twofactor.MethodSMS, "method", "invalid", "method is totp or sms")
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	c, u, err := h.caller(ctx, req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var out any
+	if body.Method == twofactor.MethodTOTP {
+		out, err = h.auth.TwoFactor.StartTOTP(ctx, c.Tenant, u)
+	} else {
+		out, err = h.auth.TwoFactor.StartPhone(ctx, c.Tenant, u)
+	}
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusOK, out)
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}
+
+type confirmRequest struct {
+	Method string `json:"method"`
+	Code   string `json:"code"`
+}
+
+// confirmEnrolment is POST /me/two-factor/confirm: the first code proves
+// the authenticator or the mobile; recovery codes are shown this once.
+func (h handler) confirmEnrolment(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body confirmRequest
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	f.Check(body.Method == twofactor.MethodTOTP || body.Method == twofactor.MethodSMS, "method", "invalid", "method is totp or sms")
+	f.Check(validCode(body.Code), "code", "invalid", "the code is 6 digits")
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	c, u, err := h.caller(ctx, req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var out twofactor.Enrolled
+	if body.Method == twofactor.MethodTOTP {
+		out, err = h.auth.TwoFactor.ConfirmTOTP(ctx, c.Tenant, u, changelog.ActorOf(c), u.HomeAccountID, body.Code)
+	} else {
+		out, err = h.auth.TwoFactor.ConfirmPhone(ctx, c.Tenant, u, changelog.ActorOf(c), u.HomeAccountID, body.Code)
+	}
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusOK, out)
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}
+
+// regenerateRecovery is POST /me/two-factor/recovery-codes.
+func (h handler) regenerateRecovery(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	c, u, err := h.caller(ctx, req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	codes, err := h.auth.TwoFactor.RegenerateRecovery(ctx, c.Tenant, u, changelog.ActorOf(c), u.HomeAccountID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusOK, map[string]any{"recoveryCodes": codes})
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}

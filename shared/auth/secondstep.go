@@ -1,0 +1,254 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/attempts"
+	"github.com/acme/accountadmin/shared/changelog"
+	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/tenancy"
+	"github.com/acme/accountadmin/shared/twofactor"
+)
+
+// A user with a second factor, or one who must have one (the tenant's or
+// the account's twoFactorRequired), gets no session for a right password:
+// the sign-in answers a challenge (SecondStep) that lives CodeTTL. POST
+// /auth/sign-in/verify with the challenge and a code (an authenticator's,
+// the SMS one the sign-in sent, or a recovery code) opens the session.
+//
+// The challenge is a 256-bit token stored as its SHA-256 (as sessions).
+// Each verify counts one check on the challenge before comparing anything
+// (attempts.CountCode: at most attempts.CodeAttempts, however many race),
+// and the session is opened in one transaction that consumes the challenge
+// (once), uses the code once (a TOTP step after the last accepted one, a
+// recovery code still in the set), checks the user is still as the
+// password found them, and settles the password limiter as a one-step
+// sign-in does (attempts.SecondStepSucceeded; until then the password's
+// attempt stands: a challenge is not a success). A user who must enrol and has no factor gets an
+// enrolment challenge instead: a new authenticator key, and the first code
+// of it confirms the key and opens the session.
+
+// Errors of the second step.
+var (
+	ErrChallengeInvalid = apperr.New(apperr.KindUnauthenticated, "challenge_invalid", "this sign-in is no longer open: sign in again")
+	ErrChallengeExpired = apperr.New(apperr.KindUnauthenticated, "challenge_expired", "this sign-in expired (5 minutes): sign in again")
+	errUserChanged      = apperr.New(apperr.KindUnauthenticated, "challenge_invalid", "your account changed during the sign-in: sign in again")
+)
+
+// SecondStep is a sign-in's challenge, instead of a session.
+type SecondStep struct {
+	Challenge string    `json:"challenge"`
+	Methods   []string  `json:"methods"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	// Enrol: the user must enrol first: TOTP is the key to add to an
+	// authenticator app, and the first code of it completes the sign-in.
+	Enrol     bool                     `json:"enrol,omitempty"`
+	TOTP      *twofactor.TOTPEnrolment `json:"totp,omitempty"`
+	SMSSentTo string                   `json:"smsSentTo,omitempty"`
+}
+
+// challenge is the stored second step (table.SignInChallenge).
+type challenge struct {
+	PK           string   `dynamodbav:"PK"`
+	SK           string   `dynamodbav:"SK"`
+	Type         string   `dynamodbav:"type"`
+	UserID       string   `dynamodbav:"userId"`
+	AccountID    string   `dynamodbav:"accountId"`
+	Methods      []string `dynamodbav:"methods"`
+	Enrol        bool     `dynamodbav:"enrol,omitempty"`
+	PendingTOTP  string   `dynamodbav:"pendingTotp,omitempty"` // sealed
+	SMSSalt      string   `dynamodbav:"smsSalt,omitempty"`
+	SMSHash      string   `dynamodbav:"smsHash,omitempty"`
+	SessionEpoch int64    `dynamodbav:"sessionEpoch"`
+	ExpiresAt    int64    `dynamodbav:"expiresAt"` // enforced here; TTL only cleans up
+	Tries        int      `dynamodbav:"tries"`
+	UsedAt       int64    `dynamodbav:"usedAt,omitempty"`
+	TTL          int64    `dynamodbav:"ttl"`
+}
+
+// needsSecondStep decides from what the sign-in read.
+func needsSecondStep(f twofactor.Factors, u identity.User, required bool) bool {
+	return f.Enrolled(u) || required
+}
+
+// startSecondStep stores a challenge for u (sending the SMS code when SMS
+// is the user's only way) with extra writes (an address proof) and answers it.
+func (s *Service) startSecondStep(ctx context.Context, t table.Tenant, u identity.User, accountID string, f twofactor.Factors, extra []*store.Write) (Signed, error) {
+	now := s.Clock.Now()
+	tok := identity.NewToken(t)
+	k := t.SignInChallenge(tok.Hash())
+	exp := now.Add(twofactor.CodeTTL)
+	ch := challenge{PK: k.PK, SK: k.SK, Type: "CHALLENGE", UserID: u.ID, AccountID: accountID, Methods: f.Methods(u),
+		SessionEpoch: u.SessionEpoch, ExpiresAt: exp.Unix(), TTL: exp.Add(24 * time.Hour).Unix()}
+	step := &SecondStep{Challenge: string(tok), ExpiresAt: exp.UTC()}
+	tf := s.twoFactor()
+	var smsCode string
+	if !f.Enrolled(u) {
+		enr, sealed, err := tf.NewTOTP(ctx, t, u)
+		if err != nil {
+			return Signed{}, err
+		}
+		ch.Enrol, ch.PendingTOTP, ch.Methods = true, sealed, []string{twofactor.MethodTOTP}
+		step.Enrol, step.TOTP = true, &enr
+	} else if slices.Contains(ch.Methods, twofactor.MethodSMS) && !slices.Contains(ch.Methods, twofactor.MethodTOTP) {
+		smsCode, ch.SMSSalt = twofactor.NewCode(), ids.NewSecret()
+		ch.SMSHash = twofactor.CodeHash(ch.SMSSalt, smsCode)
+		step.SMSSentTo = twofactor.MaskPhone(u.Phone)
+	}
+	step.Methods = ch.Methods
+	writes := append([]*store.Write{store.Put(ch).If(store.NotExists())}, extra...)
+	var err error
+	if smsCode != "" {
+		err = tf.SendCode(ctx, t, u.ID, u.Phone, smsCode, writes...)
+	} else {
+		err = s.Store.Transact(ctx, "start the second step of "+u.ID, writes...)
+	}
+	if err != nil {
+		return Signed{}, err
+	}
+	return Signed{UserID: u.ID, AccountID: accountID, SecondStep: step}, nil
+}
+
+func (s *Service) twoFactor() *twofactor.Service {
+	if s.TwoFactor != nil {
+		return s.TwoFactor
+	}
+	return &twofactor.Service{Store: s.Store, Clock: s.Clock, IDs: s.IDs}
+}
+
+// Verify is a validated POST /auth/sign-in/verify.
+type Verify struct {
+	Challenge string
+	Code      string
+	IP        string
+	UserAgent string
+}
+
+// VerifySignIn completes a sign-in's second step and opens the session.
+func (s *Service) VerifySignIn(ctx context.Context, in Verify) (Signed, error) {
+	t, tok, err := identity.ParseToken(in.Challenge)
+	if err != nil {
+		return Signed{}, ErrChallengeInvalid
+	}
+	k := t.SignInChallenge(tok.Hash())
+	var ch challenge
+	found, err := s.Store.Get(ctx, k, &ch)
+	if err != nil {
+		return Signed{}, fmt.Errorf("read challenge: %w", err)
+	}
+	now := s.Clock.Now()
+	switch {
+	case !found || ch.UsedAt != 0:
+		return Signed{}, ErrChallengeInvalid
+	case ch.ExpiresAt <= now.Unix():
+		return Signed{}, ErrChallengeExpired
+	}
+	if err := s.Attempts().CountCode(ctx, k, "tries", "expiresAt", attempts.CodeAttempts); err != nil {
+		return Signed{}, err
+	}
+	var u identity.User
+	if ok, err := s.Store.Get(ctx, t.User(ch.UserID), &u); err != nil || !ok {
+		return Signed{}, errorOr(err, ErrChallengeInvalid)
+	}
+	tf := s.twoFactor()
+	f, err := tf.Load(ctx, t, u.ID)
+	if err != nil {
+		return Signed{}, err
+	}
+	settings, err := tenancy.Load(ctx, s.Store, t)
+	if err != nil {
+		return Signed{}, err
+	}
+	method, proof, codes, err := s.checkCode(ctx, t, u, f, ch, in.Code)
+	if err != nil {
+		return Signed{}, err
+	}
+	signed, writes := s.newSession(t, u, ch.AccountID, settings.SessionTTL(), in.IP, in.UserAgent, method)
+	writes = append(writes, proof...)
+	writes = append(writes,
+		store.Update(k, expression.Set(expression.Name("usedAt"), expression.Value(now.Unix()))).
+			If(expression.AttributeNotExists(expression.Name("usedAt")).And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))).
+			OrFail(ErrChallengeInvalid),
+		store.Check(t.User(u.ID), store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", ch.SessionEpoch))).OrFail(errUserChanged))
+	writes = append(writes, attempts.SecondStepSucceeded(attempts.Check{Tenant: t, Email: u.Email, Address: in.IP, Limits: settings.Limit()})...)
+	if err := s.Store.Transact(ctx, "verify the sign-in of "+u.ID, writes...); err != nil {
+		return Signed{}, err
+	}
+	signed.RecoveryCodes = codes
+	return signed, nil
+}
+
+// checkCode finds which method code proves and the writes that use it once.
+func (s *Service) checkCode(ctx context.Context, t table.Tenant, u identity.User, f twofactor.Factors, ch challenge, code string) (string, []*store.Write, []string, error) {
+	tf := s.twoFactor()
+	k := t.TwoFactor(u.ID)
+	if ch.Enrol {
+		step, err := tf.CheckTOTP(ctx, t, u.ID, ch.PendingTOTP, code, 0)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		codes, hashes := twofactor.NewRecoveryCodes(u.ID)
+		now := s.Clock.Now()
+		item := twofactor.Factors{PK: k.PK, SK: k.SK, Type: "TWOFACTOR", UserID: u.ID, TOTP: ch.PendingTOTP, TOTPLastStep: step,
+			SMSPhone: f.SMSPhone, Recovery: hashes, Version: f.Version + 1, UpdatedAt: now}
+		cond := store.NotExists().Or(expression.AttributeNotExists(expression.Name("totp")))
+		return twofactor.MethodTOTP, []*store.Write{
+			store.Put(item).If(cond).OrFail(ErrChallengeInvalid),
+			changelog.New(t, s.IDs.NewID(), now, u.HomeAccountID, changelog.Actor{Kind: changelog.ActorUser, ID: u.ID, Name: u.Name(), Email: u.Email},
+				"user.two_factor_enrolled", "user", u.ID, map[string]any{"methods": []string{}},
+				map[string]any{"methods": []string{twofactor.MethodTOTP, twofactor.MethodRecovery}, "method": twofactor.MethodTOTP, "atSignIn": true}).Write(),
+		}, codes, nil
+	}
+	methods := f.Methods(u)
+	if norm := twofactor.NormalizeRecovery(code); len(norm) == 10 && !isDigits(norm) {
+		h := twofactor.RecoveryHash(u.ID, norm)
+		if !slices.Contains(methods, twofactor.MethodRecovery) || !slices.Contains(f.Recovery, h) {
+			return "", nil, nil, twofactor.ErrWrongCode
+		}
+		set := &types.AttributeValueMemberSS{Value: []string{h}}
+		return twofactor.MethodRecovery, []*store.Write{
+			store.Update(k, expression.Delete(expression.Name("recovery"), expression.Value(set))).
+				If(expression.Contains(expression.Name("recovery"), h)).OrFail(twofactor.ErrWrongCode),
+		}, nil, nil
+	}
+	if !isDigits(code) || len(code) != 6 {
+		return "", nil, nil, twofactor.ErrWrongCode
+	}
+	if ch.SMSHash != "" && slices.Contains(methods, twofactor.MethodSMS) && twofactor.SameCode(ch.SMSSalt, code, ch.SMSHash) {
+		return twofactor.MethodSMS, []*store.Write{store.Check(k, store.Is("smsPhone", u.Phone)).OrFail(errUserChanged)}, nil, nil
+	}
+	if !slices.Contains(methods, twofactor.MethodTOTP) {
+		return "", nil, nil, twofactor.ErrWrongCode
+	}
+	step, err := tf.CheckTOTP(ctx, t, u.ID, f.TOTP, code, f.TOTPLastStep)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	last := expression.Name("totpLastStep")
+	return twofactor.MethodTOTP, []*store.Write{
+		store.Update(k, expression.Set(last, expression.Value(step))).
+			If(store.Is("totp", f.TOTP).And(last.LessThan(expression.Value(step)))).OrFail(twofactor.ErrWrongCode),
+	}, nil, nil
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+func errorOr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
+}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -30,6 +34,19 @@ var ErrClosed = apperr.New(apperr.KindConflict, "account_closed",
 // tell the two apart with ClosedMeanwhile.
 func Open(t table.Tenant, accountID string) *store.Write {
 	return store.Check(t.Account(accountID), store.Is("status", StatusActive)).OrFail(ErrClosed)
+}
+
+// OpenItem is Open as the raw transaction item, for the writes that build
+// their TransactWriteItems themselves (usage records, which rely on the
+// SDK's ClientRequestToken). A cancellation reason ConditionalCheckFailed
+// at its place means the account is closed (ErrClosed).
+func OpenItem(tableName string, t table.Tenant, accountID string) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(store.Is("status", StatusActive)).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, apperr.Internal("build the account-open check", err)
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{TableName: aws.String(tableName), Key: t.Account(accountID).AV(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}}, nil
 }
 
 // OpenEach is Open for each of accountIDs, once each.

@@ -64,11 +64,13 @@ func OpenEach(t table.Tenant, accountIDs ...string) []*store.Write {
 }
 
 // ClosedMeanwhile turns err, a failed write whose condition on accountID's
-// item held more than Open (a version, a status), into ErrClosed when the
+// item held more than Open (a version, a link), into ErrClosed when the
 // account is closed (or gone) now: the close committed between the
 // write's read and its commit. Any other error is returned as it is.
 func ClosedMeanwhile(ctx context.Context, s *store.Store, t table.Tenant, accountID string, err error) error {
-	if err == nil || apperr.KindOf(err) != apperr.KindConflict && apperr.KindOf(err) != apperr.KindPreconditionFailed {
+	switch apperr.KindOf(err) {
+	case apperr.KindConflict, apperr.KindPreconditionFailed, apperr.KindNotFound:
+	default:
 		return err
 	}
 	if errors.Is(err, ErrClosed) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -256,4 +257,20 @@ func (s *Service) AccessHistory(ctx context.Context, t table.Tenant) (Report, er
 		}
 		q.Cursor = page.Cursor
 	}
+}
+
+// Run runs every repair on tenant t, in order, and writes what each did to
+// out: the one call of the operator's `backfill` command.
+func (s *Service) Run(ctx context.Context, t table.Tenant, out io.Writer) error {
+	for _, r := range []struct {
+		name string
+		run  func(context.Context, table.Tenant) (Report, error)
+	}{{"phantom children", s.ChildCounts}, {"access history account keys", s.AccessHistory}} {
+		rep, err := r.run(ctx, t)
+		fmt.Fprintf(out, "%s: %s\n", r.name, rep)
+		if err != nil {
+			return fmt.Errorf("backfill %s of tenant %s: %w", r.name, t.ID(), err)
+		}
+	}
+	return nil
 }

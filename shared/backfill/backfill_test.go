@@ -2,6 +2,7 @@ package backfill_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/acme/accountadmin/shared/accounts"
@@ -150,5 +151,9 @@ func TestAccessHistoryGivesOldEntriesTheirAccountKey(t *testing.T) {
 	again, err := svc.AccessHistory(ctx, ten.Tenant)
 	if err != nil || again.Repaired != 0 {
 		t.Fatalf("second run: %v %v", again, err)
+	}
+	var out strings.Builder
+	if err := svc.Run(ctx, ten.Tenant, &out); err != nil || !strings.Contains(out.String(), "access history account keys: 0 read, 0 repaired, 0 removed") {
+		t.Fatalf("run: %q %v", out.String(), err)
 	}
 }

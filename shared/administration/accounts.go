@@ -179,11 +179,12 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
 		map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name})
 	err = s.transact(ctx, "rename account "+a.ID, []*store.Write{
-		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v).And(store.Is("status", accounts.StatusActive))).OrFail(apperr.ErrVersionConflict),
+		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		accounts.Open(t, a.ID), // folded into the update above: a close meanwhile is told apart below
 		entry.Write(),
 	})
 	if err != nil {
-		return accounts.Account{}, err
+		return accounts.Account{}, accounts.ClosedMeanwhile(ctx, s.Store, t, a.ID, err)
 	}
 	a.Name, a.GSI2SK, a.UpdatedAt, a.Version = cmd.Name, byName.SK, now, v+1
 	return a, nil

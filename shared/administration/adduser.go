@@ -104,7 +104,6 @@ var (
 		"a user with this email address exists already in this tenant: invite them to the account instead (they accept in their own session)")
 	ErrPendingInvitation = apperr.New(apperr.KindConflict, "already_invited",
 		"a pending invitation to this address exists in this account: resend it, or revoke it before adding the user")
-	errAccountNotActive = apperr.New(apperr.KindConflict, "account_closed", "this account is closed")
 )
 
 // UserAdded reports an added user (never their password).
@@ -182,7 +181,7 @@ func (s *Service) AddUser(ctx context.Context, cmd AddUser) (UserAdded, error) {
 		store.Put(identity.NewEmailClaim(t, u.Email, u.ID)).If(store.NotExists()).OrFail(ErrEmailTaken),
 		store.Put(m).If(store.NotExists()),
 		store.Check(t.PendingInvitation(cmd.AccountID, u.Email), store.NotExists()).OrFail(ErrPendingInvitation),
-		store.Check(t.Account(cmd.AccountID), store.Is("status", accounts.StatusActive)).OrFail(errAccountNotActive),
+		accounts.Open(t, cmd.AccountID),
 	}
 	writes = append(writes, seats...) // a seat of the plan, override or purchase; or no pool appeared meanwhile
 	if slices.Contains(roles, access.RoleAdmin) {

@@ -150,6 +150,7 @@ func (s *Service) deleteUser(ctx context.Context, c access.Caller, userID string
 	}
 	now := s.now()
 	writes = append(writes, tombstone(t, u, now)...)
+	writes = append(writes, homeOpen(c, u)...)
 	if !slices.ContainsFunc(ms, func(m accounts.Membership) bool { return m.AccountID == u.HomeAccountID }) && u.HomeAccountID != "" {
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, u.HomeAccountID, changelog.ActorOf(c), "user.deleted", "user", u.ID,
 			map[string]any{"email": u.Email}, nil).Write())
@@ -262,7 +263,7 @@ func (s *Service) removeOnce(ctx context.Context, c access.Caller, accountID, us
 		if err != nil {
 			return err
 		}
-		return s.transact(ctx, "remove "+u.ID+" from "+accountID, writes)
+		return s.transact(ctx, "remove "+u.ID+" from "+accountID, append(writes, accounts.Open(t, accountID)))
 	}
 	others, err := s.memberships(ctx, t, u.ID)
 	if err != nil {
@@ -278,6 +279,7 @@ func (s *Service) removeOnce(ctx context.Context, c access.Caller, accountID, us
 			return err
 		}
 		writes = append(writes, tombstone(t, u, s.now())...)
+		writes = append(writes, accounts.Open(t, accountID))
 		return s.transact(ctx, "remove "+u.ID+" from their only account "+accountID+" (delete them)", writes)
 	}
 	writes, err := s.leaveWrites(ctx, c, u, []accounts.Membership{m}, "membership.removed")
@@ -289,5 +291,6 @@ func (s *Service) removeOnce(ctx context.Context, c access.Caller, accountID, us
 		return err
 	}
 	writes = append(writes, s.homeMoveWrites(c, u, accountID, newHome(others, open), "removed from their home account")...)
+	writes = append(writes, accounts.Open(t, accountID))
 	return s.transact(ctx, "remove "+u.ID+" from their home account "+accountID, writes)
 }

@@ -125,7 +125,7 @@ func (s *Service) SetSeatsView(ctx context.Context, cmd SetSeats) (licences.Seat
 	}
 	entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(c), "licence.seats_changed", "licence", cmd.Licence,
 		before, map[string]any{"purchased": cmd.Purchased})
-	if err := s.transact(ctx, "set seats of "+cmd.Licence, []*store.Write{write, entry.Write()}); err != nil {
+	if err := s.transact(ctx, "set seats of "+cmd.Licence, []*store.Write{write, entry.Write(), accounts.Open(t, cmd.AccountID)}); err != nil {
 		return licences.Seats{}, err
 	}
 	seats.Pool, seats.Exists, seats.Metered = pool, true, true
@@ -253,7 +253,8 @@ func (s *Service) assignLicence(ctx context.Context, cmd AssignLicence) (account
 	writes = append(writes,
 		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), now, m.AccountID, changelog.ActorOf(c), "membership.licence_changed", "user", u.ID,
-			map[string]any{"licence": m.Licence}, map[string]any{"licence": cmd.Licence}).Write())
+			map[string]any{"licence": m.Licence}, map[string]any{"licence": cmd.Licence}).Write(),
+		accounts.Open(t, m.AccountID))
 	if err := s.transact(ctx, "assign licence to "+u.ID+" in "+m.AccountID, writes); err != nil {
 		return accounts.Membership{}, err
 	}

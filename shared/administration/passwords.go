@@ -199,6 +199,7 @@ func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (PasswordSet
 	writes := s.passwordWrites(t, u, hash, now)
 	writes = append(writes, changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.password_set", "user", u.ID,
 		nil, map[string]any{"generated": cmd.Generate, "sessions": "revoked"}).Write())
+	writes = append(writes, homeOpen(c, u)...)
 	if err := s.transact(ctx, "set password of "+u.ID, writes); err != nil {
 		return PasswordSet{}, err
 	}

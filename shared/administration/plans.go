@@ -184,11 +184,12 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 	}
 	writes = append(writes,
 		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		accounts.Open(t, a.ID), // folded into the update above: a close meanwhile is told apart below
 		changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.plan_changed", "account", a.ID,
 			map[string]any{"planId": a.PlanID, "overrides": overridesOf(before)},
 			map[string]any{"planId": cmd.PlanID, "overrides": overridesOf(plans.EffectiveOf(plans.Plan{}, cmd.Seats, cmd.Limits))}).Write())
 	if err := s.transact(ctx, "set plan of "+a.ID, writes); err != nil {
-		return accounts.Account{}, err
+		return accounts.Account{}, accounts.ClosedMeanwhile(ctx, s.Store, t, a.ID, err)
 	}
 	a.PlanID, a.PlanOverrides, a.Version, a.UpdatedAt = cmd.PlanID, cmd.Seats, v+1, now
 	return a, nil

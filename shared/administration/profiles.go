@@ -214,6 +214,13 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	writes = append(writes,
 		store.Update(t.User(u.ID), upd).If(userCond).OrFail(errProfileRaced),
 		entry.Write())
+	if u.ID != c.UserID || emailChange {
+		// Decided by authority over the user's home account, which must
+		// still be open at commit. The copies of the profile into the
+		// user's memberships are not the accounts' own changes: a
+		// membership in a closed account is kept in step with its user.
+		writes = append(writes, homeOpen(c, u)...)
+	}
 	if err := s.transact(ctx, "edit profile of "+u.ID, writes); err != nil {
 		return Edited{}, err
 	}

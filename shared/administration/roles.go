@@ -178,7 +178,8 @@ func (s *Service) setRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 	writes = append(writes,
 		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), now, m.AccountID, changelog.ActorOf(c), "membership.roles_changed", "user", u.ID,
-			map[string]any{"roles": old}, map[string]any{"roles": cmd.Roles}).Write())
+			map[string]any{"roles": old}, map[string]any{"roles": cmd.Roles}).Write(),
+		accounts.Open(t, m.AccountID))
 	if err := s.transact(ctx, "set roles of "+u.ID+" in "+m.AccountID, writes); err != nil {
 		return accounts.Membership{}, err
 	}

@@ -59,6 +59,7 @@ func (s *Service) suspend(ctx context.Context, c access.Caller, userID string) (
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.suspended", "user", u.ID,
 			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserSuspended}).Write())
+	writes = append(writes, homeOpen(c, u)...)
 	if err := s.transact(ctx, "suspend "+u.ID, writes); err != nil {
 		return identity.User{}, err
 	}
@@ -88,11 +89,11 @@ func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string
 	upd := store.BumpVersion().
 		Set(expression.Name("status"), expression.Value(identity.UserActive)).
 		Set(expression.Name("updatedAt"), expression.Value(now))
-	err = s.transact(ctx, "reactivate "+u.ID, []*store.Write{
+	err = s.transact(ctx, "reactivate "+u.ID, append([]*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.reactivated", "user", u.ID,
 			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserActive}).Write(),
-	})
+	}, homeOpen(c, u)...))
 	if err != nil {
 		return identity.User{}, err
 	}
@@ -118,9 +119,13 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c access.Caller, userID
 	upd := store.BumpVersion().
 		Add(expression.Name("sessionEpoch"), expression.Value(1)).
 		Set(expression.Name("updatedAt"), expression.Value(now))
-	return s.transact(ctx, "sign out "+u.ID+" everywhere", []*store.Write{
+	writes := []*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.Exists()).OrFail(apperr.ErrNotFound),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.signed_out_everywhere", "user", u.ID,
 			nil, map[string]any{"sessions": "revoked"}).Write(),
-	})
+	}
+	if u.ID != c.UserID {
+		writes = append(writes, homeOpen(c, u)...)
+	}
+	return s.transact(ctx, "sign out "+u.ID+" everywhere", writes)
 }

@@ -222,6 +222,7 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	if admins > 0 {
 		writes = append(writes, caps.Admins.Reserve(t, settings, admins, now))
 	}
+	writes = append(writes, accounts.OpenEach(t, ids...)...)
 	if err := s.Store.Transact(ctx, "associate user "+user.ID, writes...); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
@@ -175,7 +176,7 @@ func (s *Service) Register(ctx context.Context, cmd RegisterCommand) (Registered
 			guardHolds,
 		}, counted...)
 		entry := changelog.New(t, s.IDs.NewID(), now, cmd.AccountID, changelog.ActorOf(cmd.Caller), "content.registered", "content", item.ID, nil, after)
-		err = s.Store.Transact(ctx, "register content in account "+cmd.AccountID, append(writes, entry.Write())...)
+		err = s.Store.Transact(ctx, "register content in account "+cmd.AccountID, append(writes, entry.Write(), accounts.Open(t, cmd.AccountID))...)
 		if errors.Is(err, errGuardChanged) {
 			continue
 		}
@@ -226,7 +227,8 @@ func (s *Service) Delete(ctx context.Context, caller access.Caller, accountID, c
 	return s.Store.Transact(ctx, "delete content "+contentID,
 		store.Delete(t.Content(accountID, contentID)).If(store.AtVersion(it.Version)).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), now, accountID, changelog.ActorOf(caller), "content.deleted", "content", contentID,
-			map[string]any{"type": it.ContentType, "name": it.Name, "ownerId": it.OwnerID}, nil).Write())
+			map[string]any{"type": it.ContentType, "name": it.Name, "ownerId": it.OwnerID}, nil).Write(),
+		accounts.Open(t, accountID))
 }
 
 // ListQuery is a validated list request.

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
@@ -190,7 +191,8 @@ func (s *Service) Start(ctx, budget context.Context, cmd StartCommand) (Progress
 			store.Put(job).If(store.NotExists()),
 			store.Put(runningGuard{PK: guardKey.PK, SK: guardKey.SK, Type: "REASSIGNING", JobID: job.ID, TargetID: cmd.TargetID}).
 				If(store.NotExists()).OrFail(errGuardChanged),
-			store.Check(t.Membership(cmd.AccountID, cmd.TargetID), store.Exists()).OrFail(ErrTargetNotMember))
+			store.Check(t.Membership(cmd.AccountID, cmd.TargetID), store.Exists()).OrFail(ErrTargetNotMember),
+			accounts.Open(t, cmd.AccountID))
 		if errors.Is(err, errGuardChanged) {
 			continue // a job started meanwhile: look at it
 		}
@@ -348,6 +350,11 @@ func (s *Service) run(ctx, budget context.Context, t table.Tenant, job Job) (Pro
 			return s.progress(ctx, t, job)
 		case errors.Is(err, ErrTargetNotMember):
 			return s.finish(ctx, t, job, StatusFailed, "the target is no longer a member of the account")
+		case errors.Is(err, accounts.ErrClosed):
+			// Nothing more moves in a closed account; the job ends (its
+			// guard goes and its log entry says why), so a reopened account
+			// can start another.
+			return s.finish(ctx, t, job, StatusFailed, "the account was closed")
 		case err != nil:
 			// The lease stays: the resume job continues after it expires.
 			return Progress{}, fmt.Errorf("reassignment %s: %w", job.ID, err)
@@ -425,16 +432,17 @@ func (s *Service) movePage(ctx context.Context, t table.Tenant, job Job, cursor 
 	due := t.DueReassignment(until, job.ID)
 	writes = append(writes,
 		store.Check(t.Membership(job.AccountID, job.TargetID), store.Exists()).OrFail(ErrTargetNotMember),
+		accounts.Open(t, job.AccountID),
 		store.Update(t.Reassignment(job.ID), expression.Add(expression.Name("done"), expression.Value(len(writes))).
 			Set(expression.Name("leaseUntil"), expression.Value(until.Unix())).
 			Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
 			Set(expression.Name("GSI3SK"), expression.Value(due.SK)).
 			Set(expression.Name("updatedAt"), expression.Value(now))).
 			If(store.Is("runner", job.Runner).And(store.Is("status", StatusRunning))).OrFail(errLeaseLost))
-	if err := s.Store.Transact(ctx, fmt.Sprintf("reassignment %s: move %d items", job.ID, len(writes)-2), writes...); err != nil {
+	if err := s.Store.Transact(ctx, fmt.Sprintf("reassignment %s: move %d items", job.ID, len(writes)-3), writes...); err != nil {
 		return 0, "", err
 	}
-	return len(writes) - 2, page.Cursor, nil
+	return len(writes) - 3, page.Cursor, nil
 }
 
 // finish ends the job: its status, its final total, the guard deleted, and

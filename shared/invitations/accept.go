@@ -357,7 +357,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		writes = append(writes,
 			moveEntry(t, inv, a, StatusAccepted),
 			store.Delete(t.PendingInvitation(a, inv.Email)),
-			store.Check(t.Account(a), store.Is("status", accounts.StatusActive)).OrFail(ErrAccountClosed))
+			accounts.Open(t, a))
 		if !already[a] {
 			joined = append(joined, a)
 			m := accounts.NewMembership(t, accounts.Membership{AccountID: a, UserID: user.ID, Email: user.Email, Roles: inv.Roles,

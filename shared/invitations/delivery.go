@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/store"
@@ -96,7 +97,8 @@ func (s *Service) reserveQuota(ctx context.Context, t table.Tenant, settings ten
 		if n > lim.PerAccountPerHour {
 			return accountErr
 		}
-		writes = append(writes, caps.Counter(t.AccountInviteQuota(a, hour), n, lim.PerAccountPerHour, next, accountErr))
+		writes = append(writes, caps.Counter(t.AccountInviteQuota(a, hour), n, lim.PerAccountPerHour, next, accountErr),
+			accounts.Open(t, a)) // the account's counter is in its partition
 	}
 	writes = append(writes, caps.Invitations.WithRefusal(ErrRateLimited).Reserve(t, settings, total, now))
 	if admins > 0 {

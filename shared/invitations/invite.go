@@ -373,6 +373,7 @@ func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inv
 					"seatReserved": slices.Contains(reserved, a)}).Write())
 	}
 	writes = append(writes, ic.grants.checks(targets)...)
+	writes = append(writes, accounts.OpenEach(t, targets...)...)
 	if err := s.Store.Transact(ctx, "create invitation "+id, writes...); err != nil {
 		return Invitation{}, "", err
 	}

@@ -231,6 +231,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	}
 	writes = append(writes, gs.checks(inv.AccountIDs)...)
 	writes = append(writes, s.quotaWrites(t, ic.settings, cmd.Caller.UserID, inv.AccountIDs, now)...)
+	writes = append(writes, accounts.OpenEach(t, inv.AccountIDs...)...)
 	if err := s.Store.Transact(ctx, "resend "+describe(inv), writes...); err != nil {
 		return Resent{}, s.explainChange(ctx, t, inv.ID, err)
 	}
@@ -295,6 +296,7 @@ func (s *Service) Revoke(ctx context.Context, cmd RevokeCommand) error {
 		writes = append(writes, changelog.New(t, s.IDs.NewID(), now, a, changelog.ActorOf(cmd.Caller), "invitation.revoked", changeLogSubjectInv, inv.ID,
 			map[string]any{"status": inv.Status}, map[string]any{"status": StatusRevoked, "email": inv.Email}).Write())
 	}
+	writes = append(writes, accounts.OpenEach(t, inv.AccountIDs...)...)
 	if err := s.Store.Transact(ctx, "revoke "+describe(inv), writes...); err != nil {
 		err = s.explainChange(ctx, t, inv.ID, err)
 		if errors.Is(err, errAlreadyRevoked) {

@@ -270,16 +270,26 @@ func (s *Service) Unlink(ctx context.Context, caller access.Caller, parentID, ch
 	if _, err := s.Access.RequireEach(ctx, caller, access.ManageLinks, parentID, childID); err != nil {
 		return err
 	}
-	return s.unlink(ctx, t, parentID, childID, changelog.ActorOf(caller), "")
+	err := s.unlink(ctx, t, parentID, childID, changelog.ActorOf(caller), "", accounts.OpenEach(t, parentID, childID)...)
+	if err != nil {
+		// The checks fold into the updates of both accounts, which report
+		// not_linked: a close meanwhile is told apart here.
+		if err = accounts.ClosedMeanwhile(ctx, s.Store, t, parentID, err); !errors.Is(err, accounts.ErrClosed) {
+			err = accounts.ClosedMeanwhile(ctx, s.Store, t, childID, err)
+		}
+	}
+	return err
 }
 
-func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID string, actor changelog.Actor, reason string) error {
+// unlink detaches childID from parentID, with open checks when the
+// accounts must be open (not when a closing parent lets its children go).
+func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID string, actor changelog.Actor, reason string, open ...*store.Write) error {
 	now := s.Clock.Now()
 	after := map[string]any{"parentId": nil}
 	if reason != "" {
 		after["reason"] = reason
 	}
-	err := s.Store.Transact(ctx, fmt.Sprintf("unlink account %s from %s", childID, parentID),
+	writes := []*store.Write{
 		store.Update(t.Account(childID), store.BumpVersion().
 			Remove(expression.Name("parentId")).
 			Set(expression.Name("updatedAt"), expression.Value(now))).
@@ -293,8 +303,8 @@ func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID 
 			map[string]any{"childId": childID}, map[string]any{"childId": nil}).Write(),
 		changelog.New(t, s.IDs.NewID(), now, childID, actor, "account.unlinked", "account", childID,
 			map[string]any{"parentId": parentID}, after).Write(),
-	)
-	return err
+	}
+	return s.Store.Transact(ctx, fmt.Sprintf("unlink account %s from %s", childID, parentID), append(writes, open...)...)
 }
 
 // ChildWipedWrites are the writes that take a wiped child out of its

@@ -47,6 +47,7 @@ import (
 //	T#t#A#a                LICENCE#type       seats purchased/used        -
 //	T#t                    CLOSED#ACCOUNT#n#a closed accounts by name     -
 //	T#t                    PLAN#id            subscription plan           -
+//	T#t                    PLAN#default       the default plan (reserved id; may be unwritten) -
 //	T#t#A#a                LOG#id             change-log entry            GSI1 changes about a user
 //	T#t#TENANTLOG          LOG#id             tenant-level change log     -
 //	T#t#A#a                INVITE#i           invitation in an account    GSI1 by account+status
@@ -55,7 +56,7 @@ import (
 //	T#t#A#a                QUOTA#INVITE#hour  invitations to a per hour   -
 //	T#t#I#i                INVITATION         invitation                  GSI3 due by expiry day
 //	T#t#IDEM#scope#key     IDEMPOTENCY        stored first response       -
-//	T#t                    USAGE#ALLOWANCES   tenant's default allowances -
+//	T#t                    USAGE#ALLOWANCES   usage defaults of an older version (read only) -
 //	T#t#A#a                USAGE#ALLOWANCES   account's allowance overrides -
 //	T#t#A#a                USAGE#PERIOD#start usage counters of a period  GSI3 due at period end, until finalised
 //	T#t#A#p                CHILD#c            account c is linked to p    -
@@ -191,7 +192,11 @@ func (t Tenant) SignInChallenge(tokenHash string) Key {
 	return Key{t.prefix() + "#CHALLENGE#" + tokenHash, "CHALLENGE"}
 }
 
-// Account: read or update an account by id. GetItem.
+// Account: read or update an account by id. GetItem. Its status (active,
+// closed) is the account-active rule: every transaction that writes into
+// the account's data holds a ConditionCheck on this item (accounts.Open),
+// and the close, the reopen and the wipe update it, so a write racing a
+// close conflicts with it and never lands after it.
 func (t Tenant) Account(accountID string) Key { return Key{t.accountPK(accountID), "ACCOUNT"} }
 
 // AccountsCreated: how many accounts were created in the tenant in one
@@ -373,12 +378,23 @@ func (t Tenant) DueReassignment(leaseUntil time.Time, jobID string) IndexKey {
 	return IndexKey{DueBucket("REASSIGN", leaseUntil), DueSortKey(leaseUntil) + "#" + t.id + "#" + jobID}
 }
 
-// DefaultUsageAllowances: the tenant's default monthly allowances per usage
-// metric (its custom billing unit among them). GetItem, batched with the
-// account's overrides when usage is recorded or reported.
+// DefaultUsageAllowances: the tenant's usage defaults as an older version
+// stored them, before the default plan (Plan(DefaultPlanID)) existed. Only
+// read, never written by a request: while the default plan has not been
+// written, its allowances are shared/plans' DefaultAllowances with these
+// over them. Read in the one BatchGetItem of an account's limits (with the
+// default plan, the account and its overrides: plans.Load, when usage is
+// recorded or reported and when an account is shown), and by GET /plans.
+// The default plan's first write (PUT /plans/default) logs the allowances
+// it replaces; the item then no longer matters.
 func (t Tenant) DefaultUsageAllowances() Key { return Key{t.prefix(), "USAGE#ALLOWANCES"} }
 
-// UsageAllowances: one account's allowance overrides. GetItem.
+// UsageAllowances: one account's metric overrides (tasks, webhook
+// invocations, the tenant's billing unit), each an allowance that replaces
+// the plan's for that metric; seat overrides live on the account item
+// (planOverrides "licence:<type>"). Put, or deleted when there are none, in
+// the transaction of PUT /accounts/{id}/plan; read in the BatchGetItem of
+// the account's limits (plans.Load). Wiped with the account's partition.
 func (t Tenant) UsageAllowances(accountID string) Key {
 	return Key{t.accountPK(accountID), "USAGE#ALLOWANCES"}
 }
@@ -430,7 +446,9 @@ func SortableInstant(at time.Time) string { return at.UTC().Format("2006-01-02T1
 
 // ClosedAccount: the register of closed accounts, in the tenant's partition,
 // by lower-cased name. Put in the transaction that closes an account,
-// deleted if it is wiped. Query begins_with(SK, ClosedAccountPrefix+prefix)
+// deleted in the transaction that reopens it (POST
+// /accounts/{id}/reopen) or that deletes its account item at the end of a
+// wipe. Query begins_with(SK, ClosedAccountPrefix+prefix)
 // lists closed accounts by name (the "closed" half of the directory sorted
 // by status) reading only closed accounts.
 func (t Tenant) ClosedAccount(lowerName, accountID string) Key {
@@ -515,7 +533,12 @@ const LicencePoolPrefix = "LICENCE#"
 
 // Plan: one of the tenant's subscription plans. GetItem by id (with the
 // account when its effective limits are computed); Query begins_with(SK,
-// PlanPrefix) lists the tenant's plans.
+// PlanPrefix) lists the tenant's plans. The id "default" is reserved
+// (plans.DefaultPlanID): PLAN#default is the plan of every account without
+// a plan of its own, read in every account's limits BatchGetItem whether or
+// not it was ever written (absent, it reads as the built-in allowances,
+// see DefaultUsageAllowances), and written by PUT /plans/default like any
+// plan, at its version (0 until the first write). It is never deleted.
 func (t Tenant) Plan(planID string) Key { return Key{t.prefix(), PlanPrefix + planID} }
 
 // PlanPrefix is the SK prefix of the tenant's plans.

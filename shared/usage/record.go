@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/table"
@@ -109,7 +110,9 @@ func unknownMetric(metric string, terms Terms) error {
 
 // add is the conditional counter update; it returns the counter after it.
 //
-// The update is a TransactWriteItems of one item, not an UpdateItem, because
+// The update is a TransactWriteItems (the counter, and the check that the
+// account is open, accounts.OpenItem, so no count lands in an account
+// after its close), not an UpdateItem, because
 // ADD is not idempotent and the SDK's retryer resends a request whose answer
 // it did not get (a 5xx, a connection cut on the way back) although DynamoDB
 // may have applied it. The SDK fills a transaction's ClientRequestToken once
@@ -146,7 +149,11 @@ func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p P
 	if err != nil {
 		return 0, apperr.Internal("build usage update", err)
 	}
-	err = s.applyOnce(ctx, types.TransactWriteItem{Update: &types.Update{
+	open, err := accounts.OpenItem(s.Store.Table, t, accountID)
+	if err != nil {
+		return 0, err
+	}
+	err = s.applyOnce(ctx, open, types.TransactWriteItem{Update: &types.Update{
 		TableName:                           aws.String(s.Store.Table),
 		Key:                                 key.AV(),
 		UpdateExpression:                    expr.Update(),
@@ -155,6 +162,9 @@ func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p P
 		ExpressionAttributeValues:           expr.Values(),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}})
+	if accountClosed(err) {
+		return 0, accounts.ErrClosed
+	}
 	if failed, ok := conditionFailed(err); ok {
 		var cur periodItem
 		if failed != nil {
@@ -188,9 +198,9 @@ const maxConflictAttempts = 10
 // A transaction cancelled because another one held the item applied
 // nothing, so it is sent again, as a new operation with a new token, after
 // a jittered pause.
-func (s *Service) applyOnce(ctx context.Context, update types.TransactWriteItem) error {
+func (s *Service) applyOnce(ctx context.Context, open, update types.TransactWriteItem) error {
 	for attempt := 1; ; attempt++ {
-		_, err := s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{update}})
+		_, err := s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{update, open}})
 		if !conflicted(err) || attempt == maxConflictAttempts {
 			return err
 		}
@@ -203,15 +213,23 @@ func (s *Service) applyOnce(ctx context.Context, update types.TransactWriteItem)
 	}
 }
 
-// conditionFailed reports a single-item transaction cancelled by its
-// condition, with the item as it was (nil when it did not exist).
+// conditionFailed reports a record cancelled by the counter's condition,
+// with the counter item as it was (nil when it did not exist).
 func conditionFailed(err error) (map[string]types.AttributeValue, bool) {
 	var canceled *types.TransactionCanceledException
-	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) != 1 ||
+	if !errors.As(err, &canceled) || len(canceled.CancellationReasons) == 0 ||
 		aws.ToString(canceled.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
 		return nil, false
 	}
 	return canceled.CancellationReasons[0].Item, true
+}
+
+// accountClosed reports a record cancelled by its check that the account
+// is open (the transaction's second item, accounts.OpenItem).
+func accountClosed(err error) bool {
+	var canceled *types.TransactionCanceledException
+	return errors.As(err, &canceled) && len(canceled.CancellationReasons) == 2 &&
+		aws.ToString(canceled.CancellationReasons[1].Code) == "ConditionalCheckFailed"
 }
 
 // conflicted reports a transaction cancelled because another transaction or

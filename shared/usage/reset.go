@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -64,7 +65,7 @@ func (s *Service) Reset(ctx context.Context, caller access.Caller, accountID str
 		}
 		entry := changelog.New(t, s.IDs.NewID(), now, accountID, changelog.ActorOf(caller), "usage.reset", "account", accountID,
 			map[string]any{"period": p.ID(), "used": before}, map[string]any{"period": p.ID(), "used": after})
-		err = s.Store.Transact(ctx, fmt.Sprintf("reset usage of account %s", accountID), change, entry.Write())
+		err = s.Store.Transact(ctx, fmt.Sprintf("reset usage of account %s", accountID), change, entry.Write(), accounts.Open(t, accountID))
 		if errors.Is(err, errChanged) {
 			continue
 		}

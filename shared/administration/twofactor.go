@@ -45,5 +45,6 @@ func (s *Service) ResetTwoFactor(ctx context.Context, c access.Caller, userID st
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.two_factor_reset", "user", u.ID,
 			map[string]any{"methods": f.Methods(u)}, map[string]any{"methods": []string{}}).Write(),
 	}
+	writes = append(writes, homeOpen(c, u)...)
 	return s.transact(ctx, "reset second factor of "+u.ID, writes)
 }

@@ -8,6 +8,8 @@
 //	                       CMD with their endpoints in the environment; exits with CMD's code.
 //	local bootstrap ...    create a tenant, its first account and admin in the table named
 //	                       by TABLE_NAME (in AWS: the deployed table, with your credentials).
+//	local backfill -tenant T
+//	                       repair one tenant's items written by older versions (idempotent).
 package main
 
 import (
@@ -31,11 +33,13 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/awsclient"
+	"github.com/acme/accountadmin/shared/backfill"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/sms"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -62,6 +66,8 @@ func main() {
 		code, err = test(os.Args[2:])
 	case "bootstrap":
 		err = bootstrap(os.Args[2:])
+	case "backfill":
+		err = backfillCmd(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -249,12 +255,7 @@ func bootstrap(args []string) error {
 		return errors.New("bootstrap needs -tenant, -account, -email and ADMIN_PASSWORD in the environment")
 	}
 	ctx := context.Background()
-	// The developer's credentials (profile, SSO...), not a function's.
-	awsCfg, err := awsclient.Load(ctx)
-	if err != nil {
-		return err
-	}
-	deps, err := app.FromAWSConfig(ctx, awsCfg)
+	deps, err := tableDeps(ctx)
 	if err != nil {
 		return err
 	}
@@ -265,6 +266,35 @@ func bootstrap(args []string) error {
 	}
 	fmt.Printf("tenant %s: account %s, admin %s (%s)\n", c.Tenant.ID(), c.AccountID, c.AdminID, c.Email)
 	return nil
+}
+
+// backfillCmd runs the one-off repairs of items older versions wrote
+// (shared/backfill) on one tenant of the table named by TABLE_NAME.
+func backfillCmd(args []string) error {
+	fs := flag.NewFlagSet("backfill", flag.ExitOnError)
+	tenant := fs.String("tenant", "", "the tenant whose old items to repair")
+	_ = fs.Parse(args)
+	t, err := table.ForTenant(*tenant)
+	if err != nil {
+		return fmt.Errorf("backfill -tenant: %w", err)
+	}
+	ctx := context.Background()
+	deps, err := tableDeps(ctx)
+	if err != nil {
+		return err
+	}
+	svc := backfill.Service{Store: deps.Store, Clock: deps.Clock, IDs: deps.IDs}
+	return svc.Run(ctx, t, os.Stdout)
+}
+
+// tableDeps builds what a command on the table needs, with the developer's
+// credentials (profile, SSO...), not a function's.
+func tableDeps(ctx context.Context) (app.Deps, error) {
+	awsCfg, err := awsclient.Load(ctx)
+	if err != nil {
+		return app.Deps{}, err
+	}
+	return app.FromAWSConfig(ctx, awsCfg)
 }
 
 func setenv(m map[string]string) {

@@ -133,24 +133,37 @@ const maxCopyAttempts = 5
 type RenameAccount struct {
 	Caller    access.Caller
 	AccountID string
-	Name      string
-	IfMatch   int64
+	Name      string // "" keeps the name
+	// TwoFactorRequired, when set, turns the account's required second
+	// factor on or off.
+	TwoFactorRequired *bool
+	IfMatch           int64
 }
 
-// RenameAccountRequest is its body.
+// RenameAccountRequest is the body of PATCH /accounts/{id}: a new name,
+// whether a second factor is required, or both.
 type RenameAccountRequest struct {
-	Name string `json:"name"`
+	Name              *string `json:"name,omitempty"`
+	TwoFactorRequired *bool   `json:"twoFactorRequired,omitempty"`
 }
 
 // Command validates the request.
 func (r RenameAccountRequest) Command(c access.Caller, accountID string, ifMatch int64) (RenameAccount, error) {
 	var f apperr.Fields
-	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
-	return RenameAccount{Caller: c, AccountID: accountID, Name: name, IfMatch: ifMatch}, f.Err()
+	cmd := RenameAccount{Caller: c, AccountID: accountID, TwoFactorRequired: r.TwoFactorRequired, IfMatch: ifMatch}
+	if r.Name != nil || r.TwoFactorRequired == nil {
+		var name string
+		if r.Name != nil {
+			name = *r.Name
+		}
+		cmd.Name = ValidName(&f, "name", name, directory.MaxNameLength)
+	}
+	return cmd, f.Err()
 }
 
 // RenameAccount changes an account's name (and its place in the directory)
-// at the version read (the If-Match), with the change-log entry.
+// and whether it requires a second factor, at the version read (the
+// If-Match), with a change-log entry for each change.
 func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
 	if !ids.Valid(cmd.AccountID) {
@@ -167,25 +180,35 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 	if err != nil {
 		return accounts.Account{}, err
 	}
-	if a.Name == cmd.Name {
+	rename := cmd.Name != "" && cmd.Name != a.Name
+	require := cmd.TwoFactorRequired != nil && *cmd.TwoFactorRequired != a.TwoFactorRequired
+	if !rename && !require {
 		return a, nil
 	}
 	now := s.now()
-	byName := t.AccountsByName(strings.ToLower(cmd.Name), a.ID)
-	upd := store.BumpVersion().
-		Set(expression.Name("name"), expression.Value(cmd.Name)).
-		Set(expression.Name("GSI2SK"), expression.Value(byName.SK)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
-	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
-		map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name})
-	err = s.transact(ctx, "rename account "+a.ID, []*store.Write{
+	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
+	var entries []*store.Write
+	if rename {
+		byName := t.AccountsByName(strings.ToLower(cmd.Name), a.ID)
+		upd = upd.Set(expression.Name("name"), expression.Value(cmd.Name)).
+			Set(expression.Name("GSI2SK"), expression.Value(byName.SK))
+		entries = append(entries, changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
+			map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name}).Write())
+		a.Name, a.GSI2SK = cmd.Name, byName.SK
+	}
+	if require {
+		upd = upd.Set(expression.Name("twoFactorRequired"), expression.Value(*cmd.TwoFactorRequired))
+		entries = append(entries, changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.two_factor_required", "account", a.ID,
+			map[string]any{"twoFactorRequired": a.TwoFactorRequired}, map[string]any{"twoFactorRequired": *cmd.TwoFactorRequired}).Write())
+		a.TwoFactorRequired = *cmd.TwoFactorRequired
+	}
+	err = s.transact(ctx, "edit account "+a.ID, append([]*store.Write{
 		store.Update(t.Account(a.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
 		accounts.Open(t, a.ID), // folded into the update above: a close meanwhile is told apart below
-		entry.Write(),
-	})
+	}, entries...))
 	if err != nil {
 		return accounts.Account{}, accounts.ClosedMeanwhile(ctx, s.Store, t, a.ID, err)
 	}
-	a.Name, a.GSI2SK, a.UpdatedAt, a.Version = cmd.Name, byName.SK, now, v+1
+	a.UpdatedAt, a.Version = now, v+1
 	return a, nil
 }

@@ -123,6 +123,9 @@ type SettingsRequest struct {
 	// PurchaseURL is where a 409 no_free_seat sends people to buy seats
 	// (an https URL; "" removes it).
 	PurchaseURL *string `json:"purchaseUrl,omitempty"`
+	// TwoFactorRequired: nobody in the tenant gets a session without a
+	// second factor (those without one enrol at sign-in).
+	TwoFactorRequired *bool `json:"twoFactorRequired,omitempty"`
 }
 
 // UpdateSettings is a validated settings change.
@@ -134,7 +137,9 @@ type UpdateSettings struct {
 	Limits         *tenancy.Limits
 	TimeZone       *string
 	PurchaseURL    *string
-	IfMatch        int64
+	// TwoFactorRequired, when set, turns required second factors on or off.
+	TwoFactorRequired *bool
+	IfMatch           int64
 }
 
 // Password policy bounds: never below 8 characters, and never so long that
@@ -147,7 +152,8 @@ const (
 // Command validates the request.
 func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings, error) {
 	var f apperr.Fields
-	cmd := UpdateSettings{Caller: c, DefaultLicence: r.DefaultLicence, PasswordPolicy: r.PasswordPolicy, Limits: r.Limits, IfMatch: ifMatch}
+	cmd := UpdateSettings{Caller: c, DefaultLicence: r.DefaultLicence, PasswordPolicy: r.PasswordPolicy, Limits: r.Limits,
+		TwoFactorRequired: r.TwoFactorRequired, IfMatch: ifMatch}
 	if l := r.Limits; l != nil {
 		for _, b := range []struct {
 			field     string
@@ -187,8 +193,9 @@ func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings
 		}
 		cmd.PurchaseURL = &v
 	}
-	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil || r.TimeZone != nil || r.PurchaseURL != nil,
-		"(body)", "nothing_to_change", "give at least one of defaultRole, defaultLicence, passwordPolicy, limits, timeZone, purchaseUrl")
+	f.Check(r.DefaultRole != nil || r.DefaultLicence != nil || r.PasswordPolicy != nil || r.Limits != nil || r.TimeZone != nil || r.PurchaseURL != nil ||
+		r.TwoFactorRequired != nil,
+		"(body)", "nothing_to_change", "give at least one of defaultRole, defaultLicence, passwordPolicy, limits, timeZone, purchaseUrl, twoFactorRequired")
 	return cmd, f.Err()
 }
 
@@ -250,6 +257,11 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 			upd = upd.Set(expression.Name("purchaseUrl"), expression.Value(*cmd.PurchaseURL))
 		}
 		cur.PurchaseURL = *cmd.PurchaseURL
+	}
+	if cmd.TwoFactorRequired != nil {
+		before["twoFactorRequired"], after["twoFactorRequired"] = cur.TwoFactorRequired, *cmd.TwoFactorRequired
+		upd = upd.Set(expression.Name("twoFactorRequired"), expression.Value(*cmd.TwoFactorRequired))
+		cur.TwoFactorRequired = *cmd.TwoFactorRequired
 	}
 	writes = append(writes,
 		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),

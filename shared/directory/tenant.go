@@ -78,13 +78,15 @@ type SettingsView struct {
 	TimeZone string `json:"timeZone"`
 	// PurchaseURL: where a 409 no_free_seat sends people to buy seats.
 	PurchaseURL string `json:"purchaseUrl,omitempty"`
+	// TwoFactorRequired: nobody in the tenant signs in without a second factor.
+	TwoFactorRequired bool `json:"twoFactorRequired"`
 }
 
 // SettingsViewOf shows settings.
 func SettingsViewOf(s tenancy.Settings) SettingsView {
 	return SettingsView{DefaultRole: s.DefaultRole, DefaultLicence: s.DefaultLicence, PasswordPolicy: s.PasswordPolicy,
 		SessionHours: int(s.SessionTTL().Hours()), Limits: s.Limit(), Version: s.Version,
-		TimeZone: s.Zone(), PurchaseURL: s.PurchaseURL}
+		TimeZone: s.Zone(), PurchaseURL: s.PurchaseURL, TwoFactorRequired: s.TwoFactorRequired}
 }
 
 // Settings reads the tenant's settings; every signed-in member may (a

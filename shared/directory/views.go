@@ -18,16 +18,18 @@ import (
 
 // AccountView is one account as GET shows it; its Version is the ETag.
 type AccountView struct {
-	ID        string          `json:"id"`
-	Name      string          `json:"name"`
-	Status    string          `json:"status"`
-	PlanID    string          `json:"planId,omitempty"`
-	ParentID  string          `json:"parentId,omitempty"`
-	CreatedAt time.Time       `json:"createdAt"`
-	UpdatedAt time.Time       `json:"updatedAt"`
-	ClosedAt  *time.Time      `json:"closedAt,omitempty"`
-	Family    FamilyMark      `json:"family"`
-	Licences  []licences.View `json:"licences"`
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Status    string     `json:"status"`
+	PlanID    string     `json:"planId,omitempty"`
+	ParentID  string     `json:"parentId,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+	UpdatedAt time.Time  `json:"updatedAt"`
+	ClosedAt  *time.Time `json:"closedAt,omitempty"`
+	// TwoFactorRequired: no session in this account without a second factor.
+	TwoFactorRequired bool            `json:"twoFactorRequired"`
+	Family            FamilyMark      `json:"family"`
+	Licences          []licences.View `json:"licences"`
 	// Limits are the effective limits: the plan's, each replaced by the
 	// account's override when it has one.
 	Limits  plans.Effective `json:"limits"`
@@ -37,7 +39,7 @@ type AccountView struct {
 // AccountViewOf shows an account, its licence pools and effective limits.
 func AccountViewOf(a accounts.Account, pools []licences.Pool, limits plans.Effective) AccountView {
 	v := AccountView{ID: a.ID, Name: a.Name, Status: a.Status, PlanID: a.PlanID, ParentID: a.ParentID, CreatedAt: a.CreatedAt,
-		UpdatedAt: a.UpdatedAt, ClosedAt: a.ClosedAt, Family: FamilyOf(a.ParentID, a.ChildCount), Licences: []licences.View{}, Limits: limits, Version: a.Version}
+		UpdatedAt: a.UpdatedAt, ClosedAt: a.ClosedAt, TwoFactorRequired: a.TwoFactorRequired, Family: FamilyOf(a.ParentID, a.ChildCount), Licences: []licences.View{}, Limits: limits, Version: a.Version}
 	for _, p := range pools {
 		v.Licences = append(v.Licences, licences.ViewOf(p))
 	}

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +31,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/store"
@@ -120,7 +120,7 @@ func dev(args []string) error {
 	// starting at real time on each run.
 	localClock := clock.NewLocal(clock.System{})
 	deps.Clock, deps.IDs = localClock, ids.TimeOrdered{Clock: localClock}
-	deps.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	deps.Log = httpapi.NewLogger(os.Stdout) // the functions' own logger: the lines production writes
 	if err := stack.CreateTable(ctx, awsclient.DynamoDB(deps.AWS), deps.Config.Table); err != nil {
 		return err
 	}

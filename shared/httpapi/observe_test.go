@@ -151,10 +151,10 @@ func TestServeCountsFailuresInItsMetricLine(t *testing.T) {
 	bearer := map[string]string{"authorization": testkit.Bearer(signed.Token)}
 
 	type want struct {
-		status                             int
-		level                              string
-		faults, panics, dynamo             float64
-		caller                             bool
+		status                            int
+		level                             string
+		faults, panics, dynamo            float64
+		caller                            bool
 		problemCode, statusClass, logCode string
 	}
 	for _, c := range []struct {

@@ -78,6 +78,10 @@ func dev(args []string) error {
 	data := fs.String("data", ".local/dynamodb", "where DynamoDB Local keeps its data")
 	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
 	_ = fs.Parse(args)
+	if err := checkPorts([]portUse{{"HTTP API", *port, "port"}, {"DynamoDB Local", *dynamoPort, "dynamodb-port"},
+		{"SES local", *sesPort, "ses-port"}}); err != nil {
+		return err
+	}
 
 	root, err := stack.RepoRoot()
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -35,6 +34,7 @@ import (
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/backfill"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/sesmail"
 	"github.com/acme/accountadmin/shared/sms"
@@ -87,6 +87,10 @@ func dev(args []string) error {
 	data := fs.String("data", ".local/dynamodb", "where DynamoDB Local keeps its data")
 	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
 	_ = fs.Parse(args)
+	if err := checkPorts([]portUse{{"HTTP API", *port, "port"}, {"DynamoDB Local", *dynamoPort, "dynamodb-port"},
+		{"SES local", *sesPort, "ses-port"}}); err != nil {
+		return err
+	}
 
 	root, err := stack.RepoRoot()
 	if err != nil {
@@ -133,7 +137,7 @@ func dev(args []string) error {
 	// starting at real time on each run.
 	localClock := clock.NewLocal(clock.System{})
 	deps.Clock, deps.IDs = localClock, ids.TimeOrdered{Clock: localClock}
-	deps.Log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	deps.Log = httpapi.NewLogger(os.Stdout) // the functions' own logger: the lines production writes
 	if err := stack.CreateTable(ctx, awsclient.DynamoDB(deps.AWS), deps.Config.Table); err != nil {
 		return err
 	}

@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -84,7 +84,7 @@ func FromAWSConfig(_ context.Context, awsCfg aws.Config) (Deps, error) {
 		Store:  store.New(dynamoDB(awsCfg), cfg.Table),
 		Clock:  clk,
 		IDs:    ids.TimeOrdered{Clock: clk},
-		Log:    lambdacontext.NewLogger(),
+		Log:    httpapi.NewLogger(os.Stdout),
 	}, nil
 }
 

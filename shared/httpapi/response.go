@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -45,10 +46,15 @@ type Sessions interface {
 	Authorize(ctx context.Context, rawToken string) (access.Caller, error)
 }
 
-// Serve wraps a function's routes: it dispatches, resolves the caller, logs
-// once per request with the request id, maps errors to problem+json and
-// recovers panics as 500s. The Go error it returns is always nil: every
-// handled failure is a response.
+// Serve wraps a function's routes: it dispatches, resolves the caller, maps
+// errors to problem+json, recovers panics as 500s, and writes one log line
+// per request that is also its metric line (observe.go). The Go error it
+// returns is always nil: every handled failure is a response, panics
+// included. A non-nil error would make Lambda count a failed invocation,
+// but the runtime then discards the response and API Gateway answers its
+// own bare 500 without the problem body and its requestId; so 5xx answers
+// and panics are counted instead by the Faults and Panics metrics, which
+// the stack alarms on.
 //
 // Every route must be one of the route table (shared/routes), which says
 // whether it needs a caller (Auth). For such a route Serve resolves the
@@ -72,10 +78,17 @@ func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 		}
 	}
 	return func(ctx context.Context, req Request) (resp Response, _ error) {
+		started := time.Now()
+		ctx, obs := observe(ctx)
+		function := ""
+		if r, ok := routetable.Lookup(req.RouteKey); ok {
+			function = r.Function
+		}
+		defer func() { obs.finish(ctx, log, function, req, resp, started) }()
 		l := log.With("requestId", req.RequestContext.RequestID, "route", req.RouteKey)
 		defer func() {
 			if p := recover(); p != nil {
-				l.ErrorContext(ctx, "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				obs.panicked, obs.panicMsg, obs.stack = true, fmt.Sprint(p), string(debug.Stack())
 				resp = Problem(l, ctx, req, apperr.Internal("panic", fmt.Errorf("%v", p)))
 			}
 		}()
@@ -88,13 +101,13 @@ func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 			if err != nil {
 				return Problem(l, ctx, req, err), nil
 			}
+			obs.caller = &caller
 			ctx = access.WithCaller(ctx, caller)
 		}
 		resp, err := h(ctx, req)
 		if err != nil {
 			return Problem(l, ctx, req, err), nil
 		}
-		l.InfoContext(ctx, "request", "status", resp.StatusCode)
 		return resp, nil
 	}
 }
@@ -160,27 +173,30 @@ type ProblemBody struct {
 }
 
 // Status maps each error kind to its HTTP status and log level. It is the one
-// place that does.
+// place that does. A 4xx that any client meets in normal use (bad input, not
+// found, conflicts, stale versions) is INFO; one that says someone may be
+// probing or hammering (no or a refused session, forbidden, rate-limited) is
+// WARN; a 5xx is ERROR.
 func Status(k apperr.Kind) (int, slog.Level) {
 	switch k {
 	case apperr.KindInvalid:
-		return http.StatusBadRequest, slog.LevelWarn
+		return http.StatusBadRequest, slog.LevelInfo
 	case apperr.KindUnauthenticated:
 		return http.StatusUnauthorized, slog.LevelWarn
 	case apperr.KindForbidden:
 		return http.StatusForbidden, slog.LevelWarn
 	case apperr.KindNotFound:
-		return http.StatusNotFound, slog.LevelWarn
+		return http.StatusNotFound, slog.LevelInfo
 	case apperr.KindConflict:
-		return http.StatusConflict, slog.LevelWarn
+		return http.StatusConflict, slog.LevelInfo
 	case apperr.KindGone:
-		return http.StatusGone, slog.LevelWarn
+		return http.StatusGone, slog.LevelInfo
 	case apperr.KindPreconditionFailed:
-		return http.StatusPreconditionFailed, slog.LevelWarn
+		return http.StatusPreconditionFailed, slog.LevelInfo
 	case apperr.KindTooLarge:
-		return http.StatusRequestEntityTooLarge, slog.LevelWarn
+		return http.StatusRequestEntityTooLarge, slog.LevelInfo
 	case apperr.KindUnprocessable:
-		return http.StatusUnprocessableEntity, slog.LevelWarn
+		return http.StatusUnprocessableEntity, slog.LevelInfo
 	case apperr.KindRateLimited:
 		return http.StatusTooManyRequests, slog.LevelWarn
 	case apperr.KindUnavailable:
@@ -202,7 +218,11 @@ func Problem(l *slog.Logger, ctx context.Context, req Request, err error) Respon
 		}
 	}
 	status, level := Status(e.Kind)
-	l.Log(ctx, level, "request failed", "status", status, "code", e.Code, "error", err.Error())
+	if o := observationFrom(ctx); o != nil {
+		o.noteProblem(e, err, level) // Serve logs it in the request's one line
+	} else {
+		l.Log(ctx, level, "request failed", "status", status, "code", e.Code, "error", err.Error())
+	}
 	p := ProblemBody{
 		Type:      "/problems/" + e.Code,
 		Title:     http.StatusText(status),

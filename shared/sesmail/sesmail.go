@@ -28,6 +28,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
+	"github.com/acme/accountadmin/shared/httpapi"
 )
 
 // SES is the part of the SES client the service uses, with the SDK's own
@@ -71,8 +72,17 @@ const (
 // backoff, rejections never.
 func onlyOurRetries(o *ses.Options) { o.RetryMaxAttempts = 1 }
 
-// Send sends m and returns SES's message id.
+// Send sends m and returns SES's message id. A message it gives up on is
+// counted in the request's SESFailures metric (httpapi.CountFailure).
 func (s *Sender) Send(ctx context.Context, m email.Message) (string, error) {
+	id, err := s.send(ctx, m)
+	if err != nil {
+		httpapi.CountFailure(ctx, httpapi.MetricSESFailures)
+	}
+	return id, err
+}
+
+func (s *Sender) send(ctx context.Context, m email.Message) (string, error) {
 	if s == nil || s.SES == nil || s.From == "" {
 		return "", &email.DeliveryError{Reason: email.ReasonNotConfigured, Err: errors.New("no SES client or sender address configured")}
 	}

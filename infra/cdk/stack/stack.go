@@ -63,6 +63,9 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 	linkPublicBaseURL(props, fns, api)
 	deadLetters := buildSchedules(s, props, fns)
 	alarms := buildAlarms(s, props, fns, deadLetters)
+	buildAccessLogs(s, stage)
+	jobFailures := buildJobFailures(s, props, fns)
+	buildDashboard(s, props, buildRequestAlarms(s, props, alarms, jobFailures), jobFailures)
 
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: stage.Url(), Description: jsii.String("the HTTP API's base URL"),
@@ -353,6 +356,7 @@ func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters aws
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		})
 		alarm.AddAlarmAction(notify)
+		alarm.AddOkAction(notify)
 	}
 	every5Minutes := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
 	for _, name := range fns.names {

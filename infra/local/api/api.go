@@ -75,9 +75,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeGateway(w, http.StatusRequestEntityTooLarge, "Request Entity Too Large")
 		return
 	}
-	requestID := ids.TimeOrdered{Clock: clockFunc(s.now)}.NewID()
+	gen := ids.TimeOrdered{Clock: clockFunc(s.now)}
+	requestID := gen.NewID()
 	ev := s.event(r, route, params, body, requestID)
-	ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: requestID})
+	// As deployed, the invocation has an id of its own beside the gateway's.
+	ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: gen.NewID()})
 
 	h, ok := s.Handlers[route.Function]
 	if !ok {

@@ -52,7 +52,7 @@ type keysWorld struct {
 	env                 *testkit.Env
 	c                   client
 	ten                 testkit.Tenant
-	other               string
+	other, otherAdminID string
 	adminTok, viewerTok string
 	otherAdminTok       string
 	operatorTok         string
@@ -69,6 +69,7 @@ func newKeysWorld(t *testing.T) *keysWorld {
 	viewer := env.AddUser(t, ten, ten.AccountID, "viewer@"+ten.ID()+".example", "", access.RoleViewer)
 	otherAdmin := env.AddUser(t, ten, w.other, "admin@other-"+ten.ID()+".example", "", access.RoleAdmin)
 	op := env.AddOperator(t, ten)
+	w.otherAdminID = otherAdmin.ID
 	w.adminTok = env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, AccountID: ten.AccountID})
 	w.viewerTok = env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: viewer.ID, AccountID: ten.AccountID})
 	w.otherAdminTok = env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: otherAdmin.ID, AccountID: w.other})
@@ -304,6 +305,25 @@ func TestUnknownAndExpiredKeysAre401(t *testing.T) {
 	w.env.Clock.Advance(time.Hour)
 	if status, body, _ := w.c.do("GET", path, secret, ""); status != 401 || code(body) != "api_key_expired" {
 		t.Fatalf("after expiry: %d %v", status, body)
+	}
+}
+
+func TestAKeyOfAClosedAccountIsRefused(t *testing.T) {
+	w := newKeysWorld(t)
+	// GIVEN a key of the other account, working
+	owner := access.Caller{Tenant: w.ten.Tenant, UserID: w.otherAdminID, SessionID: "prepare", AccountID: w.other, Roles: []string{access.RoleAdmin}}
+	_, secret := makeKey(t, w.env, owner, w.other, "closing", access.RoleAdmin, nil)
+	path := "/accounts/" + w.other + "/users"
+	if status, body, _ := w.c.do("GET", path, secret, ""); status != 200 {
+		t.Fatalf("before close: %d %v", status, body)
+	}
+	// WHEN an operator closes the account, keeping its data
+	if status, body, _ := w.c.do("POST", "/accounts/"+w.other+"/close", w.operatorTok, `{"confirmName":"Other","wipe":false}`); status != 200 {
+		t.Fatalf("close: %d %v", status, body)
+	}
+	// THEN its key is refused on its next call
+	if status, body, _ := w.c.do("GET", path, secret, ""); status != 401 {
+		t.Fatalf("after close: %d %v", status, body)
 	}
 }
 

@@ -405,4 +405,3 @@ func TestRoutesThatActAsAPersonRefuseKeys(t *testing.T) {
 		}
 	}
 }
-

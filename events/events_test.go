@@ -15,6 +15,7 @@ import (
 	"github.com/acme/accountadmin/infra/local/api"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
+	"github.com/acme/accountadmin/shared/apikeys"
 	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/content"
@@ -33,6 +34,9 @@ import (
 // switched into the account); every other sample by the tenant's Admin.
 var operatorSamples = map[string]bool{
 	"accounts/tenant-changes.json": true,
+	"accounts/tenant-keys.json":    true,
+	"edit/create-tenant-key.json":  true,
+	"edit/revoke-tenant-key.json":  true,
 	"delete/close-account.json":    true,
 	"edit/create-account.json":     true,
 	"edit/delete-role.json":        true,
@@ -53,6 +57,12 @@ var operatorSamples = map[string]bool{
 // ${MEMBER_ID}), acting on themselves.
 var memberSamples = map[string]bool{
 	"edit/change-password.json": true,
+}
+
+// keySamples are sent with an API key of the account holding Admin, made
+// for the sample: the product's back end calling the service.
+var keySamples = map[string]bool{
+	"usage-reset/record-with-key.json": true,
 }
 
 // supportSamples are sent by an operator whose session was switched into
@@ -159,6 +169,16 @@ var expected = map[string]int{
 	"reassign/content-delete.json":   204,
 	"reassign/reassign.json":         202, // from a member with content (${SOURCE_USER_ID}) to the admin
 	"reassign/progress.json":         200, // of a job prepareLinksContentUsage ran (${JOB_ID})
+
+	// API keys: an operator's for the tenant, an Admin's for the account
+	// (prepareAPIKeys makes ${KEY_ID} to revoke); a key records usage.
+	"edit/create-tenant-key.json":      201,
+	"edit/create-account-key.json":     201,
+	"edit/revoke-tenant-key.json":      204,
+	"edit/revoke-account-key.json":     204,
+	"accounts/tenant-keys.json":        200,
+	"accounts/account-keys.json":       200,
+	"usage-reset/record-with-key.json": 200,
 }
 
 func samples(t *testing.T) []string {
@@ -221,6 +241,9 @@ func TestSamplesRunThroughTheirHandlers(t *testing.T) {
 				token = env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, AccountID: ten.AccountID,
 					SupportReason: reason})
 			}
+			if keySamples[path] {
+				token = sampleKey(t, env, ten, ten.AccountID)
+			}
 			if memberSamples[path] {
 				member := env.AddUser(t, ten, ten.AccountID, "self-"+strings.ReplaceAll(path, "/", "-")+"@"+ten.ID()+".example", "")
 				token = env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: member.ID, AccountID: ten.AccountID})
@@ -238,6 +261,7 @@ func TestSamplesRunThroughTheirHandlers(t *testing.T) {
 			text = prepareLinksContentUsage(t, env, ten, path).Replace(text)
 			text = prepareAdministration(t, env, ten, path).Replace(text)
 			text = prepareInvitation(t, env, ten, text).Replace(text)
+			text = prepareAPIKeys(t, env, ten, path).Replace(text)
 			function := strings.Split(path, "/")[0]
 
 			// A scheduled event runs through the job of its function and
@@ -467,4 +491,44 @@ func prepareAdministration(t *testing.T, env *testkit.Env, ten testkit.Tenant, p
 		t.Fatalf("prepare %s: %v", path, err)
 	}
 	return strings.NewReplacer("${MEMBER_ID}", member.ID, "${ROLE_NAME}", "Temp-Role")
+}
+
+// sampleKey creates an API key of the tenant (accountID "") or of
+// accountID (role Admin) and answers its secret.
+func sampleKey(t *testing.T, env *testkit.Env, ten testkit.Tenant, accountID string) (secret string) {
+	t.Helper()
+	keys := &apikeys.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}
+	caller := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	role := access.RoleAdmin
+	if accountID == "" {
+		caller.Operator, role = true, ""
+	}
+	cmd, err := apikeys.CreateRequest{Name: "sample-" + env.IDs.NewID(), Role: role}.Command(caller, accountID, env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := keys.Create(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Secret
+}
+
+// prepareAPIKeys makes the key the revoke samples revoke (${KEY_ID}).
+func prepareAPIKeys(t *testing.T, env *testkit.Env, ten testkit.Tenant, path string) *strings.Replacer {
+	t.Helper()
+	accountID := ""
+	switch path {
+	case "edit/revoke-account-key.json":
+		accountID = ten.AccountID
+	case "edit/revoke-tenant-key.json":
+	default:
+		return strings.NewReplacer()
+	}
+	secret := sampleKey(t, env, ten, accountID)
+	c, err := (&apikeys.Service{Store: env.Store, Clock: env.Clock}).Authorize(context.Background(), secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReplacer("${KEY_ID}", c.KeyID)
 }

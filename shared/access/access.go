@@ -146,7 +146,16 @@ type Caller struct {
 	// record them as they were at the time of the write (changelog.ActorOf).
 	Name  string
 	Email string
+	// KeyID and KeyName are set when the caller is an API key
+	// (apikeys.Service.Authorize): then UserID and SessionID are the key's
+	// id (no user of the tenant has it), AccountID and Roles are the
+	// key's account and role, and Operator marks a key of the tenant.
+	KeyID   string
+	KeyName string
 }
+
+// IsKey reports whether the caller is an API key rather than a person.
+func (c Caller) IsKey() bool { return c.KeyID != "" }
 
 // EntersAsSupport reports whether a caller entering accountID does so as
 // support: a tenant operator entering an account that is neither their home
@@ -650,6 +659,9 @@ func IdempotencyScope(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (ta
 	c, err := CallerFrom(ctx)
 	if err != nil {
 		return table.Tenant{}, "", err
+	}
+	if c.IsKey() {
+		return c.Tenant, "key:" + c.KeyID, nil
 	}
 	return c.Tenant, "user:" + c.UserID, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
+	"github.com/acme/accountadmin/shared/apikeys"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/attempts"
 	"github.com/acme/accountadmin/shared/clock"
@@ -257,7 +258,11 @@ func (s *Service) SignOut(ctx context.Context, caller access.Caller, rawToken st
 
 // Authorize resolves a bearer token to its caller, or says why not (401).
 // Two reads: the session, then user, membership and account in one batch.
+// A token with the API key prefix is an API key (apikeys.Service.Authorize).
 func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller, error) {
+	if apikeys.IsKey(rawToken) {
+		return (&apikeys.Service{Store: s.Store, Clock: s.Clock}).Authorize(ctx, rawToken)
+	}
 	t, tok, err := identity.ParseToken(rawToken)
 	if err != nil {
 		return access.Caller{}, err

@@ -17,6 +17,7 @@ const (
 	ActorSupport  = "support"  // a tenant operator switched into the account changed, with a reason
 	ActorOperator = "operator" // a tenant operator doing tenant administration
 	ActorSystem   = "system"   // a scheduled job or an automation
+	ActorAPIKey   = "api_key"  // a machine credential: its id and name
 )
 
 // Actor is who made a change. A support actor is "support person ID acting
@@ -35,12 +36,16 @@ type Actor struct {
 }
 
 // ActorOf is who a caller's change is logged as, named (name and email) as
-// the caller was at this request: a user as themselves; a
+// the caller was at this request: an API key as itself (kind api_key,
+// its id and name); a user as themselves; a
 // tenant operator as support when the change is in the account their
 // session is switched into (with that account and their reason), else as
 // an operator doing tenant administration. New settles which, from the
 // account the entry is written to.
 func ActorOf(c access.Caller) Actor {
+	if c.IsKey() {
+		return Actor{Kind: ActorAPIKey, ID: c.KeyID, Name: c.KeyName}
+	}
 	if c.Operator {
 		return Actor{Kind: ActorOperator, ID: c.UserID, AccountID: c.AccountID, Reason: c.SupportReason, Name: c.Name, Email: c.Email}.In(c.AccountID)
 	}

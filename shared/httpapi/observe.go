@@ -141,10 +141,12 @@ func (o *observation) finish(ctx context.Context, log *slog.Logger, function str
 	log.LogAttrs(ctx, level, "request", attrs...)
 }
 
-// callerKind names how the caller acts: a support person switched into the
-// account, a tenant operator, or a user.
+// callerKind names how the caller acts: an API key, a support person
+// switched into the account, a tenant operator, or a user.
 func callerKind(c access.Caller) string {
 	switch {
+	case c.IsKey():
+		return "api_key"
 	case c.SupportReason != "":
 		return "support"
 	case c.Operator:

@@ -67,12 +67,14 @@ type Sessions interface {
 // table is a programming error: Serve panics when the function starts.
 func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 	authorized := make(map[string]bool, len(routes))
+	noKey := map[string]bool{}
 	for key := range routes {
 		r, ok := routetable.Lookup(key)
 		if !ok {
 			panic(fmt.Sprintf("httpapi.Serve: %s is not in the route table (shared/routes)", key))
 		}
 		authorized[key] = r.Auth
+		noKey[key] = r.NoKey
 		if r.Auth && sessions == nil {
 			panic(fmt.Sprintf("httpapi.Serve: %s needs a caller but no Sessions were given", key))
 		}
@@ -102,6 +104,9 @@ func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 				return Problem(l, ctx, req, err), nil
 			}
 			obs.caller = &caller
+			if caller.IsKey() && noKey[req.RouteKey] {
+				return Problem(l, ctx, req, ErrKeyRefused), nil
+			}
 			ctx = access.WithCaller(ctx, caller)
 		}
 		resp, err := h(ctx, req)
@@ -111,6 +116,11 @@ func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 		return resp, nil
 	}
 }
+
+// ErrKeyRefused answers an API key presented to a route that acts as a
+// person (routes.Route.NoKey).
+var ErrKeyRefused = apperr.New(apperr.KindForbidden, "api_key_refused",
+	"API keys cannot do this: it acts as a person (sign-in sessions, switching account, passwords, invitations, new API keys); sign in instead")
 
 // resolveCaller reads the request's bearer token and resolves it. The token
 // never reaches an error or a log: refusals carry only their reason.

@@ -30,6 +30,10 @@ type Route struct {
 	// Throttle is the route's throttle class in the deployed stage: "" is
 	// the stage's shared limit, ThrottlePublic a lower limit of its own.
 	Throttle string
+	// NoKey routes act as a person (sign out, switch account, passwords,
+	// offers that carry a person's authority, minting keys): an API key
+	// presented to one is refused (403 api_key_refused) before the handler.
+	NoKey bool
 }
 
 // Throttle classes of Route.Throttle.
@@ -57,20 +61,20 @@ type Job struct {
 // Table is every route of the HTTP API.
 var Table = []Route{
 	{Method: "POST", Path: "/auth/sign-in", Function: "auth", BodyLimit: 4 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
-	{Method: "POST", Path: "/auth/sign-out", Function: "auth", Auth: true},
-	{Method: "GET", Path: "/me", Function: "auth", Auth: true},
+	{Method: "POST", Path: "/auth/sign-out", Function: "auth", Auth: true, NoKey: true},
+	{Method: "GET", Path: "/me", Function: "auth", Auth: true, NoKey: true},
 	// The second step of a sign-in, and enrolling second factors.
 	{Method: "POST", Path: "/auth/sign-in/verify", Function: "auth", BodyLimit: 1 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
-	{Method: "GET", Path: "/me/two-factor", Function: "auth", Auth: true},
-	{Method: "POST", Path: "/me/two-factor", Function: "auth", Auth: true, BodyLimit: 1 * KiB, NoStore: true},         // answers a key, shown once
-	{Method: "POST", Path: "/me/two-factor/confirm", Function: "auth", Auth: true, BodyLimit: 1 * KiB, NoStore: true}, // answers recovery codes
-	{Method: "POST", Path: "/me/two-factor/recovery-codes", Function: "auth", Auth: true, NoStore: true},              // answers new recovery codes
+	{Method: "GET", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true},
+	{Method: "POST", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true},         // answers a key, shown once
+	{Method: "POST", Path: "/me/two-factor/confirm", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true}, // answers recovery codes
+	{Method: "POST", Path: "/me/two-factor/recovery-codes", Function: "auth", Auth: true, NoKey: true, NoStore: true},              // answers new recovery codes
 
 	// Idempotent when it sends the email; with sendEmail false the answer
 	// holds the links, is no-store and is never stored for a replay.
-	{Method: "POST", Path: "/accounts/{accountId}/invitations", Function: "invite", Auth: true, BodyLimit: 64 * KiB, Idempotent: true},
+	{Method: "POST", Path: "/accounts/{accountId}/invitations", Function: "invite", Auth: true, BodyLimit: 64 * KiB, Idempotent: true, NoKey: true},
 	{Method: "GET", Path: "/accounts/{accountId}/invitations", Function: "invite", Auth: true},
-	{Method: "POST", Path: "/invitations/{invitationId}/resend", Function: "invite", Auth: true, BodyLimit: 1 * KiB, Idempotent: true, IfMatch: true}, // as the invite, for sendEmail false
+	{Method: "POST", Path: "/invitations/{invitationId}/resend", Function: "invite", Auth: true, BodyLimit: 1 * KiB, Idempotent: true, IfMatch: true, NoKey: true}, // as the invite, for sendEmail false
 	{Method: "DELETE", Path: "/invitations/{invitationId}", Function: "invite", Auth: true, IfMatch: true},
 	// The link in the email: a page, never a change. Its accept is public
 	// because the invitee may have no account yet.
@@ -91,7 +95,7 @@ var Table = []Route{
 	{Method: "POST", Path: "/users/{userId}/associations", Function: "link", Auth: true, BodyLimit: 8 * KiB, Idempotent: true},
 	{Method: "PATCH", Path: "/accounts/{accountId}/associates/{userId}", Function: "link", Auth: true, BodyLimit: 2 * KiB, IfMatch: true},
 	{Method: "DELETE", Path: "/accounts/{accountId}/associates/{userId}", Function: "link", Auth: true},
-	{Method: "POST", Path: "/me/switch-account", Function: "link", Auth: true, BodyLimit: 2 * KiB},
+	{Method: "POST", Path: "/me/switch-account", Function: "link", Auth: true, BodyLimit: 2 * KiB, NoKey: true},
 
 	// Content and its reassignment: one function owns the items.
 	{Method: "POST", Path: "/accounts/{accountId}/content", Function: "reassign", Auth: true, BodyLimit: 2 * KiB, Idempotent: true},
@@ -116,7 +120,7 @@ var Table = []Route{
 	{Method: "POST", Path: "/accounts/{accountId}/reopen", Function: "edit", Auth: true, BodyLimit: 4 * KiB}, // an account closed with its data kept
 	{Method: "POST", Path: "/accounts", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true},
 	{Method: "PATCH", Path: "/accounts/{accountId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
-	{Method: "POST", Path: "/accounts/{accountId}/users", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true}, // a user added without an invitation
+	{Method: "POST", Path: "/accounts/{accountId}/users", Function: "edit", Auth: true, BodyLimit: 8 * KiB, Idempotent: true, NoKey: true}, // a user added without an invitation
 	{Method: "GET", Path: "/roles", Function: "accounts", Auth: true},
 	{Method: "GET", Path: "/tenant/changes", Function: "accounts", Auth: true}, // the tenant-level change log: close, reopen, wipe
 	{Method: "GET", Path: "/tenant/settings", Function: "accounts", Auth: true},
@@ -126,12 +130,12 @@ var Table = []Route{
 	{Method: "PUT", Path: "/accounts/{accountId}/users/{userId}/roles", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
 	{Method: "PUT", Path: "/accounts/{accountId}/users/{userId}/licence", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
 	{Method: "PATCH", Path: "/users/{userId}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
-	{Method: "PUT", Path: "/users/{userId}/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB},
-	{Method: "DELETE", Path: "/users/{userId}/two-factor", Function: "edit", Auth: true}, // an admin's reset: enrol again at next sign-in
+	{Method: "PUT", Path: "/users/{userId}/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB, NoKey: true},
+	{Method: "DELETE", Path: "/users/{userId}/two-factor", Function: "edit", Auth: true, NoKey: true}, // an admin's reset: enrol again at next sign-in
 	{Method: "POST", Path: "/users/{userId}/suspend", Function: "edit", Auth: true, Idempotent: true},
 	{Method: "POST", Path: "/users/{userId}/reactivate", Function: "edit", Auth: true, Idempotent: true},
 	{Method: "POST", Path: "/users/{userId}/sign-out", Function: "edit", Auth: true, Idempotent: true},
-	{Method: "POST", Path: "/me/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB, NoStore: true}, // answers a new session: never stored
+	{Method: "POST", Path: "/me/password", Function: "edit", Auth: true, BodyLimit: 8 * KiB, NoStore: true, NoKey: true}, // answers a new session: never stored
 	{Method: "PUT", Path: "/roles/{roleName}", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
 	{Method: "DELETE", Path: "/roles/{roleName}", Function: "edit", Auth: true},
 	{Method: "PATCH", Path: "/tenant/settings", Function: "edit", Auth: true, BodyLimit: 8 * KiB, IfMatch: true},
@@ -145,6 +149,15 @@ var Table = []Route{
 	// Not idempotent: a close is safe to repeat (it continues a wipe), and
 	// an unfinished wipe's 202 must not be replayed.
 	{Method: "POST", Path: "/accounts/{accountId}/close", Function: "delete", Auth: true, BodyLimit: 4 * KiB},
+
+	// API keys (machine credentials): the answer of a create holds the
+	// secret, shown once (no-store, never replayed); no key mints a key.
+	{Method: "POST", Path: "/tenant/api-keys", Function: "edit", Auth: true, BodyLimit: 2 * KiB, NoStore: true, NoKey: true},
+	{Method: "GET", Path: "/tenant/api-keys", Function: "accounts", Auth: true},
+	{Method: "DELETE", Path: "/tenant/api-keys/{keyId}", Function: "edit", Auth: true},
+	{Method: "POST", Path: "/accounts/{accountId}/api-keys", Function: "edit", Auth: true, BodyLimit: 2 * KiB, NoStore: true, NoKey: true},
+	{Method: "GET", Path: "/accounts/{accountId}/api-keys", Function: "accounts", Auth: true},
+	{Method: "DELETE", Path: "/accounts/{accountId}/api-keys/{keyId}", Function: "edit", Auth: true},
 }
 
 // byKey indexes Table by route key, so that a lookup on a request path

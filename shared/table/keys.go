@@ -63,6 +63,9 @@ import (
 //	T#t#A#a                CONTENT#id         content item                GSI1 an owner's content in a
 //	T#t#A#a                REASSIGNING#u      one running job per source  -
 //	T#t#REASSIGN#j         REASSIGNMENT       content reassignment job    GSI3 due at lease expiry while running
+//	T#t#K#hash             APIKEY             API key by secret hash      -
+//	T#t#KEYS#scope         KEY#id             API key in its scope's list -
+//	T#t#KEYS#scope         NAME#name          the active keys of a name   -
 
 // Key is an item's primary key.
 type Key struct{ PK, SK string }
@@ -574,3 +577,35 @@ func DueBucket(kind string, at time.Time) string {
 
 // DueSortKey orders a bucket by instant: fixed-width epoch seconds.
 func DueSortKey(at time.Time) string { return fmt.Sprintf("%012d", at.Unix()) }
+
+// APIKeyPrefix starts every API key secret ("aak_<tenant>_<256 random
+// bits>"), so that secret scanners recognise a leaked key and the request
+// path tells a key from a session token without a read.
+const APIKeyPrefix = "aak_"
+
+// APIKey is an API key by the SHA-256 of its secret: the one GetItem that
+// resolves a request presented with a key (apikeys.Service.Authorize).
+func (t Tenant) APIKey(secretHash string) Key { return Key{t.prefix() + "#K#" + secretHash, "APIKEY"} }
+
+// APIKeyScopeTenant is the scope of the tenant's own keys (operators').
+const APIKeyScopeTenant = "TENANT"
+
+// APIKeyScopeAccount is the scope of the keys of one account.
+func APIKeyScopeAccount(accountID string) string { return "A#" + accountID }
+
+// APIKeys is the partition listing the keys of one scope (the tenant's, or
+// an account's): GET /tenant/api-keys and GET /accounts/{a}/api-keys are
+// one Query of it. It is not the account's partition, so that a wipe of the
+// account leaves the record of its keys (all refused, the account gone).
+func (t Tenant) APIKeys(scope string) string { return t.prefix() + "#KEYS#" + scope }
+
+// APIKeyEntry is one key in its scope's list, by key id: revoke finds the
+// key's hash item from it.
+func (t Tenant) APIKeyEntry(scope, keyID string) Key { return Key{t.APIKeys(scope), "KEY#" + keyID} }
+
+// APIKeyEntryPrefix is the sort-key prefix of a scope's key entries.
+const APIKeyEntryPrefix = "KEY#"
+
+// APIKeyName holds the ids of the active keys of one name in a scope: at
+// most two (rotation), a condition of the transaction that creates one.
+func (t Tenant) APIKeyName(scope, name string) Key { return Key{t.APIKeys(scope), "NAME#" + name} }

@@ -17,6 +17,8 @@
 //	GET /tenant/settings                        the tenant's settings (ETag)
 //	GET /plans                                  the tenant's subscription plans
 //	GET /tenant/changes                         the tenant-level change log (operators), newest first
+//	GET /tenant/api-keys                        the tenant's API keys (operators), never a secret
+//	GET /accounts/{accountId}/api-keys          the account's API keys (its Admins), never a secret
 package handler
 
 import (
@@ -26,6 +28,7 @@ import (
 	"sort"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apikeys"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
@@ -36,11 +39,14 @@ import (
 	"github.com/acme/accountadmin/shared/tenancy"
 )
 
-type handler struct{ dir *directory.Directory }
+type handler struct {
+	dir  *directory.Directory
+	keys *apikeys.Service
+}
 
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
-	h := handler{dir: directory.New(d)}
+	h := handler{dir: directory.New(d), keys: &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}}
 	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"GET /accounts":                              h.listAccounts,
 		"GET /accounts/export.csv":                   h.exportAccounts,
@@ -57,6 +63,8 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"GET /plans":                                 h.plans,
 		"GET /tenant/changes":                        h.tenantChanges,
 		"GET /licence-types":                         h.licenceTypes,
+		"GET /tenant/api-keys":                       h.apiKeys,
+		"GET /accounts/{accountId}/api-keys":         h.apiKeys,
 
 		// The account's access history as CSV.
 		"GET /accounts/{accountId}/access-history/export.csv": h.exportAccountAccessHistory,
@@ -341,4 +349,21 @@ func (h handler) licenceTypes(ctx context.Context, req httpapi.Request) (httpapi
 		return httpapi.Response{}, err
 	}
 	return httpapi.WithETag(httpapi.JSON(http.StatusOK, s.CatalogueOf()), s.Version), nil
+}
+
+// apiKeys lists the API keys of the tenant (operators) or of {accountId}
+// (its Admins), newest first, never a secret.
+func (h handler) apiKeys(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, limit, cursor, err := listParams(ctx, req)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	keys, next, err := h.keys.List(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, struct {
+		Keys       []apikeys.View `json:"keys"`
+		NextCursor string         `json:"nextCursor,omitempty"`
+	}{keys, next}), nil
 }

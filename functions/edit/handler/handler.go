@@ -20,6 +20,10 @@
 //	PATCH  /tenant/settings                            default role and licence, password policy (operators; If-Match)
 //	PUT    /plans/{planId}                             define a plan (operators; If-Match)
 //	PUT    /licence-types/{licence}                    add, rename or retire a licence type (operators; If-Match)
+//	POST   /tenant/api-keys                            a key of the tenant (operators): its secret, once
+//	DELETE /tenant/api-keys/{keyId}                    revoke it
+//	POST   /accounts/{accountId}/api-keys              a key of the account (its Admins): its secret, once
+//	DELETE /accounts/{accountId}/api-keys/{keyId}      revoke it
 //
 // Every change writes its change-log entry in the same transaction; edits of
 // versioned resources answer the new ETag.
@@ -33,6 +37,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
+	"github.com/acme/accountadmin/shared/apikeys"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/directory"
@@ -44,6 +49,7 @@ import (
 
 type handler struct {
 	admin       *administration.Service
+	keys        *apikeys.Service
 	idempotency httpapi.Idempotency
 }
 
@@ -52,7 +58,7 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.Ne
 
 // NewWith serves the routes with a given service (tests swap its mailer).
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
-	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
+	h := handler{admin: svc, keys: &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
 	idem := h.idempotency.Wrap
 	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /accounts":                                   idem(h.createAccount),
@@ -75,6 +81,10 @@ func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
 		"PATCH /tenant/settings":                           h.updateSettings,
 		"PUT /plans/{planId}":                              h.putPlan,
 		"PUT /licence-types/{licence}":                     h.putLicenceType,
+		"POST /tenant/api-keys":                            h.createKey,
+		"DELETE /tenant/api-keys/{keyId}":                  h.revokeKey,
+		"POST /accounts/{accountId}/api-keys":              h.createKey,
+		"DELETE /accounts/{accountId}/api-keys/{keyId}":    h.revokeKey,
 	})
 }
 
@@ -438,4 +448,39 @@ func (h handler) putLicenceType(ctx context.Context, req httpapi.Request) (httpa
 		return httpapi.Response{}, err
 	}
 	return tagged(http.StatusOK, s.CatalogueOf(), s.Version), nil
+}
+
+// createKey makes an API key of the tenant or of {accountId}: the answer
+// holds its secret, the only time it is shown (no-store, never replayed).
+func (h handler) createKey(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body apikeys.CreateRequest
+	caller, _, err := input(ctx, req, &body)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	accountID := req.PathParameters["accountId"]
+	cmd, err := body.Command(caller, accountID, h.keys.Clock.Now())
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	k, err := h.keys.Create(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	resp := httpapi.JSON(http.StatusCreated, k)
+	resp.Headers["Cache-Control"] = "no-store"
+	return resp, nil
+}
+
+// revokeKey revokes an API key of the tenant or of {accountId}: refused
+// from its next call.
+func (h handler) revokeKey(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, _, err := input(ctx, req, nil)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := h.keys.Revoke(ctx, caller, req.PathParameters["accountId"], req.PathParameters["keyId"]); err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.NoContent(), nil
 }

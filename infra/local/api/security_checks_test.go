@@ -213,10 +213,10 @@ var (
 	generatedPassword = regexp.MustCompile(`\n\n    (\S+)\n\n`)
 )
 
-var tokenField = regexp.MustCompile(`"(?:token|password|acceptUrl)"\s*:\s*"([^"]+)"`)
+var tokenField = regexp.MustCompile(`"(?:token|password|acceptUrl|secret)"\s*:\s*"([^"]+)"`)
 
 // rememberFrom records the secrets a response hands out (session tokens,
-// invitation links).
+// invitation links, API key secrets).
 func (w *securityWorld) rememberFrom(body []byte) {
 	for _, m := range tokenField.FindAllSubmatch(body, -1) {
 		s := string(m[1])

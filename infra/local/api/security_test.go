@@ -390,6 +390,31 @@ var securityMatrix = []securityRow{
 			id := w.closedAccount(t, "Reopening account")
 			return probe{method: "POST", path: "/accounts/" + id + "/reopen", body: `{"reason":"the customer is back"}`, as: w.operatorTok}
 		}},
+
+	// API keys: the tenant's are tenant administration (operators), an
+	// account's are its Admins' work inside it.
+	{route: "POST /tenant/api-keys", want: 201, viewer: 403, otherAdmin: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "POST", path: "/tenant/api-keys", body: `{"name":"matrix-tenant"}`, as: w.operatorTok}
+	}},
+	{route: "GET /tenant/api-keys", want: 200, viewer: 403, otherAdmin: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
+		w.apiKey(t, "")
+		return probe{method: "GET", path: "/tenant/api-keys", as: w.operatorTok}
+	}},
+	{route: "DELETE /tenant/api-keys/{keyId}", want: 204, viewer: 403, otherAdmin: 403, admin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+		id, _ := w.apiKey(t, "")
+		return probe{method: "DELETE", path: "/tenant/api-keys/" + id, as: w.operatorTok}
+	}},
+	{route: "POST /accounts/{accountId}/api-keys", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/api-keys", body: `{"name":"matrix-account","role":"Viewer"}`, as: w.adminTok}
+	}},
+	{route: "GET /accounts/{accountId}/api-keys", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		w.apiKey(t, w.a.AccountID)
+		return probe{method: "GET", path: "/accounts/" + w.a.AccountID + "/api-keys", as: w.adminTok}
+	}},
+	{route: "DELETE /accounts/{accountId}/api-keys/{keyId}", want: 204, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
+		id, _ := w.apiKey(t, w.a.AccountID)
+		return probe{method: "DELETE", path: "/accounts/" + w.a.AccountID + "/api-keys/" + id, as: w.adminTok}
+	}},
 }
 
 // The matrix covers the route table exactly, and the public routes are

@@ -88,7 +88,7 @@ func dev(args []string) error {
 	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
 	_ = fs.Parse(args)
 	if err := checkPorts([]portUse{{"HTTP API", *port, "port"}, {"DynamoDB Local", *dynamoPort, "dynamodb-port"},
-		{"SES local", *sesPort, "ses-port"}}); err != nil {
+		{"SES local", *sesPort, "ses-port"}, {"local SMS outbox", *smsPort, "sms-port"}}); err != nil {
 		return err
 	}
 

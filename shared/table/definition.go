@@ -102,6 +102,7 @@ func (d Definition) CreateTableInput(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(d.SortKey), KeyType: types.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: gsis,
+		StreamSpecification:    streamSpecification(),
 	}
 }
 

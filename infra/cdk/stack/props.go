@@ -238,7 +238,7 @@ func (p *StackProps) jobTable() []routes.Job {
 
 // functions lists every function folder of the deployed tables, in the order
 // routes.Functions() gives for the default tables: the authorizer, then the
-// route handlers, then the jobs.
+// route handlers, then the jobs, then the stream consumers.
 func (p *StackProps) functions() []string {
 	seen := map[string]bool{routes.Authorizer: true}
 	out := []string{routes.Authorizer}
@@ -253,6 +253,9 @@ func (p *StackProps) functions() []string {
 	}
 	for _, j := range p.jobTable() {
 		add(j.Function)
+	}
+	for _, f := range routes.StreamConsumers {
+		add(f)
 	}
 	return out
 }

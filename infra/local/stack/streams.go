@@ -299,7 +299,6 @@ func StreamsClient(cfg aws.Config, endpoint string) *dynamodbstreams.Client {
 	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) { o.BaseEndpoint = aws.String(endpoint) })
 }
 
-
 func (p *StreamPump) logger() *slog.Logger {
 	if p.Log == nil {
 		return slog.Default()

@@ -57,10 +57,11 @@ func TestDetailOfNamesTheTenantAndTheLog(t *testing.T) {
 		t.Fatalf("detail = %+v, %v", d, ok)
 	}
 	te := changelog.NewTenantEntry(ten, "01KAP6ZQ8M0000000000000001", at, "A1", changelog.System("job"), "account.closed", nil, nil)
-	if d, ok := DetailOf(te); !ok || d.Log != LogTenant || d.Subject != (Subject{"account", "A1"}) {
-		t.Fatalf("tenant detail = %+v, %v", d, ok)
+	td, ok := DetailOf(te)
+	if !ok || td.Log != LogTenant || td.Subject != (Subject{"account", "A1"}) {
+		t.Fatalf("tenant detail = %+v, %v", td, ok)
 	}
-	entry, size, err := d.Entry("bus")
+	entry, size, err := td.Entry("bus")
 	if err != nil || *entry.DetailType != "account.closed" || *entry.Source != Source || *entry.EventBusName != "bus" || size <= 0 {
 		t.Fatalf("entry = %+v %d %v", entry, size, err)
 	}

@@ -238,7 +238,7 @@ func (w *world) operator(t *testing.T) string {
 		t.Fatal(err)
 	}
 	now := w.env.Clock.Now()
-	email := "ops@" + w.ten.ID() + ".example"
+	email := strings.ToLower("ops@" + w.ten.ID() + ".example")
 	u := identity.NewUser(w.ten.Tenant, identity.User{ID: w.env.IDs.NewID(), Email: email, FirstName: "Olga", LastName: "Operator",
 		PasswordHash: hash, Status: identity.UserActive, Operator: true, HomeAccountID: w.ten.AccountID, CreatedAt: now, UpdatedAt: now})
 	if err := w.env.Store.Transact(context.Background(), "add operator",

@@ -77,6 +77,8 @@ func dev(args []string) error {
 	sesPort := fs.Int("ses-port", 8005, "SES local port (its inbox is served there too)")
 	data := fs.String("data", ".local/dynamodb", "where DynamoDB Local keeps its data")
 	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
+	eventsPort := fs.Int("events-port", 4010, "the local event bus's port (PutEvents; its events are also at the API's /_local/events)")
+	webhook := fs.String("events-webhook", os.Getenv("EVENTS_WEBHOOK"), "POST each domain event to this URL (or set EVENTS_WEBHOOK)")
 	_ = fs.Parse(args)
 
 	root, err := stack.RepoRoot()
@@ -111,6 +113,10 @@ func dev(args []string) error {
 		"PUBLIC_BASE_URL":             base,
 		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
 	})
+	eventBus, err := startEventBus(ctx, *eventsPort, *webhook)
+	if err != nil {
+		return err
+	}
 	deps, err := app.FromEnv(ctx)
 	if err != nil {
 		return err
@@ -127,8 +133,11 @@ func dev(args []string) error {
 	if err := seed(ctx, deps.Store, deps.Clock, deps.IDs); err != nil {
 		return err
 	}
+	if err := startPublishEvents(ctx, deps, st.DynamoEndpoint); err != nil {
+		return err
+	}
 	srv := api.New(deps)
-	httpSrv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: withEvents(srv, eventBus), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", httpSrv.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %d: %w", *port, err)
@@ -155,13 +164,15 @@ Account administration service, running locally.
   curl -s -X POST %s/auth/sign-in -H 'content-type: application/json' \
     -d '{"tenant":"%s","email":"%s","password":"%s"}'
 
+  Domain events (the local event bus): %s%s
+
   Jobs and time (local only):
     curl -X POST %s/_local/run/expire-invitations
     curl -X POST %s/_local/clock -d '{"advance":"8d"}'   (or {"set":"<RFC 3339 instant>"}; GET shows it)
 
 Ctrl-C stops everything.
 `, base, st.SESEndpoint, st.DynamoEndpoint, deps.Config.Table, *data, demoTenant, demoEmail, demoPassword,
-		base, demoTenant, demoEmail, demoPassword, base, base)
+		base, demoTenant, demoEmail, demoPassword, base+stack.EventsPath, webhookNote(*webhook), base, base)
 	if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

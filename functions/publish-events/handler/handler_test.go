@@ -1,7 +1,7 @@
 package handler_test
 
 import (
-		"fmt"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -283,4 +283,3 @@ func TestAThousandChangesOfOneAccountArriveInOrder(t *testing.T) {
 	}
 	validate(t, evs)
 }
-

@@ -49,7 +49,7 @@ var (
 type faultyPutEvents struct {
 	real  domainevents.EventsAPI
 	mu    sync.Mutex
-	rules map[string]*fault    // by tenant
+	rules map[string]*fault     // by tenant
 	calls map[string][][]string // by tenant: the entry ids of each call, in order
 }
 

@@ -102,7 +102,6 @@ func (d Definition) CreateTableInput(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(d.SortKey), KeyType: types.KeyTypeRange},
 		},
 		GlobalSecondaryIndexes: gsis,
-		StreamSpecification:    streamSpecification(),
 	}
 }
 

@@ -110,6 +110,9 @@ func (f *faultyPutEvents) PutEvents(ctx context.Context, in *eventbridge.PutEven
 func startPump(t *testing.T, env *testkit.Env) {
 	t.Helper()
 	pumpOnce.Do(func() {
+		if err := stack.EnableStream(context.Background(), env.DB, env.Config.Table); err != nil {
+			t.Fatal(err)
+		}
 		bus = &stack.LocalEventBus{Name: testBus, Log: env.Log}
 		srv := httptest.NewServer(bus) // lives as long as the test process
 		faults.real = eventbridge.NewFromConfig(env.AWS, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(srv.URL) })

@@ -44,8 +44,7 @@ type StreamPump struct {
 	Log        *slog.Logger
 }
 
-// EnableStream turns on the stream of a table kept from a run before it
-// existed.
+// EnableStream turns on the table's stream unless it is on.
 func EnableStream(ctx context.Context, db *dynamodb.Client, name string) error {
 	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 	if err != nil {

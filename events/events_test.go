@@ -185,6 +185,9 @@ func samples(t *testing.T) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && path == "schemas" {
+			return filepath.SkipDir // the domain events' JSON Schemas, checked by functions/publish-events
+		}
 		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") {
 			out = append(out, filepath.ToSlash(path))
 		}

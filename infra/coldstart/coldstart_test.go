@@ -172,6 +172,7 @@ func lambdaEnv(runtimeAPI, proxy string) []string {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_ACCESS_KEY_ID=AKIDCOLDSTART", "AWS_SECRET_ACCESS_KEY=cold",
 		"AWS_SESSION_TOKEN=cold", "TABLE_NAME=accountadmin", "SENDER_EMAIL=no-reply@example.com",
 		"PUBLIC_BASE_URL=https://api.example.com", "AWS_LAMBDA_LOG_FORMAT=JSON", "HOME=" + os.TempDir(),
+		"EVENT_BUS_NAME=accountadmin-events", // publish-events
 	}
 	if proxy != "" {
 		env = append(env, "HTTP_PROXY=http://"+proxy, "HTTPS_PROXY=http://"+proxy)

@@ -86,6 +86,8 @@ func dev(args []string) error {
 	smsPort := fs.Int("sms-port", 8006, "local SMS outbox port (its page and GET /messages)")
 	data := fs.String("data", ".local/dynamodb", "where DynamoDB Local keeps its data")
 	every := fs.Duration("schedule", time.Minute, "how often the scheduled jobs run")
+	eventsPort := fs.Int("events-port", 4010, "the local event bus's port (PutEvents; its events are also at the API's /_local/events)")
+	webhook := fs.String("events-webhook", os.Getenv("EVENTS_WEBHOOK"), "POST each domain event to this URL (or set EVENTS_WEBHOOK)")
 	_ = fs.Parse(args)
 	if err := checkPorts([]portUse{{"HTTP API", *port, "port"}, {"DynamoDB Local", *dynamoPort, "dynamodb-port"},
 		{"SES local", *sesPort, "ses-port"}, {"local SMS outbox", *smsPort, "sms-port"}}); err != nil {
@@ -128,6 +130,10 @@ func dev(args []string) error {
 		sms.EnvEndpoint:               st.SMSEndpoint,
 		sms.EnvSenderID:               "DemoAdmin",
 	})
+	eventBus, err := startEventBus(ctx, *eventsPort, *webhook)
+	if err != nil {
+		return err
+	}
 	deps, err := app.FromEnv(ctx)
 	if err != nil {
 		return err
@@ -144,8 +150,11 @@ func dev(args []string) error {
 	if err := seed(ctx, deps.Store, deps.Clock, deps.IDs); err != nil {
 		return err
 	}
+	if err := startPublishEvents(ctx, deps, st.DynamoEndpoint); err != nil {
+		return err
+	}
 	srv := api.New(deps)
-	httpSrv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	httpSrv := &http.Server{Addr: fmt.Sprintf(":%d", *port), Handler: withEvents(srv, eventBus), ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", httpSrv.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %d: %w", *port, err)
@@ -173,13 +182,15 @@ Account administration service, running locally.
   curl -s -X POST %s/auth/sign-in -H 'content-type: application/json' \
     -d '{"tenant":"%s","email":"%s","password":"%s"}'
 
+  Domain events (the local event bus): %s%s
+
   Jobs and time (local only):
     curl -X POST %s/_local/run/expire-invitations
     curl -X POST %s/_local/clock -d '{"advance":"8d"}'   (or {"set":"<RFC 3339 instant>"}; GET shows it)
 
 Ctrl-C stops everything.
 `, base, st.SESEndpoint, st.SMSEndpoint, st.DynamoEndpoint, deps.Config.Table, *data, demoTenant, demoEmail, demoPassword,
-		base, demoTenant, demoEmail, demoPassword, base, base)
+		base, demoTenant, demoEmail, demoPassword, base+stack.EventsPath, webhookNote(*webhook), base, base)
 	if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -190,7 +190,15 @@ var Jobs = []Job{
 	{Name: "resume-reassignments", Function: "reassign", Schedule: "rate(2 minutes)", DetailType: "Resume Reassignments"},
 }
 
-// Functions lists every function folder: the route handlers and the jobs.
+// StreamConsumers are the functions fed by the table's stream rather than
+// by a route or a schedule.
+var StreamConsumers = []string{PublishEvents}
+
+// PublishEvents puts every new change-log entry on the service's event bus.
+const PublishEvents = "publish-events"
+
+// Functions lists every function folder: the route handlers, the jobs and
+// the stream consumers.
 func Functions() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -205,6 +213,9 @@ func Functions() []string {
 	}
 	for _, j := range Jobs {
 		add(j.Function)
+	}
+	for _, f := range StreamConsumers {
+		add(f)
 	}
 	return out
 }

@@ -78,6 +78,10 @@ var tableAccess = map[string][]string{
 	// closed-account entries (PutItem) and checks the remaining admin
 	// (ConditionCheck).
 	"delete": {actGetItem, actBatchGetItem, actQuery, actPutItem, actUpdateItem, actDeleteItem, actConditionCheck},
+
+	// publish-events reads nothing of the table itself: its event source
+	// mapping reads the stream (a grant of its own, on the stream only).
+	"publish-events": {},
 }
 
 // defaultTableAccess is what a function not in tableAccess gets: item reads,

@@ -244,7 +244,7 @@ func (p *StackProps) jobTable() []routes.Job {
 
 // functions lists every function folder of the deployed tables, in the order
 // routes.Functions() gives for the default tables: the route handlers, then
-// the jobs.
+// the jobs, then the stream consumers.
 func (p *StackProps) functions() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -259,6 +259,9 @@ func (p *StackProps) functions() []string {
 	}
 	for _, j := range p.jobTable() {
 		add(j.Function)
+	}
+	for _, f := range routes.StreamConsumers {
+		add(f)
 	}
 	return out
 }

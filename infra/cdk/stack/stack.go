@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -66,6 +67,7 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 	buildAccessLogs(s, stage)
 	jobFailures := buildJobFailures(s, props, fns)
 	buildDashboard(s, props, buildRequestAlarms(s, props, alarms, jobFailures), jobFailures)
+	buildDomainEvents(s, tbl, fns, alarms)
 
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: stage.Url(), Description: jsii.String("the HTTP API's base URL"),
@@ -103,6 +105,7 @@ func buildTable(s awscdk.Stack) awsdynamodb.Table {
 		},
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		Stream:             awsdynamodb.StreamViewType(table.StreamView),
 	})
 	for _, ix := range def.Indexes {
 		t.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
@@ -143,6 +146,9 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 		if jobFunctions[name] {
 			timeout = jobTimeout
 		}
+		if slices.Contains(routes.StreamConsumers, name) {
+			timeout = streamTimeout * time.Second
+		}
 		logs := awslogs.NewLogGroup(s, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 			Retention: awslogs.RetentionDays_ONE_MONTH,
 		})
@@ -180,6 +186,9 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 // grantTable allows exactly actions on the table, and on its indexes only
 // when the function queries.
 func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) {
+	if len(actions) == 0 {
+		return
+	}
 	resources := []*string{tbl.TableArn()}
 	if slices.Contains(actions, actQuery) {
 		resources = append(resources, jsii.String(*tbl.TableArn()+"/index/*"))

@@ -231,6 +231,9 @@ func TestFunctionsRunGoOnArm64WithJSONLogs(t *testing.T) {
 			if jobFunctions[name] {
 				timeout = 300
 			}
+			if slices.Contains(routes.StreamConsumers, name) {
+				timeout = streamTimeout
+			}
 			var baseURL any = assertions.Match_AnyValue()
 			if d.props.PublicBaseURL != "" {
 				baseURL = d.props.PublicBaseURL
@@ -510,6 +513,9 @@ func TestEachFunctionHasOnlyItsTableActions(t *testing.T) {
 					if a == "*" || strings.HasSuffix(a, ":*") || a == "dynamodb:Scan" {
 						t.Errorf("functions/%s is granted %s", name, a)
 					}
+					if streamReads[a] {
+						continue // the stream's event source mapping: TestDomainEventsFromTheStream
+					}
 					if strings.HasPrefix(a, "dynamodb:") {
 						tableActions = append(tableActions, a)
 						// AND its table grants name only the table and its indexes
@@ -596,9 +602,9 @@ func TestEveryJobRunsOnItsSchedule(t *testing.T) {
 		holds(t, "rule count", func() {
 			d.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(len(jobs)))
 		})
-		queues := 0
+		queues := 1 // the domain events' dead-letter queue
 		if len(jobs) > 0 {
-			queues = 2 // the dead letters of EventBridge and the failed runs (observability.go)
+			queues += 2 // the dead letters of EventBridge and the failed runs (observability.go)
 		}
 		holds(t, "dead-letter queue", func() {
 			d.template.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(queues))
@@ -642,7 +648,7 @@ func TestEveryJobRunsOnItsSchedule(t *testing.T) {
 func TestAlarmsOnErrorsThrottlesAndDeadLetters(t *testing.T) {
 	both(t, func(t *testing.T, d *deployment) {
 		fns := d.props.functions()
-		want := 2 * len(fns)
+		want := 2*len(fns) + 1 // and the domain events' dead-letter queue
 		if len(d.props.jobTable()) > 0 {
 			want++
 			holds(t, "dead-letter alarm", func() {

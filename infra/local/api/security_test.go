@@ -117,7 +117,7 @@ var securityMatrix = []securityRow{
 	}},
 	{route: "POST /me/two-factor", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
-		return probe{method: "POST", path: "/me/two-factor", body: `{"method":"totp"}`, as: w.signIn(t, w.a, m.Email, "")}
+		return probe{method: "POST", path: "/me/two-factor", body: jsonBody(map[string]string{"method": "totp", "currentPassword": testkit.Password}), as: w.signIn(t, w.a, m.Email, "")}
 	}},
 	{route: "POST /me/two-factor/confirm", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
@@ -130,7 +130,7 @@ var securityMatrix = []securityRow{
 		m := w.member(t, w.a.AccountID, "")
 		tok := w.signIn(t, w.a, m.Email, "")
 		w.enrolTOTP(t, m)
-		return probe{method: "POST", path: "/me/two-factor/recovery-codes", as: tok}
+		return probe{method: "POST", path: "/me/two-factor/recovery-codes", body: jsonBody(map[string]string{"currentPassword": testkit.Password}), as: tok}
 	}},
 
 	// Invitations.

@@ -65,6 +65,7 @@ var Table = []Route{
 	{Method: "GET", Path: "/me", Function: "auth", Auth: true, NoKey: true},
 	// The second step of a sign-in, and enrolling second factors.
 	{Method: "POST", Path: "/auth/sign-in/verify", Function: "auth", BodyLimit: 1 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
+	{Method: "POST", Path: "/auth/sign-in/sms", Function: "auth", BodyLimit: 1 * KiB, Throttle: ThrottlePublic},                   // texts a code for a challenge
 	{Method: "GET", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true},
 	{Method: "POST", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true},                // answers a key, shown once
 	{Method: "POST", Path: "/me/two-factor/confirm", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true},        // answers recovery codes

@@ -59,6 +59,29 @@ func (h handler) verify(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	return resp, nil
 }
 
+type smsRequest struct {
+	Challenge string `json:"challenge"`
+}
+
+// sendSMS is POST /auth/sign-in/sms: a code texted for an open challenge
+// that offers SMS (a user who also has an authenticator chooses it).
+func (h handler) sendSMS(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body smsRequest
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	f.Check(body.Challenge != "" && len(body.Challenge) <= 200, "challenge", "required", "the challenge of the sign-in is required")
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	sent, err := h.auth.SendSignInSMS(ctx, body.Challenge)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, sent), nil
+}
+
 // twoFactorView is GET /me/two-factor: which methods, never a secret.
 type twoFactorView struct {
 	Methods           []string `json:"methods"`

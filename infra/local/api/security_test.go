@@ -69,6 +69,7 @@ const (
 var publicRoutes = []string{
 	"POST /auth/sign-in",
 	"POST /auth/sign-in/verify",
+	"POST /auth/sign-in/sms",
 	"GET /invitations/accept",
 	"POST /invitations/accept",
 }
@@ -111,6 +112,12 @@ var securityMatrix = []securityRow{
 		key := w.enrolTOTP(t, m)
 		code := twofactor.TOTPCode(key, twofactor.Step(w.env.Clock.Now())+1)
 		return probe{method: "POST", path: "/auth/sign-in/verify", body: jsonBody(map[string]string{"challenge": w.challenge(t, m), "code": code})}
+	}},
+	{route: "POST /auth/sign-in/sms", want: 200, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		w.enrolTOTP(t, m)
+		w.verifiedPhone(t, m)
+		return probe{method: "POST", path: "/auth/sign-in/sms", body: jsonBody(map[string]string{"challenge": w.challenge(t, m)})}
 	}},
 	{route: "GET /me/two-factor", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/me/two-factor", as: w.adminTok}

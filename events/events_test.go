@@ -82,6 +82,7 @@ var expected = map[string]int{
 	"auth/two-factor-confirm.json":        409, // runs before the start: nothing_to_confirm
 	"auth/two-factor-recovery-codes.json": 409, // the admin has no second factor
 	"auth/sign-in-verify.json":            401, // an unknown challenge: challenge_invalid
+	"auth/sign-in-sms.json":               401, // an unknown challenge: challenge_invalid
 	"edit/reset-two-factor.json":          204, // ${MEMBER_ID} enrolled first
 
 	"invite/create.json": 201,

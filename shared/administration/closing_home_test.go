@@ -100,6 +100,7 @@ func TestWipingMovesOrDeletesTheUsersItWasHomeTo(t *testing.T) {
 		t.Fatal("a deleted user keeps a home account")
 	}
 
+	w.enrolled(t, u.homeOnly.ID)
 	w.adm.WipeBudget = 25 // a member whose home it is costs 20: several calls
 	if calls, _ := w.wipe(t, w.adm, op, doomed, "Doomed Home"); calls < 3 {
 		t.Errorf("the wipe took %d calls", calls)
@@ -118,6 +119,9 @@ func TestWipingMovesOrDeletesTheUsersItWasHomeTo(t *testing.T) {
 	wantKind(t, "home-only user signs in", err, apperr.KindUnauthenticated)
 	if w.exists(t, w.ten.EmailClaim(u.homeOnly.Email)) {
 		t.Fatal("the deleted user's email is still claimed")
+	}
+	if w.exists(t, w.ten.TwoFactor(u.homeOnly.ID)) {
+		t.Fatal("the deleted user's second factors are still there")
 	}
 	logged := 0
 	for _, e := range w.changes(t, w.ten.AccountID, "user.deleted") {

@@ -19,6 +19,7 @@ import (
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/twofactor"
 )
 
 // MaxBulkDelete bounds the users of one delete request.
@@ -162,8 +163,9 @@ func (s *Service) deleteUser(ctx context.Context, c access.Caller, userID string
 // user item becomes a tombstone (status deleted, no password, no phone, no
 // home account, out of the users directory) so content they owned still
 // shows whose it was; the session epoch moves, so every session is refused
-// from its next request; and the email claim goes, so the address can be
-// invited again.
+// from its next request; the email claim goes, so the address can be
+// invited again; and the second factors go (authenticator key, verified
+// mobile, recovery codes): nothing of them is kept for a deleted user.
 func tombstone(t table.Tenant, u identity.User, now time.Time) []*store.Write {
 	upd := store.BumpVersion().
 		Set(expression.Name("status"), expression.Value(directory.StatusDeleted)).
@@ -173,10 +175,10 @@ func tombstone(t table.Tenant, u identity.User, now time.Time) []*store.Write {
 		Remove(expression.Name("passwordHash")).Remove(expression.Name("phone")).
 		Remove(expression.Name("homeAccountId")).
 		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK"))
-	return []*store.Write{
+	return append([]*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
 		store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
-	}
+	}, twofactor.ResetWrites(t, u.ID)...)
 }
 
 // leaveWrites are the writes that take u out of memberships ms: each

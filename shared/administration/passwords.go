@@ -48,22 +48,9 @@ func (r OwnPasswordRequest) Command(c access.Caller, ip, ua string) (ChangeOwnPa
 	return ChangeOwnPassword{Caller: c, Current: r.CurrentPassword, New: r.NewPassword, IP: ip, UserAgent: ua}, f.Err()
 }
 
-// ErrWrongPassword is a password re-entered to prove who the caller is
-// (their current password, or an admin's own) that does not match: 403,
-// not a validation error, since the request is well formed and it is the
-// proof that fails. Every one is counted by the limiter of password checks.
-var ErrWrongPassword = apperr.New(apperr.KindForbidden, "wrong_password", "the password you entered is not correct")
-
-// errWrongPassword is ErrWrongPassword naming the field that did not match.
-func errWrongPassword(field string) error {
-	detail := "your current password is not correct"
-	if field == "adminPassword" {
-		detail = "the password you re-entered is not your own password"
-	}
-	e := ErrWrongPassword.Withf("%s", detail)
-	e.Fields = []apperr.FieldError{{Field: field, Code: ErrWrongPassword.Code, Detail: detail}}
-	return e
-}
+// ErrWrongPassword is a re-entered password that does not match (403
+// wrong_password), counted by the limiter of password checks.
+var ErrWrongPassword = auth.ErrWrongPassword
 
 // ChangeOwnPassword checks the current password (wrong guesses count
 // towards the same lock-out as failed sign-ins), checks the new one against
@@ -244,23 +231,7 @@ func GeneratePassword(n int) string {
 }
 
 // verify checks u's password through the one limiter of password checks
-// (shared/attempts, the same counters as sign-in): the attempt is counted
-// before it is verified, a locked scope answers 429 without verifying, and
-// a wrong password is 403 wrong_password naming field. On success the
-// reservation's writes go with the change it allows.
+// (auth.ProvePassword): 429 while locked, 403 wrong_password naming field.
 func (s *Service) verify(ctx context.Context, t table.Tenant, settings tenancy.Settings, u identity.User, password, field, ip string) (*attempts.Reservation, error) {
-	reserved, err := s.Sessions.Attempts().Reserve(ctx, attempts.Check{Tenant: t, Email: u.Email, Address: ip, Limits: settings.Limit()})
-	if err != nil {
-		return nil, err
-	}
-	good := false
-	if u.PasswordHash != "" {
-		if good, err = identity.VerifyPassword(password, u.PasswordHash); err != nil {
-			return nil, apperr.Internal("verify password", err)
-		}
-	}
-	if !good {
-		return nil, errWrongPassword(field)
-	}
-	return reserved, nil
+	return s.Sessions.ProvePassword(ctx, t, settings.Limit(), u, password, field, ip)
 }

@@ -6,7 +6,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -56,5 +58,37 @@ func TestResetTwoFactor(t *testing.T) {
 	}
 	if err := w.adm.ResetTwoFactor(ctx, w.operator(t), op.ID); err != nil {
 		t.Fatalf("an operator resets an operator's: %v", err)
+	}
+}
+
+// Deleting a user deletes their second factors in the same transaction as
+// the tombstone, however the user is deleted: one, in bulk, or by removing
+// them from their only account.
+func TestDeletingAUserDeletesTheirSecondFactors(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	one, _ := w.member(t, w.ten.AccountID, "one@deleted.example", access.RoleViewer)
+	bulk, _ := w.member(t, w.ten.AccountID, "bulk@deleted.example", access.RoleViewer)
+	only, _ := w.member(t, w.ten.AccountID, "only@deleted.example", access.RoleViewer)
+	for _, id := range []string{one.ID, bulk.ID, only.ID} {
+		w.enrolled(t, id)
+	}
+	if err := w.adm.DeleteUser(ctx, w.admin(), one.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep := w.adm.DeleteUsers(ctx, administration.DeleteUsers{Caller: w.admin(), UserIDs: []string{bulk.ID}}, func(apperr.Kind) int { return 500 })
+	if rep.Deleted != 1 {
+		t.Fatalf("bulk delete: %+v", rep)
+	}
+	if err := w.adm.RemoveMembership(ctx, w.admin(), w.ten.AccountID, only.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{one.ID, bulk.ID, only.ID} {
+		if w.user(t, id).Status != directory.StatusDeleted {
+			t.Fatalf("user %s is not deleted", id)
+		}
+		if w.exists(t, w.ten.TwoFactor(id)) {
+			t.Fatalf("the second factors of deleted user %s are still there", id)
+		}
 	}
 }

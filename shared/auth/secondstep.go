@@ -43,7 +43,10 @@ import (
 var (
 	ErrChallengeInvalid = apperr.New(apperr.KindUnauthenticated, "challenge_invalid", "this sign-in is no longer open: sign in again")
 	ErrChallengeExpired = apperr.New(apperr.KindUnauthenticated, "challenge_expired", "this sign-in expired (5 minutes): sign in again")
-	errUserChanged      = apperr.New(apperr.KindUnauthenticated, "challenge_invalid", "your account changed during the sign-in: sign in again")
+	ErrSMSNotOffered    = apperr.New(apperr.KindConflict, "sms_not_offered", "this sign-in offers no text message: use your authenticator app or a recovery code")
+	ErrSignInSMSUsed    = apperr.New(apperr.KindRateLimited, "too_many_sms_for_sign_in",
+		"this sign-in already sent its text messages: use the last code, or sign in again")
+	errUserChanged = apperr.New(apperr.KindUnauthenticated, "challenge_invalid", "your account changed during the sign-in: sign in again")
 )
 
 // SecondStep is a sign-in's challenge, instead of a session.
@@ -70,6 +73,7 @@ type challenge struct {
 	PendingTOTP  string   `dynamodbav:"pendingTotp,omitempty"` // sealed
 	SMSSalt      string   `dynamodbav:"smsSalt,omitempty"`
 	SMSHash      string   `dynamodbav:"smsHash,omitempty"`
+	SMSSends     int      `dynamodbav:"smsSends,omitempty"` // codes texted for it, at most SMSSendsPerSignIn
 	SessionEpoch int64    `dynamodbav:"sessionEpoch"`
 	ExpiresAt    int64    `dynamodbav:"expiresAt"` // enforced here; TTL only cleans up
 	Tries        int      `dynamodbav:"tries"`
@@ -77,13 +81,19 @@ type challenge struct {
 	TTL          int64    `dynamodbav:"ttl"`
 }
 
+// SMSSendsPerSignIn is how many codes one challenge may have texted (the
+// first included): each new one replaces the last.
+const SMSSendsPerSignIn = 3
+
 // needsSecondStep decides from what the sign-in read.
 func needsSecondStep(f twofactor.Factors, u identity.User, required bool) bool {
 	return f.Enrolled(u) || required
 }
 
 // startSecondStep stores a challenge for u (sending the SMS code when SMS
-// is the user's only way) with extra writes (an address proof) and answers it.
+// is the user's only way; a user who also has an authenticator asks for
+// the text with SendSignInSMS) with extra writes (an address proof) and
+// answers it.
 func (s *Service) startSecondStep(ctx context.Context, t table.Tenant, u identity.User, accountID string, f twofactor.Factors, extra []*store.Write) (Signed, error) {
 	now := s.Clock.Now()
 	tok := identity.NewToken(t)
@@ -103,7 +113,7 @@ func (s *Service) startSecondStep(ctx context.Context, t table.Tenant, u identit
 		step.Enrol, step.TOTP = true, &enr
 	} else if slices.Contains(ch.Methods, twofactor.MethodSMS) && !slices.Contains(ch.Methods, twofactor.MethodTOTP) {
 		smsCode, ch.SMSSalt = twofactor.NewCode(), ids.NewSecret()
-		ch.SMSHash = twofactor.CodeHash(ch.SMSSalt, smsCode)
+		ch.SMSHash, ch.SMSSends = twofactor.CodeHash(ch.SMSSalt, smsCode), 1
 		step.SMSSentTo = twofactor.MaskPhone(u.Phone)
 	}
 	step.Methods = ch.Methods
@@ -118,6 +128,73 @@ func (s *Service) startSecondStep(ctx context.Context, t table.Tenant, u identit
 		return Signed{}, err
 	}
 	return Signed{UserID: u.ID, AccountID: accountID, SecondStep: step}, nil
+}
+
+// SMSSent says where a sign-in's code went (masked) and until when the
+// challenge, and so the code, works.
+type SMSSent struct {
+	SMSSentTo string    `json:"smsSentTo"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// SendSignInSMS texts a new code for an open challenge that offers SMS
+// (POST /auth/sign-in/sms), for a user who has an authenticator too, or
+// whose first text did not arrive. The send counts against the per-user
+// and per-tenant hourly limits of texts and, in the same transaction, on
+// the challenge: at most SMSSendsPerSignIn, only while it is unused,
+// unexpired and has code checks left. Each new code replaces the last; it
+// works until the challenge expires.
+func (s *Service) SendSignInSMS(ctx context.Context, challengeToken string) (SMSSent, error) {
+	t, tok, err := identity.ParseToken(challengeToken)
+	if err != nil {
+		return SMSSent{}, ErrChallengeInvalid
+	}
+	k := t.SignInChallenge(tok.Hash())
+	var ch challenge
+	found, err := s.Store.Get(ctx, k, &ch)
+	if err != nil {
+		return SMSSent{}, fmt.Errorf("read challenge: %w", err)
+	}
+	now := s.Clock.Now()
+	switch {
+	case !found || ch.UsedAt != 0:
+		return SMSSent{}, ErrChallengeInvalid
+	case ch.ExpiresAt <= now.Unix():
+		return SMSSent{}, ErrChallengeExpired
+	case ch.Tries >= attempts.CodeAttempts:
+		return SMSSent{}, attempts.ErrCodeAttemptsUsed
+	case ch.SMSSends >= SMSSendsPerSignIn:
+		return SMSSent{}, ErrSignInSMSUsed
+	}
+	var u identity.User
+	if ok, err := s.Store.Get(ctx, t.User(ch.UserID), &u); err != nil || !ok {
+		return SMSSent{}, errorOr(err, ErrChallengeInvalid)
+	}
+	if u.Status != identity.UserActive || u.SessionEpoch != ch.SessionEpoch {
+		return SMSSent{}, errUserChanged
+	}
+	tf := s.twoFactor()
+	f, err := tf.Load(ctx, t, u.ID)
+	if err != nil {
+		return SMSSent{}, err
+	}
+	if ch.Enrol || !slices.Contains(ch.Methods, twofactor.MethodSMS) || !slices.Contains(f.Methods(u), twofactor.MethodSMS) {
+		return SMSSent{}, ErrSMSNotOffered
+	}
+	code, salt := twofactor.NewCode(), ids.NewSecret()
+	sends, tries := expression.Name("smsSends"), expression.Name("tries")
+	upd := expression.Set(expression.Name("smsSalt"), expression.Value(salt)).
+		Set(expression.Name("smsHash"), expression.Value(twofactor.CodeHash(salt, code))).
+		Add(sends, expression.Value(1))
+	cond := store.Exists().
+		And(expression.AttributeNotExists(expression.Name("usedAt"))).
+		And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix()))).
+		And(expression.Or(expression.AttributeNotExists(sends), sends.LessThan(expression.Value(SMSSendsPerSignIn)))).
+		And(expression.Or(expression.AttributeNotExists(tries), tries.LessThan(expression.Value(attempts.CodeAttempts))))
+	if err := tf.SendCode(ctx, t, u.ID, u.Phone, code, store.Update(k, upd).If(cond).OrFail(ErrSignInSMSUsed)); err != nil {
+		return SMSSent{}, err
+	}
+	return SMSSent{SMSSentTo: twofactor.MaskPhone(u.Phone), ExpiresAt: time.Unix(ch.ExpiresAt, 0).UTC()}, nil
 }
 
 func (s *Service) twoFactor() *twofactor.Service {
@@ -176,10 +253,14 @@ func (s *Service) VerifySignIn(ctx context.Context, in Verify) (Signed, error) {
 	}
 	signed, writes := s.newSession(t, u, ch.AccountID, settings.SessionTTL(), in.IP, in.UserAgent, method)
 	writes = append(writes, proof...)
+	open := expression.AttributeNotExists(expression.Name("usedAt")).And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))
+	closed := error(ErrChallengeInvalid)
+	if method == twofactor.MethodSMS {
+		// the code must still be the challenge's: a newer text replaced it
+		open, closed = open.And(store.Is("smsHash", ch.SMSHash)), twofactor.ErrWrongCode
+	}
 	writes = append(writes,
-		store.Update(k, expression.Set(expression.Name("usedAt"), expression.Value(now.Unix()))).
-			If(expression.AttributeNotExists(expression.Name("usedAt")).And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))).
-			OrFail(ErrChallengeInvalid),
+		store.Update(k, expression.Set(expression.Name("usedAt"), expression.Value(now.Unix()))).If(open).OrFail(closed),
 		store.Check(t.User(u.ID), store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", ch.SessionEpoch))).OrFail(errUserChanged))
 	writes = append(writes, attempts.SecondStepSucceeded(attempts.Check{Tenant: t, Email: u.Email, Address: in.IP, Limits: settings.Limit()})...)
 	if err := s.Store.Transact(ctx, "verify the sign-in of "+u.ID, writes...); err != nil {

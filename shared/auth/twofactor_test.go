@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -356,5 +357,71 @@ func TestTwoStepSignInsGiveBackTheAddressCount(t *testing.T) {
 		if _, err := w.verify(s.SecondStep.Challenge, twofactor.TOTPCode(key, twofactor.Step(w.env.Clock.Now()))); err != nil {
 			t.Fatalf("sign-in %d: %v", i+1, err)
 		}
+	}
+}
+
+// A user with an authenticator and a verified mobile is not texted at
+// every sign-in: the challenge offers both, and POST /auth/sign-in/sms
+// texts a code on request, at most SMSSendsPerSignIn per challenge, each
+// replacing the last, within the per-user hourly limit of texts.
+func TestSMSOnRequestWhenTheUserAlsoHasAnAuthenticator(t *testing.T) {
+	t.Parallel()
+	w := newTFWorld(t)
+	ctx := context.Background()
+	w.enrolTOTP(t)
+	phone := w.enrolSMS(t) // one text: the proof of the number
+
+	step := w.signIn(t).SecondStep
+	if step == nil || step.SMSSentTo != "" || fmt.Sprint(step.Methods) != "[totp sms recovery]" {
+		t.Fatalf("second step = %+v", step)
+	}
+	smsCode(t, phone, 1) // nothing texted at sign-in
+	var codes []string
+	for i := range auth.SMSSendsPerSignIn {
+		sent, err := w.svc.SendSignInSMS(ctx, step.Challenge)
+		if err != nil {
+			t.Fatalf("text %d: %v", i+1, err)
+		}
+		c := smsCode(t, phone, i+2)
+		if sent.SMSSentTo != twofactor.MaskPhone(phone) || !sent.ExpiresAt.Equal(step.ExpiresAt) || strings.Contains(fmt.Sprint(sent), c) {
+			t.Fatalf("text %d answered %+v", i+1, sent)
+		}
+		codes = append(codes, c)
+	}
+	if _, err := w.svc.SendSignInSMS(ctx, step.Challenge); code(err) != "too_many_sms_for_sign_in" {
+		t.Fatalf("a text beyond %d for one sign-in: %v", auth.SMSSendsPerSignIn, err)
+	}
+	smsCode(t, phone, auth.SMSSendsPerSignIn+1) // nothing more was sent
+	if last := codes[len(codes)-1]; codes[0] != last {
+		if _, err := w.verify(step.Challenge, codes[0]); code(err) != "wrong_code" {
+			t.Fatalf("a replaced code: %v", err)
+		}
+	}
+	signed, err := w.verify(step.Challenge, codes[len(codes)-1])
+	if err != nil || signed.Token == "" {
+		t.Fatalf("the last code: %v %+v", err, signed)
+	}
+	if _, err := w.svc.SendSignInSMS(ctx, step.Challenge); code(err) != "challenge_invalid" {
+		t.Fatalf("a text for a used challenge: %v", err)
+	}
+
+	// The fifth text of the hour is the user's last (SMSPerUserHour).
+	step = w.signIn(t).SecondStep
+	if _, err := w.svc.SendSignInSMS(ctx, step.Challenge); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.SendSignInSMS(ctx, step.Challenge); code(err) != "too_many_sms" {
+		t.Fatalf("a text beyond %d in an hour: %v", twofactor.SMSPerUserHour, err)
+	}
+	smsCode(t, phone, twofactor.SMSPerUserHour)
+	if _, err := w.svc.SendSignInSMS(ctx, w.ten.ID()+".not-a-challenge"); code(err) != "challenge_invalid" {
+		t.Fatalf("an unknown challenge: %v", err)
+	}
+
+	// Without a verified mobile, no text is offered.
+	other := newTFWorld(t)
+	other.enrolTOTP(t)
+	if _, err := other.svc.SendSignInSMS(ctx, other.signIn(t).SecondStep.Challenge); code(err) != "sms_not_offered" {
+		t.Fatalf("a text for an authenticator-only user: %v", err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/apikeys"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/httpapi"
@@ -227,5 +229,50 @@ func TestServeCountsFailuresInItsMetricLine(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the logs contain %q", secret)
 		}
+	}
+}
+
+// A request made with an API key is logged as the key's: callerKind
+// api_key and the key's id, never its secret.
+func TestTheRequestLineNamesAnAPIKeyCaller(t *testing.T) {
+	t.Parallel()
+	env := testkit.New(t)
+	ten := env.NewTenant(t)
+	var route string
+	for _, r := range routes.Table {
+		if r.Auth && !r.NoKey {
+			route = r.Key()
+			break
+		}
+	}
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "test", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	keys := &apikeys.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}
+	cmd, err := apikeys.CreateRequest{Name: "crm-sync", Role: access.RoleViewer}.Command(admin, ten.AccountID, env.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keys.Create(context.Background(), cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var logs strings.Builder
+	serve := httpapi.Serve(httpapi.NewLogger(&logs), &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}, httpapi.Mux{
+		route: func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
+			return httpapi.JSON(http.StatusOK, map[string]string{"ok": "yes"}), nil
+		},
+	})
+	req := httpapi.Request{RouteKey: route, Headers: map[string]string{"authorization": testkit.Bearer(key.Secret)}, RawPath: "/x"}
+	req.RequestContext.RequestID = "gw-key"
+	resp, err := serve(context.Background(), req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s with a key: %d %v %s", route, resp.StatusCode, err, resp.Body)
+	}
+	line := requestLine(t, logs.String(), "gw-key")
+	if line["callerKind"] != "api_key" || line["callerId"] != key.ID || line["tenant"] != ten.ID() || line["accountId"] != ten.AccountID {
+		t.Fatalf("caller fields %v %v %v %v, want the key %s by ids", line["callerKind"], line["callerId"], line["tenant"], line["accountId"], key.ID)
+	}
+	if strings.Contains(logs.String(), key.Secret) {
+		t.Fatal("the logs contain the key's secret")
 	}
 }

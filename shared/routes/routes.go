@@ -65,10 +65,11 @@ var Table = []Route{
 	{Method: "GET", Path: "/me", Function: "auth", Auth: true, NoKey: true},
 	// The second step of a sign-in, and enrolling second factors.
 	{Method: "POST", Path: "/auth/sign-in/verify", Function: "auth", BodyLimit: 1 * KiB, NoStore: true, Throttle: ThrottlePublic}, // answers a session token
+	{Method: "POST", Path: "/auth/sign-in/sms", Function: "auth", BodyLimit: 1 * KiB, Throttle: ThrottlePublic},                   // texts a code for a challenge
 	{Method: "GET", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true},
-	{Method: "POST", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true},         // answers a key, shown once
-	{Method: "POST", Path: "/me/two-factor/confirm", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true}, // answers recovery codes
-	{Method: "POST", Path: "/me/two-factor/recovery-codes", Function: "auth", Auth: true, NoKey: true, NoStore: true},              // answers new recovery codes
+	{Method: "POST", Path: "/me/two-factor", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true},                // answers a key, shown once
+	{Method: "POST", Path: "/me/two-factor/confirm", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true},        // answers recovery codes
+	{Method: "POST", Path: "/me/two-factor/recovery-codes", Function: "auth", Auth: true, NoKey: true, BodyLimit: 1 * KiB, NoStore: true}, // answers new recovery codes
 
 	// Idempotent when it sends the email; with sendEmail false the answer
 	// holds the links, is no-store and is never stored for a replay.

@@ -166,8 +166,10 @@ func (s *Service) NewTOTP(ctx context.Context, t table.Tenant, u identity.User) 
 	return TOTPEnrolment{Secret: EncodeSecret(key), OTPAuthURI: OTPAuthURI(issuer, u.Email, key), ExpiresAt: s.Clock.Now().Add(EnrolTTL).UTC()}, sealed, nil
 }
 
-// StartTOTP shows u a new authenticator key, kept pending until ConfirmTOTP.
-func (s *Service) StartTOTP(ctx context.Context, t table.Tenant, u identity.User) (TOTPEnrolment, error) {
+// StartTOTP shows u a new authenticator key, kept pending until ConfirmTOTP,
+// with extra (the proof of the password that allowed it) in the same
+// transaction.
+func (s *Service) StartTOTP(ctx context.Context, t table.Tenant, u identity.User, extra ...*store.Write) (TOTPEnrolment, error) {
 	enr, sealed, err := s.NewTOTP(ctx, t, u)
 	if err != nil {
 		return TOTPEnrolment{}, err
@@ -179,7 +181,7 @@ func (s *Service) StartTOTP(ctx context.Context, t table.Tenant, u identity.User
 		Set(expression.Name("type"), expression.Value("TWOFACTOR")).
 		Set(expression.Name("userId"), expression.Value(u.ID)).
 		Set(expression.Name("updatedAt"), expression.Value(s.Clock.Now()))
-	if err := s.Store.Do(ctx, "start totp of "+u.ID, store.Update(k, upd)); err != nil {
+	if err := s.Store.Transact(ctx, "start totp of "+u.ID, append([]*store.Write{store.Update(k, upd)}, extra...)...); err != nil {
 		return TOTPEnrolment{}, err
 	}
 	return enr, nil
@@ -277,8 +279,9 @@ func (s *Service) commitEnrolment(ctx context.Context, t table.Tenant, u identit
 	return Enrolled{Methods: after, RecoveryCodes: codes}, nil
 }
 
-// StartPhone sends a code to u's mobile number to prove it.
-func (s *Service) StartPhone(ctx context.Context, t table.Tenant, u identity.User) (PhoneProof, error) {
+// StartPhone sends a code to u's mobile number to prove it, with extra in
+// the transaction that counts the text.
+func (s *Service) StartPhone(ctx context.Context, t table.Tenant, u identity.User, extra ...*store.Write) (PhoneProof, error) {
 	if s.SMS == nil {
 		return PhoneProof{}, ErrSMSNotEnabled
 	}
@@ -294,7 +297,7 @@ func (s *Service) StartPhone(ctx context.Context, t table.Tenant, u identity.Use
 		Set(expression.Name("phoneProofTries"), expression.Value(0)).
 		Set(expression.Name("type"), expression.Value("TWOFACTOR")).
 		Set(expression.Name("userId"), expression.Value(u.ID))
-	if err := s.SendCode(ctx, t, u.ID, u.Phone, code, store.Update(t.TwoFactor(u.ID), upd)); err != nil {
+	if err := s.SendCode(ctx, t, u.ID, u.Phone, code, append([]*store.Write{store.Update(t.TwoFactor(u.ID), upd)}, extra...)...); err != nil {
 		return PhoneProof{}, err
 	}
 	return PhoneProof{SentTo: MaskPhone(u.Phone), ExpiresAt: exp.UTC()}, nil
@@ -331,8 +334,9 @@ func (s *Service) ConfirmPhone(ctx context.Context, t table.Tenant, u identity.U
 	return s.commitEnrolment(ctx, t, u, f, MethodSMS, upd, store.Is("phoneProofHash", f.PhoneProofHash), actor, logAccount)
 }
 
-// RegenerateRecovery replaces u's recovery codes with new ones, shown once.
-func (s *Service) RegenerateRecovery(ctx context.Context, t table.Tenant, u identity.User, actor changelog.Actor, logAccount string) ([]string, error) {
+// RegenerateRecovery replaces u's recovery codes with new ones, shown once,
+// with extra in the same transaction.
+func (s *Service) RegenerateRecovery(ctx context.Context, t table.Tenant, u identity.User, actor changelog.Actor, logAccount string, extra ...*store.Write) ([]string, error) {
 	f, err := s.Load(ctx, t, u.ID)
 	if err != nil {
 		return nil, err
@@ -342,11 +346,13 @@ func (s *Service) RegenerateRecovery(ctx context.Context, t table.Tenant, u iden
 	}
 	codes, hashes := NewRecoveryCodes(u.ID)
 	now := s.Clock.Now()
-	err = s.Store.Transact(ctx, "regenerate recovery codes of "+u.ID,
+	writes := append([]*store.Write{
 		store.Update(t.TwoFactor(u.ID), store.BumpVersion().Set(expression.Name("recovery"), expression.Value(stringSet(hashes))).
 			Set(expression.Name("updatedAt"), expression.Value(now))).If(store.AtVersion(f.Version)).OrFail(errChanged),
 		changelog.New(t, s.IDs.NewID(), now, logAccount, actor, "user.recovery_codes_regenerated", "user", u.ID,
-			nil, map[string]any{"count": RecoveryCodes}).Write())
+			nil, map[string]any{"count": RecoveryCodes}).Write(),
+	}, extra...)
+	err = s.Store.Transact(ctx, "regenerate recovery codes of "+u.ID, writes...)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		"POST /auth/sign-out":                h.signOut,
 		"GET /me":                            h.me,
 		"POST /auth/sign-in/verify":          h.verify,
+		"POST /auth/sign-in/sms":             h.sendSMS,
 		"GET /me/two-factor":                 h.twoFactorStatus,
 		"POST /me/two-factor":                h.startEnrolment,
 		"POST /me/two-factor/confirm":        h.confirmEnrolment,

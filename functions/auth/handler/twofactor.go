@@ -15,6 +15,8 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/sms"
+	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
 
@@ -57,6 +59,29 @@ func (h handler) verify(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	return resp, nil
 }
 
+type smsRequest struct {
+	Challenge string `json:"challenge"`
+}
+
+// sendSMS is POST /auth/sign-in/sms: a code texted for an open challenge
+// that offers SMS (a user who also has an authenticator chooses it).
+func (h handler) sendSMS(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body smsRequest
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	f.Check(body.Challenge != "" && len(body.Challenge) <= 200, "challenge", "required", "the challenge of the sign-in is required")
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
+	sent, err := h.auth.SendSignInSMS(ctx, body.Challenge)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, sent), nil
+}
+
 // twoFactorView is GET /me/two-factor: which methods, never a secret.
 type twoFactorView struct {
 	Methods           []string `json:"methods"`
@@ -90,12 +115,37 @@ func (h handler) twoFactorStatus(ctx context.Context, req httpapi.Request) (http
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
+// checkCurrentPassword validates the re-entered password of a change that
+// a session alone must not make.
+func checkCurrentPassword(f *apperr.Fields, password string) {
+	f.Check(password != "", "currentPassword", "required", "your current password is required")
+	f.Check(len(password) <= identity.MaxPasswordLength, "currentPassword", "too_long", "that is not your password")
+}
+
+// reprove checks the caller's current password through the limiter of
+// password checks (403 wrong_password, 429 while locked); its writes go
+// with the change it allows.
+func (h handler) reprove(ctx context.Context, req httpapi.Request, c access.Caller, u identity.User, password string) ([]*store.Write, error) {
+	settings, err := tenancy.Load(ctx, h.auth.Store, c.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	reserved, err := h.auth.ProvePassword(ctx, c.Tenant, settings.Limit(), u, password, "currentPassword", req.RequestContext.HTTP.SourceIP)
+	if err != nil {
+		return nil, err
+	}
+	return reserved.Succeeded(), nil
+}
+
 type enrolRequest struct {
-	Method string `json:"method"` // totp or sms
+	Method          string `json:"method"` // totp or sms
+	CurrentPassword string `json:"currentPassword"`
 }
 
 // startEnrolment is POST /me/two-factor: a new authenticator key (shown
-// this once), or a code texted to the profile's mobile number.
+// this once), or a code texted to the profile's mobile number. The current
+// password is asked again, so that a stolen session cannot add a factor
+// that would lock the rightful user out.
 func (h handler) startEnrolment(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 	var body enrolRequest
 	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
@@ -103,6 +153,7 @@ func (h handler) startEnrolment(ctx context.Context, req httpapi.Request) (httpa
 	}
 	var f apperr.Fields
 	f.Check(body.Method == twofactor.MethodTOTP || body.Method == twofactor.MethodSMS, "method", "invalid", "method is totp or sms")
+	checkCurrentPassword(&f, body.CurrentPassword)
 	if err := f.Err(); err != nil {
 		return httpapi.Response{}, err
 	}
@@ -110,11 +161,15 @@ func (h handler) startEnrolment(ctx context.Context, req httpapi.Request) (httpa
 	if err != nil {
 		return httpapi.Response{}, err
 	}
+	proof, err := h.reprove(ctx, req, c, u, body.CurrentPassword)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
 	var out any
 	if body.Method == twofactor.MethodTOTP {
-		out, err = h.auth.TwoFactor.StartTOTP(ctx, c.Tenant, u)
+		out, err = h.auth.TwoFactor.StartTOTP(ctx, c.Tenant, u, proof...)
 	} else {
-		out, err = h.auth.TwoFactor.StartPhone(ctx, c.Tenant, u)
+		out, err = h.auth.TwoFactor.StartPhone(ctx, c.Tenant, u, proof...)
 	}
 	if err != nil {
 		return httpapi.Response{}, err
@@ -160,13 +215,31 @@ func (h handler) confirmEnrolment(ctx context.Context, req httpapi.Request) (htt
 	return resp, nil
 }
 
-// regenerateRecovery is POST /me/two-factor/recovery-codes.
+type recoveryRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+}
+
+// regenerateRecovery is POST /me/two-factor/recovery-codes, with the
+// current password asked again (new codes are a way in).
 func (h handler) regenerateRecovery(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	var body recoveryRequest
+	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+		return httpapi.Response{}, err
+	}
+	var f apperr.Fields
+	checkCurrentPassword(&f, body.CurrentPassword)
+	if err := f.Err(); err != nil {
+		return httpapi.Response{}, err
+	}
 	c, u, err := h.caller(ctx, req)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	codes, err := h.auth.TwoFactor.RegenerateRecovery(ctx, c.Tenant, u, changelog.ActorOf(c), u.HomeAccountID)
+	proof, err := h.reprove(ctx, req, c, u, body.CurrentPassword)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	codes, err := h.auth.TwoFactor.RegenerateRecovery(ctx, c.Tenant, u, changelog.ActorOf(c), u.HomeAccountID, proof...)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

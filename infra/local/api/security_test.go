@@ -69,6 +69,7 @@ const (
 var publicRoutes = []string{
 	"POST /auth/sign-in",
 	"POST /auth/sign-in/verify",
+	"POST /auth/sign-in/sms",
 	"GET /invitations/accept",
 	"POST /invitations/accept",
 }
@@ -112,12 +113,18 @@ var securityMatrix = []securityRow{
 		code := twofactor.TOTPCode(key, twofactor.Step(w.env.Clock.Now())+1)
 		return probe{method: "POST", path: "/auth/sign-in/verify", body: jsonBody(map[string]string{"challenge": w.challenge(t, m), "code": code})}
 	}},
+	{route: "POST /auth/sign-in/sms", want: 200, prepare: func(t *testing.T, w *securityWorld) probe {
+		m := w.member(t, w.a.AccountID, "")
+		w.enrolTOTP(t, m)
+		w.verifiedPhone(t, m)
+		return probe{method: "POST", path: "/auth/sign-in/sms", body: jsonBody(map[string]string{"challenge": w.challenge(t, m)})}
+	}},
 	{route: "GET /me/two-factor", want: 200, viewer: 200, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "GET", path: "/me/two-factor", as: w.adminTok}
 	}},
 	{route: "POST /me/two-factor", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
-		return probe{method: "POST", path: "/me/two-factor", body: `{"method":"totp"}`, as: w.signIn(t, w.a, m.Email, "")}
+		return probe{method: "POST", path: "/me/two-factor", body: jsonBody(map[string]string{"method": "totp", "currentPassword": testkit.Password}), as: w.signIn(t, w.a, m.Email, "")}
 	}},
 	{route: "POST /me/two-factor/confirm", want: 200, selfService: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
@@ -130,7 +137,7 @@ var securityMatrix = []securityRow{
 		m := w.member(t, w.a.AccountID, "")
 		tok := w.signIn(t, w.a, m.Email, "")
 		w.enrolTOTP(t, m)
-		return probe{method: "POST", path: "/me/two-factor/recovery-codes", as: tok}
+		return probe{method: "POST", path: "/me/two-factor/recovery-codes", body: jsonBody(map[string]string{"currentPassword": testkit.Password}), as: tok}
 	}},
 
 	// Invitations.

@@ -3,16 +3,21 @@ package api_test
 import (
 	"context"
 	"encoding/base32"
+	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/sms"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -67,6 +72,19 @@ func (w *securityWorld) enrolTOTP(t *testing.T, m testkit.User) []byte {
 		w.remember(c)
 	}
 	return key
+}
+
+// verifiedPhone gives m a mobile number proven for SMS codes.
+func (w *securityWorld) verifiedPhone(t *testing.T, m testkit.User) string {
+	t.Helper()
+	phone := fmt.Sprintf("+4477009%05d", rand.IntN(100000))
+	set := func(k table.Key, attr string) *store.Write {
+		return store.Update(k, expression.Set(expression.Name(attr), expression.Value(phone)))
+	}
+	if err := w.env.Store.Transact(context.Background(), "verify a phone", set(w.a.User(m.ID), "phone"), set(w.a.TwoFactor(m.ID), "smsPhone")); err != nil {
+		t.Fatal(err)
+	}
+	return phone
 }
 
 // challenge signs m in with their password: the second step's challenge.

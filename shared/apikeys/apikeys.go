@@ -32,6 +32,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -454,7 +455,7 @@ func (s *Service) Authorize(ctx context.Context, raw string) (access.Caller, err
 		caller.AccountID, caller.Roles = k.AccountID, []string{k.Role}
 	}
 	if now.Unix()-k.LastUsedAt >= int64(LastUsedWindow/time.Second) {
-		if err := s.touch(ctx, hk, now); err != nil {
+		if err := s.touch(ctx, t, hk, k, now); err != nil {
 			return access.Caller{}, err
 		}
 	}
@@ -462,12 +463,31 @@ func (s *Service) Authorize(ctx context.Context, raw string) (access.Caller, err
 }
 
 // touch sets lastUsedAt to now unless another request did within the
-// window (then nothing is written: the condition fails, quietly).
-func (s *Service) touch(ctx context.Context, hk table.Key, now time.Time) error {
+// window (then nothing is written: the condition fails, quietly). For an
+// account's key the same transaction puts the access-history entry of this
+// minute of use (the request's client from identity.ClientFrom), so that
+// an entry exists exactly when lastUsedAt moved: one a minute, never one
+// per request. A tenant's key enters no account (inside one it is refused
+// as an unswitched operator), so it writes none: its list shows lastUsedAt.
+func (s *Service) touch(ctx context.Context, t table.Tenant, hk table.Key, k Key, now time.Time) error {
 	lu := expression.Name("lastUsedAt")
 	due := expression.AttributeNotExists(lu).Or(expression.LessThanEqual(lu, expression.Value(now.Add(-LastUsedWindow).Unix())))
-	err := s.Store.Do(ctx, "API key last used", store.Update(hk, expression.Set(lu, expression.Value(now.Unix()))).
-		If(store.Exists().And(due)).OrFail(errNotDue))
+	writes := []*store.Write{store.Update(hk, expression.Set(lu, expression.Value(now.Unix()))).
+		If(store.Exists().And(due)).OrFail(errNotDue)}
+	if k.AccountID != "" {
+		gen := s.IDs
+		if gen == nil {
+			gen = ids.TimeOrdered{Clock: s.Clock}
+		}
+		entry := identity.NewKeyAccessEntry(t, gen.NewID(), k.ID, k.Name, k.AccountID, now.UTC(), identity.ClientFrom(ctx))
+		writes = append(writes, store.Put(entry).If(store.NotExists()))
+	}
+	var err error
+	if len(writes) == 1 {
+		err = s.Store.Do(ctx, "API key last used", writes[0])
+	} else {
+		err = s.Store.Transact(ctx, "API key last used", writes...)
+	}
 	if err != nil && !errors.Is(err, errNotDue) {
 		return fmt.Errorf("authorize API key: %w", err)
 	}

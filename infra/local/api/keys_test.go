@@ -405,3 +405,74 @@ func TestRoutesThatActAsAPersonRefuseKeys(t *testing.T) {
 		}
 	}
 }
+
+// An account key's use is in the account's access history: one entry per
+// minute of use, written with lastUsedAt, naming the key; its client shown
+// to Admins only.
+func TestAKeysUseIsInTheAccessHistoryOnceAMinute(t *testing.T) {
+	w := newKeysWorld(t)
+	status, created := w.create(t, w.adminTok, w.accountKeys(), map[string]any{"name": "crm-sync", "role": "Viewer"})
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	secret, keyID := created["secret"].(string), created["id"].(string)
+	users := "/accounts/" + w.ten.AccountID + "/users"
+	keyEntries := func(token string) []map[string]any {
+		t.Helper()
+		status, body, _ := w.c.do("GET", "/accounts/"+w.ten.AccountID+"/access-history", token, "")
+		if status != 200 {
+			t.Fatalf("access history: %d %v", status, body)
+		}
+		var out []map[string]any
+		for _, e := range body["entries"].([]any) {
+			if e := e.(map[string]any); e["via"] == "api_key" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	// WHEN the key makes 100 requests at once, within one minute
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, body, _ := w.c.do("GET", users, secret, ""); status != 200 {
+				t.Errorf("read with the key: %d %v", status, body)
+			}
+		}()
+	}
+	wg.Wait()
+	// THEN the account's history holds exactly one entry, naming the key,
+	// with its client for the Admin
+	got := keyEntries(w.adminTok)
+	if len(got) != 1 {
+		t.Fatalf("100 requests in a minute wrote %d access entries, want 1: %v", len(got), got)
+	}
+	user, _ := got[0]["user"].(map[string]any)
+	if got[0]["event"] != "api_key_used" || user["id"] != keyID || user["name"] != "crm-sync" ||
+		got[0]["ip"] == nil || got[0]["userAgent"] == nil {
+		t.Fatalf("the Admin's entry: %v", got[0])
+	}
+	// AND a Viewer sees the entry, never its client, in the JSON or the CSV
+	seen := keyEntries(w.viewerTok)
+	if len(seen) != 1 || seen[0]["ip"] != nil || seen[0]["userAgent"] != nil {
+		t.Fatalf("the Viewer's entries: %v", seen)
+	}
+	status, _, csvBody := w.c.raw("GET", "/accounts/"+w.ten.AccountID+"/access-history/export.csv", w.viewerTok, "", "")
+	if status != 200 || !strings.Contains(csvBody, keyID) || strings.Contains(csvBody, "127.0.0.1") || strings.Contains(csvBody, "Go-http-client") {
+		t.Fatalf("the Viewer's CSV: %d\n%s", status, csvBody)
+	}
+	// AND no user's history holds it
+	if n := w.env.Items(t, w.ten.User(keyID).PK); n != 0 {
+		t.Errorf("the key's use wrote %d items in a user partition", n)
+	}
+	// WHEN the clock moves a minute THEN the next request writes the second
+	w.env.Clock.Advance(time.Minute + time.Second)
+	if status, body, _ := w.c.do("GET", users, secret, ""); status != 200 {
+		t.Fatalf("read with the key: %d %v", status, body)
+	}
+	if got := keyEntries(w.adminTok); len(got) != 2 {
+		t.Fatalf("after a minute: %d entries, want 2", len(got))
+	}
+}

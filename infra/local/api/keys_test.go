@@ -476,3 +476,93 @@ func TestAKeysUseIsInTheAccessHistoryOnceAMinute(t *testing.T) {
 		t.Fatalf("after a minute: %d entries, want 2", len(got))
 	}
 }
+
+// A tenant key does only the tenant administration its scopes name: the
+// decision is access's (Require for work on an account, RequireOperator
+// for the tenant's own settings), so every route follows it.
+func TestATenantKeyDoesOnlyItsScopes(t *testing.T) {
+	w := newKeysWorld(t)
+	// GIVEN two tenant keys: one scoped to usage.reset, one to tenant.manage
+	status, resetter := w.create(t, w.operatorTok, "/tenant/api-keys", map[string]any{"name": "billing", "scopes": []string{"usage.reset"}})
+	if status != 201 || toJSON(resetter["scopes"]) != `["usage.reset"]` {
+		t.Fatalf("create: %d %v", status, resetter)
+	}
+	status, manager := w.create(t, w.operatorTok, "/tenant/api-keys", map[string]any{"name": "settings", "scopes": []string{"tenant.manage", "tenant.manage"}})
+	if status != 201 || toJSON(manager["scopes"]) != `["tenant.manage"]` {
+		t.Fatalf("create: %d %v", status, manager)
+	}
+	reset := func(secret string) (int, map[string]any) {
+		status, body, _ := w.c.do("POST", "/accounts/"+w.ten.AccountID+"/usage/reset", secret, "")
+		return status, body
+	}
+	putRole := func(secret string) (int, map[string]any) {
+		status, body, _ := w.c.do("PUT", "/roles/Scoped", secret, `{"permissions":["users.read"]}`)
+		return status, body
+	}
+	// THEN each does its own action and is 403 api_key_scope for the other's
+	if status, body := reset(resetter["secret"].(string)); status != 200 {
+		t.Errorf("usage reset with a usage.reset key: %d %v", status, body)
+	}
+	if status, body := putRole(resetter["secret"].(string)); status != 403 || code(body) != "api_key_scope" {
+		t.Errorf("a role with a usage.reset key: %d %v, want 403 api_key_scope", status, body)
+	}
+	if status, body := putRole(manager["secret"].(string)); status != 200 {
+		t.Errorf("a role with a tenant.manage key: %d %v", status, body)
+	}
+	if status, body := reset(manager["secret"].(string)); status != 403 || code(body) != "api_key_scope" {
+		t.Errorf("usage reset with a tenant.manage key: %d %v, want 403 api_key_scope", status, body)
+	}
+	// AND the tenant's own administration outside the key's scopes is refused
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/accounts", `{"name":"Another customer"}`},
+		{"PUT", "/plans/pro", `{"name":"Pro","limits":{"tasks":10000}}`},
+		{"PUT", "/licence-types/contractor", `{"name":"Contractor"}`},
+		{"PATCH", "/tenant/settings", `{"twoFactorRequired":true}`},
+	} {
+		if status, body, _ := w.c.do(r.method, r.path, resetter["secret"].(string), r.body); status != 403 || code(body) != "api_key_scope" {
+			t.Errorf("%s %s with a usage.reset key: %d %v, want 403 api_key_scope", r.method, r.path, status, body)
+		}
+	}
+	if status, body, _ := w.c.do("PUT", "/plans/pro", manager["secret"].(string), `{"name":"Pro","limits":{"tasks":10000}}`); status != 200 {
+		t.Errorf("a plan with a tenant.manage key: %d %v", status, body)
+	}
+	// AND a narrower key cannot revoke a wider one
+	if status, body, _ := w.c.do("DELETE", "/tenant/api-keys/"+manager["id"].(string), resetter["secret"].(string), ""); status != 403 || code(body) != "api_key_scope" {
+		t.Errorf("revoke a tenant.manage key with a usage.reset key: %d %v", status, body)
+	}
+	// AND without scopes a key holds all its creator's, and the list shows them
+	status, full := w.create(t, w.operatorTok, "/tenant/api-keys", map[string]any{"name": "everything"})
+	if status != 201 || len(full["scopes"].([]any)) != len(access.TenantActions) {
+		t.Fatalf("create without scopes: %d %v", status, full)
+	}
+	_, list, _ := w.c.do("GET", "/tenant/api-keys", w.operatorTok, "")
+	for _, k := range list["keys"].([]any) {
+		if k := k.(map[string]any); k["id"] == resetter["id"] && toJSON(k["scopes"]) != `["usage.reset"]` {
+			t.Errorf("listed: %v", k)
+		}
+	}
+}
+
+func TestBadScopesAre422AndCreateNothing(t *testing.T) {
+	w := newKeysWorld(t)
+	for _, c := range []struct {
+		token, path string
+		body        map[string]any
+	}{
+		{w.operatorTok, "/tenant/api-keys", map[string]any{"name": "typo", "scopes": []string{"usage.reset", "usage.rest"}}},
+		{w.operatorTok, "/tenant/api-keys", map[string]any{"name": "not-tenant-work", "scopes": []string{"users.read"}}},
+		{w.operatorTok, "/tenant/api-keys", map[string]any{"name": "empty", "scopes": []string{}}},
+		{w.adminTok, w.accountKeys(), map[string]any{"name": "account", "role": "Viewer", "scopes": []string{"usage.reset"}}},
+	} {
+		status, body := w.create(t, c.token, c.path, c.body)
+		errs, _ := body["errors"].([]any)
+		if status != 422 || len(errs) == 0 || errs[0].(map[string]any)["field"] != "scopes" {
+			t.Errorf("%v: %d %v, want 422 on scopes", c.body, status, body)
+		}
+	}
+	for _, scope := range []string{table.APIKeyScopeTenant, table.APIKeyScopeAccount(w.ten.AccountID)} {
+		if n := w.env.Items(t, w.ten.APIKeys(scope)); n != 0 {
+			t.Errorf("bad scopes wrote %d items in %s", n, scope)
+		}
+	}
+}

@@ -7,7 +7,8 @@
 // A key's secret is "aak_<tenant>_<256 random bits>" (the prefix lets secret
 // scanners find a leaked key); it is shown once, at creation, and only its
 // SHA-256 is stored. A key holds a scope: the tenant (an operator's tenant
-// administration) or one account with one role of that account, granted
+// administration, limited to the actions its scopes name:
+// access.Caller.ScopeRefusal) or one account with one role of that account, granted
 // within the creator's own rights there (the grant ceiling of role
 // assignment). At most two keys of one name are active at once, so a key is
 // rotated by creating its successor and revoking it.

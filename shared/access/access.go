@@ -75,6 +75,12 @@ var BillingActions = []Action{CreateAccounts, PurchaseSeats, ResetUsage}
 // OperatorActions are the tenant administration only operators do.
 var OperatorActions = []Action{CloseAccount, ReopenAccount, ManageLinks, ManagePlans, AssociateUsers, ManageTenant}
 
+// TenantActions are the tenant administration a tenant's API key may be
+// scoped to (its scopes): the billing and the operator actions. Reading
+// accounts and their audit trails, which operators do without a switch,
+// stays open to every tenant key.
+var TenantActions = append(slices.Clone(BillingActions), OperatorActions...)
+
 // AllActions lists what a role may hold (custom roles choose among them):
 // the account actions and the billing ones.
 var AllActions = append(slices.Clone(AccountActions), BillingActions...)
@@ -152,10 +158,51 @@ type Caller struct {
 	// key's account and role, and Operator marks a key of the tenant.
 	KeyID   string
 	KeyName string
+	// Scopes are the tenant administration (TenantActions) a key of the
+	// tenant may do; ScopeRefusal refuses the rest.
+	Scopes []Action
 }
 
 // IsKey reports whether the caller is an API key rather than a person.
 func (c Caller) IsKey() bool { return c.KeyID != "" }
+
+// ErrKeyScope refuses a tenant key's tenant administration outside its
+// scopes.
+var ErrKeyScope = apperr.New(apperr.KindForbidden, "api_key_scope", "this API key's scopes do not include this action")
+
+// ScopeRefusal is the pure rule of a tenant key's scopes: a key of the
+// tenant does only the tenant administration (TenantActions) its scopes
+// name. Every decision of authority asks it first (RequireEach, which
+// Require goes through for every operator, and RequireOperator; grants are
+// account work, never tenant administration), so no route can miss it.
+func (c Caller) ScopeRefusal(action Action) error {
+	if !c.IsKey() || !c.Operator || !slices.Contains(TenantActions, action) || slices.Contains(c.Scopes, action) {
+		return nil
+	}
+	return ErrKeyScope.Withf("this API key's scopes (%s) do not include %s", joinActions(c.Scopes), action)
+}
+
+// RequireOperator is the decision of tenant administration done outside
+// any one account (the tenant's settings, roles, plans, licence types,
+// accounts created by operators): tenant operators only (403
+// operators_only), and a tenant key only within its scopes.
+func RequireOperator(c Caller, action Action) error {
+	if !c.Operator {
+		return ErrOperatorsOnly.Withf("only tenant operators may do %s", action)
+	}
+	return c.ScopeRefusal(action)
+}
+
+func joinActions(as []Action) string {
+	if len(as) == 0 {
+		return "none"
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
+	}
+	return strings.Join(out, ", ")
+}
 
 // EntersAsSupport reports whether a caller entering accountID does so as
 // support: a tenant operator entering an account that is neither their home
@@ -360,6 +407,9 @@ func (c Checker) Require(ctx context.Context, caller Caller, action Action, acco
 // so that a caller acting on several accounts (a link) need not read them
 // again.
 func (c Checker) RequireEach(ctx context.Context, caller Caller, action Action, accountIDs ...string) (map[string]map[string]types.AttributeValue, error) {
+	if err := caller.ScopeRefusal(action); err != nil {
+		return nil, err
+	}
 	accts, auths, err := c.authorities(ctx, caller.Tenant, caller.UserID, caller.Operator, func(id string) bool { return supportIn(caller, id) },
 		action, accountIDs, nil)
 	if err != nil {

@@ -65,6 +65,9 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 // caller who holds no ETag of the Admin).
 func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (accounts.Account, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
+	if err := c.ScopeRefusal(access.CreateAccounts); err != nil {
+		return accounts.Account{}, err
+	}
 	if !c.Operator {
 		if err := s.Access.Require(ctx, c, access.CreateAccounts, c.AccountID); err != nil {
 			if errors.Is(err, apperr.ErrForbidden) {

@@ -50,8 +50,11 @@ var ErrDefaultLicence = apperr.New(apperr.KindConflict, "default_licence",
 // Operators only. The default licence cannot be retired (409).
 func (s *Service) PutLicenceType(ctx context.Context, cmd PutLicenceType) (tenancy.Settings, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !c.Operator {
-		return tenancy.Settings{}, access.ErrOperatorsOnly.Withf("licence types are the tenant's billing: only tenant operators define them")
+	if err := access.RequireOperator(c, access.ManageTenant); err != nil {
+		if !c.Operator {
+			return tenancy.Settings{}, access.ErrOperatorsOnly.Withf("licence types are the tenant's billing: only tenant operators define them")
+		}
+		return tenancy.Settings{}, err
 	}
 	cur, err := tenancy.Load(ctx, s.Store, t)
 	if err != nil {

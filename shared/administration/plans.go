@@ -58,8 +58,11 @@ func (r PlanRequest) Command(c access.Caller, planID string, ifMatch int64) (Put
 // PutPlan creates or redefines a plan (at its version when it exists).
 func (s *Service) PutPlan(ctx context.Context, cmd PutPlan) (plans.Plan, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !c.Operator {
-		return plans.Plan{}, access.ErrOperatorsOnly.Withf("plans are the tenant's billing: only tenant operators define them")
+	if err := access.RequireOperator(c, access.ManageTenant); err != nil {
+		if !c.Operator {
+			return plans.Plan{}, access.ErrOperatorsOnly.Withf("plans are the tenant's billing: only tenant operators define them")
+		}
+		return plans.Plan{}, err
 	}
 	if err := s.knownLicences(ctx, t, "licences.", cmd.Plan.Licences); err != nil {
 		return plans.Plan{}, err

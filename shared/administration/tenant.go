@@ -24,6 +24,15 @@ import (
 
 var errOperatorsOnly = access.ErrOperatorsOnly.Withf("only tenant operators may change tenant-wide settings")
 
+// tenantWork is the decision of a change to the tenant's settings:
+// operators only, and a tenant key scoped to tenant.manage.
+func tenantWork(c access.Caller) error {
+	if !c.Operator {
+		return errOperatorsOnly
+	}
+	return access.RequireOperator(c, access.ManageTenant)
+}
+
 // RoleRequest is the body of PUT /roles/{roleName}.
 type RoleRequest struct {
 	Permissions []access.Action `json:"permissions"`
@@ -60,8 +69,8 @@ func (r RoleRequest) Command(c access.Caller, name string, ifMatch int64) (PutRo
 // exists).
 func (s *Service) PutRole(ctx context.Context, cmd PutRole) (access.CustomRole, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !c.Operator {
-		return access.CustomRole{}, errOperatorsOnly
+	if err := tenantWork(c); err != nil {
+		return access.CustomRole{}, err
 	}
 	k := t.Role(cmd.Name)
 	var old access.CustomRole
@@ -95,8 +104,8 @@ func (s *Service) PutRole(ctx context.Context, cmd PutRole) (access.CustomRole, 
 // Members who held it keep its name but no longer get its permissions.
 func (s *Service) DeleteRole(ctx context.Context, c access.Caller, name string) error {
 	t := c.Tenant
-	if !c.Operator {
-		return errOperatorsOnly
+	if err := tenantWork(c); err != nil {
+		return err
 	}
 	if !ValidRoleName(name) || access.IsBuiltIn(name) {
 		return apperr.ErrNotFound.Withf("no custom role %q", name)
@@ -202,8 +211,8 @@ func (r SettingsRequest) Command(c access.Caller, ifMatch int64) (UpdateSettings
 // UpdateSettings changes the tenant's settings at their version.
 func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenancy.Settings, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	if !c.Operator {
-		return tenancy.Settings{}, errOperatorsOnly
+	if err := tenantWork(c); err != nil {
+		return tenancy.Settings{}, err
 	}
 	cur, err := tenancy.Load(ctx, s.Store, t)
 	if err != nil {

@@ -7,7 +7,8 @@
 // A key's secret is "aak_<tenant>_<256 random bits>" (the prefix lets secret
 // scanners find a leaked key); it is shown once, at creation, and only its
 // SHA-256 is stored. A key holds a scope: the tenant (an operator's tenant
-// administration) or one account with one role of that account, granted
+// administration, limited to the actions its scopes name:
+// access.Caller.ScopeRefusal) or one account with one role of that account, granted
 // within the creator's own rights there (the grant ceiling of role
 // assignment). At most two keys of one name are active at once, so a key is
 // rotated by creating its successor and revoking it.
@@ -32,6 +33,7 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -60,6 +62,7 @@ var (
 	ErrExpired    = apperr.New(apperr.KindUnauthenticated, "api_key_expired", "this API key expired")
 	ErrTooMany    = apperr.New(apperr.KindConflict, "api_key_name_in_use",
 		"two keys of this name are active already: revoke the older one before creating its successor")
+	ErrKeyScope   = access.ErrKeyScope
 	ErrAdminsOnly = apperr.New(apperr.KindForbidden, "admins_only", "only the account's Admins manage its API keys")
 	// errNotDue is the failed condition of a lastUsedAt update inside its
 	// window: nothing to write, not an error of the request.
@@ -76,6 +79,7 @@ type Key struct {
 	Name       string    `dynamodbav:"name"`
 	AccountID  string    `dynamodbav:"accountId,omitempty"` // empty: a key of the tenant
 	Role       string    `dynamodbav:"role,omitempty"`
+	Scopes     []string  `dynamodbav:"scopes,omitempty"` // a tenant key's tenant administration (access.TenantActions)
 	CreatedBy  string    `dynamodbav:"createdBy"`
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	ExpiresAt  int64     `dynamodbav:"expiresAt,omitempty"`  // epoch seconds; 0 never; enforced by Authorize
@@ -95,6 +99,7 @@ type Entry struct {
 	Name      string    `dynamodbav:"name"`
 	AccountID string    `dynamodbav:"accountId,omitempty"`
 	Role      string    `dynamodbav:"role,omitempty"`
+	Scopes    []string  `dynamodbav:"scopes,omitempty"`
 	CreatedBy string    `dynamodbav:"createdBy"`
 	CreatedAt time.Time `dynamodbav:"createdAt"`
 	ExpiresAt int64     `dynamodbav:"expiresAt,omitempty"`
@@ -109,7 +114,8 @@ type View struct {
 	Scope      string     `json:"scope"` // tenant or account
 	AccountID  string     `json:"accountId,omitempty"`
 	Role       string     `json:"role,omitempty"`
-	Status     string     `json:"status"` // active, expired or revoked
+	Scopes     []string   `json:"scopes,omitempty"` // a tenant key's: the tenant administration it may do
+	Status     string     `json:"status"`           // active, expired or revoked
 	CreatedBy  string     `json:"createdBy"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	ExpiresAt  *time.Time `json:"expiresAt,omitempty"`
@@ -163,6 +169,7 @@ func parse(raw string) (table.Tenant, error) {
 type CreateRequest struct {
 	Name      string     `json:"name"`
 	Role      string     `json:"role,omitempty"`      // an account key's role; none for the tenant's
+	Scopes    []string   `json:"scopes,omitempty"`    // a tenant key's actions (access.TenantActions); default all the creator holds
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"` // optional; in the future
 }
 
@@ -172,7 +179,8 @@ type Create struct {
 	AccountID string // "" for a key of the tenant
 	Name      string
 	Role      string
-	ExpiresAt time.Time // zero: never
+	Scopes    []access.Action // a tenant key's, in access.TenantActions order
+	ExpiresAt time.Time       // zero: never
 }
 
 // Command validates the request, for accountID ("" the tenant), at now.
@@ -188,12 +196,86 @@ func (r CreateRequest) Command(c access.Caller, accountID string, now time.Time)
 	} else {
 		f.Check(role != "", "role", "required", "an account's key holds one of the tenant's roles (Admin, Viewer or a custom role)")
 	}
+	var scopes []access.Action
+	switch {
+	case accountID != "":
+		f.Check(r.Scopes == nil, "scopes", "not_allowed", "an account's key holds a role, not scopes: scopes are a tenant key's tenant administration")
+	case r.Scopes == nil:
+		scopes = holds(c)
+	default:
+		f.Check(len(r.Scopes) > 0, "scopes", "required", "name at least one action, or leave scopes out for all you hold")
+		for _, x := range r.Scopes {
+			a := access.Action(strings.TrimSpace(x))
+			if !slices.Contains(access.TenantActions, a) {
+				f.Check(false, "scopes", "unknown_scope", fmt.Sprintf("%q is not tenant administration: a scope is one of %s", x, actionList(access.TenantActions)))
+				continue
+			}
+			f.Check(!c.Operator || access.RequireOperator(c, a) == nil, "scopes", "exceeds_rights", fmt.Sprintf("you do not hold %s yourself", a))
+			scopes = append(scopes, a)
+		}
+		scopes = ordered(scopes)
+	}
 	var exp time.Time
 	if r.ExpiresAt != nil {
 		exp = r.ExpiresAt.UTC().Truncate(time.Second)
 		f.Check(exp.After(now), "expiresAt", "in_the_past", "the expiry must be in the future")
 	}
-	return Create{Caller: c, AccountID: accountID, Name: name, Role: role, ExpiresAt: exp}, f.Err()
+	return Create{Caller: c, AccountID: accountID, Name: name, Role: role, Scopes: scopes, ExpiresAt: exp}, f.Err()
+}
+
+// holds is the tenant administration caller may do: the default scopes of
+// a tenant key they create.
+func holds(c access.Caller) []access.Action {
+	var out []access.Action
+	for _, a := range access.TenantActions {
+		if access.RequireOperator(c, a) == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ordered is scopes without repeats, in access.TenantActions order.
+func ordered(scopes []access.Action) []access.Action {
+	var out []access.Action
+	for _, a := range access.TenantActions {
+		if slices.Contains(scopes, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func actionList(as []access.Action) string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
+	}
+	return strings.Join(out, ", ")
+}
+
+func scopeNames(as []access.Action) []string {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = string(a)
+	}
+	return out
+}
+
+// scopesOf is a stored tenant key's scopes; a key stored before keys had
+// scopes held all tenant administration.
+func scopesOf(stored []string) []access.Action {
+	if len(stored) == 0 {
+		return slices.Clone(access.TenantActions)
+	}
+	out := make([]access.Action, len(stored))
+	for i, x := range stored {
+		out[i] = access.Action(x)
+	}
+	return out
 }
 
 // authorityOver decides whether caller manages the keys of accountID (""
@@ -264,10 +346,11 @@ func (s *Service) Create(ctx context.Context, cmd Create) (Created, error) {
 		exp = cmd.ExpiresAt.Unix()
 	}
 	hk, ek := t.APIKey(hash), t.APIKeyEntry(scope, id)
+	scopes := scopeNames(cmd.Scopes)
 	key := Key{PK: hk.PK, SK: hk.SK, Type: "APIKEY", ID: id, Name: cmd.Name, AccountID: cmd.AccountID, Role: cmd.Role,
-		CreatedBy: c.UserID, CreatedAt: now, ExpiresAt: exp}
+		Scopes: scopes, CreatedBy: c.UserID, CreatedAt: now, ExpiresAt: exp}
 	entry := Entry{PK: ek.PK, SK: ek.SK, Type: "APIKEY_ENTRY", ID: id, Hash: hash, Name: cmd.Name, AccountID: cmd.AccountID,
-		Role: cmd.Role, CreatedBy: c.UserID, CreatedAt: now, ExpiresAt: exp}
+		Role: cmd.Role, Scopes: scopes, CreatedBy: c.UserID, CreatedAt: now, ExpiresAt: exp}
 	active := expression.Name("keys")
 	name := store.Update(t.APIKeyName(scope, cmd.Name), expression.Add(active, expression.Value(stringSet(id))).
 		Set(expression.Name("type"), expression.Value("APIKEY_NAME"))).
@@ -276,6 +359,9 @@ func (s *Service) Create(ctx context.Context, cmd Create) (Created, error) {
 	after := map[string]any{"name": cmd.Name}
 	if cmd.Role != "" {
 		after["role"] = cmd.Role
+	}
+	if scopes != nil {
+		after["scopes"] = scopes
 	}
 	if exp != 0 {
 		after["expiresAt"] = cmd.ExpiresAt.UTC().Format(time.RFC3339)
@@ -352,6 +438,7 @@ func (s *Service) List(ctx context.Context, c access.Caller, accountID string, l
 
 func viewOf(e Entry, lastUsed int64, now time.Time) View {
 	v := View{ID: e.ID, Name: e.Name, Scope: "tenant", AccountID: e.AccountID, Role: e.Role, Status: "active",
+		Scopes:    e.Scopes,
 		CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt}
 	if e.AccountID != "" {
 		v.Scope = "account"
@@ -397,6 +484,14 @@ func (s *Service) Revoke(ctx context.Context, c access.Caller, accountID, keyID 
 	if e.Revoked {
 		return nil
 	}
+	if c.IsKey() && accountID == "" {
+		// No key manages a key wider than itself.
+		for _, a := range scopesOf(e.Scopes) {
+			if err := c.ScopeRefusal(a); err != nil {
+				return ErrKeyScope.Withf("this API key cannot revoke key %s: it holds %s, which this key does not", keyID, a)
+			}
+		}
+	}
 	now := s.Clock.Now().UTC().Truncate(time.Second)
 	revoke := expression.Set(expression.Name("revoked"), expression.Value(true)).
 		Set(expression.Name("revokedAt"), expression.Value(now.Unix()))
@@ -439,7 +534,7 @@ func (s *Service) Authorize(ctx context.Context, raw string) (access.Caller, err
 	}
 	caller := access.Caller{Tenant: t, UserID: k.ID, SessionID: k.ID, KeyID: k.ID, KeyName: k.Name, Name: k.Name}
 	if k.AccountID == "" {
-		caller.Operator = true
+		caller.Operator, caller.Scopes = true, scopesOf(k.Scopes)
 	} else {
 		var acc struct {
 			Status string `dynamodbav:"status"`
@@ -454,7 +549,7 @@ func (s *Service) Authorize(ctx context.Context, raw string) (access.Caller, err
 		caller.AccountID, caller.Roles = k.AccountID, []string{k.Role}
 	}
 	if now.Unix()-k.LastUsedAt >= int64(LastUsedWindow/time.Second) {
-		if err := s.touch(ctx, hk, now); err != nil {
+		if err := s.touch(ctx, t, hk, k, now); err != nil {
 			return access.Caller{}, err
 		}
 	}
@@ -462,12 +557,31 @@ func (s *Service) Authorize(ctx context.Context, raw string) (access.Caller, err
 }
 
 // touch sets lastUsedAt to now unless another request did within the
-// window (then nothing is written: the condition fails, quietly).
-func (s *Service) touch(ctx context.Context, hk table.Key, now time.Time) error {
+// window (then nothing is written: the condition fails, quietly). For an
+// account's key the same transaction puts the access-history entry of this
+// minute of use (the request's client from identity.ClientFrom), so that
+// an entry exists exactly when lastUsedAt moved: one a minute, never one
+// per request. A tenant's key enters no account (inside one it is refused
+// as an unswitched operator), so it writes none: its list shows lastUsedAt.
+func (s *Service) touch(ctx context.Context, t table.Tenant, hk table.Key, k Key, now time.Time) error {
 	lu := expression.Name("lastUsedAt")
 	due := expression.AttributeNotExists(lu).Or(expression.LessThanEqual(lu, expression.Value(now.Add(-LastUsedWindow).Unix())))
-	err := s.Store.Do(ctx, "API key last used", store.Update(hk, expression.Set(lu, expression.Value(now.Unix()))).
-		If(store.Exists().And(due)).OrFail(errNotDue))
+	writes := []*store.Write{store.Update(hk, expression.Set(lu, expression.Value(now.Unix()))).
+		If(store.Exists().And(due)).OrFail(errNotDue)}
+	if k.AccountID != "" {
+		gen := s.IDs
+		if gen == nil {
+			gen = ids.TimeOrdered{Clock: s.Clock}
+		}
+		entry := identity.NewKeyAccessEntry(t, gen.NewID(), k.ID, k.Name, k.AccountID, now.UTC(), identity.ClientFrom(ctx))
+		writes = append(writes, store.Put(entry).If(store.NotExists()))
+	}
+	var err error
+	if len(writes) == 1 {
+		err = s.Store.Do(ctx, "API key last used", writes[0])
+	} else {
+		err = s.Store.Transact(ctx, "API key last used", writes...)
+	}
 	if err != nil && !errors.Is(err, errNotDue) {
 		return fmt.Errorf("authorize API key: %w", err)
 	}

@@ -261,7 +261,7 @@ func (s *Service) SignOut(ctx context.Context, caller access.Caller, rawToken st
 // A token with the API key prefix is an API key (apikeys.Service.Authorize).
 func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller, error) {
 	if apikeys.IsKey(rawToken) {
-		return (&apikeys.Service{Store: s.Store, Clock: s.Clock}).Authorize(ctx, rawToken)
+		return (&apikeys.Service{Store: s.Store, Clock: s.Clock, IDs: s.IDs}).Authorize(ctx, rawToken)
 	}
 	t, tok, err := identity.ParseToken(rawToken)
 	if err != nil {

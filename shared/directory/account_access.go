@@ -28,14 +28,14 @@ type AccessUser struct {
 	FromProfile bool   `json:"fromProfile,omitempty"`
 }
 
-// AccountAccessEntry is one sign-in to or switch into an account as the
-// API shows it.
+// AccountAccessEntry is one sign-in to or switch into an account, or a
+// minute of use of one of its API keys, as the API shows it.
 type AccountAccessEntry struct {
 	ID        string     `json:"id"`
-	Event     string     `json:"event"` // sign_in, switch_account
+	Event     string     `json:"event"` // sign_in, switch_account, api_key_used
 	At        time.Time  `json:"at"`
-	User      AccessUser `json:"user"`
-	Via       string     `json:"via"`              // member, external, support
+	User      AccessUser `json:"user"`             // for an API key: the key's id and name
+	Via       string     `json:"via"`              // member, external, support, api_key
 	Reason    string     `json:"reason,omitempty"` // support: why they entered
 	Method    string     `json:"method,omitempty"` // how the sign-in was proven: password, totp, sms, recovery
 	IP        string     `json:"ip,omitempty"`
@@ -49,10 +49,11 @@ type AccountAccessPage struct {
 }
 
 // AccountAccessHistory reads every sign-in to and switch into an account
-// (by its members, external members and support), newest first: one Query
-// per page on the account's partition of GSI1 (table.AccountAccess), then
-// one BatchGetItem for the users of the page (who they are, how they
-// belong) and caller's Admin standing. Callers need audit.read in the
+// (by its members, external members and support) and each minute of use
+// of its API keys (via api_key, the key in place of a user), newest
+// first: one Query per page on the account's partition of GSI1
+// (table.AccountAccess), then one BatchGetItem for the users of the page
+// (who they are, how they belong) and caller's Admin standing. Callers need audit.read in the
 // account (operators hold it without a switch); IP address and user agent
 // go only to the account's Admins, operators and the entry's own user, as
 // in a user's access history (clientShown).
@@ -103,7 +104,7 @@ func (d *Directory) enteredBy(ctx context.Context, caller access.Caller, account
 	t := caller.Tenant
 	var users []string
 	for _, e := range entries {
-		if !slices.Contains(users, e.UserID) {
+		if e.Via != identity.AccessViaAPIKey && !slices.Contains(users, e.UserID) {
 			users = append(users, e.UserID)
 		}
 	}

@@ -133,7 +133,8 @@ func resolveCaller(ctx context.Context, sessions Sessions, req Request) (access.
 	if !ok {
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("the Authorization header is not a bearer token")
 	}
-	return sessions.Authorize(ctx, raw)
+	client := identity.Client{IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent}
+	return sessions.Authorize(identity.WithClient(ctx, client), raw)
 }
 
 // JSON answers status with v encoded as JSON.

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"context"
 	"strings"
 	"time"
 
@@ -127,7 +128,41 @@ const (
 	AccessViaMember   = "member"   // a member whose home account it is
 	AccessViaExternal = "external" // a member whose home account is elsewhere
 	AccessViaSupport  = "support"  // a tenant operator, via switch account, with a reason
+	AccessViaAPIKey   = "api_key"  // an account's API key (its id and name in place of a user)
 )
+
+// EventAPIKeyUsed is the access-history event of an account's API key: its
+// first request of a minute of use.
+const EventAPIKeyUsed = "api_key_used"
+
+// Client is where a request came from: its source address and user agent,
+// as the access history records them.
+type Client struct{ IP, UserAgent string }
+
+type clientKey struct{}
+
+// WithClient carries the request's client to code that records access
+// (the API key check) without widening every signature.
+func WithClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(ctx, clientKey{}, c)
+}
+
+// ClientFrom is the request's client, if WithClient set one.
+func ClientFrom(ctx context.Context) Client {
+	c, _ := ctx.Value(clientKey{}).(Client)
+	return c
+}
+
+// NewKeyAccessEntry builds the access-history entry of an API key of
+// accountID used at at: in the key's own partition (table.APIKeyAccess)
+// and, by GSI1, in the account's history, naming the key in place of a
+// user.
+func NewKeyAccessEntry(t table.Tenant, id, keyID, keyName, accountID string, at time.Time, c Client) AccessEntry {
+	e := NewAccessEntry(t, id, keyID, EventAPIKeyUsed, accountID, at, c.IP, c.UserAgent)
+	k := t.APIKeyAccess(keyID, id)
+	e.PK, e.SK, e.UserName, e.Via = k.PK, k.SK, keyName, AccessViaAPIKey
+	return e
+}
 
 // NewAccessEntry builds an access-history item: in the user's history and,
 // by its GSI1 key, in the account's.

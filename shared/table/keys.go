@@ -66,6 +66,7 @@ import (
 //	T#t#K#hash             APIKEY             API key by secret hash      -
 //	T#t#KEYS#scope         KEY#id             API key in its scope's list -
 //	T#t#KEYS#scope         NAME#name          the active keys of a name   -
+//	T#t#KEYUSE#keyId       ACCESS#id          a minute of a key's use     GSI1 an account's access history
 
 // Key is an item's primary key.
 type Key struct{ PK, SK string }
@@ -609,3 +610,11 @@ const APIKeyEntryPrefix = "KEY#"
 // APIKeyName holds the ids of the active keys of one name in a scope: at
 // most two (rotation), a condition of the transaction that creates one.
 func (t Tenant) APIKeyName(scope, name string) Key { return Key{t.APIKeys(scope), "NAME#" + name} }
+
+// APIKeyAccess is one access-history entry of an account's API key: the
+// first request of each minute it is used (written with its lastUsedAt).
+// It lives in the key's own partition, never a user's, so that no user's
+// history shows it; GSI1 (AccountAccess) puts it in its account's history.
+func (t Tenant) APIKeyAccess(keyID, entryID string) Key {
+	return Key{t.prefix() + "#KEYUSE#" + keyID, AccessHistoryPrefix + entryID}
+}

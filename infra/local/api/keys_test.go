@@ -405,3 +405,164 @@ func TestRoutesThatActAsAPersonRefuseKeys(t *testing.T) {
 		}
 	}
 }
+
+// An account key's use is in the account's access history: one entry per
+// minute of use, written with lastUsedAt, naming the key; its client shown
+// to Admins only.
+func TestAKeysUseIsInTheAccessHistoryOnceAMinute(t *testing.T) {
+	w := newKeysWorld(t)
+	status, created := w.create(t, w.adminTok, w.accountKeys(), map[string]any{"name": "crm-sync", "role": "Viewer"})
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	secret, keyID := created["secret"].(string), created["id"].(string)
+	users := "/accounts/" + w.ten.AccountID + "/users"
+	keyEntries := func(token string) []map[string]any {
+		t.Helper()
+		status, body, _ := w.c.do("GET", "/accounts/"+w.ten.AccountID+"/access-history", token, "")
+		if status != 200 {
+			t.Fatalf("access history: %d %v", status, body)
+		}
+		var out []map[string]any
+		for _, e := range body["entries"].([]any) {
+			if e := e.(map[string]any); e["via"] == "api_key" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	// WHEN the key makes 100 requests at once, within one minute
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, body, _ := w.c.do("GET", users, secret, ""); status != 200 {
+				t.Errorf("read with the key: %d %v", status, body)
+			}
+		}()
+	}
+	wg.Wait()
+	// THEN the account's history holds exactly one entry, naming the key,
+	// with its client for the Admin
+	got := keyEntries(w.adminTok)
+	if len(got) != 1 {
+		t.Fatalf("100 requests in a minute wrote %d access entries, want 1: %v", len(got), got)
+	}
+	user, _ := got[0]["user"].(map[string]any)
+	if got[0]["event"] != "api_key_used" || user["id"] != keyID || user["name"] != "crm-sync" ||
+		got[0]["ip"] == nil || got[0]["userAgent"] == nil {
+		t.Fatalf("the Admin's entry: %v", got[0])
+	}
+	// AND a Viewer sees the entry, never its client, in the JSON or the CSV
+	seen := keyEntries(w.viewerTok)
+	if len(seen) != 1 || seen[0]["ip"] != nil || seen[0]["userAgent"] != nil {
+		t.Fatalf("the Viewer's entries: %v", seen)
+	}
+	status, _, csvBody := w.c.raw("GET", "/accounts/"+w.ten.AccountID+"/access-history/export.csv", w.viewerTok, "", "")
+	if status != 200 || !strings.Contains(csvBody, keyID) || strings.Contains(csvBody, "127.0.0.1") || strings.Contains(csvBody, "Go-http-client") {
+		t.Fatalf("the Viewer's CSV: %d\n%s", status, csvBody)
+	}
+	// AND no user's history holds it
+	if n := w.env.Items(t, w.ten.User(keyID).PK); n != 0 {
+		t.Errorf("the key's use wrote %d items in a user partition", n)
+	}
+	// WHEN the clock moves a minute THEN the next request writes the second
+	w.env.Clock.Advance(time.Minute + time.Second)
+	if status, body, _ := w.c.do("GET", users, secret, ""); status != 200 {
+		t.Fatalf("read with the key: %d %v", status, body)
+	}
+	if got := keyEntries(w.adminTok); len(got) != 2 {
+		t.Fatalf("after a minute: %d entries, want 2", len(got))
+	}
+}
+
+// A tenant key does only the tenant administration its scopes name: the
+// decision is access's (Require for work on an account, RequireOperator
+// for the tenant's own settings), so every route follows it.
+func TestATenantKeyDoesOnlyItsScopes(t *testing.T) {
+	w := newKeysWorld(t)
+	// GIVEN two tenant keys: one scoped to usage.reset, one to tenant.manage
+	status, resetter := w.create(t, w.operatorTok, "/tenant/api-keys", map[string]any{"name": "billing", "scopes": []string{"usage.reset"}})
+	if status != 201 || toJSON(resetter["scopes"]) != `["usage.reset"]` {
+		t.Fatalf("create: %d %v", status, resetter)
+	}
+	status, manager := w.create(t, w.operatorTok, "/tenant/api-keys", map[string]any{"name": "settings", "scopes": []string{"tenant.manage", "tenant.manage"}})
+	if status != 201 || toJSON(manager["scopes"]) != `["tenant.manage"]` {
+		t.Fatalf("create: %d %v", status, manager)
+	}
+	reset := func(secret string) (int, map[string]any) {
+		status, body, _ := w.c.do("POST", "/accounts/"+w.ten.AccountID+"/usage/reset", secret, "")
+		return status, body
+	}
+	putRole := func(secret string) (int, map[string]any) {
+		status, body, _ := w.c.do("PUT", "/roles/Scoped", secret, `{"permissions":["users.read"]}`)
+		return status, body
+	}
+	// THEN each does its own action and is 403 api_key_scope for the other's
+	if status, body := reset(resetter["secret"].(string)); status != 200 {
+		t.Errorf("usage reset with a usage.reset key: %d %v", status, body)
+	}
+	if status, body := putRole(resetter["secret"].(string)); status != 403 || code(body) != "api_key_scope" {
+		t.Errorf("a role with a usage.reset key: %d %v, want 403 api_key_scope", status, body)
+	}
+	if status, body := putRole(manager["secret"].(string)); status != 200 {
+		t.Errorf("a role with a tenant.manage key: %d %v", status, body)
+	}
+	if status, body := reset(manager["secret"].(string)); status != 403 || code(body) != "api_key_scope" {
+		t.Errorf("usage reset with a tenant.manage key: %d %v, want 403 api_key_scope", status, body)
+	}
+	// AND the tenant's own administration outside the key's scopes is refused
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/accounts", `{"name":"Another customer"}`},
+		{"PUT", "/plans/pro", `{"name":"Pro","limits":{"tasks":10000}}`},
+		{"PUT", "/licence-types/contractor", `{"name":"Contractor"}`},
+		{"PATCH", "/tenant/settings", `{"twoFactorRequired":true}`},
+	} {
+		if status, body, _ := w.c.do(r.method, r.path, resetter["secret"].(string), r.body); status != 403 || code(body) != "api_key_scope" {
+			t.Errorf("%s %s with a usage.reset key: %d %v, want 403 api_key_scope", r.method, r.path, status, body)
+		}
+	}
+	if status, body, _ := w.c.do("PUT", "/plans/pro", manager["secret"].(string), `{"name":"Pro","limits":{"tasks":10000}}`); status != 200 {
+		t.Errorf("a plan with a tenant.manage key: %d %v", status, body)
+	}
+	// AND a narrower key cannot revoke a wider one
+	if status, body, _ := w.c.do("DELETE", "/tenant/api-keys/"+manager["id"].(string), resetter["secret"].(string), ""); status != 403 || code(body) != "api_key_scope" {
+		t.Errorf("revoke a tenant.manage key with a usage.reset key: %d %v", status, body)
+	}
+	// AND without scopes a key holds all its creator's, and the list shows them
+	status, full := w.create(t, w.operatorTok, "/tenant/api-keys", map[string]any{"name": "everything"})
+	if status != 201 || len(full["scopes"].([]any)) != len(access.TenantActions) {
+		t.Fatalf("create without scopes: %d %v", status, full)
+	}
+	_, list, _ := w.c.do("GET", "/tenant/api-keys", w.operatorTok, "")
+	for _, k := range list["keys"].([]any) {
+		if k := k.(map[string]any); k["id"] == resetter["id"] && toJSON(k["scopes"]) != `["usage.reset"]` {
+			t.Errorf("listed: %v", k)
+		}
+	}
+}
+
+func TestBadScopesAre422AndCreateNothing(t *testing.T) {
+	w := newKeysWorld(t)
+	for _, c := range []struct {
+		token, path string
+		body        map[string]any
+	}{
+		{w.operatorTok, "/tenant/api-keys", map[string]any{"name": "typo", "scopes": []string{"usage.reset", "usage.rest"}}},
+		{w.operatorTok, "/tenant/api-keys", map[string]any{"name": "not-tenant-work", "scopes": []string{"users.read"}}},
+		{w.operatorTok, "/tenant/api-keys", map[string]any{"name": "empty", "scopes": []string{}}},
+		{w.adminTok, w.accountKeys(), map[string]any{"name": "account", "role": "Viewer", "scopes": []string{"usage.reset"}}},
+	} {
+		status, body := w.create(t, c.token, c.path, c.body)
+		errs, _ := body["errors"].([]any)
+		if status != 422 || len(errs) == 0 || errs[0].(map[string]any)["field"] != "scopes" {
+			t.Errorf("%v: %d %v, want 422 on scopes", c.body, status, body)
+		}
+	}
+	for _, scope := range []string{table.APIKeyScopeTenant, table.APIKeyScopeAccount(w.ten.AccountID)} {
+		if n := w.env.Items(t, w.ten.APIKeys(scope)); n != 0 {
+			t.Errorf("bad scopes wrote %d items in %s", n, scope)
+		}
+	}
+}

@@ -122,8 +122,8 @@ func benchInvite(b *testing.B, perRequest int) {
 			emails := fresh()
 			now := env.Clock.Now()
 			// Only the settings are new here: RawAuthorize has just read the
-			// inviter and the account, which the operation reads again (this
-			// BatchGetItem, and the grant check's below).
+			// inviter and the account, which the operation reads again
+			// (in this BatchGetItem, and in the grant check's below).
 			env.RawBatchGet(b, ten.Settings(), ten.User(ten.AdminID), ten.Account(acc))
 			// The grant check (access.Checker.RequireGrant): the account and
 			// the inviter's membership, both read with the session already.
@@ -144,8 +144,8 @@ func benchInvite(b *testing.B, perRequest int) {
 					ExpressionAttributeValues: testkit.Values(":n", perRequest, ":type", "INVITE_QUOTA", ":ttl", hour.Add(2*time.Hour).Unix(), ":room", 1<<30-perRequest)}}
 			}
 			env.RawTransact(b, quota(ten.InviterQuota(ten.AdminID, hour)), quota(ten.AccountInviteQuota(acc, hour)), quota(ten.TenantInviteQuota(hour)),
-				// The operation holds the account open here as well as in
-				// each creating transaction, which alone would do.
+				// The account's quota counter is in the account's partition:
+				// nothing is written there while the account is closed.
 				accountOpen(ten.Tenant, acc))
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 8)

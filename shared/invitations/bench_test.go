@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
@@ -120,7 +121,15 @@ func benchInvite(b *testing.B, perRequest int) {
 			env.RawAuthorize(b, w.admin)
 			emails := fresh()
 			now := env.Clock.Now()
+			// Only the settings are new here: RawAuthorize has just read the
+			// inviter and the account, which the operation reads again
+			// (in this BatchGetItem, and in the grant check's below).
 			env.RawBatchGet(b, ten.Settings(), ten.User(ten.AdminID), ten.Account(acc))
+			// The grant check (access.Checker.RequireGrant): the account and
+			// the inviter's membership, both read with the session already.
+			grantor := grantorVersion(b, env, ten.Tenant, acc, ten.AdminID)
+			// The seats of the default licence: its pool and the plan.
+			env.RawBatchGet(b, ten.LicencePool(acc, tenancy.DefaultLicence), ten.Plan(plans.DefaultPlanID))
 			var keys []table.Key
 			for _, e := range emails {
 				keys = append(keys, ten.EmailClaim(e), ten.PendingInvitation(acc, e))
@@ -134,7 +143,10 @@ func benchInvite(b *testing.B, perRequest int) {
 					ExpressionAttributeNames:  testkit.Names("#count", "count", "#type", "type", "#ttl", "ttl"),
 					ExpressionAttributeValues: testkit.Values(":n", perRequest, ":type", "INVITE_QUOTA", ":ttl", hour.Add(2*time.Hour).Unix(), ":room", 1<<30-perRequest)}}
 			}
-			env.RawTransact(b, quota(ten.InviterQuota(ten.AdminID, hour)), quota(ten.AccountInviteQuota(acc, hour)), quota(ten.TenantInviteQuota(hour)))
+			env.RawTransact(b, quota(ten.InviterQuota(ten.AdminID, hour)), quota(ten.AccountInviteQuota(acc, hour)), quota(ten.TenantInviteQuota(hour)),
+				// The account's quota counter is in the account's partition:
+				// nothing is written there while the account is closed.
+				accountOpen(ten.Tenant, acc))
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 8)
 			for _, e := range emails {
@@ -151,7 +163,9 @@ func benchInvite(b *testing.B, perRequest int) {
 						testkit.PutIfNew(testkit.Rewrite(tpl.entry, swap...)),
 						testkit.PutIfNew(testkit.Rewrite(tpl.guard, swap...)),
 						testkit.PutIfNew(testkit.Item(b, changelog.New(ten.Tenant, env.IDs.NewID(), now, acc, actor, "invitation.created", "invitation", id, nil,
-							map[string]any{"email": e, "roles": []string{"Viewer"}, "accountIds": []string{acc}, "sendEmail": true}))))
+							map[string]any{"email": e, "roles": []string{"Viewer"}, "accountIds": []string{acc}, "sendEmail": true}))),
+						grantorCheck(ten.Tenant, acc, ten.AdminID, grantor),
+						accountOpen(ten.Tenant, acc))
 					m := tpl.message
 					_, err := env.SES.SendEmail(b.Context(), &ses.SendEmailInput{Source: aws.String(env.Config.Sender),
 						Destination: &sestypes.Destination{ToAddresses: []string{e}},
@@ -173,6 +187,32 @@ func benchInvite(b *testing.B, perRequest int) {
 			}
 			wg.Wait()
 		})
+}
+
+// grantorVersion reads the account and the grantor's membership in it, as
+// the grant check does, and returns the membership's version.
+func grantorVersion(b *testing.B, env *testkit.BenchEnv, t table.Tenant, accountID, userID string) int64 {
+	for _, it := range env.RawBatchGetItems(b, t.Account(accountID), t.Membership(accountID, userID)) {
+		if testkit.AttrString(it["SK"]) != "ACCOUNT" {
+			return testkit.AttrNumber(it["version"])
+		}
+	}
+	b.Fatalf("no membership of %s in %s", userID, accountID)
+	return 0
+}
+
+// grantorCheck holds the grantor's membership at the version read.
+func grantorCheck(t table.Tenant, accountID, userID string, version int64) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: t.Membership(accountID, userID).AV(),
+		ConditionExpression: aws.String("#v = :v"), ExpressionAttributeNames: testkit.Names("#v", "version"),
+		ExpressionAttributeValues: testkit.Values(":v", version)}}
+}
+
+// accountOpen is the check that nothing is written into a closed account
+// (accounts.Open).
+func accountOpen(t table.Tenant, accountID string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: t.Account(accountID).AV(), ConditionExpression: aws.String("#status = :active"),
+		ExpressionAttributeNames: testkit.Names("#status", "status"), ExpressionAttributeValues: testkit.Values(":active", accounts.StatusActive)}}
 }
 
 // One email per request, emailed through SES local.
@@ -220,7 +260,15 @@ func BenchmarkAccept(b *testing.B) {
 				b.Fatal(err)
 			}
 			env.RawBatchGet(b, ten.Settings(), ten.EmailClaim(inv.Email), ten.Account(acc))
-			env.RawBatchGet(b, ten.LicencePool(acc, tenancy.DefaultLicence))
+			// The inviter's authority, re-checked at accept
+			// (access.Checker.RequireGrantBy): their user, then their
+			// membership (with the account again). Every key of these reads
+			// is known once the invitation is read: one BatchGetItem would
+			// serve them all, but the operation sends three in series.
+			env.RawGet(b, ten.User(inv.InviterID))
+			grantor := grantorVersion(b, env, ten, acc, inv.InviterID)
+			// The seats of the licence: its pool and the plan.
+			env.RawBatchGet(b, ten.LicencePool(acc, tenancy.DefaultLicence), ten.Plan(plans.DefaultPlanID))
 			hash, err := identity.HashPassword(password)
 			if err != nil {
 				b.Fatal(err)
@@ -250,14 +298,17 @@ func BenchmarkAccept(b *testing.B) {
 					ExpressionAttributeNames:  moveEntryNames(),
 					ExpressionAttributeValues: testkit.Values(":status", invitations.StatusAccepted, ":pk", ix.PK, ":sk", ix.SK)}},
 				types.TransactWriteItem{Delete: &types.Delete{Key: ten.PendingInvitation(acc, inv.Email).AV()}},
-				types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: ten.Account(acc).AV(), ConditionExpression: aws.String("#status = :active"),
-					ExpressionAttributeNames: testkit.Names("#status", "status"), ExpressionAttributeValues: testkit.Values(":active", accounts.StatusActive)}},
+				accountOpen(ten, acc),
 				testkit.PutIfNew(testkit.Item(b, m)),
 				types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: ten.LicencePool(acc, tenancy.DefaultLicence).AV(),
 					ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: testkit.Names("#pk", "PK")}},
 				testkit.PutIfNew(testkit.Item(b, entry)),
 				testkit.PutIfNew(testkit.Item(b, sess)),
-				types.TransactWriteItem{Put: &types.Put{Item: testkit.Item(b, history)}})
+				types.TransactWriteItem{Put: &types.Put{Item: testkit.Item(b, history)}},
+				// The inviter still holds what they granted, and is active.
+				grantorCheck(ten, acc, inv.InviterID, grantor),
+				types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: ten.User(inv.InviterID).AV(), ConditionExpression: aws.String("#status = :active"),
+					ExpressionAttributeNames: testkit.Names("#status", "status"), ExpressionAttributeValues: testkit.Values(":active", identity.UserActive)}})
 		})
 }
 

@@ -73,7 +73,9 @@ func buildDomainEvents(s awscdk.Stack, tbl awsdynamodb.Table, fns functionSet, a
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	alarm.AddAlarmAction(awscloudwatchactions.NewSnsAction(alarms))
+	notify := awscloudwatchactions.NewSnsAction(alarms)
+	alarm.AddAlarmAction(notify)
+	alarm.AddOkAction(notify)
 
 	awscdk.NewCfnOutput(s, jsii.String("EventBusName"), &awscdk.CfnOutputProps{
 		Value: bus.EventBusName(), Description: jsii.String("the bus of the service's domain events: add rules here"),

@@ -67,7 +67,7 @@ type Sessions interface {
 // table is a programming error: Serve panics when the function starts.
 func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 	authorized := make(map[string]bool, len(routes))
-	noKey := map[string]bool{}
+	noKey, noStore := map[string]bool{}, map[string]bool{}
 	for key := range routes {
 		r, ok := routetable.Lookup(key)
 		if !ok {
@@ -75,6 +75,7 @@ func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 		}
 		authorized[key] = r.Auth
 		noKey[key] = r.NoKey
+		noStore[key] = r.NoStore
 		if r.Auth && sessions == nil {
 			panic(fmt.Sprintf("httpapi.Serve: %s needs a caller but no Sessions were given", key))
 		}
@@ -112,6 +113,13 @@ func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
 		resp, err := h(ctx, req)
 		if err != nil {
 			return Problem(l, ctx, req, err), nil
+		}
+		if noStore[req.RouteKey] {
+			// The row says its answers may hold a secret: no cache keeps one.
+			if resp.Headers == nil {
+				resp.Headers = map[string]string{}
+			}
+			resp.Headers["Cache-Control"] = "no-store"
 		}
 		return resp, nil
 	}

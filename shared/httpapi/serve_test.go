@@ -242,3 +242,31 @@ func mustCaller(t *testing.T, s *auth.Service, token string) access.Caller {
 func setStatus(status string) expression.UpdateBuilder {
 	return expression.Set(expression.Name("status"), expression.Value(status))
 }
+
+// A route whose row says NoStore answers Cache-Control: no-store whatever
+// its handler sets; another route's answer is left as its handler made it.
+func TestServeMarksTheAnswersOfNoStoreRoutes(t *testing.T) {
+	var noStore, other string
+	for _, r := range routes.Table {
+		switch {
+		case r.NoStore && !r.Auth && noStore == "":
+			noStore = r.Key()
+		case !r.NoStore && !r.Auth && other == "":
+			other = r.Key()
+		}
+	}
+	if noStore == "" || other == "" {
+		t.Fatal("the route table needs a public no-store route and another public route")
+	}
+	var rec recorder
+	serve := httpapi.Serve(slog.Default(), nil, httpapi.Mux{noStore: rec.handler, other: rec.handler})
+	for key, want := range map[string]string{noStore: "no-store", other: ""} {
+		resp, err := serve(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: key})
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %v", key, resp.StatusCode, err)
+		}
+		if got := resp.Headers["Cache-Control"]; got != want {
+			t.Errorf("%s: Cache-Control %q, want %q", key, got, want)
+		}
+	}
+}

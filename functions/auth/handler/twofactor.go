@@ -54,9 +54,7 @@ func (h handler) verify(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	resp := httpapi.JSON(http.StatusCreated, signed)
-	resp.Headers["Cache-Control"] = "no-store"
-	return resp, nil
+	return httpapi.JSON(http.StatusCreated, signed), nil // no-store: the route's row
 }
 
 type smsRequest struct {
@@ -174,9 +172,7 @@ func (h handler) startEnrolment(ctx context.Context, req httpapi.Request) (httpa
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	resp := httpapi.JSON(http.StatusOK, out)
-	resp.Headers["Cache-Control"] = "no-store"
-	return resp, nil
+	return httpapi.JSON(http.StatusOK, out), nil // no-store: the route's row
 }
 
 type confirmRequest struct {
@@ -210,9 +206,7 @@ func (h handler) confirmEnrolment(ctx context.Context, req httpapi.Request) (htt
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	resp := httpapi.JSON(http.StatusOK, out)
-	resp.Headers["Cache-Control"] = "no-store"
-	return resp, nil
+	return httpapi.JSON(http.StatusOK, out), nil // no-store: the route's row
 }
 
 type recoveryRequest struct {
@@ -243,7 +237,5 @@ func (h handler) regenerateRecovery(ctx context.Context, req httpapi.Request) (h
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	resp := httpapi.JSON(http.StatusOK, map[string]any{"recoveryCodes": codes})
-	resp.Headers["Cache-Control"] = "no-store"
-	return resp, nil
+	return httpapi.JSON(http.StatusOK, map[string]any{"recoveryCodes": codes}), nil // no-store: the route's row
 }

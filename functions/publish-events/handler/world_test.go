@@ -39,6 +39,8 @@ const testBus = "accountadmin-test-events"
 var (
 	pumpOnce sync.Once
 	bus      *stack.LocalEventBus
+	pumpLogs *testkit.LogBuffer // what the pump and the publisher logged
+	pumpErr  = make(chan error, 1)
 	faults   = &faultyPutEvents{rules: map[string]*fault{}, calls: map[string][][]string{}}
 )
 
@@ -120,7 +122,8 @@ func startPump(t *testing.T, env *testkit.Env) {
 		pump := &stack.StreamPump{DB: env.DB, Streams: stack.StreamsClient(env.AWS, os.Getenv(awsclient.EnvDynamoDBEndpoint)),
 			Table: env.Config.Table, Filter: domainevents.ChangeLogInserts.Matches, Handler: stack.StreamHandler(handler.New(pub)),
 			Poll: 20 * time.Millisecond, Log: env.Log}
-		go func() { _ = pump.Run(context.Background()) }()
+		pumpLogs = env.Logs
+		go func() { pumpErr <- pump.Run(context.Background()) }()
 	})
 }
 
@@ -149,9 +152,29 @@ func waitFor(t *testing.T, tenant string, done func([]event) bool) []event {
 	var got []event
 	_, err := bus.Wait(ctx, func(evs []stack.BusEvent) bool { got = eventsOf(tenant, evs); return done(got) })
 	if err != nil {
-		t.Fatalf("%v; the tenant's events so far: %v", err, actions(got))
+		select {
+		case perr := <-pumpErr:
+			pumpErr <- perr
+			t.Errorf("the stream pump stopped: %v", perr)
+		default:
+		}
+		t.Fatalf("%v; the tenant's events so far: %v; the pump's warnings and errors:\n%s", err, actions(got), pumpTrouble())
 	}
 	return got
+}
+
+// pumpTrouble is what the pump and the publisher logged above INFO.
+func pumpTrouble() string {
+	var out []string
+	for _, line := range strings.Split(pumpLogs.String(), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			out = append(out, line)
+		}
+	}
+	if len(out) > 20 {
+		out = out[len(out)-20:]
+	}
+	return strings.Join(out, "\n")
 }
 
 func having(action, log string) func(event) bool {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	st "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
@@ -59,15 +60,11 @@ func EnableStream(ctx context.Context, db *dynamodb.Client, name string) error {
 	return nil
 }
 
-// Run pumps until ctx ends.
+// Run pumps until ctx ends. It fails only when the table has no stream.
 func (p *StreamPump) Run(ctx context.Context) error {
-	out, err := p.DB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(p.Table)})
-	if err != nil {
-		return fmt.Errorf("describe table %s: %w", p.Table, err)
-	}
-	arn := aws.ToString(out.Table.LatestStreamArn)
-	if arn == "" {
-		return fmt.Errorf("table %s has no stream", p.Table)
+	arn, err := p.streamARN(ctx)
+	if err != nil || arn == "" {
+		return err
 	}
 	var (
 		mu      sync.Mutex
@@ -117,6 +114,27 @@ func (p *StreamPump) Run(ctx context.Context) error {
 	return nil
 }
 
+// streamARN is the table's stream, asked again while DynamoDB Local does not
+// answer (a busy emulator is not a reason to stop pumping).
+func (p *StreamPump) streamARN(ctx context.Context) (string, error) {
+	for ctx.Err() == nil {
+		out, err := p.DB.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(p.Table)})
+		if err == nil {
+			if arn := aws.ToString(out.Table.LatestStreamArn); arn != "" {
+				return arn, nil
+			}
+			return "", fmt.Errorf("table %s has no stream", p.Table)
+		}
+		var gone *types.ResourceNotFoundException
+		if errors.As(err, &gone) {
+			return "", fmt.Errorf("describe table %s: %w", p.Table, err)
+		}
+		p.logger().Warn("describe table", "table", p.Table, "error", err.Error())
+		p.wait(ctx, time.Second)
+	}
+	return "", nil
+}
+
 func (p *StreamPump) shards(ctx context.Context, arn string) ([]st.Shard, error) {
 	var shards []st.Shard
 	var start *string
@@ -132,16 +150,12 @@ func (p *StreamPump) shards(ctx context.Context, arn string) ([]st.Shard, error)
 	}
 }
 
+// readShard reads one shard until it ends (its last iterator is nil) or ctx
+// does. A failed call (DynamoDB Local busy, an expired iterator) does not end
+// the shard's reading: the pump takes a new iterator after the last record
+// it handed on, as the event source mapping does, so no record is skipped
+// and none is given twice.
 func (p *StreamPump) readShard(ctx context.Context, arn, shard string, latest bool) error {
-	it := st.ShardIteratorTypeTrimHorizon
-	if latest {
-		it = st.ShardIteratorTypeLatest
-	}
-	iter, err := p.Streams.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(shard), ShardIteratorType: it})
-	if err != nil {
-		return fmt.Errorf("shard iterator: %w", err)
-	}
-	next := iter.ShardIterator
 	limit := p.BatchSize
 	if limit <= 0 {
 		limit = 100
@@ -150,21 +164,49 @@ func (p *StreamPump) readShard(ctx context.Context, arn, shard string, latest bo
 	if poll <= 0 {
 		poll = 100 * time.Millisecond
 	}
-	for next != nil && ctx.Err() == nil {
+	var next *string
+	last := "" // the sequence number of the last record handed on
+	failures := 0
+	for ctx.Err() == nil {
+		if next == nil {
+			in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(arn), ShardId: aws.String(shard), ShardIteratorType: st.ShardIteratorTypeTrimHorizon}
+			switch {
+			case last != "":
+				in.ShardIteratorType, in.SequenceNumber = st.ShardIteratorTypeAfterSequenceNumber, aws.String(last)
+			case latest:
+				in.ShardIteratorType = st.ShardIteratorTypeLatest
+			}
+			iter, err := p.Streams.GetShardIterator(ctx, in)
+			if err != nil {
+				// A shard just listed can be refused for a while by a busy
+				// emulator; one that stays refused is gone.
+				if failures++; failures >= maxShardFailures {
+					return fmt.Errorf("shard iterator, %d times: %w", failures, err)
+				}
+				p.logger().Warn("shard iterator", "shard", shard, "error", err.Error())
+				p.wait(ctx, poll)
+				continue
+			}
+			failures = 0
+			if next = iter.ShardIterator; next == nil {
+				return nil
+			}
+			latest = false // LATEST only once: after that, from what was read
+		}
 		out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: next, Limit: aws.Int32(limit)})
 		if err != nil {
-			var expired *st.ExpiredIteratorException
-			if errors.As(err, &expired) {
-				return fmt.Errorf("get records: %w", err)
-			}
 			if ctx.Err() != nil {
 				return nil
 			}
+			var expired *st.ExpiredIteratorException
+			if errors.As(err, &expired) {
+				next = nil // a new iterator, after the last record
+				continue
+			}
 			p.logger().Warn("get records", "shard", shard, "error", err.Error())
-			time.Sleep(poll)
+			p.wait(ctx, poll)
 			continue
 		}
-		next = out.NextShardIterator
 		var batch []events.DynamoDBEventRecord
 		for _, r := range out.Records {
 			rec := lambdaRecord(r, arn)
@@ -175,14 +217,29 @@ func (p *StreamPump) readShard(ctx context.Context, arn, shard string, latest bo
 		if len(batch) > 0 {
 			p.deliver(ctx, batch)
 		}
+		if n := len(out.Records); n > 0 && out.Records[n-1].Dynamodb != nil {
+			last = aws.ToString(out.Records[n-1].Dynamodb.SequenceNumber)
+		}
+		if out.NextShardIterator == nil {
+			return nil // the shard is closed and read to its end
+		}
+		next = out.NextShardIterator
 		if len(out.Records) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-time.After(poll):
-			}
+			p.wait(ctx, poll)
 		}
 	}
 	return nil
+}
+
+// maxShardFailures is how many GetShardIterator failures in a row end the
+// reading of a shard.
+const maxShardFailures = 100
+
+func (p *StreamPump) wait(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 // deliver calls the handler as the event source mapping does: retries from

@@ -161,6 +161,13 @@ type Caller struct {
 	// Scopes are the tenant administration (TenantActions) a key of the
 	// tenant may do; ScopeRefusal refuses the rest.
 	Scopes []Action
+	// Member says the caller is a member of the active account, and
+	// MemberVersion is that membership's version, as the session resolution
+	// read them (strongly consistent) for this request: a grant in the
+	// active account holds the membership at that version instead of
+	// reading it again.
+	Member        bool
+	MemberVersion int64
 }
 
 // IsKey reports whether the caller is an API key rather than a person.
@@ -581,6 +588,18 @@ func (c Checker) RequireGrant(ctx context.Context, caller Caller, action Action,
 	if targetUserID != "" && targetUserID == caller.UserID {
 		return Grant{}, ErrOwnRoles
 	}
+	if accountID != "" && accountID == caller.AccountID && caller.Member && !caller.Operator && !caller.IsKey() {
+		// The session resolution read this membership and its open account
+		// moments ago: only the custom roles involved are still to read. The
+		// membership is held at the version read, as after a read of it.
+		custom, err := c.customRoles(ctx, caller.Tenant, append(slices.Clone(roles), caller.Roles...))
+		if err != nil {
+			return Grant{}, fmt.Errorf("check grant in account %s: %w", accountID, err)
+		}
+		a := AuthorityOf(accountID, true, caller.Roles, custom.actions(), false, false)
+		return grantFrom(caller.Tenant, caller.UserID, false, caller.AccountID, action, accountID, roles, a,
+			read{member: true, version: caller.MemberVersion, custom: custom})
+	}
 	return c.grant(ctx, caller.Tenant, caller.UserID, caller.Operator, supportIn(caller, accountID), caller.AccountID, action, accountID, roles)
 }
 
@@ -619,7 +638,14 @@ func (c Checker) grant(ctx context.Context, t table.Tenant, userID string, opera
 	if err != nil {
 		return Grant{}, fmt.Errorf("check grant in account %s: %w", accountID, err)
 	}
-	a, rd := auths[accountID], reads[accountID]
+	return grantFrom(t, userID, support, activeAccount, action, accountID, roles, auths[accountID], reads[accountID])
+}
+
+// grantFrom decides a grant from the grantor's authority in accountID and
+// what it was computed from, and makes the checks that hold both until the
+// grant commits.
+func grantFrom(t table.Tenant, userID string, support bool, activeAccount string,
+	action Action, accountID string, roles []string, a Authority, rd read) (Grant, error) {
 	if err := a.Refusal(action, activeAccount); err != nil {
 		return Grant{}, err
 	}

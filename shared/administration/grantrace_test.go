@@ -11,6 +11,7 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/testkit"
 )
@@ -100,5 +101,36 @@ func TestTheGuardRetriesWhenItsChosenAdminChanges(t *testing.T) {
 	}
 	if admins != 1 {
 		t.Fatalf("%d admins left, want 1", admins)
+	}
+}
+
+// A grant in the caller's active account decides from the membership the
+// session resolution read and holds it at that version: a grantor demoted
+// after their request's session was resolved, before the grant decides,
+// is refused (409 grantor_changed) and nothing is granted.
+func TestAGrantHoldsTheMembershipTheSessionResolutionRead(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	acct := w.env.AddAccount(t, w.ten, "Resolved")
+	grantor, asGrantor := w.member(t, acct, "grantor@resolved.example", access.RoleAdmin)
+	_, asOther := w.member(t, acct, "other@resolved.example", access.RoleAdmin)
+	target, _ := w.member(t, acct, "target@resolved.example")
+	sessions := &auth.Service{Store: w.env.Store, Clock: w.env.Clock}
+	resolved, err := sessions.Authorize(ctx, w.env.Session(t, asGrantor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resolved.Member || resolved.MemberVersion == 0 {
+		t.Fatalf("the resolved caller does not carry the membership it read: %+v", resolved)
+	}
+	if _, err := w.adm.SetRoles(ctx, administration.SetRoles{Caller: asOther, AccountID: acct, UserID: grantor.ID, Roles: []string{access.RoleViewer}}); err != nil {
+		t.Fatal(err)
+	}
+	_, granted := w.adm.SetRoles(ctx, administration.SetRoles{Caller: resolved, AccountID: acct, UserID: target.ID, Roles: []string{access.RoleAdmin}})
+	if !errors.Is(granted, access.ErrGrantorChanged) {
+		t.Fatalf("a grant by a grantor demoted since the session was resolved: %v, want grantor_changed", granted)
+	}
+	if m, _ := w.membership(t, acct, target.ID); slices.Contains(m.Roles, access.RoleAdmin) {
+		t.Fatalf("the target was granted Admin: %v", m.Roles)
 	}
 }

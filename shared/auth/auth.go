@@ -334,7 +334,7 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 		if m.Licence == "" && !user.Operator {
 			return access.Caller{}, apperr.ErrUnauthenticated.Withf("you no longer hold a licence in this account")
 		}
-		caller.Roles = m.Roles
+		caller.Roles, caller.Member, caller.MemberVersion = m.Roles, true, m.Version
 	} else if !user.Operator {
 		return access.Caller{}, apperr.ErrUnauthenticated.Withf("you are no longer a member of this account")
 	}

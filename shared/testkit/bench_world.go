@@ -380,11 +380,20 @@ func (e *Env) Event(tb testing.TB, name string, c access.Caller, pairs ...string
 // RawAuthorize is the baseline of resolving c's session (Event's), as
 // every authorized request does before its handler runs: one GetItem of the
 // session, then one BatchGetItem of user, membership and account.
-func (e *BenchEnv) RawAuthorize(tb testing.TB, c access.Caller) {
+//
+// It answers the version of the caller's membership it read, which a grant
+// in the active account holds at commit without reading it again.
+func (e *BenchEnv) RawAuthorize(tb testing.TB, c access.Caller) (memberVersion int64) {
 	tb.Helper()
 	tok := identity.Token(e.cachedSession(tb, c))
 	e.RawGet(tb, c.Tenant.Session(tok.Hash()))
-	e.RawBatchGet(tb, c.Tenant.User(c.UserID), c.Tenant.Membership(c.AccountID, c.UserID), c.Tenant.Account(c.AccountID))
+	member := c.Tenant.Membership(c.AccountID, c.UserID)
+	for _, it := range e.RawBatchGetItems(tb, c.Tenant.User(c.UserID), member, c.Tenant.Account(c.AccountID)) {
+		if AttrString(it["SK"]) == member.SK {
+			memberVersion = AttrNumber(it["version"])
+		}
+	}
+	return memberVersion
 }
 
 // Serve calls a Lambda handler and fails unless it answers status.

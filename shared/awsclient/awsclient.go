@@ -115,7 +115,7 @@ func (c *CallCounter) Attach(stack *middleware.Stack) error {
 			}
 			askConsumedCapacity(in.Parameters)
 			out, md, err := next.HandleInitialize(ctx, in)
-			if rcu, wcu := consumedCapacity(out.Result); rcu != 0 || wcu != 0 {
+			if rcu, wcu := ConsumedCapacity(out.Result); rcu != 0 || wcu != 0 {
 				c.mu.Lock()
 				c.rcu += rcu
 				c.wcu += wcu
@@ -157,10 +157,10 @@ func askConsumedCapacity(params any) {
 	}
 }
 
-// consumedCapacity sums the capacity a DynamoDB answer reports: read units
+// ConsumedCapacity sums the capacity a DynamoDB answer reports: read units
 // for the reading operations, write units for the writing ones (a condition
 // or ReturnValues on a write costs no read units).
-func consumedCapacity(result any) (rcu, wcu float64) {
+func ConsumedCapacity(result any) (rcu, wcu float64) {
 	units := func(cs ...types.ConsumedCapacity) (n float64) {
 		for _, cc := range cs {
 			n += aws.ToFloat64(cc.CapacityUnits)

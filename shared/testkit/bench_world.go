@@ -63,7 +63,8 @@ func (r *Recorder) Attach(stack *middleware.Stack) error {
 			began := time.Now()
 			out, md, err := next.HandleInitialize(ctx, in)
 			if trace {
-				fmt.Fprintf(os.Stderr, "ddb %.1fms %s\n", float64(time.Since(began).Microseconds())/1000, Describe(in.Parameters))
+				rcu, wcu := awsclient.ConsumedCapacity(out.Result)
+				fmt.Fprintf(os.Stderr, "ddb %.1fms %gR %gW %s\n", float64(time.Since(began).Microseconds())/1000, rcu, wcu, Describe(in.Parameters))
 			}
 			switch res := out.Result.(type) {
 			case *dynamodb.QueryOutput:

@@ -35,7 +35,7 @@ race: deps-go deps-cc ## the tests of the packages without I/O, under the race d
 	@pkgs="$(PURE_PKGS)"; test -n "$$pkgs" || { echo "race: no package without I/O found"; exit 1; }; \
 	echo "race:" $$pkgs; CGO_ENABLED=1 $(GO) test -race $(GOTEST_FLAGS) $$pkgs
 
-bench: deps ## benchmarks against DynamoDB Local: time and DynamoDB calls per operation
+bench: deps ## benchmarks against DynamoDB Local: time, DynamoDB calls and capacity units (RCU, WCU) per operation
 	$(GO) run ./infra/local test -- $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 load: deps ## load test: 200 clients for 60 s on the local HTTP API (make load LOAD_FLAGS='-clients 50')

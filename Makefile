@@ -35,7 +35,7 @@ race: deps-go deps-cc ## the tests of the packages without I/O, under the race d
 	@pkgs="$(PURE_PKGS)"; test -n "$$pkgs" || { echo "race: no package without I/O found"; exit 1; }; \
 	echo "race:" $$pkgs; CGO_ENABLED=1 $(GO) test -race $(GOTEST_FLAGS) $$pkgs
 
-bench: deps ## benchmarks against DynamoDB Local: time and DynamoDB calls per operation
+bench: deps ## benchmarks against DynamoDB Local: time, DynamoDB calls and capacity units (RCU, WCU) per operation
 	$(GO) run ./infra/local test -- $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 60m ./...
 
 load: deps ## load test: 200 clients for 60 s on the local HTTP API (make load LOAD_FLAGS='-clients 50')
@@ -87,23 +87,27 @@ clean: ## remove build output
 
 deps: deps-java deps-node deps-go ## install what is missing: Java 17, the pinned npm tools, Go modules and staticcheck
 
+# infra/local/deps.sh checks each tool's version; it installs with apt-get on
+# Debian or Ubuntu as root, else names what is missing and how to install it.
+DEPS_CHECK := GO=$(GO) sh infra/local/deps.sh
+
 deps-java:
-	@command -v java >/dev/null || { echo "installing Java 17"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	@$(DEPS_CHECK) java
 
 deps-node:
-	@command -v npm >/dev/null || { echo "installing Node.js"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@$(DEPS_CHECK) node
 	@if [ ! -f $(NODE_STAMP) ] || [ infra/package-lock.json -nt $(NODE_STAMP) ]; then cd infra && npm ci --no-audit --no-fund --loglevel=error; fi
 	@# npm packages ship .go templates; a go.mod makes `go ... ./...` skip the folder.
 	@test -f infra/node_modules/go.mod || echo 'module ignore.invalid/node_modules' > infra/node_modules/go.mod
 
 deps-go:
-	@command -v $(GO) >/dev/null || { echo "installing Go"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
+	@$(DEPS_CHECK) go
 	@$(GO) mod download
 	@$(GO) run $(STATICCHECK) -version >/dev/null
 
 # The race detector needs cgo, hence a C compiler.
 deps-cc:
-	@command -v gcc >/dev/null || { echo "installing gcc"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; }
+	@$(DEPS_CHECK) gcc
 
 deps-zip:
-	@command -v zip >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip >/dev/null; }
+	@$(DEPS_CHECK) zip

@@ -63,7 +63,8 @@ func (r *Recorder) Attach(stack *middleware.Stack) error {
 			began := time.Now()
 			out, md, err := next.HandleInitialize(ctx, in)
 			if trace {
-				fmt.Fprintf(os.Stderr, "ddb %.1fms %s\n", float64(time.Since(began).Microseconds())/1000, Describe(in.Parameters))
+				rcu, wcu := awsclient.ConsumedCapacity(out.Result)
+				fmt.Fprintf(os.Stderr, "ddb %.1fms %gR %gW %s\n", float64(time.Since(began).Microseconds())/1000, rcu, wcu, Describe(in.Parameters))
 			}
 			switch res := out.Result.(type) {
 			case *dynamodb.QueryOutput:
@@ -221,7 +222,7 @@ func Recording(e *Env) *BenchEnv {
 }
 
 // Measure benchmarks op beside raw, interleaved, with Env.Measure's metrics
-// (ns/op, raw-ns/op, handler/raw, ddb-calls/op) and items-read/op, what
+// (ns/op, raw-ns/op, handler/raw, ddb-calls/op, RCU/op, WCU/op) and items-read/op, what
 // DynamoDB read to answer op's requests (see Recorder). It first checks, on
 // one run of each, that raw sends the same DynamoDB requests as op
 // (operation and item count of each), so the ratio compares like with like;
@@ -250,6 +251,7 @@ func (e *BenchEnv) MeasurePrepared(b *testing.B, prepare, op, raw func(b *testin
 	}
 	var opTime, rawTime time.Duration
 	var calls, read int64
+	var rcu, wcu float64
 	b.ResetTimer()
 	b.StopTimer()
 	runOp := func() {
@@ -262,6 +264,8 @@ func (e *BenchEnv) MeasurePrepared(b *testing.B, prepare, op, raw func(b *testin
 		opTime += time.Since(start)
 		b.StopTimer()
 		calls += e.Calls.Count()
+		r, w := e.Calls.Capacity()
+		rcu, wcu = rcu+r, wcu+w
 		read += e.Rec.Read.Load() - before
 	}
 	runRaw := func() {
@@ -288,6 +292,7 @@ func (e *BenchEnv) MeasurePrepared(b *testing.B, prepare, op, raw func(b *testin
 	b.ReportMetric(float64(opTime)/float64(rawTime), "handler/raw")
 	b.ReportMetric(float64(calls)/n, "ddb-calls/op")
 	b.ReportMetric(float64(read)/n, "items-read/op")
+	ReportCapacity(b, rcu, wcu)
 }
 
 // tally lists sorted shapes with their counts: "20×Query(GSI1) GetItem".

@@ -151,7 +151,7 @@ func BenchmarkEditProfile(b *testing.B) {
 					ExpressionAttributeValues: testkit.Values(":one", 1, ":now", now(env), ":first", first, ":v", v, ":active", "active")}},
 				testkit.PutIfNew(logEntry(b, env, ten, ten.AccountID, "user.profile_changed", "user", raw.ID,
 					map[string]any{"firstName": "Ada 0"}, map[string]any{"firstName": first})),
-				accountOpen(ten, ten.AccountID))
+				testkit.RawAccountOpen(ten.Tenant, ten.AccountID))
 			env.RawTransact(b, writes...)
 		})
 }
@@ -219,18 +219,11 @@ func BenchmarkSetRoles(b *testing.B) {
 						":v", int64(rawN-1))}},
 				testkit.PutIfNew(logEntry(b, env, ten, ten.AccountID, "membership.roles_changed", "user", raw.ID,
 					map[string]any{"roles": from}, map[string]any{"roles": to})),
-				accountOpen(ten, ten.AccountID))
+				testkit.RawAccountOpen(ten.Tenant, ten.AccountID))
 			env.RawTransact(b, writes...)
 		})
 }
 
-// accountOpen is the check that nothing is written into a closed account
-// (accounts.Open), in each transaction that writes into one.
-func accountOpen(ten testkit.Tenant, accountID string) types.TransactWriteItem {
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: ten.Account(accountID).AV(),
-		ConditionExpression: aws.String("#status = :active"), ExpressionAttributeNames: testkit.Names("#status", "status"),
-		ExpressionAttributeValues: testkit.Values(":active", accounts.StatusActive)}}
-}
 
 // DELETE /users/{id} of a member of one account: read the user, their
 // memberships (GSI1) and the licence pool, then one transaction deletes the
@@ -277,7 +270,9 @@ func BenchmarkDeleteUser(b *testing.B) {
 				types.TransactWriteItem{Delete: &types.Delete{Key: ten.EmailClaim(u.Email).AV(),
 					ConditionExpression: aws.String("#user = :user"), ExpressionAttributeNames: testkit.Names("#user", "userId"),
 					ExpressionAttributeValues: testkit.Values(":user", u.ID)}},
-				accountOpen(ten, ten.AccountID))
+				// Second factors go with the user (none enrolled here).
+				types.TransactWriteItem{Delete: &types.Delete{Key: ten.TwoFactor(u.ID).AV()}},
+				testkit.RawAccountOpen(ten.Tenant, ten.AccountID))
 		})
 }
 

@@ -96,7 +96,9 @@ func rawReassign(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, source
 		CreatedAt: now, UpdatedAt: now, GSI3PK: due.PK, GSI3SK: due.SK}
 	targetMember := types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: ten.Membership(acc, targetID).AV(),
 		ConditionExpression: aws.String("attribute_exists(#pk)"), ExpressionAttributeNames: testkit.Names("#pk", "PK")}}
+	open := testkit.RawAccountOpen(ten.Tenant, acc)
 	env.RawTransact(b,
+		open,
 		testkit.PutIfNew(testkit.Item(b, job)),
 		testkit.PutIfNew(map[string]types.AttributeValue{"PK": testkit.S(guardKey.PK), "SK": testkit.S(guardKey.SK), "type": testkit.S("REASSIGNING"),
 			"jobId": testkit.S(jobID), "targetId": testkit.S(targetID)}),
@@ -123,7 +125,7 @@ func rawReassign(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, source
 						":source", sourceID)}})
 			}
 			due := ten.DueReassignment(lease, jobID)
-			writes = append(writes, targetMember, types.TransactWriteItem{Update: &types.Update{Key: jobKey.AV(),
+			writes = append(writes, open, targetMember, types.TransactWriteItem{Update: &types.Update{Key: jobKey.AV(),
 				UpdateExpression:         aws.String("ADD #done :n SET #lease = :until, #gsi3pk = :gsi3pk, #gsi3sk = :gsi3sk, #updated = :now"),
 				ConditionExpression:      aws.String("#runner = :runner AND #status = :running"),
 				ExpressionAttributeNames: testkit.Names("#done", "done", "#lease", "leaseUntil", "#gsi3pk", "GSI3PK", "#gsi3sk", "GSI3SK", "#updated", "updatedAt", "#runner", "runner", "#status", "status"),

@@ -144,7 +144,7 @@ func benchInvite(b *testing.B, perRequest int) {
 			env.RawTransact(b, quota(ten.InviterQuota(ten.AdminID, hour)), quota(ten.AccountInviteQuota(acc, hour)), quota(ten.TenantInviteQuota(hour)),
 				// The account's quota counter is in the account's partition:
 				// nothing is written there while the account is closed.
-				accountOpen(ten.Tenant, acc))
+				testkit.RawAccountOpen(ten.Tenant, acc))
 			var wg sync.WaitGroup
 			sem := make(chan struct{}, 8)
 			for _, e := range emails {
@@ -163,7 +163,7 @@ func benchInvite(b *testing.B, perRequest int) {
 						testkit.PutIfNew(testkit.Item(b, changelog.New(ten.Tenant, env.IDs.NewID(), now, acc, actor, "invitation.created", "invitation", id, nil,
 							map[string]any{"email": e, "roles": []string{"Viewer"}, "accountIds": []string{acc}, "sendEmail": true}))),
 						grantorCheck(ten.Tenant, acc, ten.AdminID, grantor),
-						accountOpen(ten.Tenant, acc))
+						testkit.RawAccountOpen(ten.Tenant, acc))
 					m := tpl.message
 					_, err := env.SES.SendEmail(b.Context(), &ses.SendEmailInput{Source: aws.String(env.Config.Sender),
 						Destination: &sestypes.Destination{ToAddresses: []string{e}},
@@ -206,12 +206,6 @@ func grantorCheck(t table.Tenant, accountID, userID string, version int64) types
 		ExpressionAttributeValues: testkit.Values(":v", version)}}
 }
 
-// accountOpen is the check that nothing is written into a closed account
-// (accounts.Open).
-func accountOpen(t table.Tenant, accountID string) types.TransactWriteItem {
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: t.Account(accountID).AV(), ConditionExpression: aws.String("#status = :active"),
-		ExpressionAttributeNames: testkit.Names("#status", "status"), ExpressionAttributeValues: testkit.Values(":active", accounts.StatusActive)}}
-}
 
 // One email per request, emailed through SES local.
 func BenchmarkInviteOne(b *testing.B) { benchInvite(b, 1) }
@@ -296,7 +290,7 @@ func BenchmarkAccept(b *testing.B) {
 					ExpressionAttributeNames:  moveEntryNames(),
 					ExpressionAttributeValues: testkit.Values(":status", invitations.StatusAccepted, ":pk", ix.PK, ":sk", ix.SK)}},
 				types.TransactWriteItem{Delete: &types.Delete{Key: ten.PendingInvitation(acc, inv.Email).AV()}},
-				accountOpen(ten, acc),
+				testkit.RawAccountOpen(ten, acc),
 				testkit.PutIfNew(testkit.Item(b, m)),
 				types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: ten.LicencePool(acc, tenancy.DefaultLicence).AV(),
 					ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: testkit.Names("#pk", "PK")}},

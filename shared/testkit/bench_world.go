@@ -25,6 +25,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/awsclient"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
@@ -598,4 +599,12 @@ func Rewrite(item map[string]types.AttributeValue, pairs ...string) map[string]t
 		out[k] = rewrite(v)
 	}
 	return out
+}
+
+// RawAccountOpen is the check that nothing is written into a closed account
+// (accounts.Open), as a raw transaction item: every baseline transaction
+// that writes into an account sends it, as the operations do.
+func RawAccountOpen(t table.Tenant, accountID string) types.TransactWriteItem {
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{Key: t.Account(accountID).AV(), ConditionExpression: aws.String("#status = :active"),
+		ExpressionAttributeNames: Names("#status", "status"), ExpressionAttributeValues: Values(":active", accounts.StatusActive)}}
 }

@@ -51,6 +51,7 @@ func buildDomainEvents(s awscdk.Stack, tbl awsdynamodb.Table, fns functionSet, a
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(deadLetters, false, failureQueueRules("the events dead-letter queue")...)
 	pattern := domainevents.ChangeLogInserts.Pattern()
 	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(tbl, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,

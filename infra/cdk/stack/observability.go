@@ -88,6 +88,7 @@ func buildJobFailures(s awscdk.Stack, p *StackProps, fns functionSet) awssqs.Que
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(failures, false, failureQueueRules("the job failures queue")...)
 	for _, name := range jobFns {
 		fns.byName[name].ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 			OnFailure:     awslambdadestinations.NewSqsDestination(failures),

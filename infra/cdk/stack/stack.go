@@ -132,8 +132,11 @@ func buildSenderIdentity(s awscdk.Stack, p *StackProps) awsses.EmailIdentity {
 
 // buildFunctions promises one Lambda per function folder: the zip of its Go
 // `bootstrap` on provided.al2023 / arm64, sized per function, JSON logs kept a
-// month, the table and sender in its environment, and only its own grants:
-// the DynamoDB actions of TableActions, and SES sending only if SendsMail.
+// month, active X-Ray tracing, the table and sender in its environment, and
+// only its own grants on a role of its own: writing to its own log group
+// (not the managed AWSLambdaBasicExecutionRole, which allows logs:* on
+// every log group), the DynamoDB actions of TableActions, and SES sending
+// only if SendsMail.
 func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender awsses.EmailIdentity) functionSet {
 	jobFunctions := map[string]bool{}
 	for _, j := range p.jobTable() {
@@ -159,6 +162,7 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 		if p.PublicBaseURL != "" {
 			env[envPublicBaseURL] = jsii.String(p.PublicBaseURL)
 		}
+		role := buildFunctionRole(s, id, name, logs)
 		fn := awslambda.NewFunction(s, jsii.String(id+"Function"), &awslambda.FunctionProps{
 			Description:           jsii.String(functionDescription(name)),
 			Code:                  awslambda.Code_FromAsset(jsii.String(p.bundle(name)), nil),
@@ -172,7 +176,10 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 			LoggingFormat:         awslambda.LoggingFormat_JSON,
 			ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 			SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+			Role:                  role,
+			Tracing:               awslambda.Tracing_ACTIVE,
 		})
+		suppress(fn, false, nagRule{id: "Serverless-LambdaDLQ", reason: noDLQReason(p, name)})
 		grantTable(fn, tbl, TableActions(name))
 		if SendsMail(name) {
 			sender.GrantSendEmail(fn)
@@ -183,15 +190,62 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 	return set
 }
 
+// buildFunctionRole is a function's own role: Lambda may assume it, and it
+// may create streams and put events in the function's log group only.
+// Active tracing adds xray:PutTraceSegments and PutTelemetryRecords, which
+// have no resource-level permissions, hence their "*".
+func buildFunctionRole(s awscdk.Stack, id, name string, logs awslogs.LogGroup) awsiam.Role {
+	role := awsiam.NewRole(s, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("the role of " + functionDescription(name)),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnLogGroup"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	reason := "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions"
+	if slices.Contains(routes.StreamConsumers, name) {
+		reason += "; dynamodb:ListStreams (the stream's event source mapping) neither"
+	}
+	suppress(role, true, nagRule{id: "AwsSolutions-IAM5", reason: reason, appliesTo: []string{"Resource::*"}})
+	return role
+}
+
+// noDLQReason says why a function has no dead-letter queue of its own: a
+// DLQ only ever receives failed asynchronous invocations.
+func noDLQReason(p *StackProps, name string) string {
+	var why []string
+	if slices.Contains(routeFunctions(p), name) {
+		why = append(why, "the HTTP API invokes it synchronously: a failure is the caller's answer and counts in the alarms")
+	}
+	for _, j := range p.jobTable() {
+		if j.Function == name {
+			why = append(why, "its scheduled runs (asynchronous) go, once failed, to the on-failure destination (the job failures queue, with the error), which a DLQ would duplicate")
+			break
+		}
+	}
+	if slices.Contains(routes.StreamConsumers, name) {
+		why = append(why, "the stream's event source mapping invokes it, whose own on-failure queue keeps failed batches")
+	}
+	if len(why) == 0 {
+		why = append(why, "it is not invoked asynchronously")
+	}
+	return strings.Join(why, "; ")
+}
+
 // grantTable allows exactly actions on the table, and on its indexes only
-// when the function queries.
+// when the function queries: each index by name, not index/*, so the grant
+// names what it allows.
 func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) {
 	if len(actions) == 0 {
 		return
 	}
 	resources := []*string{tbl.TableArn()}
 	if slices.Contains(actions, actQuery) {
-		resources = append(resources, jsii.String(*tbl.TableArn()+"/index/*"))
+		for _, ix := range table.Schema.Indexes {
+			resources = append(resources, jsii.String(*tbl.TableArn()+"/index/"+ix.Name))
+		}
 	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("TableAccess"),
@@ -245,6 +299,9 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 		}
 	}
 	throttlePublicRoutes(stage, p, public)
+	// After the routes: a suppression reaches only the children that exist.
+	suppress(api, true, nagRule{id: "AwsSolutions-APIG4", reason: "no gateway authorizer by design: every function resolves its caller's session on each request " +
+		"(httpapi.Serve), so a revoked session is refused on its next call; the public routes (sign-in, the invitation link) need no session and have their own lower throttle"})
 	return api, stage
 }
 
@@ -311,6 +368,7 @@ func buildSchedules(s awscdk.Stack, p *StackProps, fns functionSet) awssqs.Queue
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(deadLetters, false, failureQueueRules("the schedules' dead-letter queue")...)
 	for _, j := range jobs {
 		target := awseventstargets.NewLambdaFunction(fns.byName[j.Function], &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: deadLetters,
@@ -351,9 +409,12 @@ func jobEvent(j routes.Job) awsevents.RuleTargetInput {
 func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters awssqs.Queue) awssns.Topic {
 	topic := awssns.NewTopic(s, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("accountadmin alarms"),
+		EnforceSSL:  jsii.Bool(true),
 	})
 	if p.AlarmEmail != "" {
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
+		sub := topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
+		suppress(sub, false, nagRule{id: "Serverless-SNSRedrivePolicy", reason: "an alarm email SNS could not deliver is not worth a queue: " +
+			"the alarm's state stays in CloudWatch and on the dashboard"})
 	}
 	notify := awscloudwatchactions.NewSnsAction(topic)
 	alarmOn := func(id string, metric awscloudwatch.Metric, description string) {

@@ -69,8 +69,12 @@ func nagFindings(t *testing.T, name string, p *StackProps) []string {
 // suppressed with a reason beside its resource.
 func TestCdkNagFindsNothingUnsuppressed(t *testing.T) {
 	for name, p := range map[string]*StackProps{
-		"today":    {SenderEmail: "no-reply@example.com"},
-		"tomorrow": {SenderEmail: "no-reply@mail.example.com", SenderDomain: "mail.example.com", AlarmEmail: "ops@example.com", Routes: tomorrowRoutes, Jobs: tomorrowJobs},
+		"today": {SenderEmail: "no-reply@example.com", AllowExampleSender: true},
+		"tomorrow": {
+			SenderEmail: "no-reply@mail.example.com", SenderDomain: "mail.example.com", AllowExampleSender: true,
+			AlarmEmail: "ops@example.com", DomainName: "api.example.com", CertificateARN: testCertificateARN,
+			Routes: tomorrowRoutes, Jobs: tomorrowJobs,
+		},
 	} {
 		findings := nagFindings(t, name, p)
 		if len(findings) > 0 {

@@ -244,6 +244,7 @@ func buildDashboard(s awscdk.Stack, p *StackProps, alarms []awscloudwatch.Alarm,
 		Title: jsii.String("Alarms"), Alarms: &alarmRefs, Width: jsii.Number(24),
 	}))
 	return awscloudwatch.NewDashboard(s, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		Widgets: &[]*[]awscloudwatch.IWidget{&widgets},
+		DashboardName: jsii.String(p.physicalName()),
+		Widgets:       &[]*[]awscloudwatch.IWidget{&widgets},
 	})
 }

@@ -51,8 +51,8 @@ func TestPropsFromContext(t *testing.T) {
 		t.Errorf("public throttle = %v/%v, want %v/15", rate, burst, DefaultPublicRate)
 	}
 	// AND the tables are shared/routes'
-	if !slices.Equal(p.functions(), routes.Functions()) {
-		t.Errorf("functions = %v, want %v", p.functions(), routes.Functions())
+	if want := append(routes.Functions(), routes.MailEventConsumers...); !slices.Equal(p.functions(), want) {
+		t.Errorf("functions = %v, want %v", p.functions(), want)
 	}
 }
 
@@ -76,12 +76,14 @@ func TestPublicLimitDefaultsNeverExceedTheSharedOne(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	bundles := t.TempDir()
-	for _, fn := range routes.Functions() {
+	for _, fn := range (&StackProps{}).functions() {
 		if err := writeDummyBundle(filepath.Join(bundles, fn+".zip")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	valid := func() *StackProps { return &StackProps{SenderEmail: "no-reply@example.com", AssetDir: bundles} }
+	valid := func() *StackProps {
+		return &StackProps{SenderEmail: "no-reply@example.com", AllowExampleSender: true, AssetDir: bundles}
+	}
 	tests := []struct {
 		name   string
 		change func(p *StackProps)

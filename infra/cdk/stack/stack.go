@@ -55,19 +55,25 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 		panic(fmt.Errorf("stack %s: %w", id, err))
 	}
 	s := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	tagStage(s, props)
 
 	tbl := buildTable(s)
-	sender := buildSenderIdentity(s, props)
+	configSet := buildConfigurationSet(s, props)
+	sender := buildSenderIdentity(s, props, configSet)
 	fns := buildFunctions(s, props, tbl, sender)
+	configureMailSenders(s, props, fns, configSet)
 	buildTwoFactor(s, props, fns)
 	api, stage := buildAPI(s, props, fns)
+	buildCustomDomain(s, props, api, stage)
 	linkPublicBaseURL(props, fns, api)
 	deadLetters := buildSchedules(s, props, fns)
 	alarms := buildAlarms(s, props, fns, deadLetters)
 	buildAccessLogs(s, stage)
 	jobFailures := buildJobFailures(s, props, fns)
 	buildDashboard(s, props, buildRequestAlarms(s, props, alarms, jobFailures), jobFailures)
-	buildDomainEvents(s, tbl, fns, alarms)
+	buildDomainEvents(s, props, tbl, fns, alarms)
+	buildMailEvents(s, configSet, fns, alarms)
+	outputDKIM(s, props, sender)
 
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: stage.Url(), Description: jsii.String("the HTTP API's base URL"),
@@ -120,14 +126,17 @@ func buildTable(s awscdk.Stack) awsdynamodb.Table {
 
 // buildSenderIdentity promises the SES identity emails are sent as: the
 // sender's domain when SenderDomain is set (its DKIM records must then be
-// published in DNS), else the single sender address (SES emails it a link
-// to verify).
-func buildSenderIdentity(s awscdk.Stack, p *StackProps) awsses.EmailIdentity {
+// published in DNS: the DkimRecord outputs), else the single sender address
+// (SES emails it a link to verify); its default configuration set is the
+// stage's, so every email sent as it reports bounces and complaints. An
+// identity is one per account and region: two stages side by side need
+// two senders (e.g. a subdomain per stage).
+func buildSenderIdentity(s awscdk.Stack, p *StackProps, configSet awsses.ConfigurationSet) awsses.EmailIdentity {
 	identity := awsses.Identity_Email(jsii.String(p.SenderEmail))
 	if p.SenderDomain != "" {
 		identity = awsses.Identity_Domain(jsii.String(p.SenderDomain))
 	}
-	return awsses.NewEmailIdentity(s, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{Identity: identity})
+	return awsses.NewEmailIdentity(s, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{Identity: identity, ConfigurationSet: configSet})
 }
 
 // buildFunctions promises one Lambda per function folder: the zip of its Go
@@ -159,8 +168,8 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 			envTableName:   tbl.TableName(),
 			envSenderEmail: jsii.String(p.SenderEmail),
 		}
-		if p.PublicBaseURL != "" {
-			env[envPublicBaseURL] = jsii.String(p.PublicBaseURL)
+		if base := p.publicBaseURL(); base != "" {
+			env[envPublicBaseURL] = jsii.String(base)
 		}
 		role := buildFunctionRole(s, id, name, logs)
 		fn := awslambda.NewFunction(s, jsii.String(id+"Function"), &awslambda.FunctionProps{
@@ -225,6 +234,9 @@ func noDLQReason(p *StackProps, name string) string {
 			break
 		}
 	}
+	if slices.Contains(routes.MailEventConsumers, name) {
+		why = append(why, "SNS invokes it asynchronously, and its failures go to the on-failure destination (the mail event failures queue, with the error)")
+	}
 	if slices.Contains(routes.StreamConsumers, name) {
 		why = append(why, "the stream's event source mapping invokes it, whose own on-failure queue keeps failed batches")
 	}
@@ -264,7 +276,7 @@ func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) 
 // configured origins.
 func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
 	api := awsapigatewayv2.NewHttpApi(s, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		ApiName:            jsii.String("accountadmin"),
+		ApiName:            jsii.String(p.physicalName()),
 		Description:        jsii.String("account administration API"),
 		CreateDefaultStage: jsii.Bool(false),
 		CorsPreflight:      corsPreflight(p.CorsOrigins),
@@ -343,10 +355,10 @@ func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	}
 }
 
-// linkPublicBaseURL points links in emails at the API's own endpoint when no
-// public base URL is configured.
+// linkPublicBaseURL points links in emails at the API's own endpoint when
+// neither a public base URL nor a custom domain is configured.
 func linkPublicBaseURL(p *StackProps, fns functionSet, api awsapigatewayv2.HttpApi) {
-	if p.PublicBaseURL != "" {
+	if p.publicBaseURL() != "" {
 		return
 	}
 	for _, name := range fns.names {

@@ -176,6 +176,43 @@ func buildMailEvents(s awscdk.Stack, configSet awsses.ConfigurationSet, fns func
 	return topic
 }
 
+// Thresholds of the sending reputation alarms: SES reviews an account
+// whose bounce rate reaches 5% or whose complaint rate reaches 0.1%, and
+// may pause its sending at twice (bounces) or five times (complaints) that.
+const (
+	bounceRateAlarm    = 0.05
+	complaintRateAlarm = 0.001
+)
+
+// buildReputationAlarms promises alarms on the account's bounce and
+// complaint rates as SES computes them, before SES reviews or pauses the
+// account's sending. They are the account's: every stage in it watches
+// the same rates.
+func buildReputationAlarms(s awscdk.Stack, alarms awssns.Topic) {
+	notify := awscloudwatchactions.NewSnsAction(alarms)
+	for _, r := range []struct {
+		id, metric, what, see string
+		threshold             float64
+	}{
+		{"BounceRateAlarm", "Reputation.BounceRate", "bounce", "the invitations that bounced", bounceRateAlarm},
+		{"ComplaintRateAlarm", "Reputation.ComplaintRate", "complaint", "the invitations marked as spam", complaintRateAlarm},
+	} {
+		alarm := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/SES"), MetricName: jsii.String(r.metric),
+			Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
+		}).CreateAlarm(s, jsii.String(r.id), &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription: jsii.String(fmt.Sprintf("the account's SES %s rate is at or above %g%%, where SES reviews its sending: see %s",
+				r.what, r.threshold*100, r.see)),
+			Threshold:          jsii.Number(r.threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		alarm.AddAlarmAction(notify)
+		alarm.AddOkAction(notify)
+	}
+}
+
 // outputDKIM gives the three DKIM CNAME records of a domain identity to
 // publish in DNS (an address identity has none of its own).
 func outputDKIM(s awscdk.Stack, p *StackProps, identity awsses.EmailIdentity) {

@@ -165,3 +165,19 @@ func TestDKIMRecordsAreOutputs(t *testing.T) {
 		t.Errorf("an address identity has DKIM outputs: %v", *out)
 	}
 }
+
+// GIVEN a deployment THEN the account's SES bounce and complaint rates
+// alarm before SES reviews the account, and say so again when OK.
+func TestBounceAndComplaintRatesAlarm(t *testing.T) {
+	both(t, func(t *testing.T, d *deployment) {
+		for metric, threshold := range map[string]float64{"Reputation.BounceRate": bounceRateAlarm, "Reputation.ComplaintRate": complaintRateAlarm} {
+			holds(t, metric, func() {
+				d.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
+					"Namespace": "AWS/SES", "MetricName": metric, "Threshold": threshold,
+					"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+					"AlarmActions":       assertions.Match_AnyValue(), "OKActions": assertions.Match_AnyValue(),
+				})
+			})
+		}
+	})
+}

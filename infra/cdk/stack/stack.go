@@ -73,6 +73,7 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 	buildDashboard(s, props, buildRequestAlarms(s, props, alarms, jobFailures), jobFailures)
 	buildDomainEvents(s, props, tbl, fns, alarms)
 	buildMailEvents(s, configSet, fns, alarms)
+	buildReputationAlarms(s, alarms)
 	outputDKIM(s, props, sender)
 
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{

@@ -26,6 +26,6 @@ func main() {
 		jsii.Close()
 		os.Exit(1)
 	}
-	stack.NewAccountAdminStack(app, "AccountAdmin", props)
+	stack.NewAccountAdminStack(app, props.StackID(), props)
 	app.Synth(nil)
 }

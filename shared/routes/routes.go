@@ -195,6 +195,10 @@ var Jobs = []Job{
 // by a route or a schedule.
 var StreamConsumers = []string{PublishEvents}
 
+// MailEventConsumers are the functions fed by SES's events about sent mail
+// (bounces, complaints, delivery delays, rejections) through an SNS topic.
+var MailEventConsumers = []string{"ses-events"}
+
 // PublishEvents puts every new change-log entry on the service's event bus.
 const PublishEvents = "publish-events"
 

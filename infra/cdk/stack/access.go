@@ -82,6 +82,11 @@ var tableAccess = map[string][]string{
 	// publish-events reads nothing of the table itself: its event source
 	// mapping reads the stream (a grant of its own, on the stream only).
 	"publish-events": {},
+
+	// ses-events records what SES says of a sent email: it reads the
+	// invitation and the delivery (GetItem, Query), and records the outcome
+	// and the tenant's suppression entry in transactions (Put, Update).
+	"ses-events": {actGetItem, actQuery, actPutItem, actUpdateItem},
 }
 
 // defaultTableAccess is what a function not in tableAccess gets: item reads,

@@ -35,13 +35,14 @@ const (
 // bounded retries, an SQS dead-letter queue with an alarm on it, and
 // events:PutEvents on that bus only. It returns the bus, or nil when the
 // deployment has no publish-events function.
-func buildDomainEvents(s awscdk.Stack, tbl awsdynamodb.Table, fns functionSet, alarms awssns.Topic) awsevents.EventBus {
+func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns functionSet, alarms awssns.Topic) awsevents.EventBus {
 	fn, ok := fns.byName[routes.PublishEvents]
 	if !ok {
 		return nil
 	}
 	bus := awsevents.NewEventBus(s, jsii.String("EventBus"), &awsevents.EventBusProps{
-		Description: jsii.String("accountadmin domain events: one per change-log entry"),
+		EventBusName: jsii.String(p.physicalName()),
+		Description:  jsii.String("accountadmin domain events: one per change-log entry"),
 	})
 	bus.GrantPutEventsTo(fn, nil)
 	fn.AddEnvironment(jsii.String(domainevents.EnvBusName), bus.EventBusName(), nil)
@@ -51,6 +52,7 @@ func buildDomainEvents(s awscdk.Stack, tbl awsdynamodb.Table, fns functionSet, a
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(deadLetters, false, failureQueueRules("the events dead-letter queue")...)
 	pattern := domainevents.ChangeLogInserts.Pattern()
 	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(tbl, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,

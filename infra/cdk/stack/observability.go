@@ -88,6 +88,7 @@ func buildJobFailures(s awscdk.Stack, p *StackProps, fns functionSet) awssqs.Que
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(failures, false, failureQueueRules("the job failures queue")...)
 	for _, name := range jobFns {
 		fns.byName[name].ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 			OnFailure:     awslambdadestinations.NewSqsDestination(failures),
@@ -243,6 +244,7 @@ func buildDashboard(s awscdk.Stack, p *StackProps, alarms []awscloudwatch.Alarm,
 		Title: jsii.String("Alarms"), Alarms: &alarmRefs, Width: jsii.Number(24),
 	}))
 	return awscloudwatch.NewDashboard(s, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		Widgets: &[]*[]awscloudwatch.IWidget{&widgets},
+		DashboardName: jsii.String(p.physicalName()),
+		Widgets:       &[]*[]awscloudwatch.IWidget{&widgets},
 	})
 }

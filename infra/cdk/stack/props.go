@@ -21,6 +21,11 @@ import (
 type StackProps struct {
 	awscdk.StackProps
 
+	// Stage names the environment (DefaultStage when empty): the stack
+	// (StackID) and every explicitly named resource carry it, so stages
+	// deploy side by side in one account and region.
+	Stage string
+
 	// AssetDir holds one <function>.zip per function (a `bootstrap` binary
 	// for linux/arm64), as `make build` writes them to dist/.
 	AssetDir string
@@ -30,9 +35,23 @@ type StackProps struct {
 	// SenderDomain, when set, makes the SES identity the whole domain
 	// instead of the single SenderEmail address; SenderEmail must be in it.
 	SenderDomain string
+	// AllowExampleSender lets a sender at a reserved example domain
+	// (example.com, .test, ...) synthesise; SES can never send from one.
+	AllowExampleSender bool
+	// SenderName is the display name of the From address (SENDER_NAME);
+	// empty sends the bare address.
+	SenderName string
+	// ReplyToInviter makes an invitation's Reply-To its inviter
+	// (REPLY_TO_INVITER).
+	ReplyToInviter bool
 	// PublicBaseURL is where links in emails point (PUBLIC_BASE_URL); empty
-	// means the HTTP API's own endpoint.
+	// means https://DomainName when a custom domain is set, else the HTTP
+	// API's own endpoint.
 	PublicBaseURL string
+	// DomainName and CertificateARN (both or neither) give the API a custom
+	// domain: an ACM certificate for it in the stack's region.
+	DomainName     string
+	CertificateARN string
 	// CorsOrigins are the browser origins allowed to call the API; none
 	// means no CORS configuration at all.
 	CorsOrigins []string
@@ -86,22 +105,67 @@ const (
 	CtxPublicBurst   = "publicBurstLimit"   // each public route's own burst
 	CtxAlarmEmail    = "alarmEmail"
 	CtxSMSSenderID   = "smsSenderId"
+
+	CtxStage              = "stage"
+	CtxStages             = "stages" // an object: stage name → that stage's context
+	CtxDomainName         = "domainName"
+	CtxCertificateARN     = "certificateArn"
+	CtxSenderName         = "senderName"
+	CtxReplyToInviter     = "replyToInviter"     // true or false
+	CtxAllowExampleSender = "allowExampleSender" // true or false
 )
 
 // PropsFromContext reads the props from the CDK context, resolving the asset
 // directory against the repository root (the folder holding go.mod, found
-// from the working directory upwards).
+// from the working directory upwards). The stage's entry of the "stages"
+// object supplies its own values; a key given on the command line (-c
+// key=value) overrides it, and cdk.json's flat values are the defaults of
+// every stage.
 func PropsFromContext(node constructs.Node) (*StackProps, error) {
-	str := func(key string) string {
-		switch v := node.TryGetContext(jsii.String(key)).(type) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("read context: %w", err)
+	}
+	root, err := RepoRoot(wd)
+	if err != nil {
+		return nil, fmt.Errorf("read context: %w", err)
+	}
+	defaults, err := cdkJSONContext(root)
+	if err != nil {
+		return nil, err
+	}
+	return propsFromContext(node, defaults, root)
+}
+
+// propsFromContext is PropsFromContext with cdk.json's flat context and the
+// repository root given.
+func propsFromContext(node constructs.Node, defaults map[string]any, root string) (*StackProps, error) {
+	flat := func(key string) any { return node.TryGetContext(jsii.String(key)) }
+	asString := func(v any) string {
+		switch v := v.(type) {
 		case string:
 			return strings.TrimSpace(v)
 		case float64:
 			return strconv.FormatFloat(v, 'f', -1, 64)
+		case bool:
+			return strconv.FormatBool(v)
 		default:
 			return ""
 		}
 	}
+	stage := asString(flat(CtxStage))
+	if err := validateStage(stage); err != nil {
+		return nil, err
+	}
+	if stage == "" {
+		stage = DefaultStage
+	}
+	stageCtx, err := stageContext(flat(CtxStages), stage)
+	if err != nil {
+		return nil, err
+	}
+	layers := contextLayers{flat: flat, stage: stageCtx, defaults: defaults}
+	str := func(key string) string { return asString(layers.get(key)) }
 	num := func(key string) (float64, error) {
 		s := str(key)
 		if s == "" {
@@ -113,16 +177,35 @@ func PropsFromContext(node constructs.Node) (*StackProps, error) {
 		}
 		return f, nil
 	}
+	boolean := func(key string) (bool, error) {
+		switch s := str(key); s {
+		case "", "false":
+			return false, nil
+		case "true":
+			return true, nil
+		default:
+			return false, fmt.Errorf("context %s: %q is neither true nor false", key, s)
+		}
+	}
 
 	p := &StackProps{
-		SenderEmail:   str(CtxSenderEmail),
-		SenderDomain:  str(CtxSenderDomain),
-		PublicBaseURL: str(CtxPublicBaseURL),
-		CorsOrigins:   splitList(str(CtxCorsOrigins)),
-		AlarmEmail:    str(CtxAlarmEmail),
-		SMSSenderID:   str(CtxSMSSenderID),
+		Stage:          stage,
+		SenderEmail:    str(CtxSenderEmail),
+		SenderDomain:   str(CtxSenderDomain),
+		SenderName:     str(CtxSenderName),
+		PublicBaseURL:  str(CtxPublicBaseURL),
+		DomainName:     str(CtxDomainName),
+		CertificateARN: str(CtxCertificateARN),
+		CorsOrigins:    splitList(str(CtxCorsOrigins)),
+		AlarmEmail:     str(CtxAlarmEmail),
+		SMSSenderID:    str(CtxSMSSenderID),
 	}
-	var err error
+	if p.ReplyToInviter, err = boolean(CtxReplyToInviter); err != nil {
+		return nil, err
+	}
+	if p.AllowExampleSender, err = boolean(CtxAllowExampleSender); err != nil {
+		return nil, err
+	}
 	if p.ThrottleRate, err = num(CtxThrottleRate); err != nil {
 		return nil, err
 	}
@@ -141,14 +224,6 @@ func PropsFromContext(node constructs.Node) (*StackProps, error) {
 		dir = DefaultAssetDir
 	}
 	if !filepath.IsAbs(dir) {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, fmt.Errorf("resolve asset dir: %w", err)
-		}
-		root, err := RepoRoot(wd)
-		if err != nil {
-			return nil, fmt.Errorf("resolve asset dir: %w", err)
-		}
 		dir = filepath.Join(root, dir)
 	}
 	p.AssetDir = dir
@@ -180,6 +255,15 @@ func (p *StackProps) Validate() error {
 		return errors.New("stack props are required")
 	}
 	var errs []error
+	if err := validateStage(p.Stage); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.validateDomain(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := p.validateSenderIsReal(); err != nil {
+		errs = append(errs, err)
+	}
 	addr, err := mail.ParseAddress(p.SenderEmail)
 	switch {
 	case p.SenderEmail == "":
@@ -244,7 +328,8 @@ func (p *StackProps) jobTable() []routes.Job {
 
 // functions lists every function folder of the deployed tables, in the order
 // routes.Functions() gives for the default tables: the route handlers, then
-// the jobs, then the stream consumers.
+// the jobs, then the stream consumers, then the consumers of SES's mail
+// events.
 func (p *StackProps) functions() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -261,6 +346,9 @@ func (p *StackProps) functions() []string {
 		add(j.Function)
 	}
 	for _, f := range routes.StreamConsumers {
+		add(f)
+	}
+	for _, f := range routes.MailEventConsumers {
 		add(f)
 	}
 	return out

@@ -51,8 +51,8 @@ func TestPropsFromContext(t *testing.T) {
 		t.Errorf("public throttle = %v/%v, want %v/15", rate, burst, DefaultPublicRate)
 	}
 	// AND the tables are shared/routes'
-	if !slices.Equal(p.functions(), routes.Functions()) {
-		t.Errorf("functions = %v, want %v", p.functions(), routes.Functions())
+	if want := append(routes.Functions(), routes.MailEventConsumers...); !slices.Equal(p.functions(), want) {
+		t.Errorf("functions = %v, want %v", p.functions(), want)
 	}
 }
 
@@ -76,12 +76,14 @@ func TestPublicLimitDefaultsNeverExceedTheSharedOne(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	bundles := t.TempDir()
-	for _, fn := range routes.Functions() {
+	for _, fn := range (&StackProps{}).functions() {
 		if err := writeDummyBundle(filepath.Join(bundles, fn+".zip")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	valid := func() *StackProps { return &StackProps{SenderEmail: "no-reply@example.com", AssetDir: bundles} }
+	valid := func() *StackProps {
+		return &StackProps{SenderEmail: "no-reply@example.com", AllowExampleSender: true, AssetDir: bundles}
+	}
 	tests := []struct {
 		name   string
 		change func(p *StackProps)
@@ -133,5 +135,154 @@ func TestPascal(t *testing.T) {
 		if got := pascal(in); got != want {
 			t.Errorf("pascal(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestPropsFromContextOfAStage(t *testing.T) {
+	// GIVEN cdk.json's flat defaults and a stages object with staging's own
+	defaults := map[string]any{CtxSenderEmail: "no-reply@example.com", CtxCorsOrigins: "", CtxThrottleRate: "50"}
+	stages := map[string]any{
+		"staging": map[string]any{
+			CtxSenderEmail:    "no-reply@staging.example.org",
+			CtxCorsOrigins:    "https://staging.example.org",
+			CtxThrottleRate:   "5",
+			CtxDomainName:     "staging-api.example.org",
+			CtxCertificateARN: testCertificateARN,
+			CtxReplyToInviter: true,
+		},
+	}
+	read := func(t *testing.T, ctx map[string]any) *StackProps {
+		t.Helper()
+		merged := map[string]any{CtxStages: stages}
+		for k, v := range defaults {
+			merged[k] = v
+		}
+		for k, v := range ctx {
+			merged[k] = v
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &merged})
+		p, err := propsFromContext(app.Node(), defaults, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Run("the stage's entry overrides cdk.json's defaults", func(t *testing.T) {
+		p := read(t, map[string]any{CtxStage: "staging"})
+		if p.Stage != "staging" || p.StackID() != "AccountAdmin-staging" {
+			t.Errorf("stage %q, stack %s", p.Stage, p.StackID())
+		}
+		if p.SenderEmail != "no-reply@staging.example.org" || !slices.Equal(p.CorsOrigins, []string{"https://staging.example.org"}) {
+			t.Errorf("sender %q, CORS %q: want staging's", p.SenderEmail, p.CorsOrigins)
+		}
+		if rate, _ := p.throttle(); rate != 5 {
+			t.Errorf("throttle %v, want staging's 5", rate)
+		}
+		if p.DomainName != "staging-api.example.org" || p.CertificateARN != testCertificateARN || !p.ReplyToInviter {
+			t.Errorf("domain %q, certificate %q, reply-to inviter %v", p.DomainName, p.CertificateARN, p.ReplyToInviter)
+		}
+	})
+	t.Run("a -c value overrides the stage's entry", func(t *testing.T) {
+		p := read(t, map[string]any{CtxStage: "staging", CtxCorsOrigins: "https://override.example.org", CtxReplyToInviter: "false"})
+		if !slices.Equal(p.CorsOrigins, []string{"https://override.example.org"}) || p.ReplyToInviter {
+			t.Errorf("CORS %q, reply-to inviter %v: want the command line's", p.CorsOrigins, p.ReplyToInviter)
+		}
+		if p.SenderEmail != "no-reply@staging.example.org" {
+			t.Errorf("sender %q: want staging's, which the command line left alone", p.SenderEmail)
+		}
+	})
+	t.Run("the default stage is prod, with cdk.json's values", func(t *testing.T) {
+		p := read(t, nil)
+		if p.Stage != DefaultStage || p.StackID() != "AccountAdmin-prod" || p.SenderEmail != "no-reply@example.com" || p.CorsOrigins != nil {
+			t.Errorf("stage %q, stack %s, sender %q, CORS %q", p.Stage, p.StackID(), p.SenderEmail, p.CorsOrigins)
+		}
+	})
+	t.Run("sender name and example sender", func(t *testing.T) {
+		p := read(t, map[string]any{CtxSenderName: " Acme Admin ", CtxAllowExampleSender: "true"})
+		if p.SenderName != "Acme Admin" || !p.AllowExampleSender {
+			t.Errorf("sender name %q, allow example sender %v", p.SenderName, p.AllowExampleSender)
+		}
+	})
+}
+
+func TestPropsFromContextRejectsABadStage(t *testing.T) {
+	for name, ctx := range map[string]map[string]any{
+		CtxStage:              {CtxStage: "Prod"},
+		CtxStage + " length":  {CtxStage: "a-stage-name-of-17"},
+		CtxStages:             {CtxStages: "staging"},
+		CtxStages + " entry":  {CtxStage: "staging", CtxStages: map[string]any{"staging": "cors"}},
+		CtxReplyToInviter:     {CtxReplyToInviter: "yes"},
+		CtxAllowExampleSender: {CtxAllowExampleSender: "1"},
+	} {
+		key := strings.Fields(name)[0]
+		app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx})
+		if _, err := propsFromContext(app.Node(), nil, t.TempDir()); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: err = %v, want one naming %s", name, err, key)
+		}
+	}
+}
+
+func TestValidateRefusesAnExampleSender(t *testing.T) {
+	bundles := t.TempDir()
+	for _, fn := range (&StackProps{}).functions() {
+		if err := writeDummyBundle(filepath.Join(bundles, fn+".zip")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct{ email, domain string }{
+		{"no-reply@example.com", ""}, {"no-reply@example.org", ""}, {"no-reply@EXAMPLE.NET", ""},
+		{"no-reply@mail.example.com", "mail.example.com"}, {"a@acme.test", ""}, {"a@acme.example", ""},
+		{"a@acme.invalid", "acme.invalid"}, {"a@localhost", ""},
+	} {
+		// GIVEN a sender at a domain reserved for examples
+		p := &StackProps{SenderEmail: tt.email, SenderDomain: tt.domain, AssetDir: bundles}
+		// THEN synth refuses it, naming the context key that lets it through
+		if err := p.Validate(); err == nil || !strings.Contains(err.Error(), CtxAllowExampleSender) || !strings.Contains(err.Error(), CtxSenderEmail) {
+			t.Errorf("%s: Validate() = %v, want a refusal naming %s", tt.email, err, CtxAllowExampleSender)
+		}
+		// AND allowExampleSender lets it through
+		p.AllowExampleSender = true
+		if err := p.Validate(); err != nil {
+			t.Errorf("%s with %s: Validate() = %v", tt.email, CtxAllowExampleSender, err)
+		}
+	}
+	// AND a real sender needs no permission
+	p := &StackProps{SenderEmail: "no-reply@mail.acme.io", SenderDomain: "mail.acme.io", AssetDir: bundles}
+	if err := p.Validate(); err != nil {
+		t.Errorf("a real sender: Validate() = %v", err)
+	}
+}
+
+func TestValidateADomainAndStage(t *testing.T) {
+	bundles := t.TempDir()
+	for _, fn := range (&StackProps{}).functions() {
+		if err := writeDummyBundle(filepath.Join(bundles, fn+".zip")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		change func(p *StackProps)
+		want   string // a substring of the error; "" means valid
+	}{
+		{"both", func(p *StackProps) { p.DomainName, p.CertificateARN = "api.acme.io", testCertificateARN }, ""},
+		{"domain alone", func(p *StackProps) { p.DomainName = "api.acme.io" }, CtxCertificateARN},
+		{"certificate alone", func(p *StackProps) { p.CertificateARN = testCertificateARN }, CtxDomainName},
+		{"not a certificate", func(p *StackProps) { p.DomainName, p.CertificateARN = "api.acme.io", "arn:aws:iam::1:role/x" }, "not an ACM certificate"},
+		{"not a domain", func(p *StackProps) { p.DomainName, p.CertificateARN = "https://api.acme.io", testCertificateARN }, "not a lower-case DNS name"},
+		{"a stage", func(p *StackProps) { p.Stage = "pr-42" }, ""},
+		{"a bad stage", func(p *StackProps) { p.Stage = "pr_42" }, CtxStage},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &StackProps{SenderEmail: "no-reply@acme.io", AssetDir: bundles}
+			tt.change(p)
+			err := p.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate() = %v, want it to mention %q", err, tt.want)
+			}
+		})
 	}
 }

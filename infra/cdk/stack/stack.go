@@ -55,19 +55,26 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 		panic(fmt.Errorf("stack %s: %w", id, err))
 	}
 	s := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	tagStage(s, props)
 
 	tbl := buildTable(s)
-	sender := buildSenderIdentity(s, props)
+	configSet := buildConfigurationSet(s, props)
+	sender := buildSenderIdentity(s, props, configSet)
 	fns := buildFunctions(s, props, tbl, sender)
+	configureMailSenders(s, props, fns, configSet)
 	buildTwoFactor(s, props, fns)
 	api, stage := buildAPI(s, props, fns)
+	buildCustomDomain(s, props, api, stage)
 	linkPublicBaseURL(props, fns, api)
 	deadLetters := buildSchedules(s, props, fns)
 	alarms := buildAlarms(s, props, fns, deadLetters)
 	buildAccessLogs(s, stage)
 	jobFailures := buildJobFailures(s, props, fns)
 	buildDashboard(s, props, buildRequestAlarms(s, props, alarms, jobFailures), jobFailures)
-	buildDomainEvents(s, tbl, fns, alarms)
+	buildDomainEvents(s, props, tbl, fns, alarms)
+	buildMailEvents(s, configSet, fns, alarms)
+	buildReputationAlarms(s, alarms)
+	outputDKIM(s, props, sender)
 
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: stage.Url(), Description: jsii.String("the HTTP API's base URL"),
@@ -120,20 +127,26 @@ func buildTable(s awscdk.Stack) awsdynamodb.Table {
 
 // buildSenderIdentity promises the SES identity emails are sent as: the
 // sender's domain when SenderDomain is set (its DKIM records must then be
-// published in DNS), else the single sender address (SES emails it a link
-// to verify).
-func buildSenderIdentity(s awscdk.Stack, p *StackProps) awsses.EmailIdentity {
+// published in DNS: the DkimRecord outputs), else the single sender address
+// (SES emails it a link to verify); its default configuration set is the
+// stage's, so every email sent as it reports bounces and complaints. An
+// identity is one per account and region: two stages side by side need
+// two senders (e.g. a subdomain per stage).
+func buildSenderIdentity(s awscdk.Stack, p *StackProps, configSet awsses.ConfigurationSet) awsses.EmailIdentity {
 	identity := awsses.Identity_Email(jsii.String(p.SenderEmail))
 	if p.SenderDomain != "" {
 		identity = awsses.Identity_Domain(jsii.String(p.SenderDomain))
 	}
-	return awsses.NewEmailIdentity(s, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{Identity: identity})
+	return awsses.NewEmailIdentity(s, jsii.String("SenderIdentity"), &awsses.EmailIdentityProps{Identity: identity, ConfigurationSet: configSet})
 }
 
 // buildFunctions promises one Lambda per function folder: the zip of its Go
 // `bootstrap` on provided.al2023 / arm64, sized per function, JSON logs kept a
-// month, the table and sender in its environment, and only its own grants:
-// the DynamoDB actions of TableActions, and SES sending only if SendsMail.
+// month, active X-Ray tracing, the table and sender in its environment, and
+// only its own grants on a role of its own: writing to its own log group
+// (not the managed AWSLambdaBasicExecutionRole, which allows logs:* on
+// every log group), the DynamoDB actions of TableActions, and SES sending
+// only if SendsMail.
 func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender awsses.EmailIdentity) functionSet {
 	jobFunctions := map[string]bool{}
 	for _, j := range p.jobTable() {
@@ -156,9 +169,10 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 			envTableName:   tbl.TableName(),
 			envSenderEmail: jsii.String(p.SenderEmail),
 		}
-		if p.PublicBaseURL != "" {
-			env[envPublicBaseURL] = jsii.String(p.PublicBaseURL)
+		if base := p.publicBaseURL(); base != "" {
+			env[envPublicBaseURL] = jsii.String(base)
 		}
+		role := buildFunctionRole(s, id, name, logs)
 		fn := awslambda.NewFunction(s, jsii.String(id+"Function"), &awslambda.FunctionProps{
 			Description:           jsii.String(functionDescription(name)),
 			Code:                  awslambda.Code_FromAsset(jsii.String(p.bundle(name)), nil),
@@ -172,7 +186,10 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 			LoggingFormat:         awslambda.LoggingFormat_JSON,
 			ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
 			SystemLogLevelV2:      awslambda.SystemLogLevel_WARN,
+			Role:                  role,
+			Tracing:               awslambda.Tracing_ACTIVE,
 		})
+		suppress(fn, false, nagRule{id: "Serverless-LambdaDLQ", reason: noDLQReason(p, name)})
 		grantTable(fn, tbl, TableActions(name))
 		if SendsMail(name) {
 			sender.GrantSendEmail(fn)
@@ -183,15 +200,65 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 	return set
 }
 
+// buildFunctionRole is a function's own role: Lambda may assume it, and it
+// may create streams and put events in the function's log group only.
+// Active tracing adds xray:PutTraceSegments and PutTelemetryRecords, which
+// have no resource-level permissions, hence their "*".
+func buildFunctionRole(s awscdk.Stack, id, name string, logs awslogs.LogGroup) awsiam.Role {
+	role := awsiam.NewRole(s, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("the role of " + functionDescription(name)),
+	})
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OwnLogGroup"),
+		Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+		Resources: &[]*string{logs.LogGroupArn()},
+	}))
+	reason := "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions"
+	if slices.Contains(routes.StreamConsumers, name) {
+		reason += "; dynamodb:ListStreams (the stream's event source mapping) neither"
+	}
+	suppress(role, true, nagRule{id: "AwsSolutions-IAM5", reason: reason, appliesTo: []string{"Resource::*"}})
+	return role
+}
+
+// noDLQReason says why a function has no dead-letter queue of its own: a
+// DLQ only ever receives failed asynchronous invocations.
+func noDLQReason(p *StackProps, name string) string {
+	var why []string
+	if slices.Contains(routeFunctions(p), name) {
+		why = append(why, "the HTTP API invokes it synchronously: a failure is the caller's answer and counts in the alarms")
+	}
+	for _, j := range p.jobTable() {
+		if j.Function == name {
+			why = append(why, "its scheduled runs (asynchronous) go, once failed, to the on-failure destination (the job failures queue, with the error), which a DLQ would duplicate")
+			break
+		}
+	}
+	if slices.Contains(routes.MailEventConsumers, name) {
+		why = append(why, "SNS invokes it asynchronously, and its failures go to the on-failure destination (the mail event failures queue, with the error)")
+	}
+	if slices.Contains(routes.StreamConsumers, name) {
+		why = append(why, "the stream's event source mapping invokes it, whose own on-failure queue keeps failed batches")
+	}
+	if len(why) == 0 {
+		why = append(why, "it is not invoked asynchronously")
+	}
+	return strings.Join(why, "; ")
+}
+
 // grantTable allows exactly actions on the table, and on its indexes only
-// when the function queries.
+// when the function queries: each index by name, not index/*, so the grant
+// names what it allows.
 func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) {
 	if len(actions) == 0 {
 		return
 	}
 	resources := []*string{tbl.TableArn()}
 	if slices.Contains(actions, actQuery) {
-		resources = append(resources, jsii.String(*tbl.TableArn()+"/index/*"))
+		for _, ix := range table.Schema.Indexes {
+			resources = append(resources, jsii.String(*tbl.TableArn()+"/index/"+ix.Name))
+		}
 	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("TableAccess"),
@@ -210,7 +277,7 @@ func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) 
 // configured origins.
 func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
 	api := awsapigatewayv2.NewHttpApi(s, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		ApiName:            jsii.String("accountadmin"),
+		ApiName:            jsii.String(p.physicalName()),
 		Description:        jsii.String("account administration API"),
 		CreateDefaultStage: jsii.Bool(false),
 		CorsPreflight:      corsPreflight(p.CorsOrigins),
@@ -245,6 +312,9 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 		}
 	}
 	throttlePublicRoutes(stage, p, public)
+	// After the routes: a suppression reaches only the children that exist.
+	suppress(api, true, nagRule{id: "AwsSolutions-APIG4", reason: "no gateway authorizer by design: every function resolves its caller's session on each request " +
+		"(httpapi.Serve), so a revoked session is refused on its next call; the public routes (sign-in, the invitation link) need no session and have their own lower throttle"})
 	return api, stage
 }
 
@@ -286,10 +356,10 @@ func corsPreflight(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	}
 }
 
-// linkPublicBaseURL points links in emails at the API's own endpoint when no
-// public base URL is configured.
+// linkPublicBaseURL points links in emails at the API's own endpoint when
+// neither a public base URL nor a custom domain is configured.
 func linkPublicBaseURL(p *StackProps, fns functionSet, api awsapigatewayv2.HttpApi) {
-	if p.PublicBaseURL != "" {
+	if p.publicBaseURL() != "" {
 		return
 	}
 	for _, name := range fns.names {
@@ -311,6 +381,7 @@ func buildSchedules(s awscdk.Stack, p *StackProps, fns functionSet) awssqs.Queue
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(deadLetters, false, failureQueueRules("the schedules' dead-letter queue")...)
 	for _, j := range jobs {
 		target := awseventstargets.NewLambdaFunction(fns.byName[j.Function], &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: deadLetters,
@@ -351,9 +422,12 @@ func jobEvent(j routes.Job) awsevents.RuleTargetInput {
 func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters awssqs.Queue) awssns.Topic {
 	topic := awssns.NewTopic(s, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("accountadmin alarms"),
+		EnforceSSL:  jsii.Bool(true),
 	})
 	if p.AlarmEmail != "" {
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
+		sub := topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(p.AlarmEmail), nil))
+		suppress(sub, false, nagRule{id: "Serverless-SNSRedrivePolicy", reason: "an alarm email SNS could not deliver is not worth a queue: " +
+			"the alarm's state stays in CloudWatch and on the dashboard"})
 	}
 	notify := awscloudwatchactions.NewSnsAction(topic)
 	alarmOn := func(id string, metric awscloudwatch.Metric, description string) {

@@ -89,7 +89,7 @@ var (
 func deployedToday(t *testing.T) *deployment {
 	t.Helper()
 	todayOnce.Do(func() {
-		today, todayErr = synth("today", &StackProps{SenderEmail: "no-reply@example.com"})
+		today, todayErr = synth("today", &StackProps{SenderEmail: "no-reply@example.com", AllowExampleSender: true})
 	})
 	if todayErr != nil {
 		t.Fatal(todayErr)
@@ -102,17 +102,21 @@ func deployedTomorrow(t *testing.T) *deployment {
 	t.Helper()
 	tomorrowOnce.Do(func() {
 		tomorrow, tomorrowErr = synth("tomorrow", &StackProps{
-			SenderEmail:   "no-reply@mail.example.com",
-			SenderDomain:  "mail.example.com",
-			PublicBaseURL: "https://admin.example.com",
-			CorsOrigins:   []string{"https://app.example.com", "https://admin.example.com"},
-			ThrottleRate:  10,
-			ThrottleBurst: 20,
-			PublicRate:    2,
-			PublicBurst:   5,
-			AlarmEmail:    "ops@example.com",
-			Routes:        tomorrowRoutes,
-			Jobs:          tomorrowJobs,
+			SenderEmail:        "no-reply@mail.example.com",
+			SenderDomain:       "mail.example.com",
+			AllowExampleSender: true,
+			SenderName:         "Acme Admin",
+			ReplyToInviter:     true,
+			Stage:              "staging",
+			PublicBaseURL:      "https://admin.example.com",
+			CorsOrigins:        []string{"https://app.example.com", "https://admin.example.com"},
+			ThrottleRate:       10,
+			ThrottleBurst:      20,
+			PublicRate:         2,
+			PublicBurst:        5,
+			AlarmEmail:         "ops@example.com",
+			Routes:             tomorrowRoutes,
+			Jobs:               tomorrowJobs,
 		})
 	})
 	if tomorrowErr != nil {
@@ -200,13 +204,20 @@ func TestEveryFunctionIsDeployedOnce(t *testing.T) {
 	// GIVEN the route and job tables of shared/routes
 	d := deployedToday(t)
 	// THEN the stack deploys exactly the functions routes.Functions() lists
-	if got, want := d.props.functions(), routes.Functions(); !slices.Equal(got, want) {
-		t.Errorf("functions = %v, want routes.Functions() = %v", got, want)
+	// and the consumers of mail events
+	want := slices.Clone(routes.Functions())
+	for _, f := range routes.MailEventConsumers {
+		if !slices.Contains(want, f) {
+			want = append(want, f)
+		}
+	}
+	if got := d.props.functions(); !slices.Equal(got, want) {
+		t.Errorf("functions = %v, want routes.Functions() and routes.MailEventConsumers = %v", got, want)
 	}
 	holds(t, "one Lambda per function", func() {
-		d.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(routes.Functions())))
+		d.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(want)))
 	})
-	for _, name := range routes.Functions() {
+	for _, name := range want {
 		if _, ok := d.cfn.functionID(name); !ok {
 			t.Errorf("no Lambda for functions/%s", name)
 		}
@@ -235,8 +246,8 @@ func TestFunctionsRunGoOnArm64WithJSONLogs(t *testing.T) {
 				timeout = streamTimeout
 			}
 			var baseURL any = assertions.Match_AnyValue()
-			if d.props.PublicBaseURL != "" {
-				baseURL = d.props.PublicBaseURL
+			if d.props.publicBaseURL() != "" {
+				baseURL = d.props.publicBaseURL()
 			}
 			// THEN its Lambda is the Go bootstrap on provided.al2023 / arm64,
 			// sized for it, with JSON logs and its configuration
@@ -546,6 +557,7 @@ func TestEachFunctionHasOnlyItsTableActions(t *testing.T) {
 func TestOnlyMailSendersMaySendMail(t *testing.T) {
 	both(t, func(t *testing.T, d *deployment) {
 		identityID := d.cfn.onlyID(t, "AWS::SES::EmailIdentity")
+		configSetID := d.cfn.onlyID(t, "AWS::SES::ConfigurationSet")
 		senders := 0
 		for _, name := range d.props.functions() {
 			sends := false
@@ -555,9 +567,10 @@ func TestOnlyMailSendersMaySendMail(t *testing.T) {
 						continue
 					}
 					sends = true
-					// THEN mail is sent only as the sender identity
-					if refs := refsIn(st.Resource); !slices.Equal(refs, []string{identityID}) {
-						t.Errorf("functions/%s: %s on %v, want only the sender identity", name, a, refs)
+					// THEN mail is sent only as the sender identity, with the
+					// stage's configuration set
+					if refs := refsIn(st.Resource); !slices.Equal(refs, []string{identityID}) && !slices.Equal(refs, []string{configSetID}) {
+						t.Errorf("functions/%s: %s on %v, want only the sender identity and its configuration set", name, a, refs)
 					}
 				}
 			}
@@ -602,7 +615,7 @@ func TestEveryJobRunsOnItsSchedule(t *testing.T) {
 		holds(t, "rule count", func() {
 			d.template.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(len(jobs)))
 		})
-		queues := 1 // the domain events' dead-letter queue
+		queues := 2 // the domain events' dead-letter queue, the mail event failures (mail.go)
 		if len(jobs) > 0 {
 			queues += 2 // the dead letters of EventBridge and the failed runs (observability.go)
 		}
@@ -648,7 +661,7 @@ func TestEveryJobRunsOnItsSchedule(t *testing.T) {
 func TestAlarmsOnErrorsThrottlesAndDeadLetters(t *testing.T) {
 	both(t, func(t *testing.T, d *deployment) {
 		fns := d.props.functions()
-		want := 2*len(fns) + 1 // and the domain events' dead-letter queue
+		want := 2*len(fns) + 2 // and the domain events' dead-letter queue, the mail event failures
 		if len(d.props.jobTable()) > 0 {
 			want++
 			holds(t, "dead-letter alarm", func() {
@@ -767,9 +780,8 @@ func (c cfnTemplate) statementsOf(t *testing.T, name string) []statement {
 		t.Fatalf("functions/%s: role %v", name, roles)
 	}
 	role := c.Resources[roles[0]]
-	if arns := asList(role.Properties["ManagedPolicyArns"]); len(arns) != 1 ||
-		!strings.Contains(fmt.Sprint(arns[0]), "service-role/AWSLambdaBasicExecutionRole") {
-		t.Errorf("functions/%s: managed policies %v, want only AWSLambdaBasicExecutionRole", name, arns)
+	if arns := asList(role.Properties["ManagedPolicyArns"]); len(arns) != 0 {
+		t.Errorf("functions/%s: managed policies %v, want none (its own role grants its own log group)", name, arns)
 	}
 	var out []statement
 	for _, r := range c.Resources {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -19,7 +20,12 @@ import (
 // counting costs no API call. The CDK stack's alarms and dashboard read
 // these names.
 const (
-	MetricNamespace = "AccountAdmin"
+	// MetricNamespace is the namespace of the default stage; another
+	// stage's is StageNamespace(stage), which the stack gives its functions
+	// in EnvMetricNamespace, so that two stages in one account never count
+	// in each other's alarms.
+	MetricNamespace    = "AccountAdmin"
+	EnvMetricNamespace = "METRICS_NAMESPACE"
 
 	// Per function (dimension Function, the folder name in functions/):
 	MetricRequests         = "Requests"         // every answered request
@@ -156,6 +162,23 @@ func callerKind(c access.Caller) string {
 	}
 }
 
+// StageNamespace is the metric namespace of a deployment stage: the default
+// stage ("prod", or none) keeps MetricNamespace.
+func StageNamespace(stage string) string {
+	if stage == "" || stage == "prod" {
+		return MetricNamespace
+	}
+	return MetricNamespace + "/" + stage
+}
+
+// namespace is this function's metric namespace, from its environment.
+var namespace = sync.OnceValue(func() string {
+	if ns := os.Getenv(EnvMetricNamespace); ns != "" {
+		return ns
+	}
+	return MetricNamespace
+})
+
 // metrics are the EMF members of the request line: the _aws directive and
 // the values it names. Function-level metrics have the dimension Function;
 // Requests also Function, Route and StatusClass.
@@ -172,8 +195,8 @@ func (o *observation) metrics(function, route string, status int, ms float64) []
 	directive := map[string]any{
 		"Timestamp": time.Now().UnixMilli(),
 		"CloudWatchMetrics": []map[string]any{
-			{"Namespace": MetricNamespace, "Dimensions": [][]string{{DimensionFunction}}, "Metrics": perFunction},
-			{"Namespace": MetricNamespace, "Dimensions": [][]string{{DimensionFunction, DimensionRoute, DimensionStatusClass}},
+			{"Namespace": namespace(), "Dimensions": [][]string{{DimensionFunction}}, "Metrics": perFunction},
+			{"Namespace": namespace(), "Dimensions": [][]string{{DimensionFunction, DimensionRoute, DimensionStatusClass}},
 				"Metrics": []map[string]string{{"Name": MetricRequests, "Unit": "Count"}}},
 		},
 	}

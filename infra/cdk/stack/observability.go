@@ -100,9 +100,9 @@ func buildJobFailures(s awscdk.Stack, p *StackProps, fns functionSet) awssqs.Que
 }
 
 // requestMetric is one of httpapi.Serve's metrics for a function.
-func requestMetric(name, function, statistic string) awscloudwatch.Metric {
+func requestMetric(p *StackProps, name, function, statistic string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(httpapi.MetricNamespace),
+		Namespace:     jsii.String(httpapi.StageNamespace(p.stage())),
 		MetricName:    jsii.String(name),
 		DimensionsMap: &map[string]*string{httpapi.DimensionFunction: jsii.String(function)},
 		Statistic:     jsii.String(statistic),
@@ -112,12 +112,12 @@ func requestMetric(name, function, statistic string) awscloudwatch.Metric {
 
 // sumOver adds one metric of several functions (ids: the metric's name in
 // lower case and a number, unique within a graph).
-func sumOver(name, label string, functions []string) awscloudwatch.MathExpression {
+func sumOver(p *StackProps, name, label string, functions []string) awscloudwatch.MathExpression {
 	using := map[string]awscloudwatch.IMetric{}
 	expr := ""
 	for i, fn := range functions {
 		id := fmt.Sprintf("%s%d", strings.ToLower(name), i)
-		using[id] = requestMetric(name, fn, "Sum")
+		using[id] = requestMetric(p, name, fn, "Sum")
 		if expr != "" {
 			expr += "+"
 		}
@@ -158,21 +158,21 @@ func buildRequestAlarms(s awscdk.Stack, p *StackProps, topic awssns.Topic, jobFa
 		rate := awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
 			Expression: jsii.String(fmt.Sprintf("IF(requests >= %d, 100 * faults / requests, 0)", faultRateMinimum)),
 			UsingMetrics: &map[string]awscloudwatch.IMetric{
-				"faults":   requestMetric(httpapi.MetricFaults, fn, "Sum"),
-				"requests": requestMetric(httpapi.MetricRequests, fn, "Sum"),
+				"faults":   requestMetric(p, httpapi.MetricFaults, fn, "Sum"),
+				"requests": requestMetric(p, httpapi.MetricRequests, fn, "Sum"),
 			},
 			Label:  jsii.String("functions/" + fn + " 5xx %"),
 			Period: awscdk.Duration_Minutes(jsii.Number(5)),
 		})
 		alarm(id+"FaultRateAlarm", rate, faultRatePercent, 1,
 			fmt.Sprintf("functions/%s answered 5xx to %d%% or more of its requests in 5 minutes", fn, faultRatePercent))
-		alarm(id+"PanicsAlarm", requestMetric(httpapi.MetricPanics, fn, "Sum"), 1, 1,
+		alarm(id+"PanicsAlarm", requestMetric(p, httpapi.MetricPanics, fn, "Sum"), 1, 1,
 			"a handler of functions/"+fn+" panicked (answered 500): see its ERROR lines with a stack")
-		alarm(id+"LatencyAlarm", requestMetric(httpapi.MetricLatency, fn, "p99"), latencyP99Millis, 2,
+		alarm(id+"LatencyAlarm", requestMetric(p, httpapi.MetricLatency, fn, "p99"), latencyP99Millis, 2,
 			fmt.Sprintf("functions/%s p99 latency at or above %d ms for 10 minutes", fn, latencyP99Millis))
 	}
 	if len(routed) > 0 {
-		alarm("DynamoDBFailuresAlarm", sumOver(httpapi.MetricDynamoDBFailures, "DynamoDB failures", routed), 1, 1,
+		alarm("DynamoDBFailuresAlarm", sumOver(p, httpapi.MetricDynamoDBFailures, "DynamoDB failures", routed), 1, 1,
 			"requests failed by DynamoDB (throttled or failing) after the SDK's retries")
 	}
 	var mailers []string
@@ -182,7 +182,7 @@ func buildRequestAlarms(s awscdk.Stack, p *StackProps, topic awssns.Topic, jobFa
 		}
 	}
 	if len(mailers) > 0 {
-		alarm("SESFailuresAlarm", sumOver(httpapi.MetricSESFailures, "SES failures", mailers), 1, 1,
+		alarm("SESFailuresAlarm", sumOver(p, httpapi.MetricSESFailures, "SES failures", mailers), 1, 1,
 			"emails that SES did not take after the sender's retries (see the invitations' delivery)")
 	}
 	if jobFailures != nil {
@@ -211,9 +211,9 @@ func buildDashboard(s awscdk.Stack, p *StackProps, alarms []awscloudwatch.Alarm,
 	routed := routeFunctions(p)
 	var requests, faults, latency []awscloudwatch.IMetric
 	for _, fn := range routed {
-		requests = append(requests, requestMetric(httpapi.MetricRequests, fn, "Sum").With(&awscloudwatch.MetricOptions{Label: jsii.String(fn)}))
-		faults = append(faults, requestMetric(httpapi.MetricFaults, fn, "Sum").With(&awscloudwatch.MetricOptions{Label: jsii.String(fn)}))
-		latency = append(latency, requestMetric(httpapi.MetricLatency, fn, "p99").With(&awscloudwatch.MetricOptions{Label: jsii.String(fn)}))
+		requests = append(requests, requestMetric(p, httpapi.MetricRequests, fn, "Sum").With(&awscloudwatch.MetricOptions{Label: jsii.String(fn)}))
+		faults = append(faults, requestMetric(p, httpapi.MetricFaults, fn, "Sum").With(&awscloudwatch.MetricOptions{Label: jsii.String(fn)}))
+		latency = append(latency, requestMetric(p, httpapi.MetricLatency, fn, "p99").With(&awscloudwatch.MetricOptions{Label: jsii.String(fn)}))
 	}
 	graph := func(title string, metrics []awscloudwatch.IMetric) awscloudwatch.IWidget {
 		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
@@ -227,8 +227,8 @@ func buildDashboard(s awscdk.Stack, p *StackProps, alarms []awscloudwatch.Alarm,
 	}
 	var dependencies []awscloudwatch.IMetric
 	if len(routed) > 0 {
-		dependencies = append(dependencies, sumOver(httpapi.MetricDynamoDBFailures, "DynamoDB failures", routed))
-		dependencies = append(dependencies, sumOver(httpapi.MetricSESFailures, "SES failures", routed))
+		dependencies = append(dependencies, sumOver(p, httpapi.MetricDynamoDBFailures, "DynamoDB failures", routed))
+		dependencies = append(dependencies, sumOver(p, httpapi.MetricSESFailures, "SES failures", routed))
 	}
 	if jobFailures != nil {
 		dependencies = append(dependencies, jobFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{

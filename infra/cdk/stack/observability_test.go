@@ -21,6 +21,7 @@ import (
 // off and when it is OK again.
 func TestRequestFailuresAlarm(t *testing.T) {
 	both(t, func(t *testing.T, d *deployment) {
+		ns := httpapi.StageNamespace(d.props.stage())
 		for _, fn := range routeFunctions(d.props) {
 			dims := []any{map[string]any{"Name": httpapi.DimensionFunction, "Value": fn}}
 			holds(t, fn+" 5xx rate", func() {
@@ -29,18 +30,18 @@ func TestRequestFailuresAlarm(t *testing.T) {
 					"Metrics": assertions.Match_ArrayWith(&[]any{
 						assertions.Match_ObjectLike(&map[string]any{"Expression": assertions.Match_StringLikeRegexp(jsii.String("100 \\* faults / requests"))}),
 						assertions.Match_ObjectLike(&map[string]any{"Id": "faults", "MetricStat": assertions.Match_ObjectLike(&map[string]any{
-							"Metric": map[string]any{"Namespace": httpapi.MetricNamespace, "MetricName": httpapi.MetricFaults, "Dimensions": dims}})}),
+							"Metric": map[string]any{"Namespace": ns, "MetricName": httpapi.MetricFaults, "Dimensions": dims}})}),
 					}),
 				})
 			})
 			holds(t, fn+" panics", func() {
 				d.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-					"Namespace": httpapi.MetricNamespace, "MetricName": httpapi.MetricPanics, "Dimensions": dims, "Threshold": 1, "Statistic": "Sum",
+					"Namespace": ns, "MetricName": httpapi.MetricPanics, "Dimensions": dims, "Threshold": 1, "Statistic": "Sum",
 				})
 			})
 			holds(t, fn+" p99 latency", func() {
 				d.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
-					"Namespace": httpapi.MetricNamespace, "MetricName": httpapi.MetricLatency, "Dimensions": dims,
+					"Namespace": ns, "MetricName": httpapi.MetricLatency, "Dimensions": dims,
 					"ExtendedStatistic": "p99", "Threshold": latencyP99Millis,
 				})
 			})
@@ -50,7 +51,7 @@ func TestRequestFailuresAlarm(t *testing.T) {
 				d.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), map[string]any{
 					"Threshold": 1,
 					"Metrics": assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"MetricStat": assertions.Match_ObjectLike(&map[string]any{
-						"Metric": assertions.Match_ObjectLike(&map[string]any{"Namespace": httpapi.MetricNamespace, "MetricName": metric})})})}),
+						"Metric": assertions.Match_ObjectLike(&map[string]any{"Namespace": ns, "MetricName": metric})})})}),
 				})
 			})
 		}

@@ -193,7 +193,7 @@ func TestPropsFromContextOfAStage(t *testing.T) {
 	})
 	t.Run("the default stage is prod, with cdk.json's values", func(t *testing.T) {
 		p := read(t, nil)
-		if p.Stage != DefaultStage || p.StackID() != "AccountAdmin-prod" || p.SenderEmail != "no-reply@example.com" || p.CorsOrigins != nil {
+		if p.Stage != DefaultStage || p.StackID() != "AccountAdmin" || p.SenderEmail != "no-reply@example.com" || p.CorsOrigins != nil {
 			t.Errorf("stage %q, stack %s, sender %q, CORS %q", p.Stage, p.StackID(), p.SenderEmail, p.CorsOrigins)
 		}
 	})

@@ -30,6 +30,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -168,6 +169,8 @@ func buildFunctions(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, sender
 		env := map[string]*string{
 			envTableName:   tbl.TableName(),
 			envSenderEmail: jsii.String(p.SenderEmail),
+			// The stage's own metrics, which its alarms and dashboard read.
+			httpapi.EnvMetricNamespace: jsii.String(httpapi.StageNamespace(p.stage())),
 		}
 		if base := p.publicBaseURL(); base != "" {
 			env[envPublicBaseURL] = jsii.String(base)

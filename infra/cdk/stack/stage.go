@@ -29,7 +29,15 @@ func (p *StackProps) stage() string {
 }
 
 // StackID is the id, and so the CloudFormation name, of the stage's stack.
-func (p *StackProps) StackID() string { return "AccountAdmin-" + p.stage() }
+// The default stage keeps the name deployments had before stages existed,
+// so that deploying this version updates that stack (and its table) rather
+// than creating a second one beside it.
+func (p *StackProps) StackID() string {
+	if p.stage() == DefaultStage {
+		return "AccountAdmin"
+	}
+	return "AccountAdmin-" + p.stage()
+}
 
 // physicalName is the name of every resource of the stage that is named
 // explicitly (the HTTP API, the event bus, the dashboard, the SES

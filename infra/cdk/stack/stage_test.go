@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/acme/accountadmin/shared/httpapi"
 )
 
 const testCertificateARN = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
@@ -112,8 +114,8 @@ func physicalNames(c cfnTemplate) map[string][]string {
 // name the stack derives carries its stage.
 func TestTwoStagesDeploySideBySide(t *testing.T) {
 	d := deployedStages(t)
-	if got := d["prod"].props.StackID(); got != "AccountAdmin-prod" {
-		t.Errorf("default stack = %s, want AccountAdmin-prod", got)
+	if got := d["prod"].props.StackID(); got != "AccountAdmin" {
+		t.Errorf("default stack = %s, want AccountAdmin (the name before stages)", got)
 	}
 	if got := d["staging"].props.StackID(); got != "AccountAdmin-staging" {
 		t.Errorf("staging stack = %s, want AccountAdmin-staging", got)
@@ -188,4 +190,57 @@ func TestCustomDomain(t *testing.T) {
 	}
 	// AND without a domain there is none
 	deployedToday(t).template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::DomainName"), jsii.Number(0))
+}
+
+// GIVEN two stages in one account THEN each stage's functions publish their
+// metrics in the stage's own namespace and its alarms read only that one:
+// staging's failures never page for prod.
+func TestEachStageAlarmsOnItsOwnMetrics(t *testing.T) {
+	d := deployedStages(t)
+	for stage, want := range map[string]string{"prod": httpapi.MetricNamespace, "staging": httpapi.MetricNamespace + "/staging"} {
+		functions, alarms := 0, 0
+		for id, r := range d[stage].cfn.Resources {
+			switch r.Type {
+			case "AWS::Lambda::Function":
+				functions++
+				env, _ := r.Properties["Environment"].(map[string]any)
+				vars, _ := env["Variables"].(map[string]any)
+				if got := vars[httpapi.EnvMetricNamespace]; got != want {
+					t.Errorf("%s: function %s has %s %v, want %s", stage, id, httpapi.EnvMetricNamespace, got, want)
+				}
+			case "AWS::CloudWatch::Alarm":
+				raw, _ := json.Marshal(r.Properties)
+				for _, ns := range namespacesIn(r.Properties) {
+					if strings.HasPrefix(ns, httpapi.MetricNamespace) && ns != want {
+						t.Errorf("%s: alarm %s reads namespace %s: %s", stage, id, ns, raw)
+					}
+					if ns == want {
+						alarms++
+					}
+				}
+			}
+		}
+		if functions == 0 || alarms == 0 {
+			t.Errorf("%s: %d functions, %d alarms on the stage's namespace", stage, functions, alarms)
+		}
+	}
+}
+
+// namespacesIn collects every "Namespace" value in a resource's properties.
+func namespacesIn(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok && k == "Namespace" {
+				out = append(out, s)
+			}
+			out = append(out, namespacesIn(e)...)
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, namespacesIn(e)...)
+		}
+	}
+	return out
 }

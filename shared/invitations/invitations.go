@@ -76,6 +76,15 @@ const (
 	DeliverySending      = "sending"       // committed, the email is on its way
 	DeliverySent         = "sent"          // SES accepted it
 	DeliveryFailed       = "failed"        // SES refused or kept failing; see deliveryError, resend
+	// What SES reported after it took the message (functions/ses-events,
+	// RecordOutcome); deliveryError then holds SES's reason (the bounce
+	// subtype, the complaint's feedback type, the delay type, the reject
+	// reason).
+	DeliveryDelayed          = "delayed"           // SES is still trying (a delivery delay)
+	DeliveryBouncedTransient = "bounced_transient" // the mailbox refused it for now (full, auto-reply): not suppressed, resend later
+	DeliveryRejected         = "rejected"          // SES refused to send it after taking it (e.g. a virus)
+	DeliveryBounced          = "bounced"           // a permanent bounce: the address is suppressed
+	DeliveryComplained       = "complained"        // the recipient marked it as spam: the address is suppressed
 )
 
 // Bounds of an invitation request.
@@ -127,6 +136,10 @@ type Invitation struct {
 	Sends         int       `dynamodbav:"sends"`
 	Delivery      string    `dynamodbav:"delivery"`
 	DeliveryError string    `dynamodbav:"deliveryError,omitempty"`
+	// MessageID is SES's id of the email of the current link, recorded
+	// with its delivery; a resend clears it. SES's notifications name it,
+	// so an outcome of an older email never lands on a newer resend.
+	MessageID string `dynamodbav:"messageId,omitempty"`
 	ResentBy      string    `dynamodbav:"resentBy,omitempty"`
 	AcceptedBy    string    `dynamodbav:"acceptedBy,omitempty"` // the user who joined
 	AcceptedAt    int64     `dynamodbav:"acceptedAt,omitempty"`
@@ -321,7 +334,10 @@ type Service struct {
 	// the link in an email is AcceptURL?token=...
 	AcceptURL string
 	Limits    Limits
-	Workers   int // invitations created and emailed in parallel (default 8)
+	// ReplyToInviter sets an invitation email's Reply-To to its inviter's
+	// address (REPLY_TO_INVITER), read from the invitation itself.
+	ReplyToInviter bool
+	Workers        int // invitations created and emailed in parallel (default 8)
 	Log       *slog.Logger
 }
 
@@ -338,6 +354,8 @@ func New(d app.Deps) *Service {
 		AcceptURL: base + "/invitations/accept",
 		Limits:    DefaultLimits,
 		Log:       d.Log,
+
+		ReplyToInviter: d.Config.ReplyToInviter,
 	}
 }
 

@@ -129,28 +129,28 @@ type Invitation struct {
 	// TokenHash is the SHA-256 of the current link's token; the token itself
 	// is never stored. It is kept after the invitation is used, revoked or
 	// expired so that an old link is told what happened instead of "unknown".
-	TokenHash     string    `dynamodbav:"tokenHash"`
-	ReplacedLinks []string  `dynamodbav:"replacedLinks,omitempty"` // hashes of links a resend replaced
-	ExpiresAt     int64     `dynamodbav:"expiresAt"`               // epoch seconds; the accept path enforces it
-	SentAt        int64     `dynamodbav:"sentAt"`                  // epoch seconds of the last (re)send
-	Sends         int       `dynamodbav:"sends"`
-	Delivery      string    `dynamodbav:"delivery"`
-	DeliveryError string    `dynamodbav:"deliveryError,omitempty"`
+	TokenHash     string   `dynamodbav:"tokenHash"`
+	ReplacedLinks []string `dynamodbav:"replacedLinks,omitempty"` // hashes of links a resend replaced
+	ExpiresAt     int64    `dynamodbav:"expiresAt"`               // epoch seconds; the accept path enforces it
+	SentAt        int64    `dynamodbav:"sentAt"`                  // epoch seconds of the last (re)send
+	Sends         int      `dynamodbav:"sends"`
+	Delivery      string   `dynamodbav:"delivery"`
+	DeliveryError string   `dynamodbav:"deliveryError,omitempty"`
 	// MessageID is SES's id of the email of the current link, recorded
 	// with its delivery; a resend clears it. SES's notifications name it,
 	// so an outcome of an older email never lands on a newer resend.
-	MessageID string `dynamodbav:"messageId,omitempty"`
-	ResentBy      string    `dynamodbav:"resentBy,omitempty"`
-	AcceptedBy    string    `dynamodbav:"acceptedBy,omitempty"` // the user who joined
-	AcceptedAt    int64     `dynamodbav:"acceptedAt,omitempty"`
-	RevokedBy     string    `dynamodbav:"revokedBy,omitempty"`
-	RevokedAt     int64     `dynamodbav:"revokedAt,omitempty"`
-	ExpiredAt     int64     `dynamodbav:"expiredAt,omitempty"` // when the job marked it
-	Version       int64     `dynamodbav:"version"`
-	CreatedAt     time.Time `dynamodbav:"createdAt"`
-	UpdatedAt     time.Time `dynamodbav:"updatedAt"`
-	GSI3PK        string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
-	GSI3SK        string    `dynamodbav:"GSI3SK,omitempty"`
+	MessageID  string    `dynamodbav:"messageId,omitempty"`
+	ResentBy   string    `dynamodbav:"resentBy,omitempty"`
+	AcceptedBy string    `dynamodbav:"acceptedBy,omitempty"` // the user who joined
+	AcceptedAt int64     `dynamodbav:"acceptedAt,omitempty"`
+	RevokedBy  string    `dynamodbav:"revokedBy,omitempty"`
+	RevokedAt  int64     `dynamodbav:"revokedAt,omitempty"`
+	ExpiredAt  int64     `dynamodbav:"expiredAt,omitempty"` // when the job marked it
+	Version    int64     `dynamodbav:"version"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
+	GSI3PK     string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
+	GSI3SK     string    `dynamodbav:"GSI3SK,omitempty"`
 }
 
 // InvitedAsSupport reports whether the inviter acted as support in
@@ -338,7 +338,7 @@ type Service struct {
 	// address (REPLY_TO_INVITER), read from the invitation itself.
 	ReplyToInviter bool
 	Workers        int // invitations created and emailed in parallel (default 8)
-	Log       *slog.Logger
+	Log            *slog.Logger
 }
 
 // New builds the service from a function's dependencies.

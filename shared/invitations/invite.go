@@ -243,7 +243,7 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 	var plans []plan
 	perAccount := map[string]int{}
 	offersAdmin := slices.Contains(ic.roles, access.RoleAdmin)
-	admins := 0 // Admin memberships offered: one per target account, when Admin is offered
+	admins := 0                 // Admin memberships offered: one per target account, when Admin is offered
 	refusals := map[int]error{} // suppressed addresses, by result index
 	for _, addr := range unique {
 		i := first[addr]

@@ -627,7 +627,9 @@ func (t Tenant) APIKeyAccess(keyID, entryID string) Key {
 // checked with attribute_not_exists in their transaction, so no invitation
 // goes to it; deleted (attribute_exists) by an operator's DELETE
 // /tenant/suppressions/{email}. Its own partition, apart from the settings.
-func (t Tenant) Suppression(email string) Key { return Key{t.Suppressions(), SuppressionPrefix + email} }
+func (t Tenant) Suppression(email string) Key {
+	return Key{t.Suppressions(), SuppressionPrefix + email}
+}
 
 // Suppressions is the partition of the tenant's suppression list.
 func (t Tenant) Suppressions() string { return t.prefix() + "#SUPPRESSED" }

@@ -124,7 +124,7 @@ type MemberRow struct {
 	// invitation in the page's one BatchGetItem.
 	Delivery      string `json:"delivery,omitempty"`
 	DeliveryError string `json:"deliveryError,omitempty"`
-	Version      int64      `json:"version,omitempty"`   // the membership's, for If-Match on roles and licence
+	Version       int64  `json:"version,omitempty"` // the membership's, for If-Match on roles and licence
 }
 
 // MemberPage is one page of an account's users.

@@ -299,10 +299,17 @@ func TestAComplaintSuppressesTheAddress(t *testing.T) {
 	addr := unique("complaint")
 	id, sent := f.invite(t, addr)
 	complaint := sample(t, "complaint.json", f.ten.ID(), id, sent.MessageID, addr)
-	for range 2 { // the second changes nothing
-		if err := f.feed(ctx, complaint); err != nil {
-			t.Fatal(err)
-		}
+	// First through the local API's stand-in for the SNS subscription
+	// (POST /_local/ses-events), then again to the handler: the second
+	// changes nothing.
+	raw, _ := json.Marshal(complaint)
+	resp, err := http.Post(f.admin.base+api.SESEventsPath, "application/json", strings.NewReader(string(raw)))
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST %s: %v %v", api.SESEventsPath, resp, err)
+	}
+	resp.Body.Close()
+	if err := f.feed(ctx, complaint); err != nil {
+		t.Fatal(err)
 	}
 	if v := f.invitation(t, id); v.Delivery != invitations.DeliveryComplained || v.DeliveryError != "abuse" {
 		t.Fatalf("delivery %q %q", v.Delivery, v.DeliveryError)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	sesevents "github.com/acme/accountadmin/functions/ses-events/handler"
 	"github.com/acme/accountadmin/infra/local/api"
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
@@ -24,6 +25,7 @@ import (
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/suppression"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -35,6 +37,8 @@ import (
 var operatorSamples = map[string]bool{
 	"accounts/tenant-changes.json": true,
 	"accounts/tenant-keys.json":    true,
+	"invite/suppressions.json":     true,
+	"invite/unsuppress.json":       true,
 	"edit/create-tenant-key.json":  true,
 	"edit/revoke-tenant-key.json":  true,
 	"delete/close-account.json":    true,
@@ -89,8 +93,12 @@ var expected = map[string]int{
 	"invite/list.json":   200,
 	"invite/resend.json": 200, // of an invitation prepareInvitation made
 	"invite/revoke.json": 204,
-	"accept/page.json":   200,
-	"accept/accept.json": 201,
+	// The suppression list (operators): prepareSuppression lists
+	// ${SUPPRESSED_EMAIL} first.
+	"invite/suppressions.json": 200,
+	"invite/unsuppress.json":   204,
+	"accept/page.json":         200,
+	"accept/accept.json":       201,
 	// An address that has an account accepts in its owner's session
 	// (${INVITEE_TOKEN}), with no password.
 	"accept/accept-signed-in.json": 201,
@@ -266,7 +274,15 @@ func TestSamplesRunThroughTheirHandlers(t *testing.T) {
 			text = prepareAdministration(t, env, ten, path).Replace(text)
 			text = prepareInvitation(t, env, ten, text).Replace(text)
 			text = prepareAPIKeys(t, env, ten, path).Replace(text)
+			text = prepareSuppression(t, env, ten, text).Replace(text)
 			function := strings.Split(path, "/")[0]
+
+			// An SNS notification of SES runs through ses-events, about a
+			// real invitation email, and must be recorded on it.
+			if function == "ses-events" {
+				runSESNotification(t, env, ten, path, text)
+				return
+			}
 
 			// A scheduled event runs through the job of its function and
 			// detail-type, and must succeed.
@@ -535,4 +551,71 @@ func prepareAPIKeys(t *testing.T, env *testkit.Env, ten testkit.Tenant, path str
 		t.Fatal(err)
 	}
 	return strings.NewReplacer("${KEY_ID}", c.KeyID)
+}
+
+// sesNotifications: the delivery state each SES sample leaves on the
+// invitation whose email it is about.
+var sesNotifications = map[string]string{
+	"ses-events/bounce.json":         invitations.DeliveryBounced,
+	"ses-events/complaint.json":      invitations.DeliveryComplained,
+	"ses-events/delivery-delay.json": invitations.DeliveryDelayed,
+	"ses-events/reject.json":         invitations.DeliveryRejected,
+}
+
+// runSESNotification invites an address with an email (through SES
+// local), fills the sample with the email's message id and tags, and
+// feeds it to the ses-events handler.
+func runSESNotification(t *testing.T, env *testkit.Env, ten testkit.Tenant, path, text string) {
+	t.Helper()
+	want, ok := sesNotifications[path]
+	if !ok {
+		t.Fatalf("sample %s has no expected delivery in events_test.go", path)
+	}
+	ctx := context.Background()
+	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
+	addr := strings.ToLower("ses-" + env.IDs.NewID() + "@invited.example")
+	cmd, err := invitations.InviteRequest{Emails: []string{addr}}.Command(admin, ten.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := invitations.New(env.Deps)
+	res, err := svc.Invite(ctx, cmd)
+	if err != nil || len(res.Results) != 1 || res.Results[0].Delivery != invitations.DeliverySent {
+		t.Fatalf("prepare invitation: %v %+v", err, res)
+	}
+	id := res.Results[0].InvitationID
+	var inv invitations.Invitation
+	if _, err := env.Store.Get(ctx, ten.Invitation(id), &inv); err != nil || inv.MessageID == "" {
+		t.Fatalf("the invitation recorded no message id: %v", err)
+	}
+	text = strings.NewReplacer("${SES_INVITATION_ID}", id, "${SES_MESSAGE_ID}", inv.MessageID, "${SES_RECIPIENT}", addr).Replace(text)
+	var ev events.SNSEvent
+	roundTrip(t, text, &ev)
+	for _, r := range ev.Records {
+		if _, err := sesevents.Parse(r.SNS.Message); err != nil {
+			t.Fatalf("the sample's message does not parse: %v", err)
+		}
+	}
+	if err := sesevents.New(env.Deps)(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.Get(ctx, ten.Invitation(id), &inv); err != nil || inv.Delivery != want {
+		t.Fatalf("delivery %q, want %q (%v)", inv.Delivery, want, err)
+	}
+}
+
+// prepareSuppression puts an address on the tenant's suppression list for
+// the samples that name ${SUPPRESSED_EMAIL}.
+func prepareSuppression(t *testing.T, env *testkit.Env, ten testkit.Tenant, text string) *strings.Replacer {
+	t.Helper()
+	if !strings.Contains(text, "${SUPPRESSED_EMAIL}") {
+		return strings.NewReplacer()
+	}
+	addr := strings.ToLower("bounced-" + env.IDs.NewID() + "@invited.example")
+	svc := &suppression.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}
+	if _, err := svc.Add(context.Background(), ten.Tenant, suppression.Suppress{Email: addr, Reason: suppression.ReasonBounced,
+		Detail: "NoEmail", At: env.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return strings.NewReplacer("${SUPPRESSED_EMAIL}", addr)
 }

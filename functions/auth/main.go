@@ -14,7 +14,7 @@ import (
 func main() {
 	deps := app.Must(app.FromEnv(context.Background()))
 	if deps.Config.Sender != "" {
-		deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // the code that proves an address at first sign-in
+		deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender).With(sesmail.Options{Name: deps.Config.SenderName, ConfigurationSet: deps.Config.ConfigurationSet}) // the code that proves an address at first sign-in
 	}
 	lambda.Start(handler.New(deps))
 }

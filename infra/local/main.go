@@ -123,6 +123,8 @@ func dev(args []string) error {
 		awsclient.EnvSESEndpoint:      st.SESEndpoint,
 		"TABLE_NAME":                  "accountadmin",
 		"SENDER_EMAIL":                "no-reply@demo.test",
+		"SENDER_NAME":                 "Acme (local)",
+		"REPLY_TO_INVITER":            "true",
 		"PUBLIC_BASE_URL":             base,
 		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
 		twofactor.EnvKMSEndpoint:      st.KMSEndpoint,
@@ -138,7 +140,7 @@ func dev(args []string) error {
 	if err != nil {
 		return err
 	}
-	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender) // invite, edit and auth send email
+	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender).With(sesmail.Options{Name: deps.Config.SenderName, ConfigurationSet: deps.Config.ConfigurationSet}) // invite, edit and auth send email
 	// One settable clock for every function and job (POST /_local/clock),
 	// starting at real time on each run.
 	localClock := clock.NewLocal(clock.System{})

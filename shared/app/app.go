@@ -36,13 +36,30 @@ type Config struct {
 	Table   string // TABLE_NAME (required)
 	Sender  string // SENDER_EMAIL: the From address of emails
 	BaseURL string // PUBLIC_BASE_URL: where links in emails point (the API's address)
+	// SenderName is the From address's display name (SENDER_NAME, "" none).
+	SenderName string
+	// ConfigurationSet is the SES configuration set emails are sent
+	// through (SES_CONFIGURATION_SET, "" none), whose event destinations
+	// report bounces and complaints to the ses-events function.
+	ConfigurationSet string
+	// ReplyToInviter makes an invitation email's Reply-To its inviter's
+	// address (REPLY_TO_INVITER=true).
+	ReplyToInviter bool
 }
 
 // ConfigFromEnv reads the configuration, failing fast on what is missing.
 func ConfigFromEnv() (Config, error) {
-	c := Config{Table: os.Getenv("TABLE_NAME"), Sender: os.Getenv("SENDER_EMAIL"), BaseURL: os.Getenv("PUBLIC_BASE_URL")}
+	c := Config{Table: os.Getenv("TABLE_NAME"), Sender: os.Getenv("SENDER_EMAIL"), BaseURL: os.Getenv("PUBLIC_BASE_URL"),
+		SenderName: os.Getenv("SENDER_NAME"), ConfigurationSet: os.Getenv("SES_CONFIGURATION_SET")}
 	if c.Table == "" {
 		return Config{}, fmt.Errorf("TABLE_NAME is not set")
+	}
+	switch v := os.Getenv("REPLY_TO_INVITER"); v {
+	case "", "false":
+	case "true":
+		c.ReplyToInviter = true
+	default:
+		return Config{}, fmt.Errorf("REPLY_TO_INVITER is %q: true or false", v)
 	}
 	return c, nil
 }

@@ -84,3 +84,18 @@ func TestFromEnvFailsFastWithoutATable(t *testing.T) {
 		t.Fatalf("want a TABLE_NAME error, got %v", err)
 	}
 }
+
+func TestConfigReadsTheMailSettings(t *testing.T) {
+	t.Setenv("TABLE_NAME", "accountadmin")
+	t.Setenv("SENDER_NAME", "Acme Admin")
+	t.Setenv("SES_CONFIGURATION_SET", "accountadmin-events")
+	t.Setenv("REPLY_TO_INVITER", "true")
+	c, err := ConfigFromEnv()
+	if err != nil || c.SenderName != "Acme Admin" || c.ConfigurationSet != "accountadmin-events" || !c.ReplyToInviter {
+		t.Fatalf("%+v %v", c, err)
+	}
+	t.Setenv("REPLY_TO_INVITER", "yes")
+	if _, err := ConfigFromEnv(); err == nil {
+		t.Fatal("REPLY_TO_INVITER=yes accepted")
+	}
+}

@@ -119,7 +119,12 @@ type MemberRow struct {
 	JoinedAt     *time.Time `json:"joinedAt,omitempty"`  // members
 	InvitedAt    *time.Time `json:"invitedAt,omitempty"` // invitations
 	ExpiresAt    *time.Time `json:"expiresAt,omitempty"` // invitations
-	Version      int64      `json:"version,omitempty"`   // the membership's, for If-Match on roles and licence
+	// Delivery and DeliveryError are an invitation's email delivery, as
+	// the invitation list shows them (invitations.View), read from the
+	// invitation in the page's one BatchGetItem.
+	Delivery      string `json:"delivery,omitempty"`
+	DeliveryError string `json:"deliveryError,omitempty"`
+	Version       int64  `json:"version,omitempty"` // the membership's, for If-Match on roles and licence
 }
 
 // MemberPage is one page of an account's users.
@@ -270,6 +275,7 @@ func (d *Directory) memberRows(ctx context.Context, t table.Tenant, items []map[
 			invited, expires := time.Unix(e.CreatedAt, 0).UTC(), time.Unix(e.ExpiresAt, 0).UTC()
 			rows = append(rows, MemberRow{Kind: KindInvitation, InvitationID: e.InvitationID, Email: e.Email, Roles: sortedRoles(e.Roles),
 				Status: invitations.StatusPending, InvitedAt: &invited, ExpiresAt: &expires})
+			keys = append(keys, t.Invitation(e.InvitationID))
 		default:
 			return nil, apperr.Internal("list users", fmt.Errorf("unexpected item type %q in the users list", kind.Type))
 		}
@@ -279,6 +285,19 @@ func (d *Directory) memberRows(ctx context.Context, t table.Tenant, items []map[
 		return nil, fmt.Errorf("read members' profiles: %w", err)
 	}
 	for i, r := range rows {
+		if r.Kind == KindInvitation {
+			if it, ok := got[t.Invitation(r.InvitationID)]; ok {
+				var inv struct {
+					Delivery      string `dynamodbav:"delivery"`
+					DeliveryError string `dynamodbav:"deliveryError"`
+				}
+				if err := attributevalue.UnmarshalMap(it, &inv); err != nil {
+					return nil, apperr.Internal("decode invitation", err)
+				}
+				rows[i].Delivery, rows[i].DeliveryError = inv.Delivery, inv.DeliveryError
+			}
+			continue
+		}
 		it, ok := got[t.User(r.UserID)]
 		if r.Kind != KindMember || !ok {
 			continue

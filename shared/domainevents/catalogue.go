@@ -30,6 +30,12 @@ var DetailTypes = map[string]string{
 	"invitation.revoked":              "invitation",
 	"invitation.expired":              "invitation",
 	"invitation.accepted":             "user",
+	"invitation.bounced":              "invitation", // SES reported a bounce (permanent or transient)
+	"invitation.complained":           "invitation",
+	"invitation.delayed":              "invitation",
+	"invitation.rejected":             "invitation",
+	"email.suppressed":                "email", // an address on the tenant's suppression list (tenant log)
+	"email.unsuppressed":              "email",
 	"associate.added":                 "user",
 	"membership.removed":              "user",
 	"membership.roles_changed":        "user",
@@ -62,4 +68,4 @@ var DetailTypes = map[string]string{
 // (detail.log "tenant"): what happens to an account as a whole (also in the
 // account's log), and the keys of the tenant (only there).
 var TenantLogged = map[string]bool{"account.closed": true, "account.reopened": true, "account.wiped": true,
-	"api_key.created": true, "api_key.revoked": true}
+	"api_key.created": true, "api_key.revoked": true, "email.suppressed": true, "email.unsuppressed": true}

@@ -23,6 +23,15 @@ type Message struct {
 	Subject string
 	Text    string
 	HTML    string
+	// ReplyTo is where a reply goes instead of the From address ("" none):
+	// an invitation's inviter, when the function is configured so.
+	ReplyTo string
+	// Tags trace the message back to what it was sent for (tenant,
+	// invitation): the sender passes them to SES as message tags when it
+	// sends through a configuration set, so that bounce and complaint
+	// notifications carry them. Names and values are [A-Za-z0-9_-]
+	// (SES's rule; ids.Valid ids fit it); a tag that does not is left out.
+	Tags map[string]string
 }
 
 // Check says why m cannot be sent (a *DeliveryError), or nil.

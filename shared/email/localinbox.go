@@ -18,8 +18,9 @@ type LocalInbox struct {
 
 // StoredEmail is one email as SES local keeps it.
 type StoredEmail struct {
-	MessageID   string `json:"messageId"`
-	From        string `json:"from"`
+	MessageID   string   `json:"messageId"`
+	From        string   `json:"from"`
+	ReplyTo     []string `json:"replyTo"`
 	Destination struct {
 		To []string `json:"to"`
 	} `json:"destination"`

@@ -16,6 +16,13 @@ import (
 	"github.com/acme/accountadmin/shared/tenancy"
 )
 
+// The message tags of an invitation email (email.Message.Tags): SES
+// returns them in its bounce and complaint notifications.
+const (
+	TagTenant     = "tenant"
+	TagInvitation = "invitation"
+)
+
 // deliver emails the link of a committed invitation and records the outcome
 // on the invitation: "sent", or "failed" with the reason (the invitation
 // stays pending and can be resent). The record is conditioned on the link
@@ -30,15 +37,19 @@ func (s *Service) deliver(ctx context.Context, t table.Tenant, inv Invitation, t
 			names = append(names, a)
 		}
 	}
-	delivery, reason := DeliverySent, ""
+	delivery, reason, messageID := DeliverySent, "", ""
 	msg, err := email.Invitation{To: inv.Email, InviterName: inv.InviterName, InviterEmail: inv.InviterEmail,
 		ProductName: ic.settings.Name, Accounts: names, Roles: inv.Roles, Message: inv.Message,
 		AcceptURL: s.link(token), ExpiresAt: inv.Expiry(), Zone: email.Zone(ic.settings.TimeZone)}.Render()
 	if err == nil {
+		msg.Tags = map[string]string{TagTenant: t.ID(), TagInvitation: inv.ID} // ids are ids.Valid: SES's tag alphabet
+		if s.ReplyToInviter {
+			msg.ReplyTo = inv.InviterEmail // the inviter's verified address, on the invitation already
+		}
 		if s.Mail == nil {
 			err = &email.DeliveryError{Reason: email.ReasonNotConfigured, Err: errors.New("no mailer configured")}
 		} else {
-			_, err = s.Mail.Send(ctx, msg)
+			messageID, err = s.Mail.Send(ctx, msg)
 		}
 	}
 	if err != nil {
@@ -56,6 +67,9 @@ func (s *Service) deliver(ctx context.Context, t table.Tenant, inv Invitation, t
 		upd = upd.Set(expression.Name("deliveryError"), expression.Value(reason))
 	} else {
 		upd = upd.Remove(expression.Name("deliveryError"))
+	}
+	if messageID != "" {
+		upd = upd.Set(expression.Name("messageId"), expression.Value(messageID))
 	}
 	err = s.Store.Do(ctx, "record delivery of invitation "+inv.ID,
 		store.Update(t.Invitation(inv.ID), upd).If(store.Is("tokenHash", inv.TokenHash)).OrFail(errChanged))

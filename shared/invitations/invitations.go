@@ -76,6 +76,15 @@ const (
 	DeliverySending      = "sending"       // committed, the email is on its way
 	DeliverySent         = "sent"          // SES accepted it
 	DeliveryFailed       = "failed"        // SES refused or kept failing; see deliveryError, resend
+	// What SES reported after it took the message (functions/ses-events,
+	// RecordOutcome); deliveryError then holds SES's reason (the bounce
+	// subtype, the complaint's feedback type, the delay type, the reject
+	// reason).
+	DeliveryDelayed          = "delayed"           // SES is still trying (a delivery delay)
+	DeliveryBouncedTransient = "bounced_transient" // the mailbox refused it for now (full, auto-reply): not suppressed, resend later
+	DeliveryRejected         = "rejected"          // SES refused to send it after taking it (e.g. a virus)
+	DeliveryBounced          = "bounced"           // a permanent bounce: the address is suppressed
+	DeliveryComplained       = "complained"        // the recipient marked it as spam: the address is suppressed
 )
 
 // Bounds of an invitation request.
@@ -120,24 +129,28 @@ type Invitation struct {
 	// TokenHash is the SHA-256 of the current link's token; the token itself
 	// is never stored. It is kept after the invitation is used, revoked or
 	// expired so that an old link is told what happened instead of "unknown".
-	TokenHash     string    `dynamodbav:"tokenHash"`
-	ReplacedLinks []string  `dynamodbav:"replacedLinks,omitempty"` // hashes of links a resend replaced
-	ExpiresAt     int64     `dynamodbav:"expiresAt"`               // epoch seconds; the accept path enforces it
-	SentAt        int64     `dynamodbav:"sentAt"`                  // epoch seconds of the last (re)send
-	Sends         int       `dynamodbav:"sends"`
-	Delivery      string    `dynamodbav:"delivery"`
-	DeliveryError string    `dynamodbav:"deliveryError,omitempty"`
-	ResentBy      string    `dynamodbav:"resentBy,omitempty"`
-	AcceptedBy    string    `dynamodbav:"acceptedBy,omitempty"` // the user who joined
-	AcceptedAt    int64     `dynamodbav:"acceptedAt,omitempty"`
-	RevokedBy     string    `dynamodbav:"revokedBy,omitempty"`
-	RevokedAt     int64     `dynamodbav:"revokedAt,omitempty"`
-	ExpiredAt     int64     `dynamodbav:"expiredAt,omitempty"` // when the job marked it
-	Version       int64     `dynamodbav:"version"`
-	CreatedAt     time.Time `dynamodbav:"createdAt"`
-	UpdatedAt     time.Time `dynamodbav:"updatedAt"`
-	GSI3PK        string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
-	GSI3SK        string    `dynamodbav:"GSI3SK,omitempty"`
+	TokenHash     string   `dynamodbav:"tokenHash"`
+	ReplacedLinks []string `dynamodbav:"replacedLinks,omitempty"` // hashes of links a resend replaced
+	ExpiresAt     int64    `dynamodbav:"expiresAt"`               // epoch seconds; the accept path enforces it
+	SentAt        int64    `dynamodbav:"sentAt"`                  // epoch seconds of the last (re)send
+	Sends         int      `dynamodbav:"sends"`
+	Delivery      string   `dynamodbav:"delivery"`
+	DeliveryError string   `dynamodbav:"deliveryError,omitempty"`
+	// MessageID is SES's id of the email of the current link, recorded
+	// with its delivery; a resend clears it. SES's notifications name it,
+	// so an outcome of an older email never lands on a newer resend.
+	MessageID  string    `dynamodbav:"messageId,omitempty"`
+	ResentBy   string    `dynamodbav:"resentBy,omitempty"`
+	AcceptedBy string    `dynamodbav:"acceptedBy,omitempty"` // the user who joined
+	AcceptedAt int64     `dynamodbav:"acceptedAt,omitempty"`
+	RevokedBy  string    `dynamodbav:"revokedBy,omitempty"`
+	RevokedAt  int64     `dynamodbav:"revokedAt,omitempty"`
+	ExpiredAt  int64     `dynamodbav:"expiredAt,omitempty"` // when the job marked it
+	Version    int64     `dynamodbav:"version"`
+	CreatedAt  time.Time `dynamodbav:"createdAt"`
+	UpdatedAt  time.Time `dynamodbav:"updatedAt"`
+	GSI3PK     string    `dynamodbav:"GSI3PK,omitempty"` // only while pending
+	GSI3SK     string    `dynamodbav:"GSI3SK,omitempty"`
 }
 
 // InvitedAsSupport reports whether the inviter acted as support in
@@ -321,8 +334,11 @@ type Service struct {
 	// the link in an email is AcceptURL?token=...
 	AcceptURL string
 	Limits    Limits
-	Workers   int // invitations created and emailed in parallel (default 8)
-	Log       *slog.Logger
+	// ReplyToInviter sets an invitation email's Reply-To to its inviter's
+	// address (REPLY_TO_INVITER), read from the invitation itself.
+	ReplyToInviter bool
+	Workers        int // invitations created and emailed in parallel (default 8)
+	Log            *slog.Logger
 }
 
 // New builds the service from a function's dependencies.
@@ -338,6 +354,8 @@ func New(d app.Deps) *Service {
 		AcceptURL: base + "/invitations/accept",
 		Limits:    DefaultLimits,
 		Log:       d.Log,
+
+		ReplyToInviter: d.Config.ReplyToInviter,
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/suppression"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
@@ -120,6 +121,10 @@ const (
 	ResultAlreadyMember  = "already_member"
 	ResultAlreadyInvited = "already_invited"
 	ResultInvalid        = "invalid"
+	// ResultSuppressed: the address is on the tenant's suppression list
+	// (a permanent bounce or a complaint); the detail says why and when.
+	// A request of one address is refused instead (409 address_suppressed).
+	ResultSuppressed = "address_suppressed"
 )
 
 // EmailResult says what happened to one email address of a request.
@@ -238,9 +243,15 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 	var plans []plan
 	perAccount := map[string]int{}
 	offersAdmin := slices.Contains(ic.roles, access.RoleAdmin)
-	admins := 0 // Admin memberships offered: one per target account, when Admin is offered
+	admins := 0                 // Admin memberships offered: one per target account, when Admin is offered
+	refusals := map[int]error{} // suppressed addresses, by result index
 	for _, addr := range unique {
 		i := first[addr]
+		if e, ok := known.suppressed[addr]; ok {
+			refusal := suppression.Refusal(e)
+			results[i].Result, results[i].Detail, refusals[i] = ResultSuppressed, refusal.Detail, refusal
+			continue
+		}
 		var targets []string
 		invited := 0
 		for _, a := range cmd.AccountIDs {
@@ -308,6 +319,14 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 				r.Result, r.Detail = ResultAlreadyInvited, "a pending invitation was created at the same moment; resend it instead"
 				return
 			}
+			if errors.Is(err, suppression.ErrSuppressed) {
+				// SES reported the address while this request ran.
+				r.Result, refusals[pl.index] = ResultSuppressed, err
+				if e, ok := apperr.As(err); ok {
+					r.Detail = e.Detail
+				}
+				return
+			}
 			failures = append(failures, err)
 			return
 		}
@@ -326,6 +345,9 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		return InviteResult{}, fmt.Errorf("invite %d of %d addresses failed: %w", len(failures), len(plans), failures[0])
 	}
 
+	if len(results) == 1 && refusals[0] != nil {
+		return InviteResult{}, refusals[0] // nothing was written: 409 address_suppressed
+	}
 	for i := range results {
 		if results[i].Result != "" || results[i].NormalizedEmail == "" {
 			continue
@@ -335,7 +357,7 @@ func (s *Service) Invite(ctx context.Context, cmd Invite) (InviteResult, error) 
 		results[i].InvitationID = results[j].InvitationID
 		results[i].Detail = fmt.Sprintf("the same address as entry %d of this request", j+1)
 	}
-	counts := map[string]int{ResultCreated: 0, ResultAlreadyMember: 0, ResultAlreadyInvited: 0, ResultInvalid: 0}
+	counts := map[string]int{ResultCreated: 0, ResultAlreadyMember: 0, ResultAlreadyInvited: 0, ResultInvalid: 0, ResultSuppressed: 0}
 	for _, r := range results {
 		counts[r.Result]++
 	}
@@ -374,6 +396,7 @@ func (s *Service) create(ctx context.Context, t table.Tenant, cmd Invite, ic inv
 	}
 	writes = append(writes, ic.grants.checks(targets)...)
 	writes = append(writes, accounts.OpenEach(t, targets...)...)
+	writes = append(writes, suppression.NotSuppressed(t, addr))
 	if err := s.Store.Transact(ctx, "create invitation "+id, writes...); err != nil {
 		return Invitation{}, "", err
 	}
@@ -450,8 +473,9 @@ func decodeItem(items map[table.Key]map[string]types.AttributeValue, k table.Key
 
 // invitees is what the table says about a request's addresses.
 type invitees struct {
-	member  map[string]map[string]bool   // email -> account -> a member already
-	pending map[string]map[string]string // email -> account -> pending invitation id
+	member     map[string]map[string]bool   // email -> account -> a member already
+	pending    map[string]map[string]string // email -> account -> pending invitation id
+	suppressed map[string]suppression.Entry // email -> its suppression
 }
 
 // lookupInvitees finds, with batched reads, which addresses already belong
@@ -459,10 +483,10 @@ type invitees struct {
 // invitation there. It only decides what to report: the guard put with
 // attribute_not_exists is what keeps one pending invitation per address.
 func (s *Service) lookupInvitees(ctx context.Context, t table.Tenant, emails, accountIDs []string) (invitees, error) {
-	out := invitees{member: map[string]map[string]bool{}, pending: map[string]map[string]string{}}
+	out := invitees{member: map[string]map[string]bool{}, pending: map[string]map[string]string{}, suppressed: map[string]suppression.Entry{}}
 	var keys []table.Key
 	for _, e := range emails {
-		keys = append(keys, t.EmailClaim(e))
+		keys = append(keys, t.EmailClaim(e), t.Suppression(e))
 		for _, a := range accountIDs {
 			keys = append(keys, t.PendingInvitation(a, e))
 		}
@@ -475,6 +499,13 @@ func (s *Service) lookupInvitees(ctx context.Context, t table.Tenant, emails, ac
 	var memberKeys []table.Key
 	for _, e := range emails {
 		out.member[e], out.pending[e] = map[string]bool{}, map[string]string{}
+		if it, ok := items[t.Suppression(e)]; ok {
+			var se suppression.Entry
+			if err := attributevalue.UnmarshalMap(it, &se); err != nil {
+				return invitees{}, apperr.Internal("decode suppression", err)
+			}
+			out.suppressed[e] = se
+		}
 		for _, a := range accountIDs {
 			if it, ok := items[t.PendingInvitation(a, e)]; ok {
 				var g pendingGuard

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/suppression"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -138,7 +139,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	if inv.Status != StatusPending && inv.Status != StatusExpired {
 		return Resent{}, notChangeable(inv)
 	}
-	ic, err := s.loadAccounts(ctx, t, cmd.Caller.UserID, inv.AccountIDs)
+	ic, err := s.loadAccounts(ctx, t, cmd.Caller.UserID, inv.AccountIDs, inv.Email)
 	if err != nil {
 		return Resent{}, err
 	}
@@ -159,6 +160,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	next := inv
 	next.TokenHash, next.ReplacedLinks, next.ExpiresAt, next.SentAt, next.Sends = ids.Hash(token), replaced, exp.Unix(), now.Unix(), inv.Sends+1
 	next.Status, next.Delivery, next.DeliveryError, next.ResentBy, next.ExpiredAt = StatusPending, delivery, "", cmd.Caller.UserID, 0
+	next.MessageID = ""
 	next.Version, next.UpdatedAt = inv.Version+1, now
 	next.GSI3PK, next.GSI3SK = due.PK, due.SK
 	next.InviterID, next.InviterName, next.InviterEmail = ic.inviter.ID, ic.inviter.Name(), ic.inviter.Email
@@ -179,7 +181,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
 		Set(expression.Name("GSI3SK"), expression.Value(due.SK)).
-		Remove(expression.Name("deliveryError")).Remove(expression.Name("expiredAt")).
+		Remove(expression.Name("deliveryError")).Remove(expression.Name("messageId")).Remove(expression.Name("expiredAt")).
 		Remove(expression.Name("proofFailures")).Remove(expression.Name("proofLockedUntil"))
 	if len(next.InviterSupport) > 0 {
 		upd = upd.Set(expression.Name("inviterSupport"), expression.Value(&types.AttributeValueMemberSS{Value: next.InviterSupport}))
@@ -232,6 +234,7 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 	writes = append(writes, gs.checks(inv.AccountIDs)...)
 	writes = append(writes, s.quotaWrites(t, ic.settings, cmd.Caller.UserID, inv.AccountIDs, now)...)
 	writes = append(writes, accounts.OpenEach(t, inv.AccountIDs...)...)
+	writes = append(writes, suppression.NotSuppressed(t, inv.Email))
 	if err := s.Store.Transact(ctx, "resend "+describe(inv), writes...); err != nil {
 		return Resent{}, s.explainChange(ctx, t, inv.ID, err)
 	}
@@ -351,10 +354,11 @@ func (s *Service) requireAll(ctx context.Context, caller access.Caller, inv Invi
 }
 
 // loadAccounts reads what a resend needs: the resender (the new inviter),
-// the tenant's name and the accounts' names; a closed account cannot be
-// resent to.
-func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, resenderID string, accountIDs []string) (inviteContext, error) {
-	keys := []table.Key{t.Settings(), t.User(resenderID)}
+// the tenant's name and the accounts' names, and whether the address addr
+// is suppressed; a closed account cannot be resent to, nor a suppressed
+// address (409 address_suppressed).
+func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, resenderID string, accountIDs []string, addr string) (inviteContext, error) {
+	keys := []table.Key{t.Settings(), t.User(resenderID), t.Suppression(addr)}
 	for _, a := range accountIDs {
 		keys = append(keys, t.Account(a))
 	}
@@ -363,6 +367,13 @@ func (s *Service) loadAccounts(ctx context.Context, t table.Tenant, resenderID s
 		return inviteContext{}, fmt.Errorf("load invitation accounts: %w", err)
 	}
 	ic := inviteContext{accounts: map[string]accounts.Account{}}
+	if _, suppressed := items[t.Suppression(addr)]; suppressed {
+		var e suppression.Entry
+		if err := decodeItem(items, t.Suppression(addr), &e); err != nil {
+			return inviteContext{}, err
+		}
+		return inviteContext{}, suppression.Refusal(e)
+	}
 	if err := decodeItem(items, t.Settings(), &ic.settings); err != nil {
 		return inviteContext{}, err
 	}

@@ -77,6 +77,10 @@ var Table = []Route{
 	{Method: "GET", Path: "/accounts/{accountId}/invitations", Function: "invite", Auth: true},
 	{Method: "POST", Path: "/invitations/{invitationId}/resend", Function: "invite", Auth: true, BodyLimit: 1 * KiB, Idempotent: true, IfMatch: true, NoKey: true}, // as the invite, for sendEmail false
 	{Method: "DELETE", Path: "/invitations/{invitationId}", Function: "invite", Auth: true, IfMatch: true},
+	// The tenant's suppression list (operators; a tenant key needs
+	// tenant.manage): addresses SES reported as bounced or complaining.
+	{Method: "GET", Path: "/tenant/suppressions", Function: "invite", Auth: true},
+	{Method: "DELETE", Path: "/tenant/suppressions/{email}", Function: "invite", Auth: true},
 	// The link in the email: a page, never a change. Its accept is public
 	// because the invitee may have no account yet.
 	{Method: "GET", Path: "/invitations/accept", Function: "accept", NoStore: true, Throttle: ThrottlePublic},

@@ -17,7 +17,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/mail"
 	"os"
+	"regexp"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +45,14 @@ type SES interface {
 type Sender struct {
 	SES  SES
 	From string // SENDER_EMAIL
+	// Name is the From address's display name (SENDER_NAME, "" none), as
+	// in "Acme Admin" <no-reply@acme.example>.
+	Name string
+	// ConfigurationSet is the SES configuration set every message is sent
+	// through (SES_CONFIGURATION_SET, "" none): its event destinations
+	// publish bounces, complaints, delivery delays and rejections, and the
+	// message's Tags go with it so that they name the tenant and invitation.
+	ConfigurationSet string
 	// Attempts bounds the tries of a throttled or failed send (default 4);
 	// Backoff is the first wait, doubled on each retry (default 200ms).
 	Attempts int
@@ -50,6 +62,50 @@ type Sender struct {
 // New is the Sender of a function: an SES client built from the function's
 // AWS configuration, sending from the address from.
 func New(cfg aws.Config, from string) *Sender { return &Sender{SES: Client(cfg), From: from} }
+
+// Options are the sender's settings beside its address, from the
+// function's configuration (app.Config).
+type Options struct {
+	Name             string // SENDER_NAME
+	ConfigurationSet string // SES_CONFIGURATION_SET
+}
+
+// With is s with the display name and configuration set of o.
+func (s *Sender) With(o Options) *Sender {
+	s.Name, s.ConfigurationSet = o.Name, o.ConfigurationSet
+	return s
+}
+
+// Source is the From header: the address, with the display name when one
+// is set, encoded by net/mail (quoted, or RFC 2047 for non-ASCII names).
+func (s *Sender) Source() string {
+	if s.Name == "" {
+		return s.From
+	}
+	return (&mail.Address{Name: oneLine(s.Name), Address: s.From}).String()
+}
+
+func oneLine(v string) string { return strings.Join(strings.Fields(v), " ") }
+
+// tagText is what SES accepts in a message tag's name and value.
+var tagText = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// messageTags are m's tags as SES takes them, in name order; a tag whose
+// name or value SES would refuse is left out, so it never costs the send.
+func messageTags(tags map[string]string) []types.MessageTag {
+	names := make([]string, 0, len(tags))
+	for n, v := range tags {
+		if tagText.MatchString(n) && tagText.MatchString(v) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	out := make([]types.MessageTag, 0, len(names))
+	for _, n := range names {
+		out = append(out, types.MessageTag{Name: aws.String(n), Value: aws.String(tags[n])})
+	}
+	return out
+}
 
 // Client is the SES client of cfg, pointed at SES local when
 // AWS_ENDPOINT_URL_SES is set; extra options apply after that.
@@ -90,12 +146,19 @@ func (s *Sender) send(ctx context.Context, m email.Message) (string, error) {
 		return "", err
 	}
 	in := &ses.SendEmailInput{
-		Source:      aws.String(s.From),
+		Source:      aws.String(s.Source()),
 		Destination: &types.Destination{ToAddresses: []string{m.To}},
 		Message: &types.Message{
 			Subject: &types.Content{Data: aws.String(m.SubjectLine()), Charset: aws.String(charset)},
 			Body:    &types.Body{},
 		},
+	}
+	if m.ReplyTo != "" {
+		in.ReplyToAddresses = []string{m.ReplyTo}
+	}
+	if s.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(s.ConfigurationSet)
+		in.Tags = messageTags(m.Tags)
 	}
 	if m.Text != "" {
 		in.Message.Body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}

@@ -93,3 +93,64 @@ func TestNewUsesTheLocalEndpointWhenSet(t *testing.T) {
 		t.Fatalf("local endpoint: %q", ep)
 	}
 }
+
+// recordingSES passes every call to SES local and keeps its input, so a
+// test can see what SES local does not store (configuration set, tags).
+type recordingSES struct {
+	sesmail.SES
+	last *ses.SendEmailInput
+}
+
+func (r *recordingSES) SendEmail(ctx context.Context, in *ses.SendEmailInput, optFns ...func(*ses.Options)) (*ses.SendEmailOutput, error) {
+	r.last = in
+	return r.SES.SendEmail(ctx, in, optFns...)
+}
+
+// The From display name (net/mail encoded, RFC 2047 when not ASCII) and
+// the Reply-To arrive at SES local; with a configuration set the message
+// tags go along, those SES would refuse left out.
+func TestSenderNameReplyToAndConfigurationSet(t *testing.T) {
+	testkit.Require(t)
+	ctx := context.Background()
+	cfg, err := awsclient.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingSES{SES: awsclient.SES(cfg)}
+	inbox := email.LocalInbox{Endpoint: os.Getenv(awsclient.EnvSESEndpoint)}
+	for name, tc := range map[string]struct{ name, from string }{
+		"ascii":    {"Acme Admin", `"Acme Admin" <no-reply@test.example>`},
+		"accented": {"Acmé Admin", `=?utf-8?q?Acm=C3=A9_Admin?= <no-reply@test.example>`},
+		"none":     {"", `no-reply@test.example`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sender := (&sesmail.Sender{SES: rec, From: "no-reply@test.example"}).With(sesmail.Options{Name: tc.name, ConfigurationSet: "accountadmin-test"})
+			addr := strings.ToLower("named-" + ids.NewSecret()[:8] + "@sender.example")
+			_, err := sender.Send(ctx, email.Message{To: addr, Subject: "Hello", Text: "text", ReplyTo: "inviter@sender.example",
+				Tags: map[string]string{"tenant": "acme", "invitation": "01M8ABC", "bad": "not allowed!"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := inbox.To(ctx, addr)
+			if err != nil || len(got) != 1 {
+				t.Fatalf("inbox: %+v %v", got, err)
+			}
+			if got[0].From != tc.from || len(got[0].ReplyTo) != 1 || got[0].ReplyTo[0] != "inviter@sender.example" {
+				t.Fatalf("From %q, Reply-To %v", got[0].From, got[0].ReplyTo)
+			}
+			if aws.ToString(rec.last.ConfigurationSetName) != "accountadmin-test" || len(rec.last.Tags) != 2 ||
+				aws.ToString(rec.last.Tags[0].Name) != "invitation" || aws.ToString(rec.last.Tags[1].Value) != "acme" {
+				t.Fatalf("configuration set %v, tags %+v", aws.ToString(rec.last.ConfigurationSetName), rec.last.Tags)
+			}
+		})
+	}
+	t.Run("no configuration set: no tags", func(t *testing.T) {
+		sender := &sesmail.Sender{SES: rec, From: "no-reply@test.example"}
+		if _, err := sender.Send(ctx, email.Message{To: "plain@sender.example", Subject: "s", Text: "t", Tags: map[string]string{"tenant": "acme"}}); err != nil {
+			t.Fatal(err)
+		}
+		if rec.last.ConfigurationSetName != nil || len(rec.last.Tags) != 0 || len(rec.last.ReplyToAddresses) != 0 {
+			t.Fatalf("%+v", rec.last)
+		}
+	})
+}

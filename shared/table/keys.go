@@ -67,6 +67,7 @@ import (
 //	T#t#KEYS#scope         KEY#id             API key in its scope's list -
 //	T#t#KEYS#scope         NAME#name          the active keys of a name   -
 //	T#t#KEYUSE#keyId       ACCESS#id          a minute of a key's use     GSI1 an account's access history
+//	T#t#SUPPRESSED         EMAIL#email        a suppressed address        GSI1 the suppression list, newest first
 
 // Key is an item's primary key.
 type Key struct{ PK, SK string }
@@ -618,3 +619,30 @@ func (t Tenant) APIKeyName(scope, name string) Key { return Key{t.APIKeys(scope)
 func (t Tenant) APIKeyAccess(keyID, entryID string) Key {
 	return Key{t.prefix() + "#KEYUSE#" + keyID, AccessHistoryPrefix + entryID}
 }
+
+// Suppression: one address of the tenant's suppression list (a permanent
+// bounce or a complaint reported by SES), by its normalised form. Put with
+// attribute_not_exists by functions/ses-events (a second notification adds
+// nothing); read by GetItem in the batch that invites or resends, and
+// checked with attribute_not_exists in their transaction, so no invitation
+// goes to it; deleted (attribute_exists) by an operator's DELETE
+// /tenant/suppressions/{email}. Its own partition, apart from the settings.
+func (t Tenant) Suppression(email string) Key {
+	return Key{t.Suppressions(), SuppressionPrefix + email}
+}
+
+// Suppressions is the partition of the tenant's suppression list.
+func (t Tenant) Suppressions() string { return t.prefix() + "#SUPPRESSED" }
+
+// SuppressionPrefix is the SK prefix of suppressed addresses.
+const SuppressionPrefix = "EMAIL#"
+
+// SuppressionsByTime: the suppression list newest first (GSI1, GET
+// /tenant/suppressions: Query descending on Suppressions(), a page of n
+// reading n items). Every suppression item carries it.
+func (t Tenant) SuppressionsByTime(at time.Time, email string) IndexKey {
+	return IndexKey{t.Suppressions(), SuppressedAtPrefix + SortableInstant(at) + "#" + email}
+}
+
+// SuppressedAtPrefix is the GSI1 sort key prefix of SuppressionsByTime.
+const SuppressedAtPrefix = "AT#"

@@ -4,18 +4,24 @@
 //	GET    /accounts/{accountId}/invitations      list by status, newest first, paged
 //	POST   /invitations/{invitationId}/resend     new link, new 7 days, new email
 //	DELETE /invitations/{invitationId}            revoke: the link stops working
+//	GET    /tenant/suppressions                   the tenant's suppression list (operators), newest first, paged
+//	DELETE /tenant/suppressions/{email}           take an address off it (operators): invitations reach it again
 //
 // Inviting and resending grant roles: the caller must be allowed to invite
 // in every target account and may offer only roles within their own rights
 // there (403 grant_exceeds_rights; Admin only by an Admin), 422 unknown_role
 // for a role the tenant does not define. Support staff invite only while
 // switched into the account (403 switch_required). A resend makes the
-// resender the invitation's inviter.
+// resender the invitation's inviter. An address on the suppression list
+// (SES reported a permanent bounce or a complaint: functions/ses-events)
+// is not invited nor resent to (409 address_suppressed; per address in a
+// bulk invite).
 package handler
 
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,11 +33,13 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/routes"
+	"github.com/acme/accountadmin/shared/suppression"
 )
 
 type handler struct {
-	invitations *invitations.Service
-	idempotency httpapi.Idempotency
+	invitations  *invitations.Service
+	suppressions *suppression.Service
+	idempotency  httpapi.Idempotency
 }
 
 // New returns the function's Lambda handler.
@@ -40,14 +48,17 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d
 // NewWith serves routes with a given service (tests tune its limits or mailer).
 func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{
-		invitations: svc,
-		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope},
+		invitations:  svc,
+		suppressions: &suppression.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs},
+		idempotency:  httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope},
 	}
 	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
 		"POST /accounts/{accountId}/invitations":  h.invite,
 		"GET /accounts/{accountId}/invitations":   h.list,
 		"POST /invitations/{invitationId}/resend": h.resend,
 		"DELETE /invitations/{invitationId}":      h.revoke,
+		"GET /tenant/suppressions":                h.suppressionList,
+		"DELETE /tenant/suppressions/{email}":     h.unsuppress,
 	})
 }
 
@@ -173,6 +184,47 @@ func (h handler) revoke(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	}
 	err = h.invitations.Revoke(ctx, invitations.RevokeCommand{Caller: caller, InvitationID: req.PathParameters["invitationId"], IfMatch: ifMatch})
 	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// suppressionList pages the tenant's suppression list, newest first.
+func (h handler) suppressionList(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(ctx)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	limit := int32(invitations.DefaultPageSize)
+	if l, ok := req.QueryStringParameters["limit"]; ok {
+		n, err := strconv.Atoi(l)
+		var f apperr.Fields
+		f.Check(err == nil && n >= 1 && n <= invitations.MaxPageSize, "limit", "invalid_limit",
+			"limit is a number from 1 to "+strconv.Itoa(invitations.MaxPageSize))
+		if err := f.Err(); err != nil {
+			return httpapi.Response{}, err
+		}
+		limit = int32(n)
+	}
+	page, err := h.suppressions.List(ctx, caller, limit, req.QueryStringParameters["cursor"])
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+// unsuppress answers 204, or 404 not_suppressed when the address is not
+// listed. The path's address may arrive percent-encoded ("%40" for "@").
+func (h handler) unsuppress(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+	caller, err := access.CallerFrom(ctx)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	raw := req.PathParameters["email"]
+	if dec, err := url.PathUnescape(raw); err == nil {
+		raw = dec
+	}
+	if err := h.suppressions.Remove(ctx, caller, raw); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil

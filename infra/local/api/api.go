@@ -3,8 +3,10 @@
 // same payload-2.0 events and calls the same handlers in-process, one
 // invocation per request: each function resolves its caller itself
 // (httpapi.Serve), as deployed. It also runs the scheduled jobs, on a timer and on
-// POST /_local/run/{job}, and moves the clock the functions share on POST
-// /_local/clock (local only: neither route is in shared/routes).
+// POST /_local/run/{job}, moves the clock the functions share on POST
+// /_local/clock, and hands an SNS-wrapped SES notification (a bounce, a
+// complaint: SES local sends none) to the ses-events function on POST
+// /_local/ses-events (local only: none of these routes is in shared/routes).
 package api
 
 import (
@@ -42,7 +44,14 @@ type Server struct {
 	// Clock, when set, is the clock Now reads, moved by POST /_local/clock
 	// (see ClockPath). api.New sets it when the Deps' clock is settable.
 	Clock SettableClock
+	// SESEvents is the ses-events function, fed by POST SESEventsPath.
+	SESEvents func(ctx context.Context, ev events.SNSEvent) error
 }
+
+// SESEventsPath takes an SNS event whose messages are SES notifications
+// (as events/ses-events/*.json, filled in) and runs the ses-events
+// function on it, as the configuration set's SNS topic would.
+const SESEventsPath = "/_local/ses-events"
 
 // maxPayload is API Gateway's request payload limit.
 const maxPayload = 10 << 20
@@ -50,6 +59,10 @@ const maxPayload = 10 << 20
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/_local/run/") {
 		s.runJobHTTP(w, r, strings.TrimPrefix(r.URL.Path, "/_local/run/"))
+		return
+	}
+	if r.Method == http.MethodPost && r.URL.Path == SESEventsPath && s.SESEvents != nil {
+		s.serveSESEvents(w, r)
 		return
 	}
 	if r.URL.Path == ClockPath {
@@ -317,4 +330,21 @@ func (s *Server) RunSchedules(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// serveSESEvents runs the ses-events function on the posted SNS event:
+// 204 when it succeeded, 400 for a body that is no SNS event, 500 when the
+// function failed (deployed, Lambda would retry it).
+func (s *Server) serveSESEvents(w http.ResponseWriter, r *http.Request) {
+	var ev events.SNSEvent
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxPayload)).Decode(&ev); err != nil || len(ev.Records) == 0 {
+		writeGateway(w, http.StatusBadRequest, "the body is not an SNS event with records")
+		return
+	}
+	if err := s.SESEvents(r.Context(), ev); err != nil {
+		s.Log.Error("ses-events failed", "error", err.Error())
+		writeGateway(w, http.StatusInternalServerError, "Internal Server Error")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

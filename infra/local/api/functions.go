@@ -12,6 +12,7 @@ import (
 	inviteh "github.com/acme/accountadmin/functions/invite/handler"
 	linkh "github.com/acme/accountadmin/functions/link/handler"
 	reassignh "github.com/acme/accountadmin/functions/reassign/handler"
+	seseventsh "github.com/acme/accountadmin/functions/ses-events/handler"
 	usageh "github.com/acme/accountadmin/functions/usage-reset/handler"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/httpapi"
@@ -46,8 +47,9 @@ func New(d app.Deps) *Server {
 
 			"resume-reassignments": Job(reassignh.NewJob(d)),
 		},
-		JobTable: routes.Jobs,
-		Log:      d.Log.With(slog.String("component", "local-api")),
-		Now:      d.Clock.Now,
+		JobTable:  routes.Jobs,
+		SESEvents: seseventsh.New(d),
+		Log:       d.Log.With(slog.String("component", "local-api")),
+		Now:       d.Clock.Now,
 	}
 }

@@ -411,6 +411,14 @@ var securityMatrix = []securityRow{
 		id, _ := w.apiKey(t, "")
 		return probe{method: "DELETE", path: "/tenant/api-keys/" + id, as: w.operatorTok}
 	}},
+	// The suppression list is tenant administration (operators).
+	{route: "GET /tenant/suppressions", want: 200, viewer: 403, otherAdmin: 403, admin: 403, prepare: func(t *testing.T, w *securityWorld) probe {
+		w.suppressed(t)
+		return probe{method: "GET", path: "/tenant/suppressions", as: w.operatorTok}
+	}},
+	{route: "DELETE /tenant/suppressions/{email}", want: 204, viewer: 403, otherAdmin: 403, admin: 403, crossTenant: 404, prepare: func(t *testing.T, w *securityWorld) probe {
+		return probe{method: "DELETE", path: "/tenant/suppressions/" + url.PathEscape(w.suppressed(t)), as: w.operatorTok}
+	}},
 	{route: "POST /accounts/{accountId}/api-keys", want: 201, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		return probe{method: "POST", path: "/accounts/" + w.a.AccountID + "/api-keys", body: `{"name":"matrix-account","role":"Viewer"}`, as: w.adminTok}
 	}},

@@ -224,7 +224,6 @@ func BenchmarkSetRoles(b *testing.B) {
 		})
 }
 
-
 // DELETE /users/{id} of a member of one account: read the user, their
 // memberships (GSI1) and the licence pool, then one transaction deletes the
 // membership and the email claim, marks the user deleted and writes the

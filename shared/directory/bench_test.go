@@ -126,6 +126,11 @@ func BenchmarkAccountsExport10k(b *testing.B) {
 						break
 					}
 				}
+				// The reader's time zone (Directory.ReaderZone): the tenant's
+				// default is needed; the user item again is not (the session
+				// resolution read it), but the operation sends it (see
+				// BENCHMARKS.md).
+				d.env.RawBatchGet(b, d.ten.User(d.operator.UserID), d.ten.Settings())
 			}
 		})
 }

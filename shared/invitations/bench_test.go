@@ -206,7 +206,6 @@ func grantorCheck(t table.Tenant, accountID, userID string, version int64) types
 		ExpressionAttributeValues: testkit.Values(":v", version)}}
 }
 
-
 // One email per request, emailed through SES local.
 func BenchmarkInviteOne(b *testing.B) { benchInvite(b, 1) }
 

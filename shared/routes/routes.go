@@ -201,7 +201,10 @@ var StreamConsumers = []string{PublishEvents}
 
 // MailEventConsumers are the functions fed by SES's events about sent mail
 // (bounces, complaints, delivery delays, rejections) through an SNS topic.
-var MailEventConsumers = []string{"ses-events"}
+var MailEventConsumers = []string{SESEvents}
+
+// SESEvents records SES's reports on the invitation and the suppression list.
+const SESEvents = "ses-events"
 
 // PublishEvents puts every new change-log entry on the service's event bus.
 const PublishEvents = "publish-events"
@@ -224,6 +227,9 @@ func Functions() []string {
 		add(j.Function)
 	}
 	for _, f := range StreamConsumers {
+		add(f)
+	}
+	for _, f := range MailEventConsumers {
 		add(f)
 	}
 	return out

@@ -51,7 +51,7 @@ func TestPropsFromContext(t *testing.T) {
 		t.Errorf("public throttle = %v/%v, want %v/15", rate, burst, DefaultPublicRate)
 	}
 	// AND the tables are shared/routes'
-	if want := append(routes.Functions(), routes.MailEventConsumers...); !slices.Equal(p.functions(), want) {
+	if want := routes.Functions(); !slices.Equal(p.functions(), want) {
 		t.Errorf("functions = %v, want %v", p.functions(), want)
 	}
 }

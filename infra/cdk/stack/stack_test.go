@@ -204,15 +204,9 @@ func TestEveryFunctionIsDeployedOnce(t *testing.T) {
 	// GIVEN the route and job tables of shared/routes
 	d := deployedToday(t)
 	// THEN the stack deploys exactly the functions routes.Functions() lists
-	// and the consumers of mail events
-	want := slices.Clone(routes.Functions())
-	for _, f := range routes.MailEventConsumers {
-		if !slices.Contains(want, f) {
-			want = append(want, f)
-		}
-	}
+	want := routes.Functions()
 	if got := d.props.functions(); !slices.Equal(got, want) {
-		t.Errorf("functions = %v, want routes.Functions() and routes.MailEventConsumers = %v", got, want)
+		t.Errorf("functions = %v, want routes.Functions() = %v", got, want)
 	}
 	holds(t, "one Lambda per function", func() {
 		d.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(want)))

@@ -177,6 +177,14 @@ func (p *StreamPump) readShard(ctx context.Context, arn, shard string, latest bo
 				in.ShardIteratorType = st.ShardIteratorTypeLatest
 			}
 			iter, err := p.Streams.GetShardIterator(ctx, in)
+			var trimmed *st.TrimmedDataAccessException
+			if errors.As(err, &trimmed) && last != "" {
+				// The records after the last one handed on are gone: read
+				// on from the oldest one kept, saying so.
+				p.logger().Error("stream records trimmed before they were read", "shard", shard, "after", last)
+				last = ""
+				continue
+			}
 			if err != nil {
 				// A shard just listed can be refused for a while by a busy
 				// emulator; one that stays refused is gone.
@@ -199,8 +207,13 @@ func (p *StreamPump) readShard(ctx context.Context, arn, shard string, latest bo
 				return nil
 			}
 			var expired *st.ExpiredIteratorException
-			if errors.As(err, &expired) {
-				next = nil // a new iterator, after the last record
+			var trimmed *st.TrimmedDataAccessException
+			if errors.As(err, &expired) || errors.As(err, &trimmed) {
+				// A new iterator, after the last record handed on: an
+				// iterator expires, and DynamoDB Local, busy, refuses one
+				// it handed out as pointing past the oldest record.
+				next = nil
+				p.wait(ctx, poll)
 				continue
 			}
 			p.logger().Warn("get records", "shard", shard, "error", err.Error())

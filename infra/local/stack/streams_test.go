@@ -20,8 +20,9 @@ import (
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
-// A busy DynamoDB Local refuses a shard iterator for a while, and an
-// iterator expires: the pump keeps reading the shard, after the last record
+// A busy DynamoDB Local refuses a shard iterator for a while, an iterator
+// expires, and one is refused as pointing past the oldest record: the pump
+// keeps reading the shard, after the last record
 // it handed on, so every record arrives once and in order.
 func TestThePumpReadsOnThroughRefusedAndExpiredIterators(t *testing.T) {
 	t.Parallel()
@@ -87,13 +88,17 @@ func TestThePumpReadsOnThroughRefusedAndExpiredIterators(t *testing.T) {
 		Body: `{"__type":"com.amazonaws.dynamodb.v20120810#ExpiredIteratorException","message":"injected: iterator expired"}`})
 	put(10, 20)
 	arrived(20)
+	faults.Add(awsclient.Fault{Operation: "GetRecords", Times: 1, Status: 400,
+		Body: `{"__type":"com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException","message":"injected: read past the oldest stream record"}`})
+	put(20, 30)
+	arrived(30)
 	time.Sleep(100 * time.Millisecond) // time for a record given twice to show
 	mu.Lock()
 	defer mu.Unlock()
 	if !slices.Equal(got, want) {
 		t.Fatalf("records arrived as %v, want each once in order: %v", got, want)
 	}
-	if faults.Injected("GetShardIterator") != 8 || faults.Injected("GetRecords") != 1 {
+	if faults.Injected("GetShardIterator") != 8 || faults.Injected("GetRecords") != 2 {
 		t.Fatalf("faults injected: iterator %d, records %d", faults.Injected("GetShardIterator"), faults.Injected("GetRecords"))
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/acme/accountadmin/shared/sesmail"
+	"github.com/acme/accountadmin/shared/tracing"
 )
 
 // Environment variable names (the same the SDK itself honours for endpoints).
@@ -45,6 +46,7 @@ func Load(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}
+	tracing.Instrument(&cfg)
 	return cfg, nil
 }
 

@@ -179,10 +179,15 @@ type exception struct {
 	Remote bool   `json:"remote"`
 }
 
-// throttling are the error codes X-Ray should count as throttles.
-var throttling = map[string]bool{
-	"ProvisionedThroughputExceededException": true, "ThrottlingException": true, "Throttling": true,
-	"RequestLimitExceeded": true, "TooManyRequestsException": true, "ThrottledException": true,
+// throttling reports the error codes X-Ray should count as throttles (a
+// switch, not a map: no work at init).
+func throttling(code string) bool {
+	switch code {
+	case "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling",
+		"RequestLimitExceeded", "TooManyRequestsException", "ThrottledException":
+		return true
+	}
+	return false
 }
 
 // flag sets the status and error flags: a 4xx answer is an error, 429 or
@@ -206,7 +211,7 @@ func (s *subsegment) flag(status int, err error) {
 		s.Cause = &cause{Exceptions: []exception{{ID: newID(), Type: code, Remote: true}}}
 	}
 	switch {
-	case status == 429 || throttling[code]:
+	case status == 429 || throttling(code):
 		s.Error, s.Throttle = true, true
 	case status >= 400 && status < 500:
 		s.Error = true

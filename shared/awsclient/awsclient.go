@@ -2,7 +2,9 @@
 // environment. In AWS nothing is set and the SDK's defaults apply; locally
 // AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SES point at DynamoDB Local
 // and SES local, with dummy static credentials (SES local rejects unsigned
-// requests).
+// requests). With Lambda active tracing on (AWS_XRAY_DAEMON_ADDRESS set),
+// Load instruments every client built from its configuration
+// (shared/tracing), as app.AWSConfigFromEnv does for the functions.
 package awsclient
 
 import (

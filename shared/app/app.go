@@ -29,6 +29,7 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/tracing"
 )
 
 // Config is read from the environment.
@@ -134,11 +135,13 @@ func AWSConfigFromEnv() (aws.Config, error) {
 		return aws.Config{}, errors.New("no AWS credentials in the environment (" + envAccessKeyID + ", " + envSecretAccessKey + "): " +
 			"Lambda sets them; elsewhere load a profile with awsclient.Load and use app.FromAWSConfig")
 	}
-	return aws.Config{
+	cfg := aws.Config{
 		Region:      region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, token)),
 		Logger:      logging.NewStandardLogger(os.Stderr), // the SDK's default, as LoadDefaultConfig sets it
-	}, nil
+	}
+	tracing.Instrument(&cfg) // with Lambda active tracing on, every SDK call is a subsegment
+	return cfg, nil
 }
 
 // dynamoDB builds the DynamoDB client, pointed at DynamoDB Local when its

@@ -2,7 +2,9 @@
 // environment. In AWS nothing is set and the SDK's defaults apply; locally
 // AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SES point at DynamoDB Local
 // and SES local, with dummy static credentials (SES local rejects unsigned
-// requests).
+// requests). With Lambda active tracing on (AWS_XRAY_DAEMON_ADDRESS set),
+// Load instruments every client built from its configuration
+// (shared/tracing), as app.AWSConfigFromEnv does for the functions.
 package awsclient
 
 import (
@@ -21,6 +23,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/acme/accountadmin/shared/sesmail"
+	"github.com/acme/accountadmin/shared/tracing"
 )
 
 // Environment variable names (the same the SDK itself honours for endpoints).
@@ -47,6 +50,7 @@ func Load(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}
+	tracing.Instrument(&cfg)
 	return cfg, nil
 }
 

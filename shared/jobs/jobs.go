@@ -1,5 +1,6 @@
 // Package jobs runs the items of a scheduled job, or of a bulk request, a
-// few at a time, and tallies what became of them.
+// few at a time, and tallies what became of them; and keeps each scheduled
+// job to one run at a time (Lease).
 package jobs
 
 import (

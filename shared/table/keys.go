@@ -18,7 +18,9 @@ import (
 // sort key carries the tenant and the item it points to is tenant-keyed.
 // GSI3 is overloaded with one more sparse, tenant-keyed partition per
 // account: its admin memberships (AccountAdmins), which the jobs never read
-// (their partitions all start with "DUE#").
+// (their partitions all start with "DUE#"). The other exception is the
+// lease of a scheduled job (JobLease): a job runs across tenants, so its
+// lease belongs to none.
 //
 // Layout ("t" tenant, "a" account, "u" user, "i" invitation):
 //
@@ -68,6 +70,7 @@ import (
 //	T#t#KEYS#scope         NAME#name          the active keys of a name   -
 //	T#t#KEYUSE#keyId       ACCESS#id          a minute of a key's use     GSI1 an account's access history
 //	T#t#SUPPRESSED         EMAIL#email        a suppressed address        GSI1 the suppression list, newest first
+//	JOB#name               LEASE              the run of a job holding it -
 
 // Key is an item's primary key.
 type Key struct{ PK, SK string }
@@ -576,6 +579,16 @@ func (t Tenant) DueInvitation(expiresAt time.Time, invitationID string) IndexKey
 func DueBucket(kind string, at time.Time) string {
 	return "DUE#" + kind + "#" + at.UTC().Format("2006-01-02")
 }
+
+// JobLease: the lease a scheduled job's run holds while it works, so that
+// two runs of one job never overlap. Put with attribute_not_exists(PK) OR
+// leaseUntil < now when a run starts; deleted, on its owner, when it ends.
+// A job runs over every tenant, so this key is built from the job's name
+// alone (jobs.Lease).
+func JobLease(job string) Key { return Key{JobLeasePrefix + job, "LEASE"} }
+
+// JobLeasePrefix starts the partition of every job's lease.
+const JobLeasePrefix = "JOB#"
 
 // DueSortKey orders a bucket by instant: fixed-width epoch seconds.
 func DueSortKey(at time.Time) string { return fmt.Sprintf("%012d", at.Unix()) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/jobs"
 )
 
 // Handler is the job's Lambda handler.
@@ -21,7 +22,8 @@ func New(d app.Deps) Handler { return NewWith(d, invitations.New(d)) }
 
 // NewWith runs the job with a given service.
 func NewWith(d app.Deps, svc *invitations.Service) Handler {
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+	lease := jobs.Lease{Store: d.Store, Clock: d.Clock, Log: d.Log.With("job", invitations.ExpiryJob)}
+	return jobs.Exclusive(lease, invitations.ExpiryJob, func(ctx context.Context, ev events.EventBridgeEvent) error {
 		l := d.Log.With("job", invitations.ExpiryJob, "eventId", ev.ID)
 		rep, err := svc.ExpireDue(ctx)
 		attrs := []any{"expired", rep.Expired, "skipped", rep.Skipped, "failed", rep.Failed,
@@ -34,5 +36,5 @@ func NewWith(d app.Deps, svc *invitations.Service) Handler {
 		}
 		l.InfoContext(ctx, "expired invitations", attrs...)
 		return nil
-	}
+	})
 }

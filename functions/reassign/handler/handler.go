@@ -29,6 +29,7 @@ import (
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/routes"
 )
 
@@ -77,7 +78,8 @@ func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
 
 // NewJobWith runs the resume job with a given service.
 func NewJobWith(d app.Deps, svc *content.Service) Job {
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+	lease := jobs.Lease{Store: d.Store, Clock: d.Clock, Log: d.Log.With("job", content.ResumeJob)}
+	return jobs.Exclusive(lease, content.ResumeJob, func(ctx context.Context, ev events.EventBridgeEvent) error {
 		l := d.Log.With("job", content.ResumeJob, "eventId", ev.ID)
 		budget, cancel := jobContext(ctx)
 		defer cancel()
@@ -91,7 +93,7 @@ func NewJobWith(d app.Deps, svc *content.Service) Job {
 		}
 		l.InfoContext(ctx, "resumed reassignments", attrs...)
 		return nil
-	}
+	})
 }
 
 func jobContext(ctx context.Context) (context.Context, context.CancelFunc) {

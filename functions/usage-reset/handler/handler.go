@@ -22,6 +22,7 @@ import (
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/jobs"
 	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/usage"
 )
@@ -64,7 +65,8 @@ func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
 
 // NewJobWith runs the rollover with a given service.
 func NewJobWith(d app.Deps, svc *usage.Service) Job {
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
+	lease := jobs.Lease{Store: d.Store, Clock: d.Clock, Log: d.Log.With("job", usage.RolloverJob)}
+	return jobs.Exclusive(lease, usage.RolloverJob, func(ctx context.Context, ev events.EventBridgeEvent) error {
 		l := d.Log.With("job", usage.RolloverJob, "eventId", ev.ID)
 		rep, err := svc.Rollover(ctx)
 		attrs := []any{"finalised", rep.Finalised, "skipped", rep.Skipped, "failed", rep.Failed,
@@ -77,7 +79,7 @@ func NewJobWith(d app.Deps, svc *usage.Service) Job {
 		}
 		l.InfoContext(ctx, "usage rollover", attrs...)
 		return nil
-	}
+	})
 }
 
 // record answers 200 with the counter after the record, or 429 with the

@@ -66,18 +66,8 @@ func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns
 		Filters:                 &[]*map[string]any{awslambda.FilterCriteria_Filter(&pattern)},
 	}))
 
-	alarm := deadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-	}).CreateAlarm(s, jsii.String("EventsDeadLettersAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription:   jsii.String("change-log records were not published as events after their retries: see the events dead-letter queue"),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	notify := awscloudwatchactions.NewSnsAction(alarms)
-	alarm.AddAlarmAction(notify)
-	alarm.AddOkAction(notify)
+	alarmOnMessages(s, deadLetters, "EventsDeadLettersAlarm", alarms,
+		"change-log records were not published as events after their retries: see the events dead-letter queue")
 
 	awscdk.NewCfnOutput(s, jsii.String("EventBusName"), &awscdk.CfnOutputProps{
 		Value: bus.EventBusName(), Description: jsii.String("the bus of the service's domain events: add rules here"),
@@ -86,4 +76,21 @@ func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns
 		Value: bus.EventBusArn(), Description: jsii.String("the ARN of the domain events' bus"),
 	})
 	return bus
+}
+
+// alarmOnMessages alarms (and says when it is OK again) as soon as queue,
+// a queue of what failed after its retries, holds a message.
+func alarmOnMessages(s awscdk.Stack, queue awssqs.Queue, id string, alarms awssns.Topic, description string) {
+	alarm := queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+	}).CreateAlarm(s, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription:   jsii.String(description),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	notify := awscloudwatchactions.NewSnsAction(alarms)
+	alarm.AddAlarmAction(notify)
+	alarm.AddOkAction(notify)
 }

@@ -161,18 +161,8 @@ func buildMailEvents(s awscdk.Stack, configSet awsses.ConfigurationSet, fns func
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(jobMaxEventAge)),
 	})
 
-	alarm := failures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-	}).CreateAlarm(s, jsii.String("MailEventFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription:   jsii.String("a bounce or complaint was not recorded after its retries: see the mail event failures queue"),
-		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
-	notify := awscloudwatchactions.NewSnsAction(alarms)
-	alarm.AddAlarmAction(notify)
-	alarm.AddOkAction(notify)
+	alarmOnMessages(s, failures, "MailEventFailuresAlarm", alarms,
+		"a bounce or complaint was not recorded after its retries: see the mail event failures queue")
 	return topic
 }
 

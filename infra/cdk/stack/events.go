@@ -33,9 +33,9 @@ const (
 // only (the mapping's filter is domainevents.ChangeLogInserts, the one the
 // local stack applies), partial batch failures reported, bisect on error,
 // bounded retries, an SQS dead-letter queue with an alarm on it, and
-// events:PutEvents on that bus only. It returns the bus, or nil when the
-// deployment has no publish-events function.
-func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns functionSet, alarms awssns.Topic) awsevents.EventBus {
+// events:PutEvents on that bus only. It returns the alarm on what could not
+// be published, or none when the deployment has no publish-events function.
+func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns functionSet, alarms awssns.Topic) []awscloudwatch.Alarm {
 	fn, ok := fns.byName[routes.PublishEvents]
 	if !ok {
 		return nil
@@ -66,7 +66,7 @@ func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns
 		Filters:                 &[]*map[string]any{awslambda.FilterCriteria_Filter(&pattern)},
 	}))
 
-	alarmOnMessages(s, deadLetters, "EventsDeadLettersAlarm", alarms,
+	dlqAlarm := alarmOnMessages(s, deadLetters, "EventsDeadLettersAlarm", alarms,
 		"change-log records were not published as events after their retries: see the events dead-letter queue")
 
 	awscdk.NewCfnOutput(s, jsii.String("EventBusName"), &awscdk.CfnOutputProps{
@@ -75,12 +75,12 @@ func buildDomainEvents(s awscdk.Stack, p *StackProps, tbl awsdynamodb.Table, fns
 	awscdk.NewCfnOutput(s, jsii.String("EventBusArn"), &awscdk.CfnOutputProps{
 		Value: bus.EventBusArn(), Description: jsii.String("the ARN of the domain events' bus"),
 	})
-	return bus
+	return []awscloudwatch.Alarm{dlqAlarm}
 }
 
 // alarmOnMessages alarms (and says when it is OK again) as soon as queue,
 // a queue of what failed after its retries, holds a message.
-func alarmOnMessages(s awscdk.Stack, queue awssqs.Queue, id string, alarms awssns.Topic, description string) {
+func alarmOnMessages(s awscdk.Stack, queue awssqs.Queue, id string, alarms awssns.Topic, description string) awscloudwatch.Alarm {
 	alarm := queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
 	}).CreateAlarm(s, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
@@ -93,4 +93,5 @@ func alarmOnMessages(s awscdk.Stack, queue awssqs.Queue, id string, alarms awssn
 	notify := awscloudwatchactions.NewSnsAction(alarms)
 	alarm.AddAlarmAction(notify)
 	alarm.AddOkAction(notify)
+	return alarm
 }

@@ -125,9 +125,9 @@ func configureMailSenders(s awscdk.Stack, p *StackProps, fns functionSet, config
 // rejections of the configuration set on an SNS topic (TLS only), and the
 // mail events function subscribed to it. SNS invokes it asynchronously: a
 // message SNS cannot deliver, and an invocation that fails after Lambda's
-// retries, both end in one queue that alarms. It returns the topic, or nil
+// retries, both end in one queue that alarms. It returns that alarm, or none
 // when the deployment has no mail events function.
-func buildMailEvents(s awscdk.Stack, configSet awsses.ConfigurationSet, fns functionSet, alarms awssns.Topic) awssns.Topic {
+func buildMailEvents(s awscdk.Stack, configSet awsses.ConfigurationSet, fns functionSet, alarms awssns.Topic) []awscloudwatch.Alarm {
 	var fn awslambda.Function
 	for _, name := range routes.MailEventConsumers {
 		if f, ok := fns.byName[name]; ok {
@@ -161,9 +161,8 @@ func buildMailEvents(s awscdk.Stack, configSet awsses.ConfigurationSet, fns func
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(jobMaxEventAge)),
 	})
 
-	alarmOnMessages(s, failures, "MailEventFailuresAlarm", alarms,
-		"a bounce or complaint was not recorded after its retries: see the mail event failures queue")
-	return topic
+	return []awscloudwatch.Alarm{alarmOnMessages(s, failures, "MailEventFailuresAlarm", alarms,
+		"a bounce or complaint was not recorded after its retries: see the mail event failures queue")}
 }
 
 // Thresholds of the sending reputation alarms: SES reviews an account
@@ -178,8 +177,9 @@ const (
 // complaint rates as SES computes them, before SES reviews or pauses the
 // account's sending. They are the account's: every stage in it watches
 // the same rates.
-func buildReputationAlarms(s awscdk.Stack, alarms awssns.Topic) {
+func buildReputationAlarms(s awscdk.Stack, alarms awssns.Topic) []awscloudwatch.Alarm {
 	notify := awscloudwatchactions.NewSnsAction(alarms)
+	var made []awscloudwatch.Alarm
 	for _, r := range []struct {
 		id, metric, what, see string
 		threshold             float64
@@ -200,7 +200,9 @@ func buildReputationAlarms(s awscdk.Stack, alarms awssns.Topic) {
 		})
 		alarm.AddAlarmAction(notify)
 		alarm.AddOkAction(notify)
+		made = append(made, alarm)
 	}
+	return made
 }
 
 // outputDKIM gives the three DKIM CNAME records of a domain identity to

@@ -93,6 +93,16 @@ func TestDashboardShowsWhatAlarms(t *testing.T) {
 				t.Errorf("the dashboard does not show functions/%s", fn)
 			}
 		}
+		// AND its alarm widget holds every alarm of the stack
+		alarms := d.cfn.find("AWS::CloudWatch::Alarm", func(map[string]any) bool { return true })
+		for _, id := range alarms {
+			if !strings.Contains(body, `"`+id+`"`) {
+				t.Errorf("the dashboard does not show the alarm %s", id)
+			}
+		}
+		if len(alarms) > 100 {
+			t.Errorf("%d alarms: an alarm status widget holds at most 100", len(alarms))
+		}
 	})
 }
 

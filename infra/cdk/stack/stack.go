@@ -68,13 +68,14 @@ func NewAccountAdminStack(scope constructs.Construct, id string, props *StackPro
 	buildCustomDomain(s, props, api, stage)
 	linkPublicBaseURL(props, fns, api)
 	deadLetters := buildSchedules(s, props, fns)
-	alarms := buildAlarms(s, props, fns, deadLetters)
+	alarms, functionAlarms := buildAlarms(s, props, fns, deadLetters)
 	buildAccessLogs(s, stage)
 	jobFailures := buildJobFailures(s, props, fns)
-	buildDashboard(s, props, buildRequestAlarms(s, props, alarms, jobFailures), jobFailures)
-	buildDomainEvents(s, props, tbl, fns, alarms)
-	buildMailEvents(s, configSet, fns, alarms)
-	buildReputationAlarms(s, alarms)
+	every := append(functionAlarms, buildRequestAlarms(s, props, alarms, jobFailures)...)
+	every = append(every, buildDomainEvents(s, props, tbl, fns, alarms)...)
+	every = append(every, buildMailEvents(s, configSet, fns, alarms)...)
+	every = append(every, buildReputationAlarms(s, alarms)...)
+	buildDashboard(s, props, every, jobFailures)
 	outputDKIM(s, props, sender)
 
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
@@ -422,7 +423,7 @@ func jobEvent(j routes.Job) awsevents.RuleTargetInput {
 // buildAlarms promises an alarm, sent to one SNS topic, on any error or
 // throttle of any function and on any event left in the jobs' dead-letter
 // queue.
-func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters awssqs.Queue) awssns.Topic {
+func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters awssqs.Queue) (awssns.Topic, []awscloudwatch.Alarm) {
 	topic := awssns.NewTopic(s, jsii.String("AlarmTopic"), &awssns.TopicProps{
 		DisplayName: jsii.String("accountadmin alarms"),
 		EnforceSSL:  jsii.Bool(true),
@@ -433,6 +434,7 @@ func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters aws
 			"the alarm's state stays in CloudWatch and on the dashboard"})
 	}
 	notify := awscloudwatchactions.NewSnsAction(topic)
+	var made []awscloudwatch.Alarm
 	alarmOn := func(id string, metric awscloudwatch.Metric, description string) {
 		alarm := metric.CreateAlarm(s, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
 			AlarmDescription:   jsii.String(description),
@@ -443,6 +445,7 @@ func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters aws
 		})
 		alarm.AddAlarmAction(notify)
 		alarm.AddOkAction(notify)
+		made = append(made, alarm)
 	}
 	every5Minutes := &awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum")}
 	for _, name := range fns.names {
@@ -455,7 +458,7 @@ func buildAlarms(s awscdk.Stack, p *StackProps, fns functionSet, deadLetters aws
 			Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
 		}), "a scheduled job's event was dropped after its retries: see the dead-letter queue")
 	}
-	return topic
+	return topic, made
 }
 
 // functionDescription is the description of a function's Lambda: it names

@@ -86,11 +86,6 @@ func blank(b []byte) bool {
 	return true
 }
 
-// Mux dispatches by route key ("POST /auth/sign-in") to handlers that read
-// the request themselves: it serves a few rows of the table in tests. A
-// function serves its routes with Server.Serve and Ops.
-type Mux map[string]Handler
-
 // Sessions resolves a bearer token to its caller, or says why not (an
 // apperr of kind unauthenticated); *auth.Service is one. Any other error is
 // an outage, never "signed out".
@@ -109,20 +104,35 @@ type Server struct {
 }
 
 // Serve serves one function's routes: ops holds an operation for every row
-// of the route table (shared/routes) of that function, by the row's Op,
-// and nothing else; anything else is a programming error and Serve panics
-// when the function starts. It does what each row says before the
-// operation runs, so that no operation can forget it:
+// of the route table (shared/routes) of that function, by the row's Op, and
+// nothing else; anything else is a programming error, and Serve panics when
+// the function starts. It dispatches by the request's route key, maps
+// errors to problem+json, recovers panics as 500s, and writes one log line
+// per request that is also its metric line (observe.go). The Go error it
+// returns is always nil: every handled failure is a response, panics
+// included. A non-nil error would make Lambda count a failed invocation,
+// but the runtime then discards the response and API Gateway answers its
+// own bare 500 without the problem body and its requestId; so 5xx answers
+// and panics are counted instead by the Faults and Panics metrics, which
+// the stack alarms on.
 //
-//   - Auth: the caller is resolved (see Serve) and is in In.Caller (and in
-//     the context, access.CallerFrom); without one the answer is 401.
+// Before an operation runs, Serve does what its row says, so that no
+// operation can forget it:
+//
+//   - Auth: Serve resolves the request's Authorization: Bearer token with
+//     Sessions, on every request (nothing is cached, so a revoked session
+//     is refused on its next call), and answers 401 problem+json saying why
+//     when there is none or it is refused; only then does the operation
+//     run, with the caller in In.Caller and in its context
+//     (access.CallerFrom). Nothing else in the request can make a caller:
+//     an authorizer context in the event is ignored.
 //   - NoKey: an API key is refused (403 api_key_refused).
 //   - Idempotent: Idempotency-Key is honoured (Idempotency.Wrap): a retry
 //     replays the first answer; an answer marked no-store (it holds a
 //     secret) is never stored.
-//   - IfMatch: If-Match is parsed into In.IfMatch (400 when malformed).
+//   - IfMatch: If-Match is parsed into In.IfMatch (400 bad_if_match).
 //   - BodyLimit: a larger body is 413 problem+json; JSONBody then decodes
-//     it strictly.
+//     it strictly within the same bound.
 //   - NoStore: the answer carries Cache-Control: no-store.
 func (s Server) Serve(ops Ops) LambdaHandler {
 	function := ""
@@ -210,51 +220,6 @@ func withinLimit(req Request, max int) error {
 type route struct {
 	row     routetable.Route
 	handler Handler
-}
-
-// Serve wraps a function's routes: it dispatches, resolves the caller, maps
-// errors to problem+json, recovers panics as 500s, and writes one log line
-// per request that is also its metric line (observe.go). The Go error it
-// returns is always nil: every handled failure is a response, panics
-// included. A non-nil error would make Lambda count a failed invocation,
-// but the runtime then discards the response and API Gateway answers its
-// own bare 500 without the problem body and its requestId; so 5xx answers
-// and panics are counted instead by the Faults and Panics metrics, which
-// the stack alarms on.
-//
-// Every route must be one of the route table (shared/routes), which says
-// whether it needs a caller (Auth). For such a route Serve resolves the
-// request's Authorization: Bearer token with sessions, on every request
-// (nothing is cached, so a revoked session is refused on its next call),
-// and answers 401 problem+json saying why when there is none or it is
-// refused; only then does the handler run, with the caller in its context
-// (access.CallerFrom). Nothing else in the request can make a caller: an
-// authorizer context in the event is ignored. A route missing from the
-// table is a programming error: Serve panics when the function starts.
-// Serve also bounds each row's body (BodyLimit, 413); Server.Serve does all
-// that each row says.
-func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
-	handlers := make(map[string]route, len(routes))
-	for key, h := range routes {
-		r, ok := routetable.Lookup(key)
-		if !ok {
-			panic(fmt.Sprintf("httpapi.Serve: %s is not in the route table (shared/routes)", key))
-		}
-		if r.BodyLimit > 0 {
-			h = bounded(r.BodyLimit, h)
-		}
-		handlers[key] = route{row: r, handler: h}
-	}
-	return serve(log, sessions, handlers)
-}
-
-func bounded(max int, h Handler) Handler {
-	return func(ctx context.Context, req Request) (Response, error) {
-		if err := withinLimit(req, max); err != nil {
-			return Response{}, err
-		}
-		return h(ctx, req)
-	}
 }
 
 func serve(log *slog.Logger, sessions Sessions, routes map[string]route) LambdaHandler {

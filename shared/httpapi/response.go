@@ -1,6 +1,9 @@
 // Package httpapi is the glue between API Gateway HTTP API (payload format
-// 2.0) and the domain: strict JSON decoding, problem+json errors, ETags,
-// Idempotency-Key replays and request-scoped structured logs.
+// 2.0) and the domain: Server.Serve, which applies each route table row's
+// options (caller, API key refusal, Idempotency-Key, If-Match, body limit,
+// no-store) before a function's operation runs; strict JSON decoding,
+// problem+json errors, ETags, Idempotency-Key replays and request-scoped
+// structured logs.
 package httpapi
 
 import (

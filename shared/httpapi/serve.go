@@ -225,7 +225,7 @@ type route struct {
 func serve(log *slog.Logger, sessions Sessions, routes map[string]route) LambdaHandler {
 	for key, r := range routes {
 		if r.row.Auth && sessions == nil {
-			panic(fmt.Sprintf("httpapi.Serve: %s needs a caller but no Sessions were given", key))
+			panic(fmt.Sprintf("httpapi: %s needs a caller but the Server has no Sessions", key))
 		}
 	}
 	return func(ctx context.Context, req Request) (resp Response, _ error) {

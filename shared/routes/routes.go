@@ -1,6 +1,7 @@
 // Package routes is the one route table: the local HTTP API serves it, the
-// CDK stack deploys it and the handlers take their options from it, so none
-// of them can disagree. openapi.json documents it, checked by the tests.
+// CDK stack deploys it and httpapi.Server.Serve applies each row's options
+// before the handler's operation runs (handlers register operations by the
+// row's Op, never by route key), so none of them can disagree. openapi.json documents it, checked by the tests.
 package routes
 
 import "sync"
@@ -16,17 +17,20 @@ type Route struct {
 	// that no handler retypes a route key.
 	Op       string
 	Function string // the folder under functions/
-	// Auth routes need a caller: httpapi.Serve resolves the request's bearer
-	// session before the handler runs and answers 401 without one.
+	// Auth routes need a caller: httpapi.Server.Serve resolves the
+	// request's bearer session before the operation runs and answers 401
+	// without one.
 	Auth bool
-	// BodyLimit bounds the request body in bytes (413 beyond); 0 means the
-	// route takes no body.
+	// BodyLimit bounds the request body in bytes (413 beyond, before the
+	// operation runs); 0 means the route takes no body.
 	BodyLimit int
 	// Idempotent routes honour Idempotency-Key: a retry replays the first
-	// response (a response that hands out a secret is never stored).
+	// response (a response that hands out a secret is marked no-store and
+	// is never stored).
 	Idempotent bool
-	// IfMatch routes read If-Match: an edit of a versioned resource that
-	// answers 412 when the version the caller saw is stale.
+	// IfMatch routes read If-Match (parsed for the operation, 400 when
+	// malformed): an edit of a versioned resource that answers 412 when the
+	// version the caller saw is stale.
 	IfMatch bool
 	// NoStore responses carry Cache-Control: no-store (they hold a secret,
 	// a link or an export that no cache may keep).
@@ -201,8 +205,8 @@ func Lookup(key string) (Route, bool) {
 	return r, ok
 }
 
-// BodyLimit is the body limit of the route of key, which handlers pass to
-// httpapi.DecodeMax; an unknown key has none (any body is too large).
+// BodyLimit is the body limit of the route of key (httpapi.Server.Serve
+// applies it); an unknown key has none (any body is too large).
 func BodyLimit(key string) int {
 	return byKey()[key].BodyLimit
 }

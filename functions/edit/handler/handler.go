@@ -1,8 +1,9 @@
 // Package handler serves the administration changes: the rows of the route
 // table (shared/routes) whose Function is "edit", each registered under its
 // row's Op, which also says whether it takes Idempotency-Key or If-Match.
-// Each row below is a command made from the request, the service call that
-// makes the change, and the answer of what it changed.
+// Each row below names the service call that makes the change, the answer
+// of what it changed, and how the command is made from the request; the
+// shape they share (change, act, done) is written once, below.
 //
 // Every change writes its change-log entry in the same transaction; edits of
 // versioned resources answer the new ETag.

@@ -15,13 +15,18 @@ import (
 // MaxBody is the default bound on a JSON request body.
 const MaxBody = 64 << 10
 
+// TooLarge is the 413 of a body larger than max bytes.
+func TooLarge(max int) *apperr.Error {
+	return apperr.ErrBodyTooLarge.Withf("the request body is larger than %d bytes", max)
+}
+
 // Body returns the raw request body, decoding API Gateway's base64 flag and
 // enforcing max bytes (413 beyond).
 func Body(req Request, max int) ([]byte, error) {
 	raw := req.Body
 	if req.IsBase64Encoded {
 		if base64.StdEncoding.DecodedLen(len(raw)) > max+3 {
-			return nil, apperr.ErrBodyTooLarge.Withf("the request body is larger than %d bytes", max)
+			return nil, TooLarge(max)
 		}
 		b, err := base64.StdEncoding.DecodeString(raw)
 		if err != nil {
@@ -30,7 +35,7 @@ func Body(req Request, max int) ([]byte, error) {
 		raw = string(b)
 	}
 	if len(raw) > max {
-		return nil, apperr.ErrBodyTooLarge.Withf("the request body is larger than %d bytes", max)
+		return nil, TooLarge(max)
 	}
 	return []byte(raw), nil
 }

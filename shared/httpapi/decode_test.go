@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
+	routetable "github.com/acme/accountadmin/shared/routes"
 )
 
 type sample struct {
@@ -136,7 +138,13 @@ func TestProblemMapping(t *testing.T) {
 
 func TestServeRecoversPanicsAndUnknownRoutes(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h := Serve(log, nil, Mux{"POST /auth/sign-in": func(ctx context.Context, req Request) (Response, error) { panic("boom") }})
+	ops := Ops{}
+	for _, r := range routetable.Table {
+		if r.Function == "auth" {
+			ops[r.Op] = func(ctx context.Context, in In) (Response, error) { panic("boom") }
+		}
+	}
+	h := Server{Log: log, Sessions: refuseAll{}}.Serve(ops)
 	resp, err := h(t.Context(), Request{RouteKey: "POST /auth/sign-in"})
 	if err != nil || resp.StatusCode != 500 || strings.Contains(resp.Body, "boom") {
 		t.Fatalf("panic: %v %d %s", err, resp.StatusCode, resp.Body)
@@ -145,6 +153,13 @@ func TestServeRecoversPanicsAndUnknownRoutes(t *testing.T) {
 	if err != nil || resp.StatusCode != 404 {
 		t.Fatalf("unknown route: %v %d", err, resp.StatusCode)
 	}
+}
+
+// refuseAll resolves no caller.
+type refuseAll struct{}
+
+func (refuseAll) Authorize(context.Context, string) (access.Caller, error) {
+	return access.Caller{}, apperr.ErrUnauthenticated
 }
 
 func TestIfMatch(t *testing.T) {

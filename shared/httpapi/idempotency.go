@@ -20,8 +20,10 @@ import (
 // response with a hash of the request; a retry with the same key and the same
 // request gets that response again, with another request it gets 422, and
 // while the first is still running it gets 409. Failures are not stored, so a
-// retry after an error runs again. Routes whose responses carry secrets
-// (sign-in, accept) are not wrapped: their responses must never be stored.
+// retry after an error runs again, and so does one after an answer marked
+// Cache-Control: no-store (it holds a secret, which is never stored).
+// Server.Serve wraps the routes whose row is Idempotent; routes whose
+// answers always carry secrets (sign-in, accept) are not.
 type Idempotency struct {
 	Store *store.Store
 	Clock clock.Clock
@@ -80,8 +82,10 @@ func (i Idempotency) Wrap(h Handler) Handler {
 			return Response{}, err
 		}
 		resp, herr := h(ctx, req)
-		if herr != nil || resp.StatusCode >= 300 {
-			// Nothing to replay: free the key so the client can retry.
+		if herr != nil || resp.StatusCode >= 300 || resp.Headers["Cache-Control"] == "no-store" {
+			// Nothing to replay (a failure, or an answer that holds a
+			// secret and is never stored): free the key so the client can
+			// retry.
 			if derr := i.Store.Do(ctx, "release idempotency key", store.Delete(k)); derr != nil && herr == nil {
 				return resp, derr
 			}

@@ -121,8 +121,8 @@ func TestServeCountsFailuresInItsMetricLine(t *testing.T) {
 	var logs strings.Builder
 	log := httpapi.NewLogger(&logs)
 	var mode string
-	serve := httpapi.Serve(log, sessions, httpapi.Mux{
-		private: func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
+	serve := httpapi.Server{Log: log, Sessions: sessions}.Serve(opsOf(private,
+		func(ctx context.Context, _ httpapi.In) (httpapi.Response, error) {
 			switch mode {
 			case "dynamodb fails":
 				_, err := broken.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(env.Config.Table),
@@ -133,10 +133,9 @@ func TestServeCountsFailuresInItsMetricLine(t *testing.T) {
 			}
 			return httpapi.JSON(http.StatusOK, map[string]string{"ok": "yes"}), nil
 		},
-		public: func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
+		func(ctx context.Context, _ httpapi.In) (httpapi.Response, error) {
 			return httpapi.NoContent(), nil
-		},
-	})
+		}))
 	call := func(m, key, requestID string, headers map[string]string) httpapi.Response {
 		t.Helper()
 		mode = m
@@ -257,11 +256,12 @@ func TestTheRequestLineNamesAnAPIKeyCaller(t *testing.T) {
 	}
 
 	var logs strings.Builder
-	serve := httpapi.Serve(httpapi.NewLogger(&logs), &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}, httpapi.Mux{
-		route: func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
-			return httpapi.JSON(http.StatusOK, map[string]string{"ok": "yes"}), nil
-		},
-	})
+	ok := func(ctx context.Context, _ httpapi.In) (httpapi.Response, error) {
+		return httpapi.JSON(http.StatusOK, map[string]string{"ok": "yes"}), nil
+	}
+	server := httpapi.Server{Log: httpapi.NewLogger(&logs), Sessions: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs},
+		Idempotency: httpapi.Idempotency{Store: env.Store, Clock: env.Clock}}
+	serve := server.Serve(opsOf(route, ok, ok))
 	req := httpapi.Request{RouteKey: route, Headers: map[string]string{"authorization": testkit.Bearer(key.Secret)}, RawPath: "/x"}
 	req.RequestContext.RequestID = "gw-key"
 	resp, err := serve(context.Background(), req)

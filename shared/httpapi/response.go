@@ -1,6 +1,9 @@
 // Package httpapi is the glue between API Gateway HTTP API (payload format
-// 2.0) and the domain: strict JSON decoding, problem+json errors, ETags,
-// Idempotency-Key replays and request-scoped structured logs.
+// 2.0) and the domain: Server.Serve, which applies each route table row's
+// options (caller, API key refusal, Idempotency-Key, If-Match, body limit,
+// no-store) before a function's operation runs; strict JSON decoding,
+// problem+json errors, ETags, Idempotency-Key replays and request-scoped
+// structured logs.
 package httpapi
 
 import (
@@ -10,16 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
-	"github.com/acme/accountadmin/shared/identity"
-	routetable "github.com/acme/accountadmin/shared/routes"
 )
 
 // Request and Response are the HTTP API v2 payloads.
@@ -27,123 +25,6 @@ type (
 	Request  = events.APIGatewayV2HTTPRequest
 	Response = events.APIGatewayV2HTTPResponse
 )
-
-// Handler serves one route. A returned error is a domain error (or wraps
-// one); Serve turns it into problem+json.
-type Handler func(ctx context.Context, req Request) (Response, error)
-
-// LambdaHandler is what lambda.Start and the local API call.
-type LambdaHandler func(ctx context.Context, req Request) (Response, error)
-
-// Mux dispatches by the route key ("POST /auth/sign-in") that API Gateway
-// (and the local API) set on every request.
-type Mux map[string]Handler
-
-// Sessions resolves a bearer token to its caller, or says why not (an
-// apperr of kind unauthenticated); *auth.Service is one. Any other error is
-// an outage, never "signed out".
-type Sessions interface {
-	Authorize(ctx context.Context, rawToken string) (access.Caller, error)
-}
-
-// Serve wraps a function's routes: it dispatches, resolves the caller, maps
-// errors to problem+json, recovers panics as 500s, and writes one log line
-// per request that is also its metric line (observe.go). The Go error it
-// returns is always nil: every handled failure is a response, panics
-// included. A non-nil error would make Lambda count a failed invocation,
-// but the runtime then discards the response and API Gateway answers its
-// own bare 500 without the problem body and its requestId; so 5xx answers
-// and panics are counted instead by the Faults and Panics metrics, which
-// the stack alarms on.
-//
-// Every route must be one of the route table (shared/routes), which says
-// whether it needs a caller (Auth). For such a route Serve resolves the
-// request's Authorization: Bearer token with sessions, on every request
-// (nothing is cached, so a revoked session is refused on its next call),
-// and answers 401 problem+json saying why when there is none or it is
-// refused; only then does the handler run, with the caller in its context
-// (access.CallerFrom). Nothing else in the request can make a caller: an
-// authorizer context in the event is ignored. A route missing from the
-// table is a programming error: Serve panics when the function starts.
-func Serve(log *slog.Logger, sessions Sessions, routes Mux) LambdaHandler {
-	authorized := make(map[string]bool, len(routes))
-	noKey, noStore := map[string]bool{}, map[string]bool{}
-	for key := range routes {
-		r, ok := routetable.Lookup(key)
-		if !ok {
-			panic(fmt.Sprintf("httpapi.Serve: %s is not in the route table (shared/routes)", key))
-		}
-		authorized[key] = r.Auth
-		noKey[key] = r.NoKey
-		noStore[key] = r.NoStore
-		if r.Auth && sessions == nil {
-			panic(fmt.Sprintf("httpapi.Serve: %s needs a caller but no Sessions were given", key))
-		}
-	}
-	return func(ctx context.Context, req Request) (resp Response, _ error) {
-		started := time.Now()
-		ctx, obs := observe(ctx)
-		function := ""
-		if r, ok := routetable.Lookup(req.RouteKey); ok {
-			function = r.Function
-		}
-		defer func() { obs.finish(ctx, log, function, req, resp, started) }()
-		l := log.With("requestId", req.RequestContext.RequestID, "route", req.RouteKey)
-		defer func() {
-			if p := recover(); p != nil {
-				obs.panicked, obs.panicMsg, obs.stack = true, fmt.Sprint(p), string(debug.Stack())
-				resp = Problem(l, ctx, req, apperr.Internal("panic", fmt.Errorf("%v", p)))
-			}
-		}()
-		h, ok := routes[req.RouteKey]
-		if !ok {
-			return Problem(l, ctx, req, apperr.ErrNotFound.Withf("no route %s", req.RouteKey)), nil
-		}
-		if authorized[req.RouteKey] {
-			caller, err := resolveCaller(ctx, sessions, req)
-			if err != nil {
-				return Problem(l, ctx, req, err), nil
-			}
-			obs.caller = &caller
-			if caller.IsKey() && noKey[req.RouteKey] {
-				return Problem(l, ctx, req, ErrKeyRefused), nil
-			}
-			ctx = access.WithCaller(ctx, caller)
-		}
-		resp, err := h(ctx, req)
-		if err != nil {
-			return Problem(l, ctx, req, err), nil
-		}
-		if noStore[req.RouteKey] {
-			// The row says its answers may hold a secret: no cache keeps one.
-			if resp.Headers == nil {
-				resp.Headers = map[string]string{}
-			}
-			resp.Headers["Cache-Control"] = "no-store"
-		}
-		return resp, nil
-	}
-}
-
-// ErrKeyRefused answers an API key presented to a route that acts as a
-// person (routes.Route.NoKey).
-var ErrKeyRefused = apperr.New(apperr.KindForbidden, "api_key_refused",
-	"API keys cannot do this: it acts as a person (sign-in sessions, switching account, passwords, invitations, new API keys); sign in instead")
-
-// resolveCaller reads the request's bearer token and resolves it. The token
-// never reaches an error or a log: refusals carry only their reason.
-func resolveCaller(ctx context.Context, sessions Sessions, req Request) (access.Caller, error) {
-	header := Header(req, "Authorization")
-	if header == "" {
-		return access.Caller{}, apperr.ErrUnauthenticated.Withf("this route needs a session: send Authorization: Bearer <token> (POST /auth/sign-in)")
-	}
-	raw, ok := identity.BearerToken(header)
-	if !ok {
-		return access.Caller{}, apperr.ErrUnauthenticated.Withf("the Authorization header is not a bearer token")
-	}
-	client := identity.Client{IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent}
-	return sessions.Authorize(identity.WithClient(ctx, client), raw)
-}
 
 // JSON answers status with v encoded as JSON.
 func JSON(status int, v any) Response {

@@ -47,12 +47,39 @@ type recorder struct {
 	callers []access.Caller
 }
 
-func (r *recorder) handler(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
+func (r *recorder) handler(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
 	r.calls++
 	if c, err := access.CallerFrom(ctx); err == nil {
+		if c.UserID != in.Caller.UserID || c.SessionID != in.Caller.SessionID {
+			panic("the caller in the context is not the operation's")
+		}
 		r.callers = append(r.callers, c)
 	}
 	return httpapi.JSON(http.StatusOK, map[string]string{"ok": "yes"}), nil
+}
+
+// opsOf registers every row of the function that serves key, as
+// Server.Serve wants: its authorized rows run private, the others public.
+func opsOf(key string, private, public httpapi.Operation) httpapi.Ops {
+	row, _ := routes.Lookup(key)
+	ops := httpapi.Ops{}
+	for _, r := range routes.Table {
+		switch {
+		case r.Function != row.Function:
+		case r.Auth:
+			ops[r.Op] = private
+		default:
+			ops[r.Op] = public
+		}
+	}
+	return ops
+}
+
+// noSessions resolves nobody: for tests of public routes only.
+type noSessions struct{}
+
+func (noSessions) Authorize(context.Context, string) (access.Caller, error) {
+	panic("a public route resolved a caller")
 }
 
 func problem(t *testing.T, resp httpapi.Response) (code, detail string) {
@@ -78,7 +105,7 @@ func TestServeResolvesTheCallerBeforeAnAuthorizedHandler(t *testing.T) {
 	private, public := routeKeys(t)
 	sessions := &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs}
 	var priv, pub recorder
-	serve := httpapi.Serve(env.Log, sessions, httpapi.Mux{private: priv.handler, public: pub.handler})
+	serve := httpapi.Server{Log: env.Log, Sessions: sessions}.Serve(opsOf(private, priv.handler, pub.handler))
 	call := func(key string, headers map[string]string, forged map[string]any) httpapi.Response {
 		t.Helper()
 		req := httpapi.Request{RouteKey: key, Headers: headers}
@@ -181,7 +208,7 @@ func TestServeResolvesTheCallerBeforeAnAuthorizedHandler(t *testing.T) {
 				t.Error("Serve accepted a route that is not in the route table")
 			}
 		}()
-		httpapi.Serve(slog.Default(), sessions, httpapi.Mux{"GET /not-in-the-table": priv.handler})
+		httpapi.Server{Log: slog.Default(), Sessions: sessions}.Serve(httpapi.Ops{"notInTheTable": priv.handler})
 	}()
 	func() {
 		defer func() {
@@ -189,7 +216,7 @@ func TestServeResolvesTheCallerBeforeAnAuthorizedHandler(t *testing.T) {
 				t.Error("Serve accepted an authorized route without Sessions")
 			}
 		}()
-		httpapi.Serve(slog.Default(), nil, httpapi.Mux{private: priv.handler})
+		httpapi.Server{Log: slog.Default()}.Serve(opsOf(private, priv.handler, pub.handler))
 	}()
 }
 
@@ -212,8 +239,8 @@ func TestServeAnswersAnOutageWithoutRunningTheHandler(t *testing.T) {
 	})
 	var rec recorder
 	logs := &strings.Builder{}
-	serve := httpapi.Serve(slog.New(slog.NewJSONHandler(logs, nil)),
-		&auth.Service{Store: store.New(down, env.Config.Table), Clock: env.Clock}, httpapi.Mux{private: rec.handler})
+	serve := httpapi.Server{Log: slog.New(slog.NewJSONHandler(logs, nil)),
+		Sessions: &auth.Service{Store: store.New(down, env.Config.Table), Clock: env.Clock}}.Serve(opsOf(private, rec.handler, rec.handler))
 	resp, err := serve(context.Background(), httpapi.Request{RouteKey: private, Headers: map[string]string{"authorization": testkit.Bearer(signed.Token)}})
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +255,11 @@ func TestServeAnswersAnOutageWithoutRunningTheHandler(t *testing.T) {
 	if strings.Contains(logs.String(), signed.Token) || strings.Contains(resp.Body, signed.Token) {
 		t.Error("the token reached the logs or the response")
 	}
+}
+
+func row(key string) routes.Route {
+	r, _ := routes.Lookup(key)
+	return r
 }
 
 func mustCaller(t *testing.T, s *auth.Service, token string) access.Caller {
@@ -258,8 +290,11 @@ func TestServeMarksTheAnswersOfNoStoreRoutes(t *testing.T) {
 	if noStore == "" || other == "" {
 		t.Fatal("the route table needs a public no-store route and another public route")
 	}
+	if a, b := row(noStore), row(other); a.Function != b.Function {
+		t.Fatalf("%s and %s are served by two functions", noStore, other)
+	}
 	var rec recorder
-	serve := httpapi.Serve(slog.Default(), nil, httpapi.Mux{noStore: rec.handler, other: rec.handler})
+	serve := httpapi.Server{Log: slog.Default(), Sessions: noSessions{}}.Serve(opsOf(noStore, rec.handler, rec.handler))
 	for key, want := range map[string]string{noStore: "no-store", other: ""} {
 		resp, err := serve(context.Background(), events.APIGatewayV2HTTPRequest{RouteKey: key})
 		if err != nil || resp.StatusCode != http.StatusOK {

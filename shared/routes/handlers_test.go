@@ -205,3 +205,33 @@ func padded(n int) string { return "{}" + strings.Repeat(" ", n-2) }
 
 // paddedForm is a form of one token field, n bytes long.
 func paddedForm(n int) string { return "token=" + strings.Repeat("x", n-len("token=")) }
+
+func TestEveryAuthorizedRowOfEveryHandlerNeedsACaller(t *testing.T) {
+	// GIVEN every function's handler, as its main.go builds it
+	env := testkit.New(t)
+	handlers := httpFunctions(env.Deps)
+	for _, r := range routes.Table {
+		h := handlers[r.Function]
+		if !r.Auth || h == nil {
+			continue
+		}
+		// WHEN an authorized row is called without a credential, or with a
+		// token no session has (a body of its limit included)
+		for _, auth := range []string{"", "Bearer " + "no-such-session"} {
+			req := request(t, r.Key(), nil, "")
+			if r.BodyLimit > 0 {
+				req.Body = padded(r.BodyLimit)
+			}
+			if auth != "" {
+				req.Headers["authorization"] = auth
+			}
+			resp, err := h(context.Background(), req)
+			// THEN it answers 401 problem+json before its operation runs
+			var p problem
+			_ = json.Unmarshal([]byte(resp.Body), &p)
+			if err != nil || resp.StatusCode != http.StatusUnauthorized || p.Code != "unauthenticated" {
+				t.Errorf("%s with %q: %d %s %v, want 401 unauthenticated", r.Key(), auth, resp.StatusCode, resp.Body, err)
+			}
+		}
+	}
+}

@@ -108,6 +108,11 @@ func TestOpenAPIDocumentsExactlyTheRouteTable(t *testing.T) {
 		if op.OperationID == "" || len(op.Responses) == 0 {
 			t.Errorf("%s: needs an operationId and responses", r.Key())
 		}
+		// AND its operationId is the row's Op, the name its handler
+		// registers under
+		if op.OperationID != r.Op {
+			t.Errorf("%s: operationId = %q, but its row's Op is %q", r.Key(), op.OperationID, r.Op)
+		}
 	}
 	// AND nothing is documented that is not routed
 	var extra []string

@@ -161,8 +161,16 @@ func deref(tree map[string]any, v any) any {
 
 func TestTableRowsAreWellFormed(t *testing.T) {
 	// GIVEN every row of the route table
-	seen := map[string]bool{}
+	seen, seenOp := map[string]bool{}, map[string]bool{}
 	for _, r := range Table {
+		// AND its Op is unique and finds it (handlers register by Op)
+		if r.Op == "" || seenOp[r.Op] {
+			t.Errorf("%s: Op %q is empty or not unique", r.Key(), r.Op)
+		}
+		seenOp[r.Op] = true
+		if got, ok := LookupOp(r.Op); !ok || got != r {
+			t.Errorf("LookupOp(%q) = %+v, %v; want %+v", r.Op, got, ok, r)
+		}
 		// THEN its key is unique (Lookup finds one row per key)
 		if seen[r.Key()] {
 			t.Errorf("%s appears twice in Table", r.Key())

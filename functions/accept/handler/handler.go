@@ -1,12 +1,11 @@
-// Package handler serves the invitation link, without sign-in:
-//
-//	GET  /invitations/accept?token=…   a small HTML page (or JSON with Accept: application/json)
-//	                                    saying who invited whom to what, with the form to accept;
-//	                                    it never changes anything, as mail scanners prefetch links
-//	POST /invitations/accept           accept: {token, firstName, lastName, password} for a new
-//	                                    user, {token} in the invitee's session for an existing
-//	                                    one; 201 signs in. Form-encoded (the page without
-//	                                    script), the answer is a page.
+// Package handler serves the invitation link, without sign-in: the rows
+// of the route table (shared/routes) whose Function is "accept", each
+// registered under its row's Op. GET shows a small HTML page (or JSON with
+// Accept: application/json) saying who invited whom to what, with the form
+// to accept; it never changes anything, as mail scanners prefetch links.
+// POST accepts: {token, firstName, lastName, password} for a new user,
+// {token} in the invitee's session for an existing one; 201 signs in.
+// Form-encoded (the page without script), the answer is a page.
 //
 // Someone whose address already has an account accepts in their own
 // session (Authorization: Bearer, from POST /auth/sign-in): the route is
@@ -44,12 +43,18 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d
 // NewWith serves the routes with a given service.
 func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{invitations: svc}
-	serve := httpapi.Serve(d.Log, nil, httpapi.Mux{
-		"GET /invitations/accept":  h.page,
-		"POST /invitations/accept": h.accept,
+	serve := httpapi.Server{Log: d.Log}.Serve(httpapi.Ops{
+		"openInvitation":   h.page,
+		"acceptInvitation": h.accept,
 	})
 	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		resp, err := serve(ctx, req)
+		if resp.StatusCode == http.StatusRequestEntityTooLarge && isForm(req) {
+			// The body was refused before the form was read: the page
+			// without script answers a page, as to the form's other errors.
+			resp = page(resp.StatusCode, renderProblem(httpapi.TooLarge(routes.BodyLimit(req.RouteKey)), req.RequestContext.RequestID))
+			resp.Headers["Cache-Control"] = "no-store"
+		}
 		if resp.Headers == nil {
 			resp.Headers = map[string]string{}
 		}
@@ -76,7 +81,8 @@ func problemPage(req httpapi.Request, err error) (httpapi.Response, error) {
 	return page(status, renderProblem(e, req.RequestContext.RequestID)), nil
 }
 
-func (h handler) page(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+func (h handler) page(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	req := in.Request
 	token := req.QueryStringParameters["token"]
 	session, _ := identity.BearerToken(httpapi.Header(req, "Authorization"))
 	offer, err := h.invitations.Open(ctx, token, session)
@@ -98,12 +104,13 @@ func (h handler) page(ctx context.Context, req httpapi.Request) (httpapi.Respons
 	return page(http.StatusOK, body), nil
 }
 
-func (h handler) accept(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+func (h handler) accept(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	req := in.Request
 	if isForm(req) {
-		return h.acceptForm(ctx, req)
+		return h.acceptForm(ctx, in)
 	}
 	var body invitations.AcceptRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
+	if err := httpapi.DecodeMax(req, &body, in.Row.BodyLimit); err != nil {
 		return httpapi.Response{}, err
 	}
 	res, err := h.use(ctx, req, body)
@@ -117,8 +124,9 @@ func (h handler) accept(ctx context.Context, req httpapi.Request) (httpapi.Respo
 
 // acceptForm is the accept posted by the page without script: the answer
 // is a page, the session it opens is not shown (the user signs in).
-func (h handler) acceptForm(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	body, err := decodeForm(req)
+func (h handler) acceptForm(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	req := in.Request
+	body, err := decodeForm(req, in.Row.BodyLimit)
 	if err == nil {
 		_, err = h.use(ctx, req, body)
 	}
@@ -143,8 +151,8 @@ func isForm(req httpapi.Request) bool {
 
 // decodeForm reads the page's form as strictly as the JSON body: bounded,
 // well formed, only the form's fields, each at most once.
-func decodeForm(req httpapi.Request) (invitations.AcceptRequest, error) {
-	raw, err := httpapi.Body(req, routes.BodyLimit(req.RouteKey))
+func decodeForm(req httpapi.Request, max int) (invitations.AcceptRequest, error) {
+	raw, err := httpapi.Body(req, max)
 	if err != nil {
 		return invitations.AcceptRequest{}, err
 	}

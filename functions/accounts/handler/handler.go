@@ -1,24 +1,9 @@
-// Package handler serves the reading side of administration:
-//
-//	GET /accounts                               the directory: sort, order, q, member, status, limit, cursor
-//	GET /accounts/export.csv                    the same list as CSV, paged by X-Next-Cursor
-//	GET /accounts/{accountId}                   one account (ETag)
-//	GET /accounts/{accountId}/users             its members and pending invitations: sort, q, name, order, kind, role,
-//	                                            licence, external, limit, cursor
-//	GET /accounts/{accountId}/users/export.csv  the same list as CSV
-//	GET /accounts/{accountId}/changes           its change log, newest first
-//	GET /users/{userId}                         a profile (ETag)
-//	GET /users/{userId}/changes                 changes about a user, across accounts
-//	GET /users/{userId}/access-history          sign-ins and account switches
-//	GET /accounts/{accountId}/access-history    sign-ins to and switches into an account
-//	GET /accounts/{accountId}/access-history/export.csv  the same history as CSV, paged by X-Next-Cursor
-//	GET /licence-types                          the tenant's licence types, default licence, purchase link
-//	GET /roles                                  built-in and custom roles, the default role
-//	GET /tenant/settings                        the tenant's settings (ETag)
-//	GET /plans                                  the tenant's subscription plans
-//	GET /tenant/changes                         the tenant-level change log (operators), newest first
-//	GET /tenant/api-keys                        the tenant's API keys (operators), never a secret
-//	GET /accounts/{accountId}/api-keys          the account's API keys (its Admins), never a secret
+// Package handler serves the reading side of administration: the account
+// directory, accounts, members, profiles, change logs, access history, API
+// keys and CSV exports. Its routes are the rows of the route table
+// (shared/routes) whose Function is "accounts", each registered under its
+// row's Op; their query parameters (sort, search, filters, limit, cursor)
+// are documented in shared/routes/openapi.json.
 package handler
 
 import (
@@ -27,7 +12,6 @@ import (
 	"net/url"
 	"sort"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apikeys"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -47,36 +31,33 @@ type handler struct {
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
 	h := handler{dir: directory.New(d), keys: &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}}
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"GET /accounts":                              h.listAccounts,
-		"GET /accounts/export.csv":                   h.exportAccounts,
-		"GET /accounts/{accountId}":                  h.account,
-		"GET /accounts/{accountId}/users":            h.listMembers,
-		"GET /accounts/{accountId}/users/export.csv": h.exportMembers,
-		"GET /accounts/{accountId}/changes":          h.accountChanges,
-		"GET /users/{userId}":                        h.user,
-		"GET /users/{userId}/changes":                h.userChanges,
-		"GET /users/{userId}/access-history":         h.accessHistory,
-		"GET /accounts/{accountId}/access-history":   h.accountAccessHistory,
-		"GET /roles":                                 h.roles,
-		"GET /tenant/settings":                       h.settings,
-		"GET /plans":                                 h.plans,
-		"GET /tenant/changes":                        h.tenantChanges,
-		"GET /licence-types":                         h.licenceTypes,
-		"GET /tenant/api-keys":                       h.apiKeys,
-		"GET /accounts/{accountId}/api-keys":         h.apiKeys,
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"listAccounts":             h.listAccounts,
+		"exportAccounts":           h.exportAccounts,
+		"getAccount":               h.account,
+		"listMembers":              h.listMembers,
+		"exportMembers":            h.exportMembers,
+		"listAccountChanges":       h.accountChanges,
+		"getUser":                  h.user,
+		"listUserChanges":          h.userChanges,
+		"listAccessHistory":        h.accessHistory,
+		"listAccountAccessHistory": h.accountAccessHistory,
+		"listRoles":                h.roles,
+		"getTenantSettings":        h.settings,
+		"listPlans":                h.plans,
+		"listTenantChanges":        h.tenantChanges,
+		"listLicenceTypes":         h.licenceTypes,
+		"listTenantAPIKeys":        h.apiKeys,
+		"listAccountAPIKeys":       h.apiKeys,
 
 		// The account's access history as CSV.
-		"GET /accounts/{accountId}/access-history/export.csv": h.exportAccountAccessHistory,
+		"exportAccountAccessHistory": h.exportAccountAccessHistory,
 	})
 }
 
-func (h handler) listAccounts(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	q, err := directory.ParseAccountQuery(caller, req.QueryStringParameters, directory.DefaultPageSize, directory.MaxPageSize)
+func (h handler) listAccounts(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	q, err := directory.ParseAccountQuery(in.Caller, in.QueryStringParameters, directory.DefaultPageSize, directory.MaxPageSize)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -87,12 +68,8 @@ func (h handler) listAccounts(ctx context.Context, req httpapi.Request) (httpapi
 	return httpapi.JSON(http.StatusOK, page), nil
 }
 
-func (h handler) exportAccounts(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	q, err := directory.ParseAccountQuery(caller, req.QueryStringParameters, directory.DefaultExportSize, directory.MaxExportSize)
+func (h handler) exportAccounts(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	q, err := directory.ParseAccountQuery(in.Caller, in.QueryStringParameters, directory.DefaultExportSize, directory.MaxExportSize)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -100,31 +77,23 @@ func (h handler) exportAccounts(ctx context.Context, req httpapi.Request) (httpa
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	zone, err := h.dir.ReaderZone(ctx, caller)
+	zone, err := h.dir.ReaderZone(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return csvResponse(req, directory.AccountsCSV(page.Accounts, zone), "accounts.csv", page.NextCursor), nil
+	return csvResponse(in.Request, directory.AccountsCSV(page.Accounts, zone), "accounts.csv", page.NextCursor), nil
 }
 
-func (h handler) account(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	v, err := h.dir.Account(ctx, caller, req.PathParameters["accountId"])
+func (h handler) account(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	v, err := h.dir.Account(ctx, in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), v.Version), nil
 }
 
-func (h handler) listMembers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	q, err := directory.ParseMemberQuery(caller, req.PathParameters["accountId"], req.QueryStringParameters,
+func (h handler) listMembers(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	q, err := directory.ParseMemberQuery(in.Caller, in.Path("accountId"), in.QueryStringParameters,
 		directory.DefaultPageSize, directory.MaxPageSize)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -136,12 +105,8 @@ func (h handler) listMembers(ctx context.Context, req httpapi.Request) (httpapi.
 	return httpapi.JSON(http.StatusOK, page), nil
 }
 
-func (h handler) exportMembers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	q, err := directory.ParseMemberQuery(caller, req.PathParameters["accountId"], req.QueryStringParameters,
+func (h handler) exportMembers(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	q, err := directory.ParseMemberQuery(in.Caller, in.Path("accountId"), in.QueryStringParameters,
 		directory.DefaultExportSize, directory.MaxExportSize)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -150,19 +115,19 @@ func (h handler) exportMembers(ctx context.Context, req httpapi.Request) (httpap
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	zone, err := h.dir.ReaderZone(ctx, caller)
+	zone, err := h.dir.ReaderZone(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return csvResponse(req, directory.MembersCSV(page.Members, zone), "members.csv", page.NextCursor), nil
+	return csvResponse(in.Request, directory.MembersCSV(page.Members, zone), "members.csv", page.NextCursor), nil
 }
 
-func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(ctx, req)
+func (h handler) accountChanges(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := listParams(in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := h.dir.AccountChanges(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	page, err := h.dir.AccountChanges(ctx, in.Caller, in.Path("accountId"), limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -171,12 +136,12 @@ func (h handler) accountChanges(ctx context.Context, req httpapi.Request) (httpa
 
 // tenantChanges pages the tenant-level change log (accounts closed,
 // reopened, wiped) as the account change log is paged.
-func (h handler) tenantChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(ctx, req)
+func (h handler) tenantChanges(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := listParams(in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	entries, next, err := changelog.TenantChanges(ctx, h.dir.Store, caller, limit, cursor)
+	entries, next, err := changelog.TenantChanges(ctx, h.dir.Store, in.Caller, limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -188,48 +153,44 @@ func (h handler) tenantChanges(ctx context.Context, req httpapi.Request) (httpap
 	return httpapi.JSON(http.StatusOK, page), nil
 }
 
-func (h handler) user(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	v, err := h.dir.User(ctx, caller, req.PathParameters["userId"])
+func (h handler) user(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	v, err := h.dir.User(ctx, in.Caller, in.Path("userId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), v.Version), nil
 }
 
-func (h handler) userChanges(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(ctx, req)
+func (h handler) userChanges(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := listParams(in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := h.dir.UserChanges(ctx, caller, req.PathParameters["userId"], limit, cursor)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.JSON(http.StatusOK, page), nil
-}
-
-func (h handler) accessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(ctx, req)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	page, err := h.dir.AccessHistory(ctx, caller, req.PathParameters["userId"], limit, cursor)
+	page, err := h.dir.UserChanges(ctx, in.Caller, in.Path("userId"), limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, page), nil
 }
 
-func (h handler) accountAccessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(ctx, req)
+func (h handler) accessHistory(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := listParams(in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := h.dir.AccountAccessHistory(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	page, err := h.dir.AccessHistory(ctx, in.Caller, in.Path("userId"), limit, cursor)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, page), nil
+}
+
+func (h handler) accountAccessHistory(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := listParams(in)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.dir.AccountAccessHistory(ctx, in.Caller, in.Path("accountId"), limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -239,74 +200,58 @@ func (h handler) accountAccessHistory(ctx context.Context, req httpapi.Request) 
 // exportAccountAccessHistory is the account's access history as CSV, as
 // the member export offers its list: the same reader's view (no client
 // to whoever the JSON shows none), pages of up to MaxExportSize rows.
-func (h handler) exportAccountAccessHistory(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := pageParams(ctx, req, directory.DefaultExportSize, directory.MaxExportSize)
+func (h handler) exportAccountAccessHistory(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := pageParams(in, directory.DefaultExportSize, directory.MaxExportSize)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := h.dir.AccountAccessHistory(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	page, err := h.dir.AccountAccessHistory(ctx, in.Caller, in.Path("accountId"), limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	zone, err := h.dir.ReaderZone(ctx, caller)
+	zone, err := h.dir.ReaderZone(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return csvResponse(req, directory.AccountAccessCSV(page.Entries, zone), "access-history.csv", page.NextCursor), nil
+	return csvResponse(in.Request, directory.AccountAccessCSV(page.Entries, zone), "access-history.csv", page.NextCursor), nil
 }
 
-func (h handler) roles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	v, err := h.dir.Roles(ctx, caller)
+func (h handler) roles(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	v, err := h.dir.Roles(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
-func (h handler) settings(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	v, err := h.dir.Settings(ctx, caller)
+func (h handler) settings(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	v, err := h.dir.Settings(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), v.Version), nil
 }
 
-func (h handler) plans(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	v, err := h.dir.Plans(ctx, caller)
+func (h handler) plans(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	v, err := h.dir.Plans(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
-// listParams reads the caller, limit and cursor of a plain paged list.
-func listParams(ctx context.Context, req httpapi.Request) (access.Caller, int32, string, error) {
-	return pageParams(ctx, req, directory.DefaultPageSize, directory.MaxPageSize)
+// listParams reads the limit and cursor of a plain paged list.
+func listParams(in httpapi.In) (int32, string, error) {
+	return pageParams(in, directory.DefaultPageSize, directory.MaxPageSize)
 }
 
-// pageParams reads the caller, limit (def when absent, at most max) and
-// cursor of a paged list or export.
-func pageParams(ctx context.Context, req httpapi.Request, def, max int32) (access.Caller, int32, string, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return access.Caller{}, 0, "", err
-	}
+// pageParams reads the limit (def when absent, at most max) and cursor of
+// a paged list or export.
+func pageParams(in httpapi.In, def, max int32) (int32, string, error) {
 	var f apperr.Fields
-	v, present := req.QueryStringParameters["limit"]
+	v, present := in.QueryStringParameters["limit"]
 	limit := directory.Limit(v, present, def, max, &f)
-	return caller, limit, req.QueryStringParameters["cursor"], f.Err()
+	return limit, in.QueryStringParameters["cursor"], f.Err()
 }
 
 // csvResponse answers an export page: the CSV, and when more rows follow,
@@ -339,12 +284,8 @@ func csvResponse(req httpapi.Request, sheet *csvexport.Sheet, filename, next str
 
 // licenceTypes shows the catalogue to any signed-in member (the forms that
 // give a licence offer its types).
-func (h handler) licenceTypes(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	s, err := tenancy.Load(ctx, h.dir.Store, caller.Tenant)
+func (h handler) licenceTypes(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	s, err := tenancy.Load(ctx, h.dir.Store, in.Caller.Tenant)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -353,12 +294,12 @@ func (h handler) licenceTypes(ctx context.Context, req httpapi.Request) (httpapi
 
 // apiKeys lists the API keys of the tenant (operators) or of {accountId}
 // (its Admins), newest first, never a secret.
-func (h handler) apiKeys(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, limit, cursor, err := listParams(ctx, req)
+func (h handler) apiKeys(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	limit, cursor, err := listParams(in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	keys, next, err := h.keys.List(ctx, caller, req.PathParameters["accountId"], limit, cursor)
+	keys, next, err := h.keys.List(ctx, in.Caller, in.Path("accountId"), limit, cursor)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -1,4 +1,6 @@
-// Package handler serves POST /auth/sign-in, POST /auth/sign-out and GET /me.
+// Package handler serves sign-in (and its second step), sign-out, GET /me
+// and enrolling second factors: the rows of the route table (shared/routes)
+// whose Function is "auth", each registered under its row's Op.
 package handler
 
 import (
@@ -6,14 +8,12 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
-	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -26,16 +26,17 @@ func New(d app.Deps) httpapi.LambdaHandler {
 		h.auth.Mail = d.Mail // proves an unverified address at first sign-in
 	}
 	h.auth.TwoFactor = twoFactorService(d)
-	return httpapi.Serve(d.Log, h.auth, httpapi.Mux{
-		"POST /auth/sign-in":                 h.signIn,
-		"POST /auth/sign-out":                h.signOut,
-		"GET /me":                            h.me,
-		"POST /auth/sign-in/verify":          h.verify,
-		"POST /auth/sign-in/sms":             h.sendSMS,
-		"GET /me/two-factor":                 h.twoFactorStatus,
-		"POST /me/two-factor":                h.startEnrolment,
-		"POST /me/two-factor/confirm":        h.confirmEnrolment,
-		"POST /me/two-factor/recovery-codes": h.regenerateRecovery,
+	server := httpapi.Server{Log: d.Log, Sessions: h.auth}
+	return server.Serve(httpapi.Ops{
+		"signIn":                  httpapi.JSONBody(h.signIn),
+		"signOut":                 h.signOut,
+		"getMe":                   h.me,
+		"verifySignIn":            httpapi.JSONBody(h.verify),
+		"sendSignInSMS":           httpapi.JSONBody(h.sendSMS),
+		"getTwoFactor":            h.twoFactorStatus,
+		"startTwoFactor":          httpapi.JSONBody(h.startEnrolment),
+		"confirmTwoFactor":        httpapi.JSONBody(h.confirmEnrolment),
+		"regenerateRecoveryCodes": httpapi.JSONBody(h.regenerateRecovery),
 	})
 }
 
@@ -49,11 +50,7 @@ type signInRequest struct {
 	EmailCode string `json:"emailCode,omitempty"`
 }
 
-func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body signInRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) signIn(ctx context.Context, in httpapi.In, body signInRequest) (httpapi.Response, error) {
 	var f apperr.Fields
 	t, terr := table.ForTenant(strings.TrimSpace(body.Tenant))
 	f.Check(terr == nil, "tenant", "required", "the tenant id is required")
@@ -74,7 +71,7 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 		return httpapi.Response{}, err
 	}
 	signed, err := h.auth.SignIn(ctx, auth.SignIn{Tenant: t, Email: email, Password: body.Password, AccountID: body.AccountID, EmailCode: body.EmailCode,
-		IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent})
+		IP: in.RequestContext.HTTP.SourceIP, UserAgent: in.RequestContext.HTTP.UserAgent})
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -88,24 +85,16 @@ func (h handler) signIn(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	return resp, nil
 }
 
-func (h handler) signOut(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	tok, _ := identity.BearerToken(httpapi.Header(req, "Authorization"))
-	if err := h.auth.SignOut(ctx, caller, tok); err != nil {
+func (h handler) signOut(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	tok, _ := identity.BearerToken(httpapi.Header(in.Request, "Authorization"))
+	if err := h.auth.SignOut(ctx, in.Caller, tok); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil
 }
 
-func (h handler) me(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	me, err := h.auth.Me(ctx, caller)
+func (h handler) me(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	me, err := h.auth.Me(ctx, in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

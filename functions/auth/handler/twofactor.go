@@ -13,7 +13,6 @@ import (
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
-	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/sms"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -37,11 +36,7 @@ type verifyRequest struct {
 }
 
 // verify is POST /auth/sign-in/verify: the second step of a sign-in.
-func (h handler) verify(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body verifyRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) verify(ctx context.Context, in httpapi.In, body verifyRequest) (httpapi.Response, error) {
 	var f apperr.Fields
 	body.Code = strings.TrimSpace(body.Code)
 	f.Check(body.Challenge != "" && len(body.Challenge) <= 200, "challenge", "required", "the challenge of the sign-in is required")
@@ -50,7 +45,7 @@ func (h handler) verify(ctx context.Context, req httpapi.Request) (httpapi.Respo
 		return httpapi.Response{}, err
 	}
 	signed, err := h.auth.VerifySignIn(ctx, auth.Verify{Challenge: body.Challenge, Code: body.Code,
-		IP: req.RequestContext.HTTP.SourceIP, UserAgent: req.RequestContext.HTTP.UserAgent})
+		IP: in.RequestContext.HTTP.SourceIP, UserAgent: in.RequestContext.HTTP.UserAgent})
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -63,11 +58,7 @@ type smsRequest struct {
 
 // sendSMS is POST /auth/sign-in/sms: a code texted for an open challenge
 // that offers SMS (a user who also has an authenticator chooses it).
-func (h handler) sendSMS(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body smsRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) sendSMS(ctx context.Context, in httpapi.In, body smsRequest) (httpapi.Response, error) {
 	var f apperr.Fields
 	f.Check(body.Challenge != "" && len(body.Challenge) <= 200, "challenge", "required", "the challenge of the sign-in is required")
 	if err := f.Err(); err != nil {
@@ -88,17 +79,14 @@ type twoFactorView struct {
 	RecoveryCodesLeft int      `json:"recoveryCodesLeft"`
 }
 
-func (h handler) caller(ctx context.Context, req httpapi.Request) (access.Caller, identity.User, error) {
-	c, err := access.CallerFrom(ctx)
-	if err != nil {
-		return c, identity.User{}, err
-	}
-	u, err := directory.LoadUser(ctx, h.auth.Store, c.Tenant, c.UserID)
-	return c, u, err
+// caller is the request's caller and their user.
+func (h handler) caller(ctx context.Context, in httpapi.In) (access.Caller, identity.User, error) {
+	u, err := directory.LoadUser(ctx, h.auth.Store, in.Caller.Tenant, in.Caller.UserID)
+	return in.Caller, u, err
 }
 
-func (h handler) twoFactorStatus(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	c, u, err := h.caller(ctx, req)
+func (h handler) twoFactorStatus(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	c, u, err := h.caller(ctx, in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -144,22 +132,18 @@ type enrolRequest struct {
 // this once), or a code texted to the profile's mobile number. The current
 // password is asked again, so that a stolen session cannot add a factor
 // that would lock the rightful user out.
-func (h handler) startEnrolment(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body enrolRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) startEnrolment(ctx context.Context, in httpapi.In, body enrolRequest) (httpapi.Response, error) {
 	var f apperr.Fields
 	f.Check(body.Method == twofactor.MethodTOTP || body.Method == twofactor.MethodSMS, "method", "invalid", "method is totp or sms")
 	checkCurrentPassword(&f, body.CurrentPassword)
 	if err := f.Err(); err != nil {
 		return httpapi.Response{}, err
 	}
-	c, u, err := h.caller(ctx, req)
+	c, u, err := h.caller(ctx, in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	proof, err := h.reprove(ctx, req, c, u, body.CurrentPassword)
+	proof, err := h.reprove(ctx, in.Request, c, u, body.CurrentPassword)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -182,18 +166,14 @@ type confirmRequest struct {
 
 // confirmEnrolment is POST /me/two-factor/confirm: the first code proves
 // the authenticator or the mobile; recovery codes are shown this once.
-func (h handler) confirmEnrolment(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body confirmRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) confirmEnrolment(ctx context.Context, in httpapi.In, body confirmRequest) (httpapi.Response, error) {
 	var f apperr.Fields
 	f.Check(body.Method == twofactor.MethodTOTP || body.Method == twofactor.MethodSMS, "method", "invalid", "method is totp or sms")
 	f.Check(validCode(body.Code), "code", "invalid", "the code is 6 digits")
 	if err := f.Err(); err != nil {
 		return httpapi.Response{}, err
 	}
-	c, u, err := h.caller(ctx, req)
+	c, u, err := h.caller(ctx, in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -215,21 +195,17 @@ type recoveryRequest struct {
 
 // regenerateRecovery is POST /me/two-factor/recovery-codes, with the
 // current password asked again (new codes are a way in).
-func (h handler) regenerateRecovery(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body recoveryRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) regenerateRecovery(ctx context.Context, in httpapi.In, body recoveryRequest) (httpapi.Response, error) {
 	var f apperr.Fields
 	checkCurrentPassword(&f, body.CurrentPassword)
 	if err := f.Err(); err != nil {
 		return httpapi.Response{}, err
 	}
-	c, u, err := h.caller(ctx, req)
+	c, u, err := h.caller(ctx, in)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	proof, err := h.reprove(ctx, req, c, u, body.CurrentPassword)
+	proof, err := h.reprove(ctx, in.Request, c, u, body.CurrentPassword)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

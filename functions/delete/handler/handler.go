@@ -1,27 +1,21 @@
-// Package handler serves removals:
-//
-//	POST   /users/delete                         delete many users, a result per id (Idempotency-Key)
-//	DELETE /users/{userId}                       delete one user
-//	DELETE /accounts/{accountId}/users/{userId}  remove one membership (an external user's access)
-//	POST   /accounts/{accountId}/close           close an account, keeping or wiping its data
+// Package handler serves removals: the rows of the route table
+// (shared/routes) whose Function is "delete", each registered under its
+// row's Op.
 package handler
 
 import (
 	"context"
 	"net/http"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
-	"github.com/acme/accountadmin/shared/routes"
 )
 
 type handler struct {
-	admin       *administration.Service
-	idempotency httpapi.Idempotency
+	admin *administration.Service
 }
 
 // New returns the function's Lambda handler.
@@ -29,14 +23,16 @@ func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.Ne
 
 // NewWith serves the routes with a given service (tests bound its wipes).
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
-	h := handler{admin: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"POST /users/delete":                          h.idempotency.Wrap(h.deleteUsers),
-		"DELETE /users/{userId}":                      h.deleteUser,
-		"DELETE /accounts/{accountId}/users/{userId}": h.removeMembership,
-		// Not wrapped: a close is safe to repeat (it continues a wipe), and
-		// an unfinished wipe's 202 must not be replayed.
-		"POST /accounts/{accountId}/close": h.closeAccount,
+	h := handler{admin: svc}
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
+		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"deleteUsers":      httpapi.JSONBody(h.deleteUsers),
+		"deleteUser":       h.deleteUser,
+		"removeMembership": h.removeMembership,
+		// Not Idempotent: a close is safe to repeat (it continues a wipe),
+		// and an unfinished wipe's 202 must not be replayed.
+		"closeAccount": httpapi.JSONBody(h.closeAccount),
 	})
 }
 
@@ -46,39 +42,23 @@ func status(k apperr.Kind) int {
 }
 
 // deleteUsers answers 200 with a result per id, whatever each one's fate.
-func (h handler) deleteUsers(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body administration.DeleteUsersRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller)
+func (h handler) deleteUsers(ctx context.Context, in httpapi.In, body administration.DeleteUsersRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, h.admin.DeleteUsers(ctx, cmd, status)), nil
 }
 
-func (h handler) deleteUser(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.admin.DeleteUser(ctx, caller, req.PathParameters["userId"]); err != nil {
+func (h handler) deleteUser(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	if err := h.admin.DeleteUser(ctx, in.Caller, in.Path("userId")); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil
 }
 
-func (h handler) removeMembership(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.admin.RemoveMembership(ctx, caller, req.PathParameters["accountId"], req.PathParameters["userId"]); err != nil {
+func (h handler) removeMembership(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	if err := h.admin.RemoveMembership(ctx, in.Caller, in.Path("accountId"), in.Path("userId")); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil
@@ -86,16 +66,8 @@ func (h handler) removeMembership(ctx context.Context, req httpapi.Request) (htt
 
 // closeAccount answers 200 when done, 202 while a wipe has more to delete
 // (repeat the request to continue).
-func (h handler) closeAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body administration.CloseAccountRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+func (h handler) closeAccount(ctx context.Context, in httpapi.In, body administration.CloseAccountRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -1,36 +1,15 @@
-// Package handler serves the administration changes:
-//
-//	POST   /accounts                                   create an account (Idempotency-Key)
-//	PATCH  /accounts/{accountId}                       rename (If-Match)
-//	POST   /accounts/{accountId}/reopen                reopen a closed account whose data was kept (operators)
-//	POST   /accounts/{accountId}/users                 add a user without an invitation (Idempotency-Key)
-//	PUT    /accounts/{accountId}/plan                  plan and overrides (operators; If-Match)
-//	PUT    /accounts/{accountId}/licences/{licence}    purchased seats (operators; If-Match)
-//	PUT    /accounts/{accountId}/users/{userId}/roles  a member's roles (If-Match)
-//	PUT    /accounts/{accountId}/users/{userId}/licence a member's licence (If-Match)
-//	PATCH  /users/{userId}                             profile and email (If-Match)
-//	PUT    /users/{userId}/password                    an admin sets or generates a password
-//	DELETE /users/{userId}/two-factor                  an admin resets a user's second factor
-//	POST   /users/{userId}/suspend                     suspend everywhere (Idempotency-Key)
-//	POST   /users/{userId}/reactivate                  reactivate (Idempotency-Key)
-//	POST   /users/{userId}/sign-out                    revoke every session (Idempotency-Key)
-//	POST   /me/password                                own password change: a new session
-//	PUT    /roles/{roleName}                           define a custom role (operators; If-Match)
-//	DELETE /roles/{roleName}                           delete a custom role (operators)
-//	PATCH  /tenant/settings                            default role and licence, password policy (operators; If-Match)
-//	PUT    /plans/{planId}                             define a plan (operators; If-Match)
-//	PUT    /licence-types/{licence}                    add, rename or retire a licence type (operators; If-Match)
-//	POST   /tenant/api-keys                            a key of the tenant (operators): its secret, once
-//	DELETE /tenant/api-keys/{keyId}                    revoke it
-//	POST   /accounts/{accountId}/api-keys              a key of the account (its Admins): its secret, once
-//	DELETE /accounts/{accountId}/api-keys/{keyId}      revoke it
+// Package handler serves the administration changes: the rows of the route
+// table (shared/routes) whose Function is "edit", each registered under its
+// row's Op, which also says whether it takes Idempotency-Key or If-Match.
+// Each row below names the service call that makes the change, the answer
+// of what it changed, and how the command is made from the request; the
+// shape they share (change, act, done) is written once, below.
 //
 // Every change writes its change-log entry in the same transaction; edits of
 // versioned resources answer the new ETag.
 package handler
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 
@@ -42,445 +21,212 @@ import (
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/licences"
-	"github.com/acme/accountadmin/shared/routes"
-	"github.com/acme/accountadmin/shared/table"
+	"github.com/acme/accountadmin/shared/plans"
+	"github.com/acme/accountadmin/shared/tenancy"
 )
 
-type handler struct {
-	admin       *administration.Service
-	keys        *apikeys.Service
-	idempotency httpapi.Idempotency
-}
+type in = httpapi.In
 
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.New(d)) }
 
 // NewWith serves the routes with a given service (tests swap its mailer).
 func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
-	h := handler{admin: svc, keys: &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	idem := h.idempotency.Wrap
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"POST /accounts":                                   idem(h.createAccount),
-		"PATCH /accounts/{accountId}":                      h.renameAccount,
-		"POST /accounts/{accountId}/reopen":                h.reopenAccount,
-		"POST /accounts/{accountId}/users":                 idem(h.addUser),
-		"PUT /accounts/{accountId}/plan":                   h.setPlan,
-		"PUT /accounts/{accountId}/licences/{licence}":     h.setSeats,
-		"PUT /accounts/{accountId}/users/{userId}/roles":   h.setRoles,
-		"PUT /accounts/{accountId}/users/{userId}/licence": h.assignLicence,
-		"PATCH /users/{userId}":                            h.editProfile,
-		"PUT /users/{userId}/password":                     h.setPassword,
-		"DELETE /users/{userId}/two-factor":                h.resetTwoFactor,
-		"POST /users/{userId}/suspend":                     idem(h.suspend),
-		"POST /users/{userId}/reactivate":                  idem(h.reactivate),
-		"POST /users/{userId}/sign-out":                    idem(h.signOutEverywhere),
-		"POST /me/password":                                h.changeOwnPassword, // answers a session: never stored
-		"PUT /roles/{roleName}":                            h.putRole,
-		"DELETE /roles/{roleName}":                         h.deleteRole,
-		"PATCH /tenant/settings":                           h.updateSettings,
-		"PUT /plans/{planId}":                              h.putPlan,
-		"PUT /licence-types/{licence}":                     h.putLicenceType,
-		"POST /tenant/api-keys":                            h.createKey,
-		"DELETE /tenant/api-keys/{keyId}":                  h.revokeKey,
-		"POST /accounts/{accountId}/api-keys":              h.createKey,
-		"DELETE /accounts/{accountId}/api-keys/{keyId}":    h.revokeKey,
+	admin, keys := svc, &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}
+	account := func(status int) answer[accounts.Account] { return accountView(admin, status) }
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
+		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"createAccount": change(admin.CreateAccount, account(http.StatusCreated),
+			func(in in, b administration.CreateAccountRequest) (administration.CreateAccount, error) {
+				return b.Command(in.Caller)
+			}),
+		"renameAccount": change(admin.RenameAccount, account(http.StatusOK),
+			func(in in, b administration.RenameAccountRequest) (administration.RenameAccount, error) {
+				return b.Command(in.Caller, in.Path("accountId"), in.IfMatch)
+			}),
+		// The body ({reason}) is optional. Not Idempotent: a repeat answers
+		// 409 account_not_closed and changes nothing.
+		"reopenAccount": optionalChange(admin.ReopenAccount, account(http.StatusOK),
+			func(in in, b administration.ReopenAccountRequest) (administration.ReopenAccount, error) {
+				return b.Command(in.Caller, in.Path("accountId"))
+			}),
+		"addUser": change(admin.AddUser, created("/users/", func(r administration.UserAdded) (any, int64, string) { return r, r.User.Version, r.User.ID }),
+			func(in in, b administration.AddUserRequest) (administration.AddUser, error) {
+				return b.Command(in.Caller, in.Path("accountId"), in.RequestContext.HTTP.SourceIP)
+			}),
+		"setAccountPlan": change(admin.SetAccountPlan, account(http.StatusOK),
+			func(in in, b administration.AccountPlanRequest) (administration.SetAccountPlan, error) {
+				return b.Command(in.Caller, in.Path("accountId"), in.IfMatch)
+			}),
+		"setSeats": change(admin.SetSeats, tagged(func(p licences.Pool) (any, int64) { return licences.ViewOf(p), p.Version }),
+			func(in in, b administration.SeatsRequest) (administration.SetSeats, error) {
+				return b.Command(in.Caller, in.Path("accountId"), in.Path("licence"), in.IfMatch)
+			}),
+		"setRoles": change(admin.SetRoles, tagged(membership),
+			func(in in, b administration.RolesRequest) (administration.SetRoles, error) {
+				return b.Command(in.Caller, in.Path("accountId"), in.Path("userId"), in.IfMatch)
+			}),
+		"assignLicence": change(admin.AssignLicence, tagged(membership),
+			func(in in, b administration.LicenceRequest) (administration.AssignLicence, error) {
+				return b.Command(in.Caller, in.Path("accountId"), in.Path("userId"), in.IfMatch)
+			}),
+		"editProfile": change(admin.EditProfile, tagged(func(r administration.Edited) (any, int64) { return directory.UserViewOf(r.User), r.User.Version }),
+			func(in in, b administration.ProfileRequest) (administration.EditProfile, error) {
+				return b.Command(in.Caller, in.Path("userId"), in.IfMatch)
+			}),
+		"setUserPassword": change(admin.SetPassword, plain[administration.PasswordSet](http.StatusOK),
+			func(in in, b administration.AdminPasswordRequest) (administration.SetPassword, error) {
+				return b.Command(in.Caller, in.Path("userId"), in.RequestContext.HTTP.SourceIP)
+			}),
+		// Answers a new session (no-store, as its row says).
+		"changeOwnPassword": change(admin.ChangeOwnPassword, plain[auth.Signed](http.StatusOK),
+			func(in in, b administration.OwnPasswordRequest) (administration.ChangeOwnPassword, error) {
+				return b.Command(in.Caller, in.RequestContext.HTTP.SourceIP, in.RequestContext.HTTP.UserAgent)
+			}),
+		"putRole": change(admin.PutRole, tagged(func(r access.CustomRole) (any, int64) {
+			return directory.RoleView{Name: r.Name, Permissions: r.Permissions, Version: r.Version}, r.Version
+		}),
+			func(in in, b administration.RoleRequest) (administration.PutRole, error) {
+				return b.Command(in.Caller, in.Path("roleName"), in.IfMatch)
+			}),
+		"updateTenantSettings": change(admin.UpdateSettings, tagged(func(s tenancy.Settings) (any, int64) { return directory.SettingsViewOf(s), s.Version }),
+			func(in in, b administration.SettingsRequest) (administration.UpdateSettings, error) {
+				return b.Command(in.Caller, in.IfMatch)
+			}),
+		"putPlan": change(admin.PutPlan, tagged(func(p plans.Plan) (any, int64) { return p, p.Version }),
+			func(in in, b administration.PlanRequest) (administration.PutPlan, error) {
+				return b.Command(in.Caller, in.Path("planId"), in.IfMatch)
+			}),
+		"putLicenceType": change(admin.PutLicenceType, tagged(func(s tenancy.Settings) (any, int64) { return s.CatalogueOf(), s.Version }),
+			func(in in, b administration.LicenceTypeRequest) (administration.PutLicenceType, error) {
+				return b.Command(in.Caller, in.Path("licence"), in.IfMatch)
+			}),
+		// A key of the tenant or of {accountId}: the answer holds its
+		// secret, the only time it is shown (no-store, never replayed).
+		"createTenantAPIKey":  change(keys.Create, plain[apikeys.Created](http.StatusCreated), newKey(keys)),
+		"createAccountAPIKey": change(keys.Create, plain[apikeys.Created](http.StatusCreated), newKey(keys)),
+
+		"suspendUser":       act(admin.Suspend, "userId", tagged(user)),
+		"reactivateUser":    act(admin.Reactivate, "userId", tagged(user)),
+		"signOutEverywhere": done(admin.SignOutEverywhere, "userId"),
+		"resetTwoFactor":    done(admin.ResetTwoFactor, "userId"),
+		"deleteRole":        done(admin.DeleteRole, "roleName"),
+		// Revoked: refused from its next call.
+		"revokeTenantAPIKey":  revokeKey(keys),
+		"revokeAccountAPIKey": revokeKey(keys),
 	})
 }
 
-// input reads the caller, the If-Match and the JSON body (when body is not nil).
-func input(ctx context.Context, req httpapi.Request, body any) (access.Caller, int64, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return access.Caller{}, 0, err
-	}
-	ifMatch, err := httpapi.IfMatch(req)
-	if err != nil {
-		return access.Caller{}, 0, err
-	}
-	if body != nil {
-		if err := httpapi.DecodeMax(req, body, routes.BodyLimit(req.RouteKey)); err != nil {
-			return access.Caller{}, 0, err
-		}
-	}
-	return caller, ifMatch, nil
+// answer is how a change answers with what it changed.
+type answer[R any] func(ctx context.Context, in in, r R) (httpapi.Response, error)
+
+// change is the shape of a change with a JSON body: the body strictly
+// decoded, the command made of it and the request (command), the service
+// call (do), and its answer.
+func change[B, C, R any](do func(context.Context, C) (R, error), answer answer[R], command func(in, B) (C, error)) httpapi.Operation {
+	return httpapi.JSONBody(changing(do, answer, command))
 }
 
-func tagged(status int, v any, version int64) httpapi.Response {
-	return httpapi.WithETag(httpapi.JSON(status, v), version)
+// optionalChange is change for a body that may be absent.
+func optionalChange[B, C, R any](do func(context.Context, C) (R, error), answer answer[R], command func(in, B) (C, error)) httpapi.Operation {
+	return httpapi.OptionalJSONBody(changing(do, answer, command))
 }
 
-func (h handler) account(ctx context.Context, t table.Tenant, status int, a accounts.Account) (httpapi.Response, error) {
-	v, err := directory.ViewAccount(ctx, h.admin.Store, t, a)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	resp := tagged(status, v, v.Version)
-	if status == http.StatusCreated {
-		resp.Headers["Location"] = "/accounts/" + v.ID
-	}
-	return resp, nil
-}
-
-func (h handler) createAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.CreateAccountRequest
-	caller, _, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	a, err := h.admin.CreateAccount(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return h.account(ctx, caller.Tenant, http.StatusCreated, a)
-}
-
-func (h handler) addUser(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.AddUserRequest
-	caller, _, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], req.RequestContext.HTTP.SourceIP)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	res, err := h.admin.AddUser(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	resp := tagged(http.StatusCreated, res, res.User.Version)
-	resp.Headers["Location"] = "/users/" + res.User.ID
-	return resp, nil
-}
-
-func (h handler) renameAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.RenameAccountRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	a, err := h.admin.RenameAccount(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return h.account(ctx, caller.Tenant, http.StatusOK, a)
-}
-
-// reopenAccount reopens a closed account; the body ({reason}) is optional.
-// Not wrapped in Idempotency-Key: a repeat answers 409 account_not_closed
-// and changes nothing.
-func (h handler) reopenAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body administration.ReopenAccountRequest
-	raw, err := httpapi.Body(req, 4<<10)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := httpapi.DecodeMax(req, &body, 4<<10); err != nil {
+func changing[B, C, R any](do func(context.Context, C) (R, error), answer answer[R], command func(in, B) (C, error)) func(context.Context, in, B) (httpapi.Response, error) {
+	return func(ctx context.Context, in in, b B) (httpapi.Response, error) {
+		cmd, err := command(in, b)
+		if err != nil {
 			return httpapi.Response{}, err
 		}
+		r, err := do(ctx, cmd)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return answer(ctx, in, r)
 	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"])
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	a, err := h.admin.ReopenAccount(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return h.account(ctx, caller.Tenant, http.StatusOK, a)
 }
 
-func (h handler) setPlan(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.AccountPlanRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
+// act is the shape of a change without a body, of the one thing its path
+// names (param).
+func act[R any](do func(context.Context, access.Caller, string) (R, error), param string, answer answer[R]) httpapi.Operation {
+	return func(ctx context.Context, in in) (httpapi.Response, error) {
+		r, err := do(ctx, in.Caller, in.Path(param))
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return answer(ctx, in, r)
 	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	a, err := h.admin.SetAccountPlan(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return h.account(ctx, caller.Tenant, http.StatusOK, a)
 }
 
-func (h handler) setSeats(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.SeatsRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
+// done is act for a change that answers 204.
+func done(do func(context.Context, access.Caller, string) error, param string) httpapi.Operation {
+	return func(ctx context.Context, in in) (httpapi.Response, error) {
+		if err := do(ctx, in.Caller, in.Path(param)); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
 	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], req.PathParameters["licence"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	p, err := h.admin.SetSeats(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, licences.ViewOf(p), p.Version), nil
 }
 
-func (h handler) setRoles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.RolesRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
+// tagged answers 200 with a view of r and its version as the ETag.
+func tagged[R any](view func(R) (any, int64)) answer[R] {
+	return func(_ context.Context, _ in, r R) (httpapi.Response, error) {
+		v, version := view(r)
+		return httpapi.WithETag(httpapi.JSON(http.StatusOK, v), version), nil
 	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], req.PathParameters["userId"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	m, err := h.admin.SetRoles(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.MembershipViewOf(m), m.Version), nil
 }
 
-func (h handler) assignLicence(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.LicenceRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
+// created answers 201 with a view of r, its ETag and its Location.
+func created[R any](at string, view func(R) (v any, version int64, id string)) answer[R] {
+	return func(_ context.Context, _ in, r R) (httpapi.Response, error) {
+		v, version, id := view(r)
+		resp := httpapi.WithETag(httpapi.JSON(http.StatusCreated, v), version)
+		resp.Headers["Location"] = at + id
+		return resp, nil
 	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], req.PathParameters["userId"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	m, err := h.admin.AssignLicence(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.MembershipViewOf(m), m.Version), nil
 }
 
-func (h handler) editProfile(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.ProfileRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["userId"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	res, err := h.admin.EditProfile(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.UserViewOf(res.User), res.User.Version), nil
+// plain answers status with r itself.
+func plain[R any](status int) answer[R] {
+	return func(_ context.Context, _ in, r R) (httpapi.Response, error) { return httpapi.JSON(status, r), nil }
 }
 
-func (h handler) setPassword(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.AdminPasswordRequest
-	caller, _, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
+// accountView answers with the account's view (its ETag; its Location when
+// created).
+func accountView(admin *administration.Service, status int) answer[accounts.Account] {
+	return func(ctx context.Context, in in, a accounts.Account) (httpapi.Response, error) {
+		v, err := directory.ViewAccount(ctx, admin.Store, in.Caller.Tenant, a)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		resp := httpapi.WithETag(httpapi.JSON(status, v), v.Version)
+		if status == http.StatusCreated {
+			resp.Headers["Location"] = "/accounts/" + v.ID
+		}
+		return resp, nil
 	}
-	cmd, err := body.Command(caller, req.PathParameters["userId"], req.RequestContext.HTTP.SourceIP)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	res, err := h.admin.SetPassword(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.JSON(http.StatusOK, res), nil
 }
 
-func (h handler) resetTwoFactor(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(ctx, req, nil)
-	if err != nil {
-		return httpapi.Response{}, err
+func membership(m accounts.Membership) (any, int64) { return directory.MembershipViewOf(m), m.Version }
+
+func user(u identity.User) (any, int64) { return directory.UserViewOf(u), u.Version }
+
+// newKey is the command of a new API key of the tenant, or of {accountId}.
+func newKey(keys *apikeys.Service) func(in, apikeys.CreateRequest) (apikeys.Create, error) {
+	return func(in in, b apikeys.CreateRequest) (apikeys.Create, error) {
+		return b.Command(in.Caller, in.Path("accountId"), keys.Clock.Now())
 	}
-	if err := h.admin.ResetTwoFactor(ctx, caller, req.PathParameters["userId"]); err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.NoContent(), nil
 }
 
-func (h handler) suspend(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(ctx, req, nil)
-	if err != nil {
-		return httpapi.Response{}, err
+// revokeKey revokes an API key of the tenant or of {accountId}.
+func revokeKey(keys *apikeys.Service) httpapi.Operation {
+	return func(ctx context.Context, in in) (httpapi.Response, error) {
+		if err := keys.Revoke(ctx, in.Caller, in.Path("accountId"), in.Path("keyId")); err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.NoContent(), nil
 	}
-	u, err := h.admin.Suspend(ctx, caller, req.PathParameters["userId"])
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.UserViewOf(u), u.Version), nil
-}
-
-func (h handler) reactivate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(ctx, req, nil)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	u, err := h.admin.Reactivate(ctx, caller, req.PathParameters["userId"])
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.UserViewOf(u), u.Version), nil
-}
-
-func (h handler) signOutEverywhere(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(ctx, req, nil)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.admin.SignOutEverywhere(ctx, caller, req.PathParameters["userId"]); err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.NoContent(), nil
-}
-
-func (h handler) changeOwnPassword(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.OwnPasswordRequest
-	caller, _, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	signed, err := h.admin.ChangeOwnPassword(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	resp := httpapi.JSON(http.StatusOK, signed)
-	resp.Headers["Cache-Control"] = "no-store"
-	return resp, nil
-}
-
-func (h handler) putRole(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.RoleRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["roleName"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	r, err := h.admin.PutRole(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.RoleView{Name: r.Name, Permissions: r.Permissions, Version: r.Version}, r.Version), nil
-}
-
-func (h handler) deleteRole(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(ctx, req, nil)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.admin.DeleteRole(ctx, caller, req.PathParameters["roleName"]); err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.NoContent(), nil
-}
-
-func (h handler) updateSettings(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.SettingsRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	s, err := h.admin.UpdateSettings(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, directory.SettingsViewOf(s), s.Version), nil
-}
-
-func (h handler) putPlan(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.PlanRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["planId"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	p, err := h.admin.PutPlan(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, p, p.Version), nil
-}
-
-func (h handler) putLicenceType(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body administration.LicenceTypeRequest
-	caller, ifMatch, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["licence"], ifMatch)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	s, err := h.admin.PutLicenceType(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return tagged(http.StatusOK, s.CatalogueOf(), s.Version), nil
-}
-
-// createKey makes an API key of the tenant or of {accountId}: the answer
-// holds its secret, the only time it is shown (no-store, never replayed).
-func (h handler) createKey(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	var body apikeys.CreateRequest
-	caller, _, err := input(ctx, req, &body)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	accountID := req.PathParameters["accountId"]
-	cmd, err := body.Command(caller, accountID, h.keys.Clock.Now())
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	k, err := h.keys.Create(ctx, cmd)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	resp := httpapi.JSON(http.StatusCreated, k)
-	resp.Headers["Cache-Control"] = "no-store"
-	return resp, nil
-}
-
-// revokeKey revokes an API key of the tenant or of {accountId}: refused
-// from its next call.
-func (h handler) revokeKey(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, _, err := input(ctx, req, nil)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.keys.Revoke(ctx, caller, req.PathParameters["accountId"], req.PathParameters["keyId"]); err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.NoContent(), nil
 }

@@ -1,11 +1,7 @@
-// Package handler serves the invitations of an account:
-//
-//	POST   /accounts/{accountId}/invitations      invite one or many emails (Idempotency-Key honoured)
-//	GET    /accounts/{accountId}/invitations      list by status, newest first, paged
-//	POST   /invitations/{invitationId}/resend     new link, new 7 days, new email
-//	DELETE /invitations/{invitationId}            revoke: the link stops working
-//	GET    /tenant/suppressions                   the tenant's suppression list (operators), newest first, paged
-//	DELETE /tenant/suppressions/{email}           take an address off it (operators): invitations reach it again
+// Package handler serves the invitations of an account (invite, list,
+// resend, revoke) and the tenant's suppression list: the rows of the route
+// table (shared/routes) whose Function is "invite", each registered under
+// its row's Op.
 //
 // Inviting and resending grant roles: the caller must be allowed to invite
 // in every target account and may offer only roles within their own rights
@@ -26,20 +22,17 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/invitations"
-	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/suppression"
 )
 
 type handler struct {
 	invitations  *invitations.Service
 	suppressions *suppression.Service
-	idempotency  httpapi.Idempotency
 }
 
 // New returns the function's Lambda handler.
@@ -50,72 +43,55 @@ func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{
 		invitations:  svc,
 		suppressions: &suppression.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs},
-		idempotency:  httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope},
 	}
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"POST /accounts/{accountId}/invitations":  h.invite,
-		"GET /accounts/{accountId}/invitations":   h.list,
-		"POST /invitations/{invitationId}/resend": h.resend,
-		"DELETE /invitations/{invitationId}":      h.revoke,
-		"GET /tenant/suppressions":                h.suppressionList,
-		"DELETE /tenant/suppressions/{email}":     h.unsuppress,
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
+		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"inviteUsers":       httpapi.JSONBody(h.invite),
+		"listInvitations":   h.list,
+		"resendInvitation":  httpapi.OptionalJSONBody(h.resend),
+		"revokeInvitation":  h.revoke,
+		"listSuppressions":  h.suppressionList,
+		"removeSuppression": h.unsuppress,
 	})
 }
 
 // invite answers 201 when at least one invitation was created, else 200,
 // with one result per email given. With sendEmail false the response holds
-// the links to hand over: such a response is never stored for Idempotency-Key
-// replays (secrets are never stored); a retry is still safe, its addresses
+// the links to hand over: such a response is no-store, and so never stored
+// for Idempotency-Key replays (secrets are never stored); a retry is still safe, its addresses
 // then answer already_invited, and a resend with sendEmail false gives a
 // fresh link.
-func (h handler) invite(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
+func (h handler) invite(ctx context.Context, in httpapi.In, body invitations.InviteRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	var body invitations.InviteRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+	res, err := h.invitations.Invite(ctx, cmd)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	run := func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
-		res, err := h.invitations.Invite(ctx, cmd)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		status := http.StatusOK
-		if res.Created() > 0 {
-			status = http.StatusCreated
-		}
-		resp := httpapi.JSON(status, res)
-		if !cmd.SendEmail {
-			resp.Headers["Cache-Control"] = "no-store"
-		}
-		return resp, nil
+	status := http.StatusOK
+	if res.Created() > 0 {
+		status = http.StatusCreated
 	}
-	if cmd.SendEmail {
-		return h.idempotency.Wrap(run)(ctx, req)
+	resp := httpapi.JSON(status, res)
+	if !cmd.SendEmail {
+		resp.Headers["Cache-Control"] = "no-store" // never stored for a replay
 	}
-	return run(ctx, req)
+	return resp, nil
 }
 
-func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	q := invitations.ListQuery{Caller: caller, AccountID: req.PathParameters["accountId"], Status: invitations.StatusPending,
-		Limit: invitations.DefaultPageSize, Cursor: req.QueryStringParameters["cursor"]}
+func (h handler) list(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	q := invitations.ListQuery{Caller: in.Caller, AccountID: in.Path("accountId"), Status: invitations.StatusPending,
+		Limit: invitations.DefaultPageSize, Cursor: in.QueryStringParameters["cursor"]}
 	var f apperr.Fields
-	if s, ok := req.QueryStringParameters["status"]; ok {
+	if s, ok := in.QueryStringParameters["status"]; ok {
 		q.Status = strings.TrimSpace(s)
 		f.Check(slices.Contains(invitations.Statuses, q.Status), "status", "invalid_status",
 			"status is one of "+strings.Join(invitations.Statuses, ", "))
 	}
-	if l, ok := req.QueryStringParameters["limit"]; ok {
+	if l, ok := in.QueryStringParameters["limit"]; ok {
 		n, err := strconv.Atoi(l)
 		f.Check(err == nil && n >= 1 && n <= invitations.MaxPageSize, "limit", "invalid_limit",
 			"limit is a number from 1 to "+strconv.Itoa(invitations.MaxPageSize))
@@ -136,53 +112,25 @@ type resendRequest struct {
 }
 
 // resend answers 200 with the renewed invitation (and its ETag); with
-// sendEmail false it also holds the new link to hand over, and is then not
-// stored for Idempotency-Key replays.
-func (h handler) resend(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body resendRequest
-	if strings.TrimSpace(req.Body) != "" {
-		if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-			return httpapi.Response{}, err
-		}
-	}
-	ifMatch, err := httpapi.IfMatch(req)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd := invitations.ResendCommand{Caller: caller, InvitationID: req.PathParameters["invitationId"], IfMatch: ifMatch,
+// sendEmail false it also holds the new link to hand over, and is then
+// no-store, never stored for Idempotency-Key replays.
+func (h handler) resend(ctx context.Context, in httpapi.In, body resendRequest) (httpapi.Response, error) {
+	cmd := invitations.ResendCommand{Caller: in.Caller, InvitationID: in.Path("invitationId"), IfMatch: in.IfMatch,
 		SendEmail: body.SendEmail == nil || *body.SendEmail}
-	run := func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
-		res, err := h.invitations.Resend(ctx, cmd)
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		resp := httpapi.WithETag(httpapi.JSON(http.StatusOK, res), res.Invitation.Version)
-		if !cmd.SendEmail {
-			resp.Headers["Cache-Control"] = "no-store"
-		}
-		return resp, nil
+	res, err := h.invitations.Resend(ctx, cmd)
+	if err != nil {
+		return httpapi.Response{}, err
 	}
-	if cmd.SendEmail {
-		return h.idempotency.Wrap(run)(ctx, req)
+	resp := httpapi.WithETag(httpapi.JSON(http.StatusOK, res), res.Invitation.Version)
+	if !cmd.SendEmail {
+		resp.Headers["Cache-Control"] = "no-store" // never stored for a replay
 	}
-	return run(ctx, req)
+	return resp, nil
 }
 
 // revoke answers 204; revoking a revoked invitation is a 204 too.
-func (h handler) revoke(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	ifMatch, err := httpapi.IfMatch(req)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	err = h.invitations.Revoke(ctx, invitations.RevokeCommand{Caller: caller, InvitationID: req.PathParameters["invitationId"], IfMatch: ifMatch})
+func (h handler) revoke(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	err := h.invitations.Revoke(ctx, invitations.RevokeCommand{Caller: in.Caller, InvitationID: in.Path("invitationId"), IfMatch: in.IfMatch})
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -190,13 +138,9 @@ func (h handler) revoke(ctx context.Context, req httpapi.Request) (httpapi.Respo
 }
 
 // suppressionList pages the tenant's suppression list, newest first.
-func (h handler) suppressionList(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
+func (h handler) suppressionList(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
 	limit := int32(invitations.DefaultPageSize)
-	if l, ok := req.QueryStringParameters["limit"]; ok {
+	if l, ok := in.QueryStringParameters["limit"]; ok {
 		n, err := strconv.Atoi(l)
 		var f apperr.Fields
 		f.Check(err == nil && n >= 1 && n <= invitations.MaxPageSize, "limit", "invalid_limit",
@@ -206,7 +150,7 @@ func (h handler) suppressionList(ctx context.Context, req httpapi.Request) (http
 		}
 		limit = int32(n)
 	}
-	page, err := h.suppressions.List(ctx, caller, limit, req.QueryStringParameters["cursor"])
+	page, err := h.suppressions.List(ctx, in.Caller, limit, in.QueryStringParameters["cursor"])
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -215,16 +159,12 @@ func (h handler) suppressionList(ctx context.Context, req httpapi.Request) (http
 
 // unsuppress answers 204, or 404 not_suppressed when the address is not
 // listed. The path's address may arrive percent-encoded ("%40" for "@").
-func (h handler) unsuppress(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	raw := req.PathParameters["email"]
+func (h handler) unsuppress(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	raw := in.Path("email")
 	if dec, err := url.PathUnescape(raw); err == nil {
 		raw = dec
 	}
-	if err := h.suppressions.Remove(ctx, caller, raw); err != nil {
+	if err := h.suppressions.Remove(ctx, in.Caller, raw); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil

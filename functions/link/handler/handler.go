@@ -1,12 +1,7 @@
-// Package handler is the link function. It serves
-//
-//	GET    /accounts/{accountId}/family              the parent and all its children
-//	POST   /accounts/{accountId}/children            link an existing account as a child, or create a new one (Idempotency-Key honoured)
-//	DELETE /accounts/{accountId}/children/{childId}  unlink a child; both accounts stay
-//	POST   /users/{userId}/associations              give a user access to other accounts, a role in each (Idempotency-Key honoured)
-//	PATCH  /accounts/{accountId}/associates/{userId} change an external user's roles there (If-Match honoured)
-//	DELETE /accounts/{accountId}/associates/{userId} remove an external user's access there
-//	POST   /me/switch-account                        re-point the session to another account
+// Package handler is the link function: linked accounts (a parent and its
+// children) and external associates. It serves the rows of the route table
+// (shared/routes) whose Function is "link", each registered under its row's
+// Op.
 package handler
 
 import (
@@ -14,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/app"
@@ -25,37 +19,32 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/links"
-	"github.com/acme/accountadmin/shared/routes"
 )
 
 type handler struct {
-	links       *links.Service
-	associates  *associates.Service
-	admin       *administration.Service // an associate's roles and removal: the one implementation of membership changes
-	idempotency httpapi.Idempotency
+	links      *links.Service
+	associates *associates.Service
+	admin      *administration.Service // an associate's roles and removal: the one implementation of membership changes
 }
 
 // New returns the function's Lambda handler.
 func New(d app.Deps) httpapi.LambdaHandler {
-	h := handler{links: links.New(d), associates: associates.New(d), admin: administration.New(d),
-		idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"GET /accounts/{accountId}/family":                 h.family,
-		"POST /accounts/{accountId}/children":              h.idempotency.Wrap(h.addChild),
-		"DELETE /accounts/{accountId}/children/{childId}":  h.unlink,
-		"POST /users/{userId}/associations":                h.idempotency.Wrap(h.associate),
-		"PATCH /accounts/{accountId}/associates/{userId}":  h.changeRoles,
-		"DELETE /accounts/{accountId}/associates/{userId}": h.removeAssociate,
-		"POST /me/switch-account":                          h.switchAccount,
+	h := handler{links: links.New(d), associates: associates.New(d), admin: administration.New(d)}
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
+		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"getFamily":            h.family,
+		"addChild":             httpapi.JSONBody(h.addChild),
+		"unlinkChild":          h.unlink,
+		"associateUser":        httpapi.JSONBody(h.associate),
+		"changeAssociateRoles": httpapi.JSONBody(h.changeRoles),
+		"removeAssociate":      h.removeAssociate,
+		"switchAccount":        httpapi.JSONBody(h.switchAccount),
 	})
 }
 
-func (h handler) family(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	fam, err := h.links.Family(ctx, caller, req.PathParameters["accountId"])
+func (h handler) family(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	fam, err := h.links.Family(ctx, in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -70,17 +59,10 @@ type addChildRequest struct {
 }
 
 // addChild answers 201 with the child and its family.
-func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body addChildRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	parentID := req.PathParameters["accountId"]
+func (h handler) addChild(ctx context.Context, in httpapi.In, body addChildRequest) (httpapi.Response, error) {
+	parentID := in.Path("accountId")
 	var res links.Linked
+	var err error
 	switch {
 	case (body.ChildID == nil) == (body.Name == nil):
 		return httpapi.Response{}, apperr.Validation(apperr.FieldError{Field: "childId", Code: "one_of",
@@ -90,9 +72,9 @@ func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Res
 		if !ids.Valid(childID) {
 			return httpapi.Response{}, apperr.Validation(apperr.FieldError{Field: "childId", Code: "invalid", Detail: "not an account id"})
 		}
-		res, err = h.links.LinkExisting(ctx, caller, parentID, childID)
+		res, err = h.links.LinkExisting(ctx, in.Caller, parentID, childID)
 	default:
-		res, err = h.links.CreateChild(ctx, links.CreateChildCommand{Caller: caller, ParentID: parentID, Name: *body.Name})
+		res, err = h.links.CreateChild(ctx, links.CreateChildCommand{Caller: in.Caller, ParentID: parentID, Name: *body.Name})
 	}
 	if err != nil {
 		return httpapi.Response{}, err
@@ -101,12 +83,8 @@ func (h handler) addChild(ctx context.Context, req httpapi.Request) (httpapi.Res
 }
 
 // unlink answers 204.
-func (h handler) unlink(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.links.Unlink(ctx, caller, req.PathParameters["accountId"], req.PathParameters["childId"]); err != nil {
+func (h handler) unlink(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	if err := h.links.Unlink(ctx, in.Caller, in.Path("accountId"), in.Path("childId")); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil
@@ -127,16 +105,8 @@ func viewOf(m accounts.Membership) MembershipView {
 }
 
 // associate answers 201 with the new memberships.
-func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body associates.AssociateRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["userId"])
+func (h handler) associate(ctx context.Context, in httpapi.In, body associates.AssociateRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("userId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -154,20 +124,8 @@ func (h handler) associate(ctx context.Context, req httpapi.Request) (httpapi.Re
 }
 
 // changeRoles answers 200 with the membership and its ETag.
-func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body administration.RolesRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	ifMatch, err := httpapi.IfMatch(req)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"], req.PathParameters["userId"], ifMatch)
+func (h handler) changeRoles(ctx context.Context, in httpapi.In, body administration.RolesRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("accountId"), in.Path("userId"), in.IfMatch)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -180,29 +138,17 @@ func (h handler) changeRoles(ctx context.Context, req httpapi.Request) (httpapi.
 }
 
 // removeAssociate answers 204.
-func (h handler) removeAssociate(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.admin.RemoveAssociate(ctx, caller, req.PathParameters["accountId"], req.PathParameters["userId"]); err != nil {
+func (h handler) removeAssociate(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	if err := h.admin.RemoveAssociate(ctx, in.Caller, in.Path("accountId"), in.Path("userId")); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil
 }
 
 // switchAccount answers 200 with the session's new active account.
-func (h handler) switchAccount(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body associates.SwitchRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	tok, _ := identity.BearerToken(httpapi.Header(req, "Authorization"))
-	cmd, err := body.Command(caller, tok, req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
+func (h handler) switchAccount(ctx context.Context, in httpapi.In, body associates.SwitchRequest) (httpapi.Response, error) {
+	tok, _ := identity.BearerToken(httpapi.Header(in.Request, "Authorization"))
+	cmd, err := body.Command(in.Caller, tok, in.RequestContext.HTTP.SourceIP, in.RequestContext.HTTP.UserAgent)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

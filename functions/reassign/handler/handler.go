@@ -1,14 +1,8 @@
-// Package handler is the reassign function. It serves
-//
-//	POST   /accounts/{accountId}/content               register a content item (Idempotency-Key honoured)
-//	GET    /accounts/{accountId}/content               list, by account or ?ownerId=, paged
-//	GET    /accounts/{accountId}/content/{contentId}   one item, with its ETag
-//	DELETE /accounts/{accountId}/content/{contentId}   delete (If-Match honoured)
-//	POST   /users/{userId}/reassign-content            move all of a user's content to another member (Idempotency-Key honoured)
-//	GET    /reassignments/{jobId}                      a reassignment's progress
-//
-// and, on its EventBridge schedule, the resume-reassignments job. One Lambda
-// receives both kinds of event; New tells them apart.
+// Package handler is the reassign function: content registration and its
+// reassignment. It serves the rows of the route table (shared/routes) whose
+// Function is "reassign", each registered under its row's Op, and, on its
+// EventBridge schedule, the resume-reassignments job. One Lambda receives
+// both kinds of event; New tells them apart.
 package handler
 
 import (
@@ -22,7 +16,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
@@ -30,7 +23,6 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/jobs"
-	"github.com/acme/accountadmin/shared/routes"
 )
 
 // Time budgets: a request moves content for RequestBudget, then answers
@@ -59,20 +51,21 @@ func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, content.N
 func NewJob(d app.Deps) Job { return NewJobWith(d, content.New(d)) }
 
 type handler struct {
-	content     *content.Service
-	idempotency httpapi.Idempotency
+	content *content.Service
 }
 
 // NewHTTPWith serves the routes with a given service.
 func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
-	h := handler{content: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"POST /accounts/{accountId}/content":               h.idempotency.Wrap(h.register),
-		"GET /accounts/{accountId}/content":                h.list,
-		"GET /accounts/{accountId}/content/{contentId}":    h.get,
-		"DELETE /accounts/{accountId}/content/{contentId}": h.delete,
-		"POST /users/{userId}/reassign-content":            h.idempotency.Wrap(h.reassign),
-		"GET /reassignments/{jobId}":                       h.progress,
+	h := handler{content: svc}
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
+		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"registerContent": httpapi.JSONBody(h.register),
+		"listContent":     h.list,
+		"getContent":      h.get,
+		"deleteContent":   h.delete,
+		"reassignContent": httpapi.JSONBody(h.reassign),
+		"getReassignment": h.progress,
 	})
 }
 
@@ -104,16 +97,8 @@ func jobContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // register answers 201 with the item (and its ETag).
-func (h handler) register(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body content.RegisterRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+func (h handler) register(ctx context.Context, in httpapi.In, body content.RegisterRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -126,19 +111,15 @@ func (h handler) register(ctx context.Context, req httpapi.Request) (httpapi.Res
 	return resp, nil
 }
 
-func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	q := content.ListQuery{Caller: caller, AccountID: req.PathParameters["accountId"], Limit: content.DefaultPageSize,
-		Cursor: req.QueryStringParameters["cursor"]}
+func (h handler) list(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	q := content.ListQuery{Caller: in.Caller, AccountID: in.Path("accountId"), Limit: content.DefaultPageSize,
+		Cursor: in.QueryStringParameters["cursor"]}
 	var f apperr.Fields
-	if owner, ok := req.QueryStringParameters["ownerId"]; ok {
+	if owner, ok := in.QueryStringParameters["ownerId"]; ok {
 		q.OwnerID = strings.TrimSpace(owner)
 		f.Check(ids.Valid(q.OwnerID), "ownerId", "invalid", "ownerId is a user id")
 	}
-	if l, ok := req.QueryStringParameters["limit"]; ok {
+	if l, ok := in.QueryStringParameters["limit"]; ok {
 		n, err := strconv.Atoi(l)
 		f.Check(err == nil && n >= 1 && n <= content.MaxPageSize, "limit", "invalid_limit",
 			"limit is a number from 1 to "+strconv.Itoa(content.MaxPageSize))
@@ -154,12 +135,8 @@ func (h handler) list(ctx context.Context, req httpapi.Request) (httpapi.Respons
 	return httpapi.JSON(http.StatusOK, page), nil
 }
 
-func (h handler) get(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	it, err := h.content.Get(ctx, caller, req.PathParameters["accountId"], req.PathParameters["contentId"])
+func (h handler) get(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	it, err := h.content.Get(ctx, in.Caller, in.Path("accountId"), in.Path("contentId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -167,16 +144,8 @@ func (h handler) get(ctx context.Context, req httpapi.Request) (httpapi.Response
 }
 
 // delete answers 204.
-func (h handler) delete(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	ifMatch, err := httpapi.IfMatch(req)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := h.content.Delete(ctx, caller, req.PathParameters["accountId"], req.PathParameters["contentId"], ifMatch); err != nil {
+func (h handler) delete(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	if err := h.content.Delete(ctx, in.Caller, in.Path("accountId"), in.Path("contentId"), in.IfMatch); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.NoContent(), nil
@@ -185,16 +154,8 @@ func (h handler) delete(ctx context.Context, req httpapi.Request) (httpapi.Respo
 // reassign answers 202 with the job's progress, after moving content for
 // at most RequestBudget: status "done" when it finished within it, else
 // "running" (the resume job continues it; so does asking again).
-func (h handler) reassign(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body content.StartRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["userId"])
+func (h handler) reassign(ctx context.Context, in httpapi.In, body content.StartRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("userId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -209,12 +170,8 @@ func (h handler) reassign(ctx context.Context, req httpapi.Request) (httpapi.Res
 	return resp, nil
 }
 
-func (h handler) progress(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	p, err := h.content.Progress(ctx, caller, req.PathParameters["jobId"])
+func (h handler) progress(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	p, err := h.content.Progress(ctx, in.Caller, in.Path("jobId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}

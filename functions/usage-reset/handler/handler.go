@@ -1,12 +1,9 @@
-// Package handler is the usage-reset function. It serves
-//
-//	POST /accounts/{accountId}/usage        record usage of a metric (Idempotency-Key honoured)
-//	GET  /accounts/{accountId}/usage        counters, allowances, period, past periods
-//	POST /accounts/{accountId}/usage/reset  set the current counters to zero (Idempotency-Key honoured)
-//
-// and, on its EventBridge schedule, the usage-rollover job, which finalises
-// the billing periods that ended. One Lambda receives both kinds of event;
-// New tells them apart.
+// Package handler is the usage-reset function. It serves the rows of the
+// route table (shared/routes) whose Function is "usage-reset" (record and
+// read usage, reset it now), each registered under its row's Op, and, on
+// its EventBridge schedule, the usage-rollover job, which finalises the
+// billing periods that ended. One Lambda receives both kinds of event; New
+// tells them apart.
 package handler
 
 import (
@@ -14,16 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/jobs"
-	"github.com/acme/accountadmin/shared/routes"
 	"github.com/acme/accountadmin/shared/usage"
 )
 
@@ -49,17 +43,18 @@ func NewJob(d app.Deps) Job { return NewJobWith(d, Service(d)) }
 func Service(d app.Deps) *usage.Service { return usage.New(d) }
 
 type handler struct {
-	usage       *usage.Service
-	idempotency httpapi.Idempotency
+	usage *usage.Service
 }
 
 // NewHTTPWith serves the routes with a given service.
 func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
-	h := handler{usage: svc, idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock, Scope: access.IdempotencyScope}}
-	return httpapi.Serve(d.Log, &auth.Service{Store: d.Store, Clock: d.Clock}, httpapi.Mux{
-		"POST /accounts/{accountId}/usage":       h.idempotency.Wrap(h.record),
-		"GET /accounts/{accountId}/usage":        h.report,
-		"POST /accounts/{accountId}/usage/reset": h.idempotency.Wrap(h.reset),
+	h := handler{usage: svc}
+	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
+		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
+	return server.Serve(httpapi.Ops{
+		"recordUsage": httpapi.JSONBody(h.record),
+		"getUsage":    h.report,
+		"resetUsage":  httpapi.OptionalJSONBody(h.reset), // no body, or {}
 	})
 }
 
@@ -84,16 +79,8 @@ func NewJobWith(d app.Deps, svc *usage.Service) Job {
 
 // record answers 200 with the counter after the record, or 429 with the
 // limit and the instant it renews.
-func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	var body usage.RecordRequest
-	if err := httpapi.DecodeMax(req, &body, routes.BodyLimit(req.RouteKey)); err != nil {
-		return httpapi.Response{}, err
-	}
-	cmd, err := body.Command(caller, req.PathParameters["accountId"])
+func (h handler) record(ctx context.Context, in httpapi.In, body usage.RecordRequest) (httpapi.Response, error) {
+	cmd, err := body.Command(in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -104,12 +91,8 @@ func (h handler) record(ctx context.Context, req httpapi.Request) (httpapi.Respo
 	return httpapi.JSON(http.StatusOK, res), nil
 }
 
-func (h handler) report(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	rep, err := h.usage.Report(ctx, caller, req.PathParameters["accountId"])
+func (h handler) report(ctx context.Context, in httpapi.In) (httpapi.Response, error) {
+	rep, err := h.usage.Report(ctx, in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -118,18 +101,8 @@ func (h handler) report(ctx context.Context, req httpapi.Request) (httpapi.Respo
 
 // reset takes no body (or an empty object); it answers 200 with the values
 // it replaced.
-func (h handler) reset(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-	caller, err := access.CallerFrom(ctx)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if strings.TrimSpace(req.Body) != "" {
-		var none struct{}
-		if err := httpapi.DecodeMax(req, &none, routes.BodyLimit(req.RouteKey)); err != nil {
-			return httpapi.Response{}, err
-		}
-	}
-	res, err := h.usage.Reset(ctx, caller, req.PathParameters["accountId"])
+func (h handler) reset(ctx context.Context, in httpapi.In, _ struct{}) (httpapi.Response, error) {
+	res, err := h.usage.Reset(ctx, in.Caller, in.Path("accountId"))
 	if err != nil {
 		return httpapi.Response{}, err
 	}

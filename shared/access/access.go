@@ -1,5 +1,5 @@
 // Package access answers one question for every handler: may this caller do
-// this action in this account? It also carries the caller that httpapi.Serve
+// this action in this account? It also carries the caller that httpapi.Server.Serve
 // resolved from the request's session, the only place a handler learns who
 // is calling.
 package access
@@ -134,7 +134,7 @@ func Permissions(roles []string, custom map[string][]Action) []Action {
 	return out
 }
 
-// Caller is who is calling, as httpapi.Serve resolved it for this request
+// Caller is who is calling, as httpapi.Server.Serve resolved it for this request
 // from its session (auth.Service.Authorize).
 type Caller struct {
 	Tenant    table.Tenant
@@ -225,13 +225,13 @@ func EntersAsSupport(operator bool, homeAccountID, accountID string, licensedMem
 // body, a forged requestContext) can make a caller.
 type callerKey struct{}
 
-// WithCaller is ctx carrying caller: httpapi.Serve calls it once it has
+// WithCaller is ctx carrying caller: httpapi.Server.Serve calls it once it has
 // resolved the request's session, before the route's handler runs.
 func WithCaller(ctx context.Context, caller Caller) context.Context {
 	return context.WithValue(ctx, callerKey{}, caller)
 }
 
-// CallerFrom is the caller that httpapi.Serve resolved from this request's
+// CallerFrom is the caller that httpapi.Server.Serve resolved from this request's
 // bearer token. A context without one (a public route, or a handler called
 // outside Serve) is 401: no handler can act for anyone it was not given.
 func CallerFrom(ctx context.Context) (Caller, error) {

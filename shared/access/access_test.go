@@ -40,7 +40,7 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
-// The caller reaches a handler only through the context httpapi.Serve
+// The caller reaches a handler only through the context httpapi.Server.Serve
 // built (WithCaller): a context without one, or with one that names no
 // user or session, is 401, and every field survives the trip.
 func TestCallerFromTheContext(t *testing.T) {

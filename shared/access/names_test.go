@@ -8,7 +8,7 @@ import (
 	"github.com/acme/accountadmin/shared/table"
 )
 
-// The caller's name and email survive from where httpapi.Serve resolved
+// The caller's name and email survive from where httpapi.Server.Serve resolved
 // them to the handler, so every change-log entry written for the request
 // can name them.
 func TestCallerNameAndEmailReachTheHandler(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
-// An authorized request resolves its bearer first (httpapi.Serve, through
+// An authorized request resolves its bearer first (httpapi.Server.Serve, through
 // auth.Service.Authorize): a session is one GetItem and one BatchGetItem
 // (user, membership, account); an account's key two GetItems (the key, the
 // account), a tenant's key one, and lastUsedAt one conditional write a

@@ -1,5 +1,5 @@
 // Package auth signs users in and out and resolves session tokens to their
-// caller (httpapi.Serve, before every authorized route). Sessions are checked on every request, so revocation,
+// caller (httpapi.Server.Serve, before every authorized route). Sessions are checked on every request, so revocation,
 // suspension, deletion and licence removal take effect on the next call.
 package auth
 

@@ -17,7 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/testkit"
 )
 
-// Every authorized request resolves its session first (httpapi.Serve): one GetItem (the session) and one
+// Every authorized request resolves its session first (httpapi.Server.Serve): one GetItem (the session) and one
 // BatchGetItem (user, membership, account).
 func BenchmarkAuthorize(b *testing.B) {
 	env := testkit.New(b)

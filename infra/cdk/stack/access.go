@@ -26,7 +26,7 @@ const (
 
 // tableAccess is the DynamoDB actions of each known function, on the table
 // and, when it queries, on its indexes. Every function that serves a route
-// with Auth resolves its callers itself (httpapi.Serve): the session, then
+// with Auth resolves its callers itself (httpapi.Server.Serve): the session, then
 // user, membership and account in one batch, so it holds GetItem and
 // BatchGetItem.
 var tableAccess = map[string][]string{

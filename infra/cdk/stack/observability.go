@@ -21,7 +21,7 @@ import (
 	"github.com/acme/accountadmin/shared/httpapi"
 )
 
-// Thresholds of the request alarms (metrics of httpapi.Serve).
+// Thresholds of the request alarms (metrics of httpapi.Server.Serve).
 const (
 	faultRatePercent = 5    // 5xx answers in 5 minutes, as a share of requests
 	faultRateMinimum = 10   // requests in 5 minutes below which the rate does not alarm
@@ -99,7 +99,7 @@ func buildJobFailures(s awscdk.Stack, p *StackProps, fns functionSet) awssqs.Que
 	return failures
 }
 
-// requestMetric is one of httpapi.Serve's metrics for a function.
+// requestMetric is one of httpapi.Server.Serve's metrics for a function.
 func requestMetric(p *StackProps, name, function, statistic string) awscloudwatch.Metric {
 	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:     jsii.String(httpapi.StageNamespace(p.stage())),

@@ -16,7 +16,7 @@ import (
 )
 
 // GIVEN a function serving routes THEN its 5xx rate, its panics and its p99
-// latency alarm on httpapi.Serve's metrics, and DynamoDB failures, SES
+// latency alarm on httpapi.Server.Serve's metrics, and DynamoDB failures, SES
 // failures and failed job runs alarm too; every alarm notifies when it goes
 // off and when it is OK again.
 func TestRequestFailuresAlarm(t *testing.T) {

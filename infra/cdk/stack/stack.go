@@ -274,7 +274,7 @@ func grantTable(fn awslambda.Function, tbl awsdynamodb.Table, actions []string) 
 // buildAPI promises an HTTP API serving every route of the route table on its
 // function (payload format 2.0) with no authorizer: each request invokes
 // only its function, which resolves the caller itself on every request
-// (httpapi.Serve), so a revoked session is refused on its next call. A
+// (httpapi.Server.Serve), so a revoked session is refused on its next call. A
 // throttled $default stage whose shared limit every other route takes, each
 // route of the public throttle class (Throttle: routes.ThrottlePublic:
 // anyone may call it) under its own lower limit, and CORS only for the
@@ -318,7 +318,7 @@ func buildAPI(s awscdk.Stack, p *StackProps, fns functionSet) (awsapigatewayv2.H
 	throttlePublicRoutes(stage, p, public)
 	// After the routes: a suppression reaches only the children that exist.
 	suppress(api, true, nagRule{id: "AwsSolutions-APIG4", reason: "no gateway authorizer by design: every function resolves its caller's session on each request " +
-		"(httpapi.Serve), so a revoked session is refused on its next call; the public routes (sign-in, the invitation link) need no session and have their own lower throttle"})
+		"(httpapi.Server.Serve), so a revoked session is refused on its next call; the public routes (sign-in, the invitation link) need no session and have their own lower throttle"})
 	return api, stage
 }
 

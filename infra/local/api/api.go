@@ -2,7 +2,7 @@
 // deployed API Gateway HTTP API does, from the same route table, builds the
 // same payload-2.0 events and calls the same handlers in-process, one
 // invocation per request: each function resolves its caller itself
-// (httpapi.Serve), as deployed. It also runs the scheduled jobs, on a timer and on
+// (httpapi.Server.Serve), as deployed. It also runs the scheduled jobs, on a timer and on
 // POST /_local/run/{job}, moves the clock the functions share on POST
 // /_local/clock, and hands an SNS-wrapped SES notification (a bounce, a
 // complaint: SES local sends none) to the ses-events function on POST

@@ -131,10 +131,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 // a reopen refuses from then on.
 func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Account, wipe bool) error {
 	t, now := c.Tenant, s.now()
-	upd := store.BumpVersion().
-		Set(expression.Name("status"), expression.Value(accounts.StatusClosed)).
-		Set(expression.Name("closedAt"), expression.Value(now)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
+	upd := store.BumpVersion()
 	if wipe {
 		upd = upd.Set(expression.Name(wipingAttr), expression.Value(true))
 	}
@@ -142,7 +139,7 @@ func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Ac
 	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", "account", a.ID, before, after)
 	tenantBefore := map[string]any{"status": a.Status, "name": a.Name}
 	return s.transact(ctx, "close account "+a.ID, []*store.Write{
-		store.Update(t.Account(a.ID), upd).If(store.Is("status", accounts.StatusActive)).OrFail(ErrChanged),
+		accounts.Close(t, a.ID, now, upd).OrFail(ErrChanged),
 		store.Put(directory.NewClosedEntry(t, a, now)),
 		entry.Write(),
 		changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", tenantBefore, after).Write(),
@@ -196,7 +193,7 @@ func tallyWrite(t table.Tenant, accountID string, counts map[string]int) *store.
 		total += n
 	}
 	upd = upd.Add(expression.Name(tallyTotalAttr), expression.Value(total))
-	return store.Update(t.Account(accountID), upd).If(store.Is("status", accounts.StatusClosed)).OrFail(ErrChanged)
+	return store.Update(t.Account(accountID), upd).If(accounts.IsClosed()).OrFail(ErrChanged)
 }
 
 // readTally reads the tally of accountID's wipe: the counts by kind and
@@ -504,9 +501,9 @@ func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID str
 		if total > 0 {
 			unchanged = store.Is(tallyTotalAttr, total)
 		}
-		cond := store.Is("status", accounts.StatusClosed).And(unchanged)
+		cond := accounts.IsClosed().And(unchanged)
 		if a.ParentID != "" {
-			cond = cond.And(store.Is("parentId", a.ParentID))
+			cond = cond.And(accounts.HasParent(a.ParentID))
 		}
 		del := store.Delete(t.Account(a.ID)).If(cond).OrFail(ErrChanged)
 		writes = append(writes, del, store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()),

@@ -168,3 +168,26 @@ func WithChildCount(upd expression.UpdateBuilder, n int64) expression.UpdateBuil
 func HoldsALicence() expression.ConditionBuilder {
 	return expression.AttributeExists(expression.Name("licence"))
 }
+
+// HoldsNoLicence holds for a membership without a licence.
+func HoldsNoLicence() expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name("licence"))
+}
+
+// HasRole holds for a membership holding role (and for an invitation's
+// entry in the account, which names the roles it offers alike: the users
+// list filters both).
+func HasRole(role string) expression.ConditionBuilder {
+	return expression.Name("roles").Contains(role)
+}
+
+// IsExternal holds for a membership whose user's home account is elsewhere.
+func IsExternal() expression.ConditionBuilder {
+	return expression.Name("external").Equal(expression.Value(true))
+}
+
+// IsNotExternal holds for a membership in its user's home account.
+func IsNotExternal() expression.ConditionBuilder {
+	n := expression.Name("external")
+	return expression.AttributeNotExists(n).Or(n.Equal(expression.Value(false)))
+}

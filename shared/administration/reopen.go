@@ -13,7 +13,6 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -100,7 +99,7 @@ func (s *Service) ReopenAccount(ctx context.Context, cmd ReopenAccount) (account
 	tenantBefore := map[string]any{"status": accounts.StatusClosed, "closedAt": closedAt, "name": a.Name}
 	if err := s.transact(ctx, "reopen account "+a.ID, []*store.Write{
 		accounts.Reopen(t, a, now, notWiping).OrFail(ErrChanged),
-		store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()),
+		store.Delete(accounts.NewClosedEntry(t, a, closedAt).Key()),
 		changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.reopened", "account", a.ID, before, after).Write(),
 		changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.reopened", tenantBefore, after).Write(),
 	}); err != nil {

@@ -191,3 +191,10 @@ func IsNotExternal() expression.ConditionBuilder {
 	n := expression.Name("external")
 	return expression.AttributeNotExists(n).Or(n.Equal(expression.Value(false)))
 }
+
+// WithEmail adds the email a membership copies from its user to upd (its
+// by-email and by-name index keys are the caller's to set, with
+// table.Tenant.AccountMembersByEmail and NameIndex).
+func WithEmail(upd expression.UpdateBuilder, email string) expression.UpdateBuilder {
+	return upd.Set(expression.Name("email"), expression.Value(email))
+}

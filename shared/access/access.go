@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -21,7 +22,7 @@ import (
 
 // Built-in roles.
 const (
-	RoleAdmin  = "Admin"
+	RoleAdmin  = accounts.RoleAdmin
 	RoleViewer = "Viewer"
 )
 
@@ -370,15 +371,6 @@ func (a Authority) CheckGrant(roles []string, custom map[string][]Action) error 
 // in an account other than the active one, and custom role definitions.
 type Checker struct{ Store *store.Store }
 
-type memberRoles struct {
-	Roles   []string `dynamodbav:"roles,stringset"`
-	Version int64    `dynamodbav:"version"`
-}
-
-type accountState struct {
-	Status string `dynamodbav:"status"`
-}
-
 // supportIn reports whether caller's session is switched into accountID as
 // support.
 func supportIn(caller Caller, accountID string) bool {
@@ -468,7 +460,7 @@ func (c Checker) authoritiesRead(ctx context.Context, t table.Tenant, userID str
 	}
 	accts := make(map[string]map[string]types.AttributeValue, len(accountIDs))
 	closed := map[string]bool{}
-	members := map[string]memberRoles{}
+	members := map[string]accounts.Membership{}
 	var need []string
 	for _, id := range accountIDs {
 		acc, ok := items[t.Account(id)]
@@ -476,16 +468,16 @@ func (c Checker) authoritiesRead(ctx context.Context, t table.Tenant, userID str
 			return nil, nil, nil, apperr.ErrNotFound.Withf("no account %s", id)
 		}
 		accts[id] = acc
-		var state accountState
+		var state accounts.Account
 		_ = attributevalue.UnmarshalMap(acc, &state)
-		if state.Status == "closed" {
+		if state.Status == accounts.StatusClosed {
 			if err := closedRefusal(operator, action); err != nil {
 				return nil, nil, nil, err
 			}
 			closed[id] = true
 		}
 		if mi, ok := items[t.Membership(id, userID)]; ok {
-			var m memberRoles
+			var m accounts.Membership
 			if err := attributevalue.UnmarshalMap(mi, &m); err != nil {
 				return nil, nil, nil, apperr.Internal("decode membership", err)
 			}

@@ -13,6 +13,11 @@ import (
 	"github.com/acme/accountadmin/shared/table"
 )
 
+// RoleAdmin is the built-in role that may do everything in an account
+// (access.RoleAdmin): the admin index and the guard that never leaves an
+// account without an active Admin follow it.
+const RoleAdmin = "Admin"
+
 // Account statuses.
 const (
 	StatusActive = "active"

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
-	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -27,7 +26,7 @@ import (
 // HoldsAdmin reports whether m gives its user the Admin role with a licence
 // in m's account; with an active user, that makes them an active Admin.
 func (m Membership) HoldsAdmin() bool {
-	return slices.Contains(m.Roles, access.RoleAdmin) && m.Licence != ""
+	return slices.Contains(m.Roles, RoleAdmin) && m.Licence != ""
 }
 
 // IsActiveAdmin reports whether m, of a user with status userStatus, makes
@@ -62,7 +61,7 @@ func (m Membership) WithAdminIndex(t table.Tenant, upd expression.UpdateBuilder)
 // AdminCondition holds on a membership item that holds Admin and a
 // licence: HoldsAdmin, checked by DynamoDB at commit.
 func AdminCondition() expression.ConditionBuilder {
-	return expression.Name("roles").Contains(access.RoleAdmin).And(expression.AttributeExists(expression.Name("licence")))
+	return expression.Name("roles").Contains(RoleAdmin).And(expression.AttributeExists(expression.Name("licence")))
 }
 
 // adminPage is how many admin index keys one Query reads; accounts rarely

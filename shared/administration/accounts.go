@@ -189,18 +189,18 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 		return a, nil
 	}
 	now := s.now()
-	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
+	upd := accounts.Edited(now)
 	var entries []*store.Write
 	if rename {
 		byName := t.AccountsByName(strings.ToLower(cmd.Name), a.ID)
-		upd = upd.Set(expression.Name("name"), expression.Value(cmd.Name)).
+		upd = accounts.WithName(upd, cmd.Name).
 			Set(expression.Name("GSI2SK"), expression.Value(byName.SK))
 		entries = append(entries, changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
 			map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name}).Write())
 		a.Name, a.GSI2SK = cmd.Name, byName.SK
 	}
 	if require {
-		upd = upd.Set(expression.Name("twoFactorRequired"), expression.Value(*cmd.TwoFactorRequired))
+		upd = accounts.WithTwoFactorRequired(upd, *cmd.TwoFactorRequired)
 		entries = append(entries, changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.two_factor_required", "account", a.ID,
 			map[string]any{"twoFactorRequired": a.TwoFactorRequired}, map[string]any{"twoFactorRequired": *cmd.TwoFactorRequired}).Write())
 		a.TwoFactorRequired = *cmd.TwoFactorRequired

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -17,6 +16,7 @@ import (
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/links"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -131,10 +131,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 // a reopen refuses from then on.
 func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Account, wipe bool) error {
 	t, now := c.Tenant, s.now()
-	upd := store.BumpVersion().
-		Set(expression.Name("status"), expression.Value(accounts.StatusClosed)).
-		Set(expression.Name("closedAt"), expression.Value(now)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
+	upd := store.BumpVersion()
 	if wipe {
 		upd = upd.Set(expression.Name(wipingAttr), expression.Value(true))
 	}
@@ -142,8 +139,8 @@ func (s *Service) markClosed(ctx context.Context, c access.Caller, a accounts.Ac
 	entry := changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", "account", a.ID, before, after)
 	tenantBefore := map[string]any{"status": a.Status, "name": a.Name}
 	return s.transact(ctx, "close account "+a.ID, []*store.Write{
-		store.Update(t.Account(a.ID), upd).If(store.Is("status", accounts.StatusActive)).OrFail(ErrChanged),
-		store.Put(directory.NewClosedEntry(t, a, now)),
+		accounts.Close(t, a.ID, now, upd).OrFail(ErrChanged),
+		store.Put(accounts.NewClosedEntry(t, a, now)),
 		entry.Write(),
 		changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.closed", tenantBefore, after).Write(),
 	})
@@ -196,7 +193,7 @@ func tallyWrite(t table.Tenant, accountID string, counts map[string]int) *store.
 		total += n
 	}
 	upd = upd.Add(expression.Name(tallyTotalAttr), expression.Value(total))
-	return store.Update(t.Account(accountID), upd).If(store.Is("status", accounts.StatusClosed)).OrFail(ErrChanged)
+	return store.Update(t.Account(accountID), upd).If(accounts.IsClosed()).OrFail(ErrChanged)
 }
 
 // readTally reads the tally of accountID's wipe: the counts by kind and
@@ -504,12 +501,12 @@ func (s *Service) finishWipe(ctx context.Context, c access.Caller, accountID str
 		if total > 0 {
 			unchanged = store.Is(tallyTotalAttr, total)
 		}
-		cond := store.Is("status", accounts.StatusClosed).And(unchanged)
+		cond := accounts.IsClosed().And(unchanged)
 		if a.ParentID != "" {
-			cond = cond.And(store.Is("parentId", a.ParentID))
+			cond = cond.And(accounts.HasParent(a.ParentID))
 		}
 		del := store.Delete(t.Account(a.ID)).If(cond).OrFail(ErrChanged)
-		writes = append(writes, del, store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()),
+		writes = append(writes, del, store.Delete(accounts.NewClosedEntry(t, a, closedAt).Key()),
 			changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.wiped",
 				map[string]any{"name": a.Name, "status": accounts.StatusClosed}, map[string]any{"deleted": counts}).Write())
 		if a.ParentID != "" {
@@ -582,9 +579,7 @@ func (s *Service) invitationsLeaving(ctx context.Context, t table.Tenant, accoun
 	units := make([]wipeUnit, 0, len(invitationIDs))
 	for _, id := range invitationIDs {
 		entry := store.Delete(t.AccountInvitation(accountID, id))
-		var inv struct {
-			AccountIDs []string `dynamodbav:"accountIds"`
-		}
+		var inv invitations.Invitation
 		found, err := decode(items, t.Invitation(id), &inv)
 		if err != nil {
 			return nil, err
@@ -596,11 +591,8 @@ func (s *Service) invitationsLeaving(ctx context.Context, t table.Tenant, accoun
 		case len(inv.AccountIDs) == 1:
 			units = append(units, wipeUnit{writes: []*store.Write{store.Delete(t.Invitation(id)), entry}, deletes: 2, kind: "invitations"})
 		default:
-			place := expression.Name(fmt.Sprintf("accountIds[%d]", at))
-			leave := store.BumpVersion().Remove(place).
-				Delete(expression.Name("inviterSupport"), expression.Value(&types.AttributeValueMemberSS{Value: []string{accountID}}))
 			units = append(units, wipeUnit{writes: []*store.Write{
-				store.Update(t.Invitation(id), leave).If(store.Is(fmt.Sprintf("accountIds[%d]", at), accountID)).OrFail(ErrChanged),
+				invitations.LeaveAccount(t, id, at, accountID).OrFail(ErrChanged),
 				entry,
 			}, deletes: 1, kind: "invitations"})
 		}

@@ -26,10 +26,7 @@ func (s *Service) homeMoveWrites(c access.Caller, u identity.User, from string, 
 			Set(expression.Name("homeAccountId"), expression.Value(home.AccountID)).
 			Set(expression.Name("updatedAt"), expression.Value(now))).
 			If(store.Is("homeAccountId", from)).OrFail(ErrChanged),
-		store.Update(t.Membership(home.AccountID, u.ID), store.BumpVersion().
-			Remove(expression.Name("external")).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Exists()).OrFail(ErrChanged),
+		accounts.BecomeHome(t, home.AccountID, u.ID, now, ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, home.AccountID, changelog.ActorOf(c), "user.home_moved", "user", u.ID,
 			map[string]any{"homeAccountId": from}, map[string]any{"homeAccountId": home.AccountID, "reason": reason}).Write(),
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -92,7 +90,6 @@ func (s *Service) SetSeatsView(ctx context.Context, cmd SetSeats) (licences.Seat
 		return licences.Seats{}, cat.Check("licence", cmd.Licence)
 	}
 	now := s.now()
-	k := t.LicencePool(cmd.AccountID, cmd.Licence)
 	pool := seats.Pool
 	var write *store.Write
 	var before map[string]any
@@ -106,11 +103,7 @@ func (s *Service) SetSeatsView(ctx context.Context, cmd SetSeats) (licences.Seat
 				pool.Held, cmd.Licence, seats.Planned)
 		}
 		before = map[string]any{"purchased": pool.Purchased}
-		write = store.Update(k, store.BumpVersion().
-			Set(expression.Name("purchased"), expression.Value(cmd.Purchased)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.AtVersion(v).And(expression.Name("held").LessThanEqual(expression.Value(seats.Planned + cmd.Purchased)))).
-			OrFail(apperr.ErrVersionConflict)
+		write = licences.Buy(t, cmd.AccountID, cmd.Licence, v, seats.Planned, cmd.Purchased, now).OrFail(apperr.ErrVersionConflict)
 		pool.Purchased, pool.Version, pool.UpdatedAt = cmd.Purchased, v+1, now
 	} else {
 		if cmd.IfMatch != 0 {
@@ -134,7 +127,7 @@ func (s *Service) SetSeatsView(ctx context.Context, cmd SetSeats) (licences.Seat
 
 // countHolders counts the members of accountID holding licence.
 func (s *Service) countHolders(ctx context.Context, t table.Tenant, accountID, licence string) (int64, error) {
-	holds := expression.Name("licence").Equal(expression.Value(licence))
+	holds := accounts.HoldsLicence(licence)
 	items, err := s.Store.QueryAll(ctx, store.Query{Partition: t.AccountPartition(accountID), SKPrefix: table.MembershipPrefix, Filter: &holds}, 0)
 	if err != nil {
 		return 0, fmt.Errorf("count holders of %s: %w", licence, err)
@@ -241,12 +234,7 @@ func (s *Service) assignLicence(ctx context.Context, cmd AssignLicence) (account
 		writes = append(writes, g.Checks()...)
 	}
 	now := s.now()
-	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
-	if cmd.Licence == "" {
-		upd = upd.Remove(expression.Name("licence"))
-	} else {
-		upd = upd.Set(expression.Name("licence"), expression.Value(cmd.Licence))
-	}
+	upd := accounts.WithLicence(accounts.Edited(now), cmd.Licence)
 	next := m
 	next.Licence = cmd.Licence
 	upd = next.WithAdminIndex(t, upd)

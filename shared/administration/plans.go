@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -163,19 +161,9 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 		return accounts.Account{}, err
 	}
 	now := s.now()
-	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
-	if cmd.PlanID == "" {
-		upd = upd.Remove(expression.Name("planId"))
-	} else {
-		upd = upd.Set(expression.Name("planId"), expression.Value(cmd.PlanID))
-	}
 	// Seat overrides live on the account, metric overrides in its overrides
 	// item (plans.OverridesWrite), both written here.
-	if len(cmd.Seats) == 0 {
-		upd = upd.Remove(expression.Name("planOverrides"))
-	} else {
-		upd = upd.Set(expression.Name("planOverrides"), expression.Value(cmd.Seats))
-	}
+	upd := accounts.WithPlanOverrides(accounts.WithPlan(accounts.Edited(now), cmd.PlanID), cmd.Seats)
 	before, err := plans.Load(ctx, s.Store, t, a)
 	if err != nil {
 		return accounts.Account{}, err

@@ -238,7 +238,7 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 func membershipOfProfile(t table.Tenant, accountID string, u identity.User) expression.UpdateBuilder {
 	byEmail := t.AccountMembersByEmail(accountID, u.Email, u.ID)
 	byName, byFirst := accounts.NameIndex(t, accountID, u.ID, u.Email, u.FirstName, u.LastName)
-	upd := expression.Set(expression.Name("email"), expression.Value(u.Email)).
+	upd := accounts.WithEmail(expression.UpdateBuilder{}, u.Email).
 		Set(expression.Name("GSI2PK"), expression.Value(byEmail.PK)).
 		Set(expression.Name("GSI2SK"), expression.Value(byEmail.SK)).
 		Set(expression.Name("GSI4PK"), expression.Value(byName.PK)).

@@ -13,7 +13,6 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -91,13 +90,7 @@ func (s *Service) ReopenAccount(ctx context.Context, cmd ReopenAccount) (account
 	if a.ClosedAt != nil {
 		closedAt = *a.ClosedAt
 	}
-	upd := store.BumpVersion().
-		Set(expression.Name("status"), expression.Value(accounts.StatusActive)).
-		Set(expression.Name("reopenedAt"), expression.Value(now)).
-		Set(expression.Name("updatedAt"), expression.Value(now)).
-		Remove(expression.Name("closedAt"))
-	still := store.AtVersion(a.Version).And(store.Is("status", accounts.StatusClosed)).
-		And(expression.AttributeNotExists(expression.Name(wipingAttr)))
+	notWiping := expression.AttributeNotExists(expression.Name(wipingAttr))
 	before := map[string]any{"status": accounts.StatusClosed, "closedAt": closedAt}
 	after := map[string]any{"status": accounts.StatusActive}
 	if cmd.Reason != "" {
@@ -105,8 +98,8 @@ func (s *Service) ReopenAccount(ctx context.Context, cmd ReopenAccount) (account
 	}
 	tenantBefore := map[string]any{"status": accounts.StatusClosed, "closedAt": closedAt, "name": a.Name}
 	if err := s.transact(ctx, "reopen account "+a.ID, []*store.Write{
-		store.Update(t.Account(a.ID), upd).If(still).OrFail(ErrChanged),
-		store.Delete(directory.NewClosedEntry(t, a, closedAt).Key()),
+		accounts.Reopen(t, a, now, notWiping).OrFail(ErrChanged),
+		store.Delete(accounts.NewClosedEntry(t, a, closedAt).Key()),
 		changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.reopened", "account", a.ID, before, after).Write(),
 		changelog.NewTenantEntry(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.reopened", tenantBefore, after).Write(),
 	}); err != nil {

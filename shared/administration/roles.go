@@ -8,9 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -172,9 +169,7 @@ func (s *Service) setRoles(ctx context.Context, cmd SetRoles) (accounts.Membersh
 	}
 	next := m
 	next.Roles = cmd.Roles
-	upd := next.WithAdminIndex(t, store.BumpVersion().
-		Set(expression.Name("roles"), expression.Value(types.AttributeValueMemberSS{Value: cmd.Roles})).
-		Set(expression.Name("updatedAt"), expression.Value(now)))
+	upd := next.WithAdminIndex(t, accounts.WithRoles(accounts.Edited(now), cmd.Roles))
 	writes = append(writes,
 		store.Update(t.Membership(m.AccountID, u.ID), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), now, m.AccountID, changelog.ActorOf(c), "membership.roles_changed", "user", u.ID,

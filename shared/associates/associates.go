@@ -335,7 +335,7 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 	switch {
 	case !c.Operator || licensed:
 		writes = append(writes, store.Check(t.Membership(cmd.AccountID, c.UserID),
-			expression.AttributeExists(expression.Name("licence"))).OrFail(ErrNoAccess))
+			accounts.HoldsALicence()).OrFail(ErrNoAccess))
 	case support:
 		// The entry's actor names the support person (the caller's name and
 		// email as Authorize read them) with the reason, so the customer
@@ -354,9 +354,9 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 // enterable is the condition on the account a session switches into: an
 // active one, or for tenant operators also a closed one (its data kept).
 func enterable(operator bool) expression.ConditionBuilder {
-	active := store.Is("status", accounts.StatusActive)
+	active := accounts.IsActive()
 	if !operator {
 		return active
 	}
-	return active.Or(store.Is("status", accounts.StatusClosed))
+	return active.Or(accounts.IsClosed())
 }

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
@@ -51,20 +53,6 @@ func (r Report) String() string {
 	return fmt.Sprintf("%d read, %d repaired, %d removed", r.Read, r.Repaired, r.Removed)
 }
 
-type parentItem struct {
-	ID         string `dynamodbav:"id"`
-	ChildCount int64  `dynamodbav:"childCount"`
-}
-
-type linkItem struct {
-	ChildID string `dynamodbav:"childId"`
-}
-
-type childItem struct {
-	ID       string `dynamodbav:"id"`
-	ParentID string `dynamodbav:"parentId"`
-}
-
 // ChildCounts repairs the phantom children of parents: before wiping a
 // child took it out of its parent's family, the parent kept its childCount
 // (and so its role "parent") with no child behind it. Every account of the
@@ -78,7 +66,7 @@ type childItem struct {
 // the account is no longer a parent.
 func (s *Service) ChildCounts(ctx context.Context, t table.Tenant) (Report, error) {
 	var rep Report
-	hasChildren := expression.Name("childCount").GreaterThan(expression.Value(0))
+	hasChildren := accounts.HasChildren()
 	ix := t.AccountsByCreated(time.Time{}, "")
 	q := store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: table.AccountsCreatedPrefix, Limit: PageSize, Filter: &hasChildren}
 	for {
@@ -86,7 +74,7 @@ func (s *Service) ChildCounts(ctx context.Context, t table.Tenant) (Report, erro
 		if err != nil {
 			return rep, fmt.Errorf("read parents: %w", err)
 		}
-		var parents []parentItem
+		var parents []accounts.Account
 		if err := page.Decode(&parents); err != nil {
 			return rep, apperr.Internal("decode accounts", err)
 		}
@@ -105,7 +93,7 @@ func (s *Service) ChildCounts(ctx context.Context, t table.Tenant) (Report, erro
 
 func (s *Service) recount(ctx context.Context, t table.Tenant, parentID string, rep *Report) error {
 	for range maxAttempts {
-		var p parentItem
+		var p accounts.Account
 		ok, err := s.Store.Get(ctx, t.Account(parentID), &p)
 		if err != nil || !ok {
 			return err
@@ -114,22 +102,21 @@ func (s *Service) recount(ctx context.Context, t table.Tenant, parentID string, 
 		if err != nil {
 			return fmt.Errorf("read links of %s: %w", parentID, err)
 		}
-		var ls []linkItem
-		if err := attributevalue.UnmarshalListOfMaps(links, &ls); err != nil {
-			return apperr.Internal("decode links", err)
+		// A link's sort key names its child (table.Tenant.AccountLink).
+		childIDs := make([]string, len(links))
+		keys := make([]table.Key, len(links))
+		for i, l := range links {
+			childIDs[i] = strings.TrimPrefix(store.KeyOf(l).SK, table.ChildPrefix)
+			keys[i] = t.Account(childIDs[i])
 		}
-		keys := make([]table.Key, len(ls))
-		for i, l := range ls {
-			keys[i] = t.Account(l.ChildID)
-		}
-		children := map[table.Key]childItem{}
+		children := map[table.Key]accounts.Account{}
 		for start := 0; start < len(keys); start += 100 {
 			got, err := s.Store.GetMany(ctx, keys[start:min(start+100, len(keys))])
 			if err != nil {
 				return fmt.Errorf("read children of %s: %w", parentID, err)
 			}
 			for k, it := range got {
-				var c childItem
+				var c accounts.Account
 				if err := attributevalue.UnmarshalMap(it, &c); err != nil {
 					return apperr.Internal("decode child", err)
 				}
@@ -137,17 +124,17 @@ func (s *Service) recount(ctx context.Context, t table.Tenant, parentID string, 
 			}
 		}
 		var n int64
-		for _, l := range ls {
-			c, ok := children[t.Account(l.ChildID)]
+		for _, childID := range childIDs {
+			c, ok := children[t.Account(childID)]
 			switch {
 			case ok && c.ParentID == parentID:
 				n++
 			case !ok:
 				// A link to a child that is gone: it goes, on condition
 				// that the child is still gone.
-				err := s.Store.Transact(ctx, "delete dangling link "+parentID+"/"+l.ChildID,
-					store.Delete(t.AccountLink(parentID, l.ChildID)).If(store.Exists()),
-					store.Check(t.Account(l.ChildID), store.NotExists()))
+				err := s.Store.Transact(ctx, "delete dangling link "+parentID+"/"+childID,
+					store.Delete(t.AccountLink(parentID, childID)).If(store.Exists()),
+					store.Check(t.Account(childID), store.NotExists()))
 				if err != nil && apperr.KindOf(err) != apperr.KindInternal {
 					continue // it changed meanwhile: the next recount sees it
 				}
@@ -161,14 +148,9 @@ func (s *Service) recount(ctx context.Context, t table.Tenant, parentID string, 
 			return nil
 		}
 		now := s.Clock.Now()
-		upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
-		if n == 0 {
-			upd = upd.Remove(expression.Name("childCount"))
-		} else {
-			upd = upd.Set(expression.Name("childCount"), expression.Value(n))
-		}
+		upd := accounts.WithChildCount(accounts.Edited(now), n)
 		err = s.Store.Transact(ctx, "recount children of "+parentID,
-			store.Update(t.Account(parentID), upd).If(store.Is("childCount", p.ChildCount)).OrFail(errRecountRaced),
+			store.Update(t.Account(parentID), upd).If(accounts.CountsChildren(p.ChildCount)).OrFail(errRecountRaced),
 			changelog.New(t, s.IDs.NewID(), now, parentID, Actor, "account.children_recounted", "account", parentID,
 				map[string]any{"childCount": p.ChildCount}, map[string]any{"childCount": n, "reason": "children wiped by an earlier version"}).Write())
 		if errors.Is(err, errRecountRaced) {

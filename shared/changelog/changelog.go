@@ -6,6 +6,8 @@ package changelog
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -104,3 +106,9 @@ func New(t table.Tenant, id string, at time.Time, accountID string, actor Actor,
 
 // Write is the entry as a transaction item; its id is fresh, so it must not exist.
 func (e Entry) Write() *store.Write { return store.Put(e).If(store.NotExists()) }
+
+// InAccount holds for the entries of accountID's change log (a filter of
+// an index that lists several accounts' entries).
+func InAccount(accountID string) expression.ConditionBuilder {
+	return expression.Name("accountId").Equal(expression.Value(accountID))
+}

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -132,16 +132,26 @@ func FamilyOf(parentID string, childCount int64) FamilyMark {
 
 // AccountRow is an account as lists show it.
 type AccountRow struct {
-	ID             string     `json:"id" dynamodbav:"id"`
-	Name           string     `json:"name" dynamodbav:"name"`
-	Status         string     `json:"status" dynamodbav:"status"`
-	PlanID         string     `json:"planId,omitempty" dynamodbav:"planId,omitempty"`
-	ParentID       string     `json:"parentId,omitempty" dynamodbav:"parentId,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt" dynamodbav:"createdAt"`
-	ClosedAt       *time.Time `json:"closedAt,omitempty" dynamodbav:"closedAt,omitempty"`
-	ChildCount     int64      `json:"-" dynamodbav:"childCount,omitempty"`
-	Family         FamilyMark `json:"family" dynamodbav:"-"`
-	MatchedMembers []string   `json:"matchedMembers,omitempty" dynamodbav:"-"`
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	Status         string     `json:"status"`
+	PlanID         string     `json:"planId,omitempty"`
+	ParentID       string     `json:"parentId,omitempty"`
+	CreatedAt      time.Time  `json:"createdAt"`
+	ClosedAt       *time.Time `json:"closedAt,omitempty"`
+	ChildCount     int64      `json:"-"`
+	Family         FamilyMark `json:"family"`
+	MatchedMembers []string   `json:"matchedMembers,omitempty"`
+}
+
+// decodeRow decodes an account item, or an entry of the register of
+// closed accounts, as a row.
+func decodeRow(item map[string]types.AttributeValue) (AccountRow, error) {
+	a, err := accounts.Decoded(item)
+	if err != nil {
+		return AccountRow{}, apperr.Internal("decode account", err)
+	}
+	return rowOf(a), nil
 }
 
 // rowOf is account a as a row.
@@ -155,31 +165,6 @@ type AccountPage struct {
 	Accounts   []AccountRow `json:"accounts"`
 	NextCursor string       `json:"nextCursor,omitempty"`
 }
-
-// ClosedEntry is an account in the register of closed accounts
-// (table.ClosedAccount): a copy of what the directory shows of it.
-type ClosedEntry struct {
-	PK        string    `dynamodbav:"PK"`
-	SK        string    `dynamodbav:"SK"`
-	Type      string    `dynamodbav:"type"`
-	ID        string    `dynamodbav:"id"`
-	Name      string    `dynamodbav:"name"`
-	Status    string    `dynamodbav:"status"`
-	PlanID    string    `dynamodbav:"planId,omitempty"`
-	ParentID  string    `dynamodbav:"parentId,omitempty"`
-	CreatedAt time.Time `dynamodbav:"createdAt"`
-	ClosedAt  time.Time `dynamodbav:"closedAt"`
-}
-
-// NewClosedEntry is the register entry of account a, closed at at.
-func NewClosedEntry(t table.Tenant, a accounts.Account, at time.Time) ClosedEntry {
-	k := t.ClosedAccount(strings.ToLower(a.Name), a.ID)
-	return ClosedEntry{PK: k.PK, SK: k.SK, Type: "CLOSED_ACCOUNT", ID: a.ID, Name: a.Name, Status: accounts.StatusClosed,
-		PlanID: a.PlanID, ParentID: a.ParentID, CreatedAt: a.CreatedAt, ClosedAt: at}
-}
-
-// Key is the entry's primary key.
-func (e ClosedEntry) Key() table.Key { return table.Key{PK: e.PK, SK: e.SK} }
 
 // Accounts lists accounts. Operators see the tenant's whole directory;
 // everyone else sees the accounts they are a member of. Every row is
@@ -211,9 +196,13 @@ func (d *Directory) accounts(ctx context.Context, q AccountQuery) (AccountPage, 
 	if err != nil {
 		return AccountPage{}, fmt.Errorf("list accounts: %w", err)
 	}
-	rows, err := decodeAll[AccountRow](items)
-	if err != nil {
-		return AccountPage{}, err
+	rows := make([]AccountRow, 0, len(items))
+	for _, it := range items {
+		r, err := decodeRow(it)
+		if err != nil {
+			return AccountPage{}, err
+		}
+		rows = append(rows, r)
 	}
 	return AccountPage{Accounts: rows, NextCursor: next}, nil
 }
@@ -228,12 +217,12 @@ func accountSegments(q AccountQuery) []store.Query {
 	created := store.Query{Index: table.GSI1, Partition: byCreated.PK, SKPrefix: table.AccountsCreatedPrefix, Newest: q.Desc}
 
 	active := names
-	onlyActive := expression.Name("status").NotEqual(expression.Value(accounts.StatusClosed))
+	onlyActive := accounts.NotClosed()
 	active.Filter = &onlyActive
 	switch {
 	case q.Status == accounts.StatusClosed:
 		if q.Sort == SortCreated {
-			onlyClosed := expression.Name("status").Equal(expression.Value(accounts.StatusClosed))
+			onlyClosed := accounts.IsClosed()
 			created.Filter = &onlyClosed
 			return []store.Query{created}
 		}
@@ -279,9 +268,9 @@ func (d *Directory) accountRows(ctx context.Context, keys []table.Key) ([]Accoun
 		if !ok {
 			continue
 		}
-		var r AccountRow
-		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-			return nil, apperr.Internal("decode account", err)
+		r, err := decodeRow(it)
+		if err != nil {
+			return nil, err
 		}
 		rows = append(rows, r)
 	}
@@ -455,9 +444,9 @@ func (d *Directory) accountsByMember(ctx context.Context, q AccountQuery) (Accou
 		if !ok {
 			continue
 		}
-		var r AccountRow
-		if err := attributevalue.UnmarshalMap(it, &r); err != nil {
-			return AccountPage{}, apperr.Internal("decode account", err)
+		r, err := decodeRow(it)
+		if err != nil {
+			return AccountPage{}, err
 		}
 		if q.Status == "" || r.Status == q.Status {
 			r.MatchedMembers = matched[id]

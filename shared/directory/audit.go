@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -73,7 +72,7 @@ func (d *Directory) UserChanges(ctx context.Context, caller access.Caller, userI
 // only narrows q to the items of r's account when r is not whole.
 func (r reach) only(q store.Query) store.Query {
 	if !r.whole {
-		f := expression.Name("accountId").Equal(expression.Value(r.accountID))
+		f := changelog.InAccount(r.accountID)
 		q.Filter = &f
 	}
 	return q

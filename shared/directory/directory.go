@@ -61,6 +61,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
+	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/clock"
@@ -159,9 +160,7 @@ func reachOverUser(ctx context.Context, s *store.Store, checker access.Checker, 
 		}
 	}
 	if isRead(action) && caller.AccountID != "" && caller.AccountID != u.HomeAccountID {
-		var m struct {
-			UserID string `dynamodbav:"userId"`
-		}
+		var m accounts.Membership
 		ok, err := s.Get(ctx, caller.Tenant.Membership(caller.AccountID, u.ID), &m)
 		if err != nil {
 			return reach{}, err

@@ -201,7 +201,7 @@ func memberSegments(q MemberQuery, now time.Time) []store.Query {
 func memberFilter(q MemberQuery, now time.Time) expression.ConditionBuilder {
 	isMember := expression.Name("type").Equal(expression.Value(typeMembership))
 	conds := []expression.ConditionBuilder{
-		expression.Name("type").NotEqual(expression.Value(typeInvitation)).Or(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix()))),
+		expression.Name("type").NotEqual(expression.Value(typeInvitation)).Or(invitations.UnexpiredAt(now)),
 	}
 	switch q.Kind {
 	case KindMember:
@@ -210,21 +210,20 @@ func memberFilter(q MemberQuery, now time.Time) expression.ConditionBuilder {
 		conds = append(conds, expression.Name("type").Equal(expression.Value(typeInvitation)))
 	}
 	if q.Role != "" {
-		conds = append(conds, expression.Name("roles").Contains(q.Role))
+		conds = append(conds, accounts.HasRole(q.Role))
 	}
 	switch q.Licence {
 	case "":
 	case NoLicence:
-		conds = append(conds, isMember, expression.AttributeNotExists(expression.Name("licence")))
+		conds = append(conds, isMember, accounts.HoldsNoLicence())
 	default:
-		conds = append(conds, isMember, expression.Name("licence").Equal(expression.Value(q.Licence)))
+		conds = append(conds, isMember, accounts.HoldsLicence(q.Licence))
 	}
 	if q.External != nil {
 		if *q.External {
-			conds = append(conds, isMember, expression.Name("external").Equal(expression.Value(true)))
+			conds = append(conds, isMember, accounts.IsExternal())
 		} else {
-			conds = append(conds, isMember, expression.AttributeNotExists(expression.Name("external")).
-				Or(expression.Name("external").Equal(expression.Value(false))))
+			conds = append(conds, isMember, accounts.IsNotExternal())
 		}
 	}
 	c := conds[0]
@@ -232,16 +231,6 @@ func memberFilter(q MemberQuery, now time.Time) expression.ConditionBuilder {
 		c = c.And(more)
 	}
 	return c
-}
-
-// invitationEntry is what the users list reads of a pending invitation's
-// entry in the account (see invitations.accountEntry).
-type invitationEntry struct {
-	InvitationID string   `dynamodbav:"invitationId"`
-	Email        string   `dynamodbav:"email"`
-	Roles        []string `dynamodbav:"roles"`
-	ExpiresAt    int64    `dynamodbav:"expiresAt"`
-	CreatedAt    int64    `dynamodbav:"createdAt"`
 }
 
 // memberRows turns the items of a page into rows, in their order: members
@@ -268,7 +257,7 @@ func (d *Directory) memberRows(ctx context.Context, t table.Tenant, items []map[
 				External: m.External, JoinedAt: &joined, Version: m.Version, Status: StatusDeleted})
 			keys = append(keys, t.User(m.UserID))
 		case typeInvitation:
-			var e invitationEntry
+			var e invitations.AccountEntry
 			if err := attributevalue.UnmarshalMap(it, &e); err != nil {
 				return nil, apperr.Internal("decode invitation entry", err)
 			}
@@ -287,10 +276,7 @@ func (d *Directory) memberRows(ctx context.Context, t table.Tenant, items []map[
 	for i, r := range rows {
 		if r.Kind == KindInvitation {
 			if it, ok := got[t.Invitation(r.InvitationID)]; ok {
-				var inv struct {
-					Delivery      string `dynamodbav:"delivery"`
-					DeliveryError string `dynamodbav:"deliveryError"`
-				}
+				var inv invitations.Invitation
 				if err := attributevalue.UnmarshalMap(it, &inv); err != nil {
 					return nil, apperr.Internal("decode invitation", err)
 				}

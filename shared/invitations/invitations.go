@@ -48,6 +48,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -162,14 +164,14 @@ func (inv Invitation) InvitedAsSupport(accountID string) bool {
 // Expiry is when the invitation stops working.
 func (inv Invitation) Expiry() time.Time { return time.Unix(inv.ExpiresAt, 0).UTC() }
 
-// accountEntry is an invitation seen from one target account: the index
+// AccountEntry is an invitation seen from one target account: the index
 // entry that lists an account's invitations by status (GSI1). The invitation
 // item stays the source of truth; lists read it back. While the invitation
 // is pending the entry also sits among the account's users, by email (GSI2)
 // and by name (GSI4, after the named members), with the roles offered, so
 // that the users list shows members and pending invitations in one Query;
 // every write that moves it out of pending removes those keys (moveEntry).
-type accountEntry struct {
+type AccountEntry struct {
 	PK           string   `dynamodbav:"PK"`
 	SK           string   `dynamodbav:"SK"`
 	Type         string   `dynamodbav:"type"`
@@ -208,10 +210,10 @@ const (
 	typeGuard        = "PENDING_INVITATION"
 )
 
-func newAccountEntry(t table.Tenant, inv Invitation, accountID string) accountEntry {
+func newAccountEntry(t table.Tenant, inv Invitation, accountID string) AccountEntry {
 	k := t.AccountInvitation(accountID, inv.ID)
 	ix := t.AccountInvitationsByStatus(accountID, inv.Status, inv.ID)
-	e := accountEntry{PK: k.PK, SK: k.SK, Type: typeAccountEntry, InvitationID: inv.ID, AccountID: accountID, Email: inv.Email,
+	e := AccountEntry{PK: k.PK, SK: k.SK, Type: typeAccountEntry, InvitationID: inv.ID, AccountID: accountID, Email: inv.Email,
 		Roles: inv.Roles, Status: inv.Status, ExpiresAt: inv.ExpiresAt, CreatedAt: inv.CreatedAt.Unix(), GSI1PK: ix.PK, GSI1SK: ix.SK}
 	if inv.Status == StatusPending {
 		byEmail, byName := usersListKeys(t, accountID, inv)
@@ -230,6 +232,13 @@ func usersListKeys(t table.Tenant, accountID string, inv Invitation) (byEmail, b
 // TypeAccountEntry is the item type of an invitation's account entry, as
 // the users list (shared/directory) tells its rows apart.
 const TypeAccountEntry = typeAccountEntry
+
+// UnexpiredAt holds for an account entry whose invitation has not expired
+// at now: the users list never shows one past its expiry, which the expiry
+// job may not have marked yet.
+func UnexpiredAt(now time.Time) expression.ConditionBuilder {
+	return expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix()))
+}
 
 func newGuard(t table.Tenant, accountID, emailAddr, invitationID string) pendingGuard {
 	k := t.PendingInvitation(accountID, emailAddr)

@@ -70,7 +70,7 @@ func (s *Service) List(ctx context.Context, q ListQuery) (ListPage, error) {
 	if err != nil {
 		return ListPage{}, fmt.Errorf("list invitations of %s: %w", q.AccountID, err)
 	}
-	var entries []accountEntry
+	var entries []AccountEntry
 	if err := page.Decode(&entries); err != nil {
 		return ListPage{}, apperr.Internal("decode invitation entries", err)
 	}

@@ -230,6 +230,17 @@ func ReleaseSeat(t table.Tenant, accountID, licence string) *store.Write {
 		OrFail(ErrSeatsChanged)
 }
 
+// Buy sets the seats bought explicitly of an existing pool to purchased at
+// now, conditioned on the pool's version as read and on the seats held
+// fitting the new capacity (planned + purchased), so a purchase never
+// leaves more seats held than the account has.
+func Buy(t table.Tenant, accountID, licence string, version, planned, purchased int64, now time.Time) *store.Write {
+	return store.Update(t.LicencePool(accountID, licence), store.BumpVersion().
+		Set(expression.Name("purchased"), expression.Value(purchased)).
+		Set(expression.Name("updatedAt"), expression.Value(now))).
+		If(store.AtVersion(version).And(expression.Name("held").LessThanEqual(expression.Value(planned + purchased))))
+}
+
 // ErrSeatsChanged: the pool changed between the read and the write; retry.
 var ErrSeatsChanged = apperr.New(apperr.KindConflict, "seats_changed", "the account's seats changed meanwhile; retry")
 

@@ -99,22 +99,14 @@ type Link struct {
 // Conditions, as sentences.
 
 func active() expression.ConditionBuilder {
-	return store.Exists().And(store.Is("status", accounts.StatusActive))
+	return store.Exists().And(accounts.IsActive())
 }
 
-func noParent() expression.ConditionBuilder {
-	return expression.AttributeNotExists(expression.Name("parentId"))
-}
+func noParent() expression.ConditionBuilder { return accounts.NoParent() }
 
-func noChildren() expression.ConditionBuilder {
-	n := expression.Name("childCount")
-	return expression.AttributeNotExists(n).Or(n.Equal(expression.Value(0)))
-}
+func noChildren() expression.ConditionBuilder { return accounts.NoChildren() }
 
-func roomForAChild() expression.ConditionBuilder {
-	n := expression.Name("childCount")
-	return expression.AttributeNotExists(n).Or(n.LessThan(expression.Value(MaxChildren)))
-}
+func roomForAChild() expression.ConditionBuilder { return accounts.FewerChildrenThan(MaxChildren) }
 
 // linkWrites are the items of the transaction that makes child a child of
 // parent (the child's item is written by the caller: an update when it
@@ -122,9 +114,7 @@ func roomForAChild() expression.ConditionBuilder {
 func (s *Service) linkWrites(t table.Tenant, parentID, childID string, actor changelog.Actor, now time.Time, childAction string, childAfter map[string]any) []*store.Write {
 	lk := t.AccountLink(parentID, childID)
 	return []*store.Write{
-		store.Update(t.Account(parentID), store.BumpVersion().
-			Add(expression.Name("childCount"), expression.Value(1)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
+		store.Update(t.Account(parentID), accounts.WithChildren(accounts.Edited(now), 1)).
 			If(active().And(noParent()).And(roomForAChild())).OrFail(errRace),
 		store.Put(Link{PK: lk.PK, SK: lk.SK, Type: "ACCOUNT_LINK", ParentID: parentID, ChildID: childID, LinkedAt: now, LinkedBy: actor.ID}).
 			If(store.NotExists()).OrFail(errRace),
@@ -157,9 +147,7 @@ func (s *Service) LinkExisting(ctx context.Context, caller access.Caller, parent
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(caller)
 	writes := append([]*store.Write{
-		store.Update(t.Account(childID), store.BumpVersion().
-			Set(expression.Name("parentId"), expression.Value(parentID)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
+		store.Update(t.Account(childID), accounts.WithParent(accounts.Edited(now), parentID)).
 			If(active().And(noParent()).And(noChildren())).OrFail(errRace),
 	}, s.linkWrites(t, parentID, childID, actor, now, "account.linked", map[string]any{"parentId": parentID})...)
 	err = s.Store.Transact(ctx, fmt.Sprintf("link account %s to parent %s", childID, parentID), writes...)
@@ -290,13 +278,9 @@ func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID 
 		after["reason"] = reason
 	}
 	writes := []*store.Write{
-		store.Update(t.Account(childID), store.BumpVersion().
-			Remove(expression.Name("parentId")).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Is("parentId", parentID)).OrFail(ErrNotLinked),
-		store.Update(t.Account(parentID), store.BumpVersion().
-			Add(expression.Name("childCount"), expression.Value(-1)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
+		store.Update(t.Account(childID), accounts.WithParent(accounts.Edited(now), "")).
+			If(accounts.HasParent(parentID)).OrFail(ErrNotLinked),
+		store.Update(t.Account(parentID), accounts.WithChildren(accounts.Edited(now), -1)).
 			If(store.Exists()).OrFail(ErrNotLinked),
 		store.Delete(t.AccountLink(parentID, childID)).If(store.Exists()).OrFail(ErrNotLinked),
 		changelog.New(t, s.IDs.NewID(), now, parentID, actor, "account.child_unlinked", "account", childID,
@@ -318,10 +302,8 @@ func (s *Service) unlink(ctx context.Context, t table.Tenant, parentID, childID 
 func ChildWipedWrites(t table.Tenant, entryID string, parentID, childID string, actor changelog.Actor, now time.Time, failed error) []*store.Write {
 	return []*store.Write{
 		store.Delete(t.AccountLink(parentID, childID)).If(store.Exists()).OrFail(failed),
-		store.Update(t.Account(parentID), store.BumpVersion().
-			Add(expression.Name("childCount"), expression.Value(-1)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Exists().And(expression.Name("childCount").GreaterThan(expression.Value(0)))).OrFail(failed),
+		store.Update(t.Account(parentID), accounts.WithChildren(accounts.Edited(now), -1)).
+			If(store.Exists().And(accounts.HasChildren())).OrFail(failed),
 		changelog.New(t, entryID, now, parentID, actor, "account.child_unlinked", "account", childID,
 			map[string]any{"childId": childID}, map[string]any{"childId": nil, "reason": "child account wiped"}).Write(),
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -92,7 +91,7 @@ func SeatsIn(ctx context.Context, s *store.Store, t table.Tenant, cat licences.C
 
 // countHolders counts the members of accountID holding licence.
 func countHolders(ctx context.Context, s *store.Store, t table.Tenant, accountID, licence string) (int64, error) {
-	holds := expression.Name("licence").Equal(expression.Value(licence))
+	holds := accounts.HoldsLicence(licence)
 	items, err := s.QueryAll(ctx, store.Query{Partition: t.AccountPartition(accountID), SKPrefix: table.MembershipPrefix, Filter: &holds}, 0)
 	if err != nil {
 		return 0, fmt.Errorf("count holders of %s: %w", licence, err)

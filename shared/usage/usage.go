@@ -109,9 +109,13 @@ func measure(metric string, used int64, a Allowance, known bool) MetricUsage {
 	return m
 }
 
-// periodItem is a stored usage period; its counters are the "used:*"
-// attributes.
+// periodItem is a stored usage period (table.Tenant.UsagePeriod); its
+// counters are the "used:*" attributes. It is written by updates only
+// (record, reset, rollover), never put, and read as this.
 type periodItem struct {
+	PK          string                 `dynamodbav:"PK"`
+	SK          string                 `dynamodbav:"SK"`
+	Type        string                 `dynamodbav:"type"`
 	AccountID   string                 `dynamodbav:"accountId"`
 	Start       time.Time              `dynamodbav:"periodStart"`
 	End         time.Time              `dynamodbav:"periodEnd"`
@@ -120,7 +124,12 @@ type periodItem struct {
 	FinalizedAt *time.Time             `dynamodbav:"finalizedAt,omitempty"`
 	Final       map[string]MetricUsage `dynamodbav:"final,omitempty"`
 	LastResetAt *time.Time             `dynamodbav:"lastResetAt,omitempty"`
-	Used        map[string]int64       `dynamodbav:"-"`
+	UpdatedAt   time.Time              `dynamodbav:"updatedAt"`
+	// While open, the period is due for its rollover at its end
+	// (table.Tenant.DueUsagePeriod); the rollover removes the keys.
+	GSI3PK string           `dynamodbav:"GSI3PK,omitempty"`
+	GSI3SK string           `dynamodbav:"GSI3SK,omitempty"`
+	Used   map[string]int64 `dynamodbav:"-"`
 }
 
 func decodePeriod(item map[string]types.AttributeValue) (periodItem, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
 
@@ -194,7 +195,7 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 	if rename {
 		byName := t.AccountsByName(strings.ToLower(cmd.Name), a.ID)
 		upd = upd.Set(expression.Name("name"), expression.Value(cmd.Name)).
-			Set(expression.Name("GSI2SK"), expression.Value(byName.SK))
+			Set(expression.Name(table.AttrGSI2SK), expression.Value(byName.SK))
 		entries = append(entries, changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
 			map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name}).Write())
 		a.Name, a.GSI2SK = cmd.Name, byName.SK

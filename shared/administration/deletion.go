@@ -174,7 +174,7 @@ func tombstone(t table.Tenant, u identity.User, now time.Time) []*store.Write {
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Remove(expression.Name("passwordHash")).Remove(expression.Name("phone")).
 		Remove(expression.Name("homeAccountId")).
-		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK"))
+		Remove(expression.Name(table.AttrGSI2PK)).Remove(expression.Name(table.AttrGSI2SK))
 	return append([]*store.Write{
 		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
 		store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),

@@ -182,8 +182,8 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 		newEmail := *cmd.Email
 		before["email"], after["email"] = u.Email, newEmail
 		upd = upd.Set(expression.Name("email"), expression.Value(newEmail)).
-			Set(expression.Name("GSI2PK"), expression.Value(t.UsersByEmail(newEmail).PK)).
-			Set(expression.Name("GSI2SK"), expression.Value(t.UsersByEmail(newEmail).SK))
+			Set(expression.Name(table.AttrGSI2PK), expression.Value(t.UsersByEmail(newEmail).PK)).
+			Set(expression.Name(table.AttrGSI2SK), expression.Value(t.UsersByEmail(newEmail).SK))
 		writes = append(writes,
 			store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
 			store.Put(identity.NewEmailClaim(t, newEmail, u.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken))
@@ -239,11 +239,11 @@ func membershipOfProfile(t table.Tenant, accountID string, u identity.User) expr
 	byEmail := t.AccountMembersByEmail(accountID, u.Email, u.ID)
 	byName, byFirst := accounts.NameIndex(t, accountID, u.ID, u.Email, u.FirstName, u.LastName)
 	upd := expression.Set(expression.Name("email"), expression.Value(u.Email)).
-		Set(expression.Name("GSI2PK"), expression.Value(byEmail.PK)).
-		Set(expression.Name("GSI2SK"), expression.Value(byEmail.SK)).
-		Set(expression.Name("GSI4PK"), expression.Value(byName.PK)).
-		Set(expression.Name("GSI4SK"), expression.Value(byName.SK))
-	for _, a := range [][2]string{{"firstName", u.FirstName}, {"lastName", u.LastName}, {"GSI5PK", byFirst.PK}, {"GSI5SK", byFirst.SK}} {
+		Set(expression.Name(table.AttrGSI2PK), expression.Value(byEmail.PK)).
+		Set(expression.Name(table.AttrGSI2SK), expression.Value(byEmail.SK)).
+		Set(expression.Name(table.AttrGSI4PK), expression.Value(byName.PK)).
+		Set(expression.Name(table.AttrGSI4SK), expression.Value(byName.SK))
+	for _, a := range [][2]string{{"firstName", u.FirstName}, {"lastName", u.LastName}, {table.AttrGSI5PK, byFirst.PK}, {table.AttrGSI5SK, byFirst.SK}} {
 		if a[1] == "" {
 			upd = upd.Remove(expression.Name(a[0]))
 		} else {

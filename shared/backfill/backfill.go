@@ -208,7 +208,7 @@ func (s *Service) AccessHistory(ctx context.Context, t table.Tenant) (Report, er
 	var rep Report
 	dir := t.UsersByEmail("")
 	q := store.Query{Index: table.GSI2, Partition: dir.PK, SKPrefix: dir.SK, Limit: PageSize}
-	old := expression.AttributeNotExists(expression.Name("GSI1PK")).And(expression.AttributeExists(expression.Name("accountId")))
+	old := expression.AttributeNotExists(expression.Name(table.AttrGSI1PK)).And(expression.AttributeExists(expression.Name("accountId")))
 	for {
 		page, err := s.Store.QueryPage(ctx, q)
 		if err != nil {
@@ -236,9 +236,9 @@ func (s *Service) AccessHistory(ctx context.Context, t table.Tenant) (Report, er
 					}
 					ix := t.AccountAccess(e.AccountID, e.ID)
 					err := s.Store.Do(ctx, "give access entry "+e.SK+" its account key",
-						store.Update(table.Key{PK: e.PK, SK: e.SK}, expression.Set(expression.Name("GSI1PK"), expression.Value(ix.PK)).
-							Set(expression.Name("GSI1SK"), expression.Value(ix.SK))).
-							If(store.Exists().And(expression.AttributeNotExists(expression.Name("GSI1PK")))))
+						store.Update(table.Key{PK: e.PK, SK: e.SK}, expression.Set(expression.Name(table.AttrGSI1PK), expression.Value(ix.PK)).
+							Set(expression.Name(table.AttrGSI1SK), expression.Value(ix.SK))).
+							If(store.Exists().And(expression.AttributeNotExists(expression.Name(table.AttrGSI1PK)))))
 					if err != nil && apperr.KindOf(err) == apperr.KindInternal {
 						return rep, err
 					}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
@@ -78,9 +76,8 @@ func (s *Service) PutLicenceType(ctx context.Context, cmd PutLicenceType) (tenan
 		before = map[string]any{"name": old.Name, "unmetered": old.Unmetered, "retired": old.Retired}
 	}
 	// The default licence is checked at commit too: the same item, at its version.
-	upd := store.BumpVersion().Set(expression.Name("licenceTypes"), expression.Value(next))
 	writes := []*store.Write{
-		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		tenancy.SetCatalogue(t, v, next).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "licence_type.defined", "licence", cmd.Type.ID, before,
 			map[string]any{"name": cmd.Type.Name, "unmetered": cmd.Type.Unmetered, "retired": cmd.Type.Retired}).Write(),
 	}

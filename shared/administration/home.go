@@ -22,10 +22,7 @@ import (
 func (s *Service) homeMoveWrites(c access.Caller, u identity.User, from string, home accounts.Membership, reason string) []*store.Write {
 	t, now := c.Tenant, s.now()
 	return []*store.Write{
-		store.Update(t.User(u.ID), store.BumpVersion().
-			Set(expression.Name("homeAccountId"), expression.Value(home.AccountID)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Is("homeAccountId", from)).OrFail(ErrChanged),
+		identity.MoveHome(t, u.ID, from, home.AccountID, now).OrFail(ErrChanged),
 		store.Update(t.Membership(home.AccountID, u.ID), store.BumpVersion().
 			Remove(expression.Name("external")).
 			Set(expression.Name("updatedAt"), expression.Value(now))).

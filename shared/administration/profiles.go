@@ -185,7 +185,7 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 			Set(expression.Name(table.AttrGSI2PK), expression.Value(t.UsersByEmail(newEmail).PK)).
 			Set(expression.Name(table.AttrGSI2SK), expression.Value(t.UsersByEmail(newEmail).SK))
 		writes = append(writes,
-			store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
+			identity.ReleaseEmail(t, u.Email, u.ID).OrFail(ErrChanged),
 			store.Put(identity.NewEmailClaim(t, newEmail, u.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken))
 	}
 	_, firstChanged := after["firstName"]

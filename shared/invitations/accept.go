@@ -344,8 +344,8 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			// The session epoch read must hold too: a password change or
 			// suspension meanwhile refuses the accept.
 			accounts.MemberAsCopied(t, user, errUserChanged),
-			store.Check(t.User(user.ID), store.Is("sessionEpoch", user.SessionEpoch)).OrFail(errUserChanged),
-			store.Check(t.EmailClaim(inv.Email), store.Is("userId", user.ID)).OrFail(errUserChanged))
+			identity.AtEpoch(t, user.ID, user.SessionEpoch).OrFail(errUserChanged),
+			identity.EmailStillClaimed(t, inv.Email, user.ID).OrFail(errUserChanged))
 	} else {
 		writes = append(writes,
 			store.Put(user).If(store.NotExists()),

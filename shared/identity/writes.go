@@ -148,3 +148,42 @@ func SwitchSession(t table.Tenant, tokenHash, sessionID, accountID string, asSup
 		If(store.Is("id", sessionID).And(expression.AttributeNotExists(expression.Name("revoked")).
 			Or(store.Is("revoked", false))))
 }
+
+// ProfileUpdate writes edited's names, phone, time zone and email where
+// they differ from u's (an emptied phone or time zone is removed; a new
+// email also moves the user in the directory by email; the email claim is
+// the caller's to move, with ReleaseEmail and NewEmailClaim). It holds at
+// version v and at u's status read, so another edit, a suspension or a
+// deletion meanwhile fails it, and at the conditions also.
+func ProfileUpdate(t table.Tenant, u, edited User, v int64, now time.Time, also ...expression.ConditionBuilder) *store.Write {
+	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
+	for _, f := range []struct {
+		attr      string
+		old, val  string
+		clearable bool
+	}{
+		{"firstName", u.FirstName, edited.FirstName, false},
+		{"lastName", u.LastName, edited.LastName, false},
+		{"phone", u.Phone, edited.Phone, true},
+		{"timeZone", u.TimeZone, edited.TimeZone, true},
+	} {
+		switch {
+		case f.val == f.old:
+		case f.val == "" && f.clearable:
+			upd = upd.Remove(expression.Name(f.attr))
+		default:
+			upd = upd.Set(expression.Name(f.attr), expression.Value(f.val))
+		}
+	}
+	if edited.Email != u.Email {
+		ix := t.UsersByEmail(edited.Email)
+		upd = upd.Set(expression.Name("email"), expression.Value(edited.Email)).
+			Set(expression.Name(table.AttrGSI2PK), expression.Value(ix.PK)).
+			Set(expression.Name(table.AttrGSI2SK), expression.Value(ix.SK))
+	}
+	cond := store.AtVersion(v).And(store.Is("status", u.Status))
+	for _, c := range also {
+		cond = cond.And(c)
+	}
+	return store.Update(t.User(u.ID), upd).If(cond)
+}

@@ -389,6 +389,12 @@ func ResetWrites(t table.Tenant, userID string) []*store.Write {
 	return []*store.Write{store.Delete(t.TwoFactor(userID))}
 }
 
+// Reset removes all of userID's second factors at version, the version
+// read: a factor enrolled or used meanwhile fails it.
+func Reset(t table.Tenant, userID string, version int64) *store.Write {
+	return store.Delete(t.TwoFactor(userID)).If(store.AtVersion(version))
+}
+
 // NewCode is 6 random digits.
 func NewCode() string {
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))

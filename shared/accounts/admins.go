@@ -152,7 +152,7 @@ func (g *AdminGuard) Keep(ctx context.Context, accountID string, leaving ...stri
 			}
 			if IsActiveAdmin(m, u.Status) {
 				g.add(store.Check(t.Membership(accountID, userID), AdminCondition()).OrFail(g.changed), t.Membership(accountID, userID))
-				g.add(store.Check(t.User(userID), store.Is("status", identity.UserActive)).OrFail(g.changed), t.User(userID))
+				g.add(identity.StillActive(t, userID).OrFail(g.changed), t.User(userID))
 				return nil
 			}
 		}

@@ -59,7 +59,7 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 // Admins-per-hour cap, in the same transaction (429 tenant_hourly_cap,
 // nothing written, operators included). The membership copies the
 // Admin's email and name on the condition that they are unchanged
-// (accounts.MemberAsCopied), not that the Admin's user is at the version
+// (identity.MembershipCopy), not that the Admin's user is at the version
 // read: concurrent creations for one Admin all succeed, and a profile edit
 // committed meanwhile makes it read the Admin again and copy the new name
 // (a bounded number of times, then 503 unavailable; never a 409 to a
@@ -106,7 +106,7 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 		err = s.transact(ctx, "create account", []*store.Write{
 			store.Put(a).If(store.NotExists()),
 			store.Put(m).If(store.NotExists()),
-			accounts.MemberAsCopied(t, admin, errAdminEdited),
+			identity.MembershipCopy(t, admin).OrFail(errAdminEdited),
 			entry.Write(),
 			caps.Accounts.Reserve(t, settings, 1, now),
 			caps.Admins.Reserve(t, settings, 1, now),

@@ -187,7 +187,7 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	// longer holds is then 412, anything else is applied to what is new.
 	var also []expression.ConditionBuilder
 	if emailChange || firstChanged || lastChanged {
-		also = append(also, accounts.AtMembershipEpoch(u))
+		also = append(also, identity.AtMembershipEpoch(u))
 		ms, err := s.memberships(ctx, t, u.ID)
 		if err != nil {
 			return Edited{}, err

@@ -197,7 +197,7 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	}
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
-	writes := []*store.Write{accounts.MemberAsCopied(t, user, ErrUserChanged)}
+	writes := []*store.Write{identity.MembershipCopy(t, user).OrFail(ErrUserChanged)}
 	writes = append(writes, seats...) // a seat in each account where the type is metered (plan, override, purchase)
 	var out []accounts.Membership
 	checked := map[string]bool{}

@@ -187,3 +187,38 @@ func ProfileUpdate(t table.Tenant, u, edited User, v int64, now time.Time, also 
 	}
 	return store.Update(t.User(u.ID), upd).If(cond)
 }
+
+// MembershipCopy goes in the transaction that creates a membership copying
+// u's email and names as read: the user must still be active with the
+// values copied, and its MembershipEpoch is bumped (never its version, the
+// profile's ETag). Racing creations for one user thus all succeed (a bump
+// does not change what they copied), and a profile edit racing with one of
+// them still cannot leave a stale copy: an edit committed first changes a
+// copied field (this fails; the writer re-reads the user and copies
+// again), and an edit that read the user before this commits fails on the
+// epoch this bumps (AtMembershipEpoch) and copies again, while the ETag
+// its caller holds stays valid.
+func MembershipCopy(t table.Tenant, u User) *store.Write {
+	cond := isActive().
+		And(copied("email", u.Email)).And(copied("firstName", u.FirstName)).And(copied("lastName", u.LastName))
+	return store.Update(t.User(u.ID), expression.Add(expression.Name("membershipEpoch"), expression.Value(1))).If(cond)
+}
+
+// AtMembershipEpoch holds while no membership copying the user was created
+// since u was read: the condition of a write that copies u's email or names
+// to the memberships read with u.
+func AtMembershipEpoch(u User) expression.ConditionBuilder {
+	if u.MembershipEpoch == 0 {
+		return expression.AttributeNotExists(expression.Name("membershipEpoch")).Or(store.Is("membershipEpoch", 0))
+	}
+	return store.Is("membershipEpoch", u.MembershipEpoch)
+}
+
+// copied holds when attribute name still has value (an empty value also
+// matches an absent attribute).
+func copied(name, value string) expression.ConditionBuilder {
+	if value == "" {
+		return expression.AttributeNotExists(expression.Name(name)).Or(store.Is(name, ""))
+	}
+	return store.Is(name, value)
+}

@@ -340,10 +340,10 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		writes = append(writes,
 			// The new memberships copy the user's email and names: a
 			// profile edit racing with this accept either commits first
-			// (and this fails) or copies again (accounts.MemberAsCopied).
+			// (and this fails) or copies again (identity.MembershipCopy).
 			// The session epoch read must hold too: a password change or
 			// suspension meanwhile refuses the accept.
-			accounts.MemberAsCopied(t, user, errUserChanged),
+			identity.MembershipCopy(t, user).OrFail(errUserChanged),
 			identity.AtEpoch(t, user.ID, user.SessionEpoch).OrFail(errUserChanged),
 			identity.EmailStillClaimed(t, inv.Email, user.ID).OrFail(errUserChanged))
 	} else {

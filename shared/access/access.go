@@ -16,6 +16,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -601,15 +602,12 @@ func (c Checker) RequireGrant(ctx context.Context, caller Caller, action Action,
 // rights to grant roles in accountID. Its checks also hold the grantor's
 // user item to that.
 func (c Checker) RequireGrantBy(ctx context.Context, t table.Tenant, userID string, asSupport bool, action Action, accountID string, roles []string) (Grant, error) {
-	var u struct {
-		Status   string `dynamodbav:"status"`
-		Operator bool   `dynamodbav:"operator"`
-	}
+	var u identity.User
 	ok, err := c.Store.Get(ctx, t.User(userID), &u)
 	if err != nil {
 		return Grant{}, fmt.Errorf("read grantor %s: %w", userID, err)
 	}
-	if !ok || u.Status != "active" {
+	if !ok || u.Status != identity.UserActive {
 		return Grant{}, ErrGrantExceeds.Withf("the person who granted this is no longer an active user")
 	}
 	if asSupport && !u.Operator {
@@ -619,7 +617,7 @@ func (c Checker) RequireGrantBy(ctx context.Context, t table.Tenant, userID stri
 	if err != nil {
 		return Grant{}, err
 	}
-	g.checks = append(g.checks, store.Check(t.User(userID), store.Is("status", "active")).OrFail(ErrGrantorChanged))
+	g.checks = append(g.checks, identity.StillActive(t, userID).OrFail(ErrGrantorChanged))
 	return g, nil
 }
 
@@ -654,7 +652,7 @@ func grantFrom(t table.Tenant, userID string, support bool, activeAccount string
 		g.checks = append(g.checks, store.Check(t.Membership(accountID, userID), store.AtVersion(rd.version)).OrFail(ErrGrantorChanged))
 	}
 	if support {
-		g.checks = append(g.checks, store.Check(t.User(userID), store.Is("operator", true)).OrFail(ErrGrantorChanged))
+		g.checks = append(g.checks, identity.StillOperator(t, userID).OrFail(ErrGrantorChanged))
 	}
 	involved := slices.Clone(roles)
 	if rd.member && !support {

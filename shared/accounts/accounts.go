@@ -6,10 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
-	"github.com/acme/accountadmin/shared/identity"
-	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -117,44 +113,6 @@ func NameIndex(t table.Tenant, accountID, userID, email, firstName, lastName str
 		byFirst = t.AccountMembersByFirstName(accountID, first, userID)
 	}
 	return byName, byFirst
-}
-
-// MemberAsCopied goes in the transaction that creates a membership copying
-// u's email and names as read: the user must still be active with the
-// values copied, and its MembershipEpoch is bumped (never its version, the
-// profile's ETag). Racing creations for one user thus all succeed (a bump
-// does not change what they copied), and a profile edit racing with one of
-// them still cannot leave a stale copy: an edit committed first changes a
-// copied field (this fails with fail; the writer re-reads the user and
-// copies again), and an edit that read the user before this commits fails
-// on the epoch this bumps (AtMembershipEpoch) and copies again, while the
-// ETag its caller holds stays valid.
-func MemberAsCopied(t table.Tenant, u identity.User, fail error) *store.Write {
-	cond := store.Is("status", identity.UserActive).
-		And(copied("email", u.Email)).And(copied("firstName", u.FirstName)).And(copied("lastName", u.LastName))
-	return store.Update(t.User(u.ID), expression.Add(expression.Name(attrMembershipEpoch), expression.Value(1))).If(cond).OrFail(fail)
-}
-
-// attrMembershipEpoch is identity.User.MembershipEpoch's attribute.
-const attrMembershipEpoch = "membershipEpoch"
-
-// AtMembershipEpoch holds while no membership copying the user was created
-// since u was read: the condition of a write that copies u's email or names
-// to the memberships read with u.
-func AtMembershipEpoch(u identity.User) expression.ConditionBuilder {
-	if u.MembershipEpoch == 0 {
-		return expression.AttributeNotExists(expression.Name(attrMembershipEpoch)).Or(store.Is(attrMembershipEpoch, 0))
-	}
-	return store.Is(attrMembershipEpoch, u.MembershipEpoch)
-}
-
-// copied holds when attribute name still has value (an empty value also
-// matches an absent attribute).
-func copied(name, value string) expression.ConditionBuilder {
-	if value == "" {
-		return expression.AttributeNotExists(expression.Name(name)).Or(store.Is(name, ""))
-	}
-	return store.Is(name, value)
 }
 
 // NewMembership fills the keys of a membership item.

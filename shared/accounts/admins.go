@@ -53,9 +53,9 @@ func (m Membership) AdminIndex(t table.Tenant) table.IndexKey {
 func (m Membership) WithAdminIndex(t table.Tenant, upd expression.UpdateBuilder) expression.UpdateBuilder {
 	ix := m.AdminIndex(t)
 	if ix.PK == "" {
-		return upd.Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+		return upd.Remove(expression.Name(table.AttrGSI3PK)).Remove(expression.Name(table.AttrGSI3SK))
 	}
-	return upd.Set(expression.Name("GSI3PK"), expression.Value(ix.PK)).Set(expression.Name("GSI3SK"), expression.Value(ix.SK))
+	return upd.Set(expression.Name(table.AttrGSI3PK), expression.Value(ix.PK)).Set(expression.Name(table.AttrGSI3SK), expression.Value(ix.SK))
 }
 
 // AdminCondition holds on a membership item that holds Admin and a
@@ -151,7 +151,7 @@ func (g *AdminGuard) Keep(ctx context.Context, accountID string, leaving ...stri
 			}
 			if IsActiveAdmin(m, u.Status) {
 				g.add(store.Check(t.Membership(accountID, userID), AdminCondition()).OrFail(g.changed), t.Membership(accountID, userID))
-				g.add(store.Check(t.User(userID), store.Is("status", identity.UserActive)).OrFail(g.changed), t.User(userID))
+				g.add(identity.StillActive(t, userID).OrFail(g.changed), t.User(userID))
 				return nil
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
+	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
 
@@ -58,7 +59,7 @@ func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 // Admins-per-hour cap, in the same transaction (429 tenant_hourly_cap,
 // nothing written, operators included). The membership copies the
 // Admin's email and name on the condition that they are unchanged
-// (accounts.MemberAsCopied), not that the Admin's user is at the version
+// (identity.MembershipCopy), not that the Admin's user is at the version
 // read: concurrent creations for one Admin all succeed, and a profile edit
 // committed meanwhile makes it read the Admin again and copy the new name
 // (a bounded number of times, then 503 unavailable; never a 409 to a
@@ -105,7 +106,7 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 		err = s.transact(ctx, "create account", []*store.Write{
 			store.Put(a).If(store.NotExists()),
 			store.Put(m).If(store.NotExists()),
-			accounts.MemberAsCopied(t, admin, errAdminEdited),
+			identity.MembershipCopy(t, admin).OrFail(errAdminEdited),
 			entry.Write(),
 			caps.Accounts.Reserve(t, settings, 1, now),
 			caps.Admins.Reserve(t, settings, 1, now),
@@ -194,7 +195,7 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 	if rename {
 		byName := t.AccountsByName(strings.ToLower(cmd.Name), a.ID)
 		upd = accounts.WithName(upd, cmd.Name).
-			Set(expression.Name("GSI2SK"), expression.Value(byName.SK))
+			Set(expression.Name(table.AttrGSI2SK), expression.Value(byName.SK))
 		entries = append(entries, changelog.New(t, s.IDs.NewID(), now, a.ID, changelog.ActorOf(c), "account.renamed", "account", a.ID,
 			map[string]any{"name": a.Name}, map[string]any{"name": cmd.Name}).Write())
 		a.Name, a.GSI2SK = cmd.Name, byName.SK

@@ -77,7 +77,7 @@ func (s *Service) PutLicenceType(ctx context.Context, cmd PutLicenceType) (tenan
 	}
 	// The default licence is checked at commit too: the same item, at its version.
 	writes := []*store.Write{
-		tenancy.DefineLicenceTypes(t, v, next).OrFail(apperr.ErrVersionConflict),
+		tenancy.SetCatalogue(t, v, next).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "licence_type.defined", "licence", cmd.Type.ID, before,
 			map[string]any{"name": cmd.Type.Name, "unmetered": cmd.Type.Unmetered, "retired": cmd.Type.Retired}).Write(),
 	}

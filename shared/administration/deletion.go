@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -167,17 +165,9 @@ func (s *Service) deleteUser(ctx context.Context, c access.Caller, userID string
 // invited again; and the second factors go (authenticator key, verified
 // mobile, recovery codes): nothing of them is kept for a deleted user.
 func tombstone(t table.Tenant, u identity.User, now time.Time) []*store.Write {
-	upd := store.BumpVersion().
-		Set(expression.Name("status"), expression.Value(directory.StatusDeleted)).
-		Set(expression.Name("deletedAt"), expression.Value(now)).
-		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
-		Set(expression.Name("updatedAt"), expression.Value(now)).
-		Remove(expression.Name("passwordHash")).Remove(expression.Name("phone")).
-		Remove(expression.Name("homeAccountId")).
-		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK"))
 	return append([]*store.Write{
-		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
-		store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
+		identity.Tombstone(t, u, now).OrFail(ErrChanged),
+		identity.ReleaseEmail(t, u.Email, u.ID).OrFail(ErrChanged),
 	}, twofactor.ResetWrites(t, u.ID)...)
 }
 

@@ -1,7 +1,6 @@
 package administration
 
 import (
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
@@ -22,10 +21,7 @@ import (
 func (s *Service) homeMoveWrites(c access.Caller, u identity.User, from string, home accounts.Membership, reason string) []*store.Write {
 	t, now := c.Tenant, s.now()
 	return []*store.Write{
-		store.Update(t.User(u.ID), store.BumpVersion().
-			Set(expression.Name("homeAccountId"), expression.Value(home.AccountID)).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Is("homeAccountId", from)).OrFail(ErrChanged),
+		identity.MoveHome(t, u.ID, from, home.AccountID, now).OrFail(ErrChanged),
 		accounts.BecomeHome(t, home.AccountID, u.ID, now, ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, home.AccountID, changelog.ActorOf(c), "user.home_moved", "user", u.ID,
 			map[string]any{"homeAccountId": from}, map[string]any{"homeAccountId": home.AccountID, "reason": reason}).Write(),

@@ -6,8 +6,6 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/attempts"
@@ -94,11 +92,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, cmd ChangeOwnPassword) 
 
 // passwordWrites sets a new hash and revokes all sessions, at the version read.
 func (s *Service) passwordWrites(t table.Tenant, u identity.User, hash string, now time.Time) []*store.Write {
-	upd := store.BumpVersion().
-		Set(expression.Name("passwordHash"), expression.Value(hash)).
-		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
-	return []*store.Write{store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged)}
+	return []*store.Write{identity.SetPassword(t, u, hash, now).OrFail(ErrChanged)}
 }
 
 // AdminPasswordRequest is the body of PUT /users/{userId}/password.

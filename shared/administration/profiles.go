@@ -157,50 +157,41 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 		return Edited{}, err
 	}
 	now := s.now()
-	upd := store.BumpVersion().Set(expression.Name("updatedAt"), expression.Value(now))
 	before, after := map[string]any{}, map[string]any{}
-	set := func(attr string, old string, val *string, clearable bool) {
+	set := func(attr string, old string, val *string) {
 		if val == nil || *val == old {
 			return
 		}
 		before[attr], after[attr] = old, *val
-		if *val == "" && clearable {
-			upd = upd.Remove(expression.Name(attr))
-		} else {
-			upd = upd.Set(expression.Name(attr), expression.Value(*val))
-		}
 	}
-	set("firstName", u.FirstName, cmd.FirstName, false)
-	set("lastName", u.LastName, cmd.LastName, false)
-	set("phone", u.Phone, cmd.Phone, true)
-	set("timeZone", u.TimeZone, cmd.TimeZone, true)
+	set("firstName", u.FirstName, cmd.FirstName)
+	set("lastName", u.LastName, cmd.LastName)
+	set("phone", u.Phone, cmd.Phone)
+	set("timeZone", u.TimeZone, cmd.TimeZone)
 	if len(after) == 0 && !emailChange {
 		return Edited{User: u}, nil
 	}
+	edited := u
+	applyProfile(&edited, cmd, u.UpdatedAt, u.Version)
 	var writes []*store.Write
 	if emailChange {
 		newEmail := *cmd.Email
 		before["email"], after["email"] = u.Email, newEmail
-		upd = upd.Set(expression.Name("email"), expression.Value(newEmail)).
-			Set(expression.Name("GSI2PK"), expression.Value(t.UsersByEmail(newEmail).PK)).
-			Set(expression.Name("GSI2SK"), expression.Value(t.UsersByEmail(newEmail).SK))
 		writes = append(writes,
-			store.Delete(t.EmailClaim(u.Email)).If(store.Is("userId", u.ID)).OrFail(ErrChanged),
+			identity.ReleaseEmail(t, u.Email, u.ID).OrFail(ErrChanged),
 			store.Put(identity.NewEmailClaim(t, newEmail, u.ID)).If(store.NotExists()).OrFail(apperr.ErrEmailTaken))
 	}
 	_, firstChanged := after["firstName"]
 	_, lastChanged := after["lastName"]
 	// A failure of this condition reads again: a caller's If-Match that no
 	// longer holds is then 412, anything else is applied to what is new.
-	userCond := store.AtVersion(v).And(store.Is("status", u.Status))
+	var also []expression.ConditionBuilder
 	if emailChange || firstChanged || lastChanged {
-		userCond = userCond.And(accounts.AtMembershipEpoch(u))
+		also = append(also, identity.AtMembershipEpoch(u))
 		ms, err := s.memberships(ctx, t, u.ID)
 		if err != nil {
 			return Edited{}, err
 		}
-		edited := u
-		applyProfile(&edited, cmd, u.UpdatedAt, u.Version)
 		for _, m := range ms {
 			writes = append(writes, store.Update(t.Membership(m.AccountID, u.ID), membershipOfProfile(t, m.AccountID, edited)).
 				If(store.Exists()).OrFail(ErrChanged))
@@ -212,7 +203,7 @@ func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, err
 	}
 	entry := changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), action, "user", u.ID, before, after)
 	writes = append(writes,
-		store.Update(t.User(u.ID), upd).If(userCond).OrFail(errProfileRaced),
+		identity.ProfileUpdate(t, u, edited, v, now, also...).OrFail(errProfileRaced),
 		entry.Write())
 	if u.ID != c.UserID || emailChange {
 		// Decided by authority over the user's home account, which must
@@ -239,11 +230,11 @@ func membershipOfProfile(t table.Tenant, accountID string, u identity.User) expr
 	byEmail := t.AccountMembersByEmail(accountID, u.Email, u.ID)
 	byName, byFirst := accounts.NameIndex(t, accountID, u.ID, u.Email, u.FirstName, u.LastName)
 	upd := accounts.WithEmail(expression.UpdateBuilder{}, u.Email).
-		Set(expression.Name("GSI2PK"), expression.Value(byEmail.PK)).
-		Set(expression.Name("GSI2SK"), expression.Value(byEmail.SK)).
-		Set(expression.Name("GSI4PK"), expression.Value(byName.PK)).
-		Set(expression.Name("GSI4SK"), expression.Value(byName.SK))
-	for _, a := range [][2]string{{"firstName", u.FirstName}, {"lastName", u.LastName}, {"GSI5PK", byFirst.PK}, {"GSI5SK", byFirst.SK}} {
+		Set(expression.Name(table.AttrGSI2PK), expression.Value(byEmail.PK)).
+		Set(expression.Name(table.AttrGSI2SK), expression.Value(byEmail.SK)).
+		Set(expression.Name(table.AttrGSI4PK), expression.Value(byName.PK)).
+		Set(expression.Name(table.AttrGSI4SK), expression.Value(byName.SK))
+	for _, a := range [][2]string{{"firstName", u.FirstName}, {"lastName", u.LastName}, {table.AttrGSI5PK, byFirst.PK}, {table.AttrGSI5SK, byFirst.SK}} {
 		if a[1] == "" {
 			upd = upd.Remove(expression.Name(a[0]))
 		} else {

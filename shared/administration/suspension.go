@@ -3,8 +3,6 @@ package administration
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
@@ -51,12 +49,8 @@ func (s *Service) suspend(ctx context.Context, c access.Caller, userID string) (
 		writes = g.Checks()
 	}
 	now := s.now()
-	upd := store.BumpVersion().
-		Set(expression.Name("status"), expression.Value(identity.UserSuspended)).
-		Set(expression.Name("sessionEpoch"), expression.Value(u.SessionEpoch+1)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
 	writes = append(writes,
-		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
+		identity.Suspend(t, u, now).OrFail(ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.suspended", "user", u.ID,
 			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserSuspended}).Write())
 	writes = append(writes, homeOpen(c, u)...)
@@ -86,11 +80,8 @@ func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string
 		return identity.User{}, apperr.New(apperr.KindConflict, "not_suspended", "only a suspended user can be reactivated")
 	}
 	now := s.now()
-	upd := store.BumpVersion().
-		Set(expression.Name("status"), expression.Value(identity.UserActive)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
 	err = s.transact(ctx, "reactivate "+u.ID, append([]*store.Write{
-		store.Update(t.User(u.ID), upd).If(store.AtVersion(u.Version)).OrFail(ErrChanged),
+		identity.Reactivate(t, u, now).OrFail(ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.reactivated", "user", u.ID,
 			map[string]any{"status": u.Status}, map[string]any{"status": identity.UserActive}).Write(),
 	}, homeOpen(c, u)...))
@@ -116,11 +107,8 @@ func (s *Service) SignOutEverywhere(ctx context.Context, c access.Caller, userID
 		}
 	}
 	now := s.now()
-	upd := store.BumpVersion().
-		Add(expression.Name("sessionEpoch"), expression.Value(1)).
-		Set(expression.Name("updatedAt"), expression.Value(now))
 	writes := []*store.Write{
-		store.Update(t.User(u.ID), upd).If(store.Exists()).OrFail(apperr.ErrNotFound),
+		identity.SignOutEverywhere(t, u.ID, now).OrFail(apperr.ErrNotFound),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.signed_out_everywhere", "user", u.ID,
 			nil, map[string]any{"sessions": "revoked"}).Write(),
 	}

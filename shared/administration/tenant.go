@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
@@ -113,7 +111,7 @@ func (s *Service) DeleteRole(ctx context.Context, c access.Caller, name string) 
 	entry := changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "role.deleted", "role", name, nil, nil)
 	return s.transact(ctx, "delete role "+name, []*store.Write{
 		store.Delete(t.Role(name)).If(store.Exists()).OrFail(apperr.ErrNotFound.Withf("no custom role %q", name)),
-		store.Check(t.Settings(), expression.Name("defaultRole").NotEqual(expression.Value(name))).
+		tenancy.NotDefaultRole(t, name).
 			OrFail(apperr.New(apperr.KindConflict, "default_role", "this is the tenant's default role: choose another default first")),
 		entry.Write(),
 	})
@@ -222,12 +220,10 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 	if err != nil {
 		return tenancy.Settings{}, err
 	}
-	upd := store.BumpVersion()
 	before, after := map[string]any{}, map[string]any{}
 	var writes []*store.Write
 	if cmd.DefaultRole != nil {
 		before["defaultRole"], after["defaultRole"] = cur.DefaultRole, *cmd.DefaultRole
-		upd = upd.Set(expression.Name("defaultRole"), expression.Value(*cmd.DefaultRole))
 		checks, err := s.roleChecks(ctx, t, []string{*cmd.DefaultRole})
 		if err != nil {
 			return tenancy.Settings{}, err
@@ -240,40 +236,31 @@ func (s *Service) UpdateSettings(ctx context.Context, cmd UpdateSettings) (tenan
 			return tenancy.Settings{}, err // a type of the catalogue, not retired
 		}
 		before["defaultLicence"], after["defaultLicence"] = cur.DefaultLicence, *cmd.DefaultLicence
-		upd = upd.Set(expression.Name("defaultLicence"), expression.Value(*cmd.DefaultLicence))
 		cur.DefaultLicence = *cmd.DefaultLicence
 	}
 	if cmd.PasswordPolicy != nil {
 		before["passwordPolicy"], after["passwordPolicy"] = cur.PasswordPolicy, *cmd.PasswordPolicy
-		upd = upd.Set(expression.Name("passwordPolicy"), expression.Value(*cmd.PasswordPolicy))
 		cur.PasswordPolicy = *cmd.PasswordPolicy
 	}
 	if cmd.Limits != nil {
 		before["limits"], after["limits"] = cur.Limit(), tenancy.Settings{Limits: *cmd.Limits}.Limit()
-		upd = upd.Set(expression.Name("limits"), expression.Value(*cmd.Limits))
 		cur.Limits = *cmd.Limits
 	}
 	if cmd.TimeZone != nil {
 		before["timeZone"], after["timeZone"] = cur.Zone(), *cmd.TimeZone
-		upd = upd.Set(expression.Name("timeZone"), expression.Value(*cmd.TimeZone))
 		cur.TimeZone = *cmd.TimeZone
 	}
 	if cmd.PurchaseURL != nil {
 		before["purchaseUrl"], after["purchaseUrl"] = cur.PurchaseURL, *cmd.PurchaseURL
-		if *cmd.PurchaseURL == "" {
-			upd = upd.Remove(expression.Name("purchaseUrl"))
-		} else {
-			upd = upd.Set(expression.Name("purchaseUrl"), expression.Value(*cmd.PurchaseURL))
-		}
 		cur.PurchaseURL = *cmd.PurchaseURL
 	}
 	if cmd.TwoFactorRequired != nil {
 		before["twoFactorRequired"], after["twoFactorRequired"] = cur.TwoFactorRequired, *cmd.TwoFactorRequired
-		upd = upd.Set(expression.Name("twoFactorRequired"), expression.Value(*cmd.TwoFactorRequired))
 		cur.TwoFactorRequired = *cmd.TwoFactorRequired
 	}
 	writes = append(writes,
-		store.Update(t.Settings(), upd).If(store.AtVersion(v)).OrFail(apperr.ErrVersionConflict),
+		tenancy.SettingsChange{DefaultRole: cmd.DefaultRole, DefaultLicence: cmd.DefaultLicence, PasswordPolicy: cmd.PasswordPolicy, Limits: cmd.Limits,
+			TimeZone: cmd.TimeZone, PurchaseURL: cmd.PurchaseURL, TwoFactorRequired: cmd.TwoFactorRequired}.Write(t, v).OrFail(apperr.ErrVersionConflict),
 		changelog.New(t, s.IDs.NewID(), s.now(), c.AccountID, changelog.ActorOf(c), "tenant.settings_changed", "tenant", t.ID(), before, after).Write())
 	if err := s.transact(ctx, "update tenant settings", writes); err != nil {
 		return tenancy.Settings{}, err

@@ -41,7 +41,7 @@ func (s *Service) ResetTwoFactor(ctx context.Context, c access.Caller, userID st
 	}
 	now := s.now()
 	writes := []*store.Write{
-		store.Delete(t.TwoFactor(u.ID)).If(store.AtVersion(f.Version)).OrFail(ErrChanged),
+		twofactor.Reset(t, u.ID, f.Version).OrFail(ErrChanged),
 		changelog.New(t, s.IDs.NewID(), now, logAccount(u.HomeAccountID, c), changelog.ActorOf(c), "user.two_factor_reset", "user", u.ID,
 			map[string]any{"methods": f.Methods(u)}, map[string]any{"methods": []string{}}).Write(),
 	}

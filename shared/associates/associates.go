@@ -197,7 +197,7 @@ func (s *Service) Associate(ctx context.Context, cmd AssociateCommand) ([]accoun
 	}
 	now := s.Clock.Now()
 	actor := changelog.ActorOf(cmd.Caller)
-	writes := []*store.Write{accounts.MemberAsCopied(t, user, ErrUserChanged)}
+	writes := []*store.Write{identity.MembershipCopy(t, user).OrFail(ErrUserChanged)}
 	writes = append(writes, seats...) // a seat in each account where the type is metered (plan, override, purchase)
 	var out []accounts.Membership
 	checked := map[string]bool{}
@@ -319,16 +319,8 @@ func (s *Service) Switch(ctx context.Context, cmd SwitchCommand) (Switched, erro
 		via = identity.AccessViaExternal
 	}
 	entry = entry.Of(u, via)
-	repoint := expression.Set(expression.Name("accountId"), expression.Value(cmd.AccountID))
-	if support {
-		repoint = repoint.Set(expression.Name("supportReason"), expression.Value(cmd.Reason))
-	} else {
-		repoint = repoint.Remove(expression.Name("supportReason"))
-	}
 	writes := []*store.Write{
-		store.Update(t.Session(tok.Hash()), repoint).
-			If(store.Is("id", c.SessionID).And(expression.AttributeNotExists(expression.Name("revoked")).
-				Or(store.Is("revoked", false)))).OrFail(apperr.ErrUnauthenticated),
+		identity.SwitchSession(t, tok.Hash(), c.SessionID, cmd.AccountID, support, cmd.Reason).OrFail(apperr.ErrUnauthenticated),
 		store.Check(t.Account(cmd.AccountID), enterable(c.Operator)).OrFail(ErrAccountClosed),
 		store.Put(entry).If(store.NotExists()),
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -251,9 +250,7 @@ func (s *Service) SignOut(ctx context.Context, caller access.Caller, rawToken st
 	if err != nil || t.ID() != caller.Tenant.ID() {
 		return apperr.ErrUnauthenticated
 	}
-	upd := expression.Set(expression.Name("revoked"), expression.Value(true))
-	return s.Store.Do(ctx, "sign out", store.Update(t.Session(tok.Hash()), upd).
-		If(store.Exists().And(store.Is("id", caller.SessionID))).OrFail(apperr.ErrUnauthenticated))
+	return s.Store.Do(ctx, "sign out", identity.RevokeSession(t, tok.Hash(), caller.SessionID).OrFail(apperr.ErrUnauthenticated))
 }
 
 // Authorize resolves a bearer token to its caller, or says why not (401).

@@ -103,11 +103,7 @@ func (s *Service) proveEmail(ctx context.Context, t table.Tenant, u identity.Use
 		store.Delete(t.EmailProof(u.ID)).
 			If(store.Is("codeHash", p.CodeHash).And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))).
 			OrFail(ErrWrongEmailCode), // used at the same moment by another sign-in, or replaced
-		store.Update(t.User(u.ID), store.BumpVersion().
-			Remove(expression.Name("emailUnverified")).
-			Set(expression.Name("updatedAt"), expression.Value(now))).
-			If(store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", u.SessionEpoch)).And(store.Is("email", p.Email))).
-			OrFail(errProofChanged),
+		identity.VerifyEmail(t, u, p.Email, now).OrFail(errProofChanged),
 		changelog.New(t, s.IDs.NewID(), now, home, changelog.Actor{Kind: changelog.ActorUser, ID: u.ID, Name: u.Name(), Email: u.Email}, "user.email_verified",
 			"user", u.ID, map[string]any{"emailVerified": false}, map[string]any{"emailVerified": true, "email": u.Email}).Write(),
 	}, nil

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/attempts"
@@ -261,7 +260,7 @@ func (s *Service) VerifySignIn(ctx context.Context, in Verify) (Signed, error) {
 	}
 	writes = append(writes,
 		store.Update(k, expression.Set(expression.Name("usedAt"), expression.Value(now.Unix()))).If(open).OrFail(closed),
-		store.Check(t.User(u.ID), store.Is("status", identity.UserActive).And(store.Is("sessionEpoch", ch.SessionEpoch))).OrFail(errUserChanged))
+		identity.ActiveAtEpoch(t, u.ID, ch.SessionEpoch).OrFail(errUserChanged))
 	writes = append(writes, attempts.SecondStepSucceeded(attempts.Check{Tenant: t, Email: u.Email, Address: in.IP, Limits: settings.Limit()})...)
 	if err := s.Store.Transact(ctx, "verify the sign-in of "+u.ID, writes...); err != nil {
 		return Signed{}, err
@@ -283,9 +282,8 @@ func (s *Service) checkCode(ctx context.Context, t table.Tenant, u identity.User
 		now := s.Clock.Now()
 		item := twofactor.Factors{PK: k.PK, SK: k.SK, Type: "TWOFACTOR", UserID: u.ID, TOTP: ch.PendingTOTP, TOTPLastStep: step,
 			SMSPhone: f.SMSPhone, Recovery: hashes, Version: f.Version + 1, UpdatedAt: now}
-		cond := store.NotExists().Or(expression.AttributeNotExists(expression.Name("totp")))
 		return twofactor.MethodTOTP, []*store.Write{
-			store.Put(item).If(cond).OrFail(ErrChallengeInvalid),
+			twofactor.EnrolFirst(item).OrFail(ErrChallengeInvalid),
 			changelog.New(t, s.IDs.NewID(), now, u.HomeAccountID, changelog.Actor{Kind: changelog.ActorUser, ID: u.ID, Name: u.Name(), Email: u.Email},
 				"user.two_factor_enrolled", "user", u.ID, map[string]any{"methods": []string{}},
 				map[string]any{"methods": []string{twofactor.MethodTOTP, twofactor.MethodRecovery}, "method": twofactor.MethodTOTP, "atSignIn": true}).Write(),
@@ -297,17 +295,15 @@ func (s *Service) checkCode(ctx context.Context, t table.Tenant, u identity.User
 		if !slices.Contains(methods, twofactor.MethodRecovery) || !slices.Contains(f.Recovery, h) {
 			return "", nil, nil, twofactor.ErrWrongCode
 		}
-		set := &types.AttributeValueMemberSS{Value: []string{h}}
 		return twofactor.MethodRecovery, []*store.Write{
-			store.Update(k, expression.Delete(expression.Name("recovery"), expression.Value(set))).
-				If(expression.Contains(expression.Name("recovery"), h)).OrFail(twofactor.ErrWrongCode),
+			twofactor.UseRecoveryCode(t, u.ID, h).OrFail(twofactor.ErrWrongCode),
 		}, nil, nil
 	}
 	if !isDigits(code) || len(code) != 6 {
 		return "", nil, nil, twofactor.ErrWrongCode
 	}
 	if ch.SMSHash != "" && slices.Contains(methods, twofactor.MethodSMS) && twofactor.SameCode(ch.SMSSalt, code, ch.SMSHash) {
-		return twofactor.MethodSMS, []*store.Write{store.Check(k, store.Is("smsPhone", u.Phone)).OrFail(errUserChanged)}, nil, nil
+		return twofactor.MethodSMS, []*store.Write{twofactor.SMSPhoneIs(t, u.ID, u.Phone).OrFail(errUserChanged)}, nil, nil
 	}
 	if !slices.Contains(methods, twofactor.MethodTOTP) {
 		return "", nil, nil, twofactor.ErrWrongCode
@@ -316,10 +312,8 @@ func (s *Service) checkCode(ctx context.Context, t table.Tenant, u identity.User
 	if err != nil {
 		return "", nil, nil, err
 	}
-	last := expression.Name("totpLastStep")
 	return twofactor.MethodTOTP, []*store.Write{
-		store.Update(k, expression.Set(last, expression.Value(step))).
-			If(store.Is("totp", f.TOTP).And(last.LessThan(expression.Value(step)))).OrFail(twofactor.ErrWrongCode),
+		twofactor.AcceptTOTPStep(t, u.ID, f.TOTP, step).OrFail(twofactor.ErrWrongCode),
 	}, nil, nil
 }
 

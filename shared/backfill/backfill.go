@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -167,17 +167,6 @@ func (s *Service) recount(ctx context.Context, t table.Tenant, parentID string, 
 
 var errRecountRaced = apperr.New(apperr.KindConflict, "recount_raced", "the account's links changed meanwhile")
 
-type accessItem struct {
-	PK        string `dynamodbav:"PK"`
-	SK        string `dynamodbav:"SK"`
-	ID        string `dynamodbav:"id"`
-	AccountID string `dynamodbav:"accountId"`
-}
-
-type userItem struct {
-	ID string `dynamodbav:"id"`
-}
-
 // AccessHistory gives the account key (GSI1, table.AccountAccess) to the
 // access-history entries written before each entry carried it, so that
 // they appear in their account's history too and not only in their
@@ -190,13 +179,13 @@ func (s *Service) AccessHistory(ctx context.Context, t table.Tenant) (Report, er
 	var rep Report
 	dir := t.UsersByEmail("")
 	q := store.Query{Index: table.GSI2, Partition: dir.PK, SKPrefix: dir.SK, Limit: PageSize}
-	old := expression.AttributeNotExists(expression.Name("GSI1PK")).And(expression.AttributeExists(expression.Name("accountId")))
+	old := identity.UnkeyedAccessEntries()
 	for {
 		page, err := s.Store.QueryPage(ctx, q)
 		if err != nil {
 			return rep, fmt.Errorf("read users: %w", err)
 		}
-		var users []userItem
+		var users []identity.User
 		if err := page.Decode(&users); err != nil {
 			return rep, apperr.Internal("decode users", err)
 		}
@@ -207,7 +196,7 @@ func (s *Service) AccessHistory(ctx context.Context, t table.Tenant) (Report, er
 				if err != nil {
 					return rep, fmt.Errorf("read access history of %s: %w", u.ID, err)
 				}
-				var entries []accessItem
+				var entries []identity.AccessEntry
 				if err := hp.Decode(&entries); err != nil {
 					return rep, apperr.Internal("decode access entries", err)
 				}
@@ -216,11 +205,7 @@ func (s *Service) AccessHistory(ctx context.Context, t table.Tenant) (Report, er
 					if e.AccountID == "" {
 						continue
 					}
-					ix := t.AccountAccess(e.AccountID, e.ID)
-					err := s.Store.Do(ctx, "give access entry "+e.SK+" its account key",
-						store.Update(table.Key{PK: e.PK, SK: e.SK}, expression.Set(expression.Name("GSI1PK"), expression.Value(ix.PK)).
-							Set(expression.Name("GSI1SK"), expression.Value(ix.SK))).
-							If(store.Exists().And(expression.AttributeNotExists(expression.Name("GSI1PK")))))
+					err := s.Store.Do(ctx, "give access entry "+e.SK+" its account key", e.GiveAccountKey(t))
 					if err != nil && apperr.KindOf(err) == apperr.KindInternal {
 						return rep, err
 					}

@@ -79,6 +79,33 @@ func (c TenantCap) err(limit int, now time.Time, zone *time.Location) *apperr.Er
 		With("retryAfterSeconds", retry).With("limit", limit).With("cap", c.setting)
 }
 
+// HourlyCount is the item of one hourly counter, of a cap or a quota: how
+// many were counted in its hour. The TTL cleans it up after the hour.
+type HourlyCount struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Type  string `dynamodbav:"type,omitempty"`
+	Count int    `dynamodbav:"count"`
+	TTL   int64  `dynamodbav:"ttl"`
+}
+
+// Release is the write that gives back n to the hourly counter at k, what
+// a request counted but did not use. Unconditional: a release can only
+// make room.
+func Release(k table.Key, n int) *store.Write {
+	return store.Update(k, expression.Add(expression.Name("count"), expression.Value(-n)))
+}
+
+// Below is the write that adds one to the hourly counter at k, while it is
+// below max (a first write of the hour creates it), failing with fail; ttl
+// (epoch seconds) cleans it up. The text messages' quotas use it.
+func Below(k table.Key, max int, ttl int64, fail error) *store.Write {
+	count := expression.Name("count")
+	return store.Update(k, expression.Add(count, expression.Value(1)).Set(expression.Name("ttl"), expression.Value(ttl))).
+		If(expression.Or(expression.AttributeNotExists(count), count.LessThan(expression.Value(max)))).
+		OrFail(fail)
+}
+
 // Counter is the write that adds n to an hourly counter at k, on the
 // condition that it stays within limit (a first write of the hour creates
 // it), failing with fail. hourEnd sets the clean-up TTL.

@@ -302,8 +302,8 @@ func (s *Service) resume(ctx, budget context.Context, t table.Tenant, jobID stri
 	due := t.DueReassignment(until, jobID)
 	upd := expression.Set(expression.Name("runner"), expression.Value(runner)).
 		Set(expression.Name("leaseUntil"), expression.Value(until.Unix())).
-		Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
-		Set(expression.Name("GSI3SK"), expression.Value(due.SK)).
+		Set(expression.Name(table.AttrGSI3PK), expression.Value(due.PK)).
+		Set(expression.Name(table.AttrGSI3SK), expression.Value(due.SK)).
 		Set(expression.Name("updatedAt"), expression.Value(now))
 	err := s.Store.Do(ctx, "take over reassignment "+jobID, store.Update(t.Reassignment(jobID), upd).
 		If(store.Is("status", StatusRunning).And(expression.Name("leaseUntil").LessThanEqual(expression.Value(now.Unix())))).
@@ -420,7 +420,7 @@ func (s *Service) movePage(ctx context.Context, t table.Tenant, job Job, cursor 
 		dst := t.ContentByOwner(job.AccountID, job.TargetID, it.ID)
 		writes = append(writes, store.Update(k, store.BumpVersion().
 			Set(expression.Name("ownerId"), expression.Value(job.TargetID)).
-			Set(expression.Name("GSI1PK"), expression.Value(dst.PK)).
+			Set(expression.Name(table.AttrGSI1PK), expression.Value(dst.PK)).
 			Set(expression.Name("reassignedBy"), expression.Value(job.ID)).
 			Set(expression.Name("updatedAt"), expression.Value(now))).
 			If(store.Is("ownerId", job.SourceID)).OrFail(errItemChanged))
@@ -435,8 +435,8 @@ func (s *Service) movePage(ctx context.Context, t table.Tenant, job Job, cursor 
 		accounts.Open(t, job.AccountID),
 		store.Update(t.Reassignment(job.ID), expression.Add(expression.Name("done"), expression.Value(len(writes))).
 			Set(expression.Name("leaseUntil"), expression.Value(until.Unix())).
-			Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
-			Set(expression.Name("GSI3SK"), expression.Value(due.SK)).
+			Set(expression.Name(table.AttrGSI3PK), expression.Value(due.PK)).
+			Set(expression.Name(table.AttrGSI3SK), expression.Value(due.SK)).
 			Set(expression.Name("updatedAt"), expression.Value(now))).
 			If(store.Is("runner", job.Runner).And(store.Is("status", StatusRunning))).OrFail(errLeaseLost))
 	if err := s.Store.Transact(ctx, fmt.Sprintf("reassignment %s: move %d items", job.ID, len(writes)-3), writes...); err != nil {
@@ -461,7 +461,7 @@ func (s *Service) finish(ctx context.Context, t table.Tenant, job Job, status, r
 			Set(expression.Name("total"), expression.Value(max(cur.Total, cur.Done))).
 			Set(expression.Name("finishedAt"), expression.Value(now)).
 			Set(expression.Name("updatedAt"), expression.Value(now)).
-			Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+			Remove(expression.Name(table.AttrGSI3PK)).Remove(expression.Name(table.AttrGSI3SK))
 		if reason != "" {
 			upd = upd.Set(expression.Name("reason"), expression.Value(reason))
 		}
@@ -500,8 +500,8 @@ func (s *Service) release(ctx context.Context, t table.Tenant, job Job) {
 	now := s.Clock.Now()
 	due := t.DueReassignment(now, job.ID)
 	upd := expression.Set(expression.Name("leaseUntil"), expression.Value(now.Unix())).
-		Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
-		Set(expression.Name("GSI3SK"), expression.Value(due.SK))
+		Set(expression.Name(table.AttrGSI3PK), expression.Value(due.PK)).
+		Set(expression.Name(table.AttrGSI3SK), expression.Value(due.SK))
 	// A failure leaves the lease to expire by itself: nothing is lost.
 	_ = s.Store.Do(ctx, "release reassignment "+job.ID, store.Update(t.Reassignment(job.ID), upd).
 		If(store.Is("runner", job.Runner).And(store.Is("status", StatusRunning))))
@@ -531,7 +531,7 @@ func (s *Service) readJob(ctx context.Context, t table.Tenant, jobID string) (Jo
 // the owner's index partition: no items are returned).
 func (s *Service) count(ctx context.Context, t table.Tenant, accountID, ownerID string) (int64, error) {
 	ix := t.ContentByOwner(accountID, ownerID, "")
-	kc := expression.Key("GSI1PK").Equal(expression.Value(ix.PK)).And(expression.Key("GSI1SK").BeginsWith(ix.SK))
+	kc := expression.Key(table.AttrGSI1PK).Equal(expression.Value(ix.PK)).And(expression.Key(table.AttrGSI1SK).BeginsWith(ix.SK))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
 	if err != nil {
 		return 0, apperr.Internal("build count query", err)

@@ -103,7 +103,7 @@ func LoadUser(ctx context.Context, s *store.Store, t table.Tenant, userID string
 // StatusDeleted is the status of a deleted user's tombstone: the item stays,
 // without password, phone or directory keys, so that content the user owned
 // still shows whose it was until it is reassigned.
-const StatusDeleted = "deleted"
+const StatusDeleted = identity.UserDeleted
 
 // RequireOverUser decides whether caller may do action to user u. A user
 // belongs to their home account: its members with the permission (Admins)

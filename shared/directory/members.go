@@ -185,7 +185,7 @@ func memberSegments(q MemberQuery, now time.Time) []store.Query {
 		prefix := table.MembersNamePrefix + q.Name
 		byLast := with(store.Query{Index: table.GSI4, Partition: partition, SKPrefix: prefix, Newest: q.Desc})
 		byFirst := with(store.Query{Index: table.GSI5, Partition: partition, SKPrefix: prefix, Newest: q.Desc},
-			expression.Not(expression.Name("GSI4SK").BeginsWith(prefix)))
+			expression.Not(expression.Name(table.AttrGSI4SK).BeginsWith(prefix)))
 		return []store.Query{byLast, byFirst}
 	case q.Sort == SortByName:
 		return []store.Query{with(store.Query{Index: table.GSI4, Partition: partition, Newest: q.Desc})}

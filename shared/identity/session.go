@@ -5,8 +5,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
 
@@ -185,4 +188,20 @@ func NewAccessEntry(t table.Tenant, id, userID, event, accountID string, at time
 func (e AccessEntry) Of(u User, via string) AccessEntry {
 	e.UserName, e.UserEmail, e.Via = strings.TrimSpace(u.FirstName+" "+u.LastName), u.Email, via
 	return e
+}
+
+// UnkeyedAccessEntries filters a user's access history to the entries
+// written before each entry carried its account key (GSI1): those with an
+// account and no key.
+func UnkeyedAccessEntries() expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(table.AttrGSI1PK)).And(expression.AttributeExists(expression.Name("accountId")))
+}
+
+// GiveAccountKey sets e's account key (table.AccountAccess), so that it
+// shows in its account's history too, on condition that it still has none.
+func (e AccessEntry) GiveAccountKey(t table.Tenant) *store.Write {
+	ix := t.AccountAccess(e.AccountID, e.ID)
+	return store.Update(table.Key{PK: e.PK, SK: e.SK}, expression.Set(expression.Name(table.AttrGSI1PK), expression.Value(ix.PK)).
+		Set(expression.Name(table.AttrGSI1SK), expression.Value(ix.SK))).
+		If(store.Exists().And(expression.AttributeNotExists(expression.Name(table.AttrGSI1PK))))
 }

@@ -43,7 +43,7 @@ type User struct {
 	// suspension, password change and "sign out everywhere" bump it.
 	SessionEpoch int64 `dynamodbav:"sessionEpoch"`
 	// MembershipEpoch counts the memberships created that copy the user's
-	// email and names (accounts.MemberAsCopied). A profile edit copying a
+	// email and names (MembershipCopy). A profile edit copying a
 	// new name to the memberships it read commits only at the epoch it
 	// read, so a membership created meanwhile is never left with the old
 	// name; and creating one leaves Version, the profile's ETag, alone.

@@ -330,7 +330,7 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 			Set(expression.Name("acceptedAt"), expression.Value(now.Unix())).
 			Set(expression.Name("acceptedBy"), expression.Value(user.ID)).
 			Set(expression.Name("updatedAt"), expression.Value(now)).
-			Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK")).Remove(expression.Name("reserved"))).
+			Remove(expression.Name(table.AttrGSI3PK)).Remove(expression.Name(table.AttrGSI3SK)).Remove(expression.Name("reserved"))).
 			If(store.Is("status", StatusPending).
 				And(store.Is("tokenHash", inv.TokenHash)).
 				And(expression.Name("expiresAt").GreaterThan(expression.Value(now.Unix())))).
@@ -340,12 +340,12 @@ func (s *Service) Accept(ctx context.Context, cmd Accept) (Accepted, error) {
 		writes = append(writes,
 			// The new memberships copy the user's email and names: a
 			// profile edit racing with this accept either commits first
-			// (and this fails) or copies again (accounts.MemberAsCopied).
+			// (and this fails) or copies again (identity.MembershipCopy).
 			// The session epoch read must hold too: a password change or
 			// suspension meanwhile refuses the accept.
-			accounts.MemberAsCopied(t, user, errUserChanged),
-			store.Check(t.User(user.ID), store.Is("sessionEpoch", user.SessionEpoch)).OrFail(errUserChanged),
-			store.Check(t.EmailClaim(inv.Email), store.Is("userId", user.ID)).OrFail(errUserChanged))
+			identity.MembershipCopy(t, user).OrFail(errUserChanged),
+			identity.AtEpoch(t, user.ID, user.SessionEpoch).OrFail(errUserChanged),
+			identity.EmailStillClaimed(t, inv.Email, user.ID).OrFail(errUserChanged))
 	} else {
 		writes = append(writes,
 			store.Put(user).If(store.NotExists()),
@@ -534,9 +534,9 @@ func (s *Service) get(ctx context.Context, t table.Tenant, id string) (Invitatio
 func moveEntry(t table.Tenant, inv Invitation, accountID, status string) *store.Write {
 	ix := t.AccountInvitationsByStatus(accountID, status, inv.ID)
 	upd := expression.Set(expression.Name("status"), expression.Value(status)).
-		Set(expression.Name("GSI1PK"), expression.Value(ix.PK)).
-		Set(expression.Name("GSI1SK"), expression.Value(ix.SK)).
-		Remove(expression.Name("GSI2PK")).Remove(expression.Name("GSI2SK")).
-		Remove(expression.Name("GSI4PK")).Remove(expression.Name("GSI4SK"))
+		Set(expression.Name(table.AttrGSI1PK), expression.Value(ix.PK)).
+		Set(expression.Name(table.AttrGSI1SK), expression.Value(ix.SK)).
+		Remove(expression.Name(table.AttrGSI2PK)).Remove(expression.Name(table.AttrGSI2SK)).
+		Remove(expression.Name(table.AttrGSI4PK)).Remove(expression.Name(table.AttrGSI4SK))
 	return store.Update(t.AccountInvitation(accountID, inv.ID), upd).If(store.Exists())
 }

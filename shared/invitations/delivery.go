@@ -147,8 +147,7 @@ func (s *Service) quotaWrites(t table.Tenant, settings tenancy.Settings, inviter
 func (s *Service) releaseQuota(ctx context.Context, t table.Tenant, inviterID string, perAccount map[string]int, total, admins int, now time.Time) {
 	hour := now.Truncate(time.Hour)
 	give := func(k table.Key, n int) {
-		upd := expression.Add(expression.Name("count"), expression.Value(-n))
-		if err := s.Store.Do(ctx, "release invitation quota", store.Update(k, upd)); err != nil {
+		if err := s.Store.Do(ctx, "release invitation quota", caps.Release(k, n)); err != nil {
 			s.log().WarnContext(ctx, "releasing invitation quota failed", "error", err.Error())
 		}
 	}

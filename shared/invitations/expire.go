@@ -155,7 +155,7 @@ func (s *Service) expire(ctx context.Context, t table.Tenant, inv Invitation, no
 		Set(expression.Name("status"), expression.Value(StatusExpired)).
 		Set(expression.Name("expiredAt"), expression.Value(now.Unix())).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
-		Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK")).Remove(expression.Name("reserved"))
+		Remove(expression.Name(table.AttrGSI3PK)).Remove(expression.Name(table.AttrGSI3SK)).Remove(expression.Name("reserved"))
 	writes := []*store.Write{
 		store.Update(t.Invitation(inv.ID), upd).
 			If(store.Is("status", StatusPending).And(store.Is("expiresAt", inv.ExpiresAt)).

@@ -179,8 +179,8 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 		Set(expression.Name("inviterName"), expression.Value(next.InviterName)).
 		Set(expression.Name("inviterEmail"), expression.Value(next.InviterEmail)).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
-		Set(expression.Name("GSI3PK"), expression.Value(due.PK)).
-		Set(expression.Name("GSI3SK"), expression.Value(due.SK)).
+		Set(expression.Name(table.AttrGSI3PK), expression.Value(due.PK)).
+		Set(expression.Name(table.AttrGSI3SK), expression.Value(due.SK)).
 		Remove(expression.Name("deliveryError")).Remove(expression.Name("messageId")).Remove(expression.Name("expiredAt")).
 		Remove(expression.Name("proofFailures")).Remove(expression.Name("proofLockedUntil"))
 	if len(next.InviterSupport) > 0 {
@@ -218,12 +218,12 @@ func (s *Service) Resend(ctx context.Context, cmd ResendCommand) (Resent, error)
 			expression.Set(expression.Name("status"), expression.Value(StatusPending)).
 				Set(expression.Name("expiresAt"), expression.Value(next.ExpiresAt)).
 				Set(expression.Name("roles"), expression.Value(inv.Roles)).
-				Set(expression.Name("GSI1PK"), expression.Value(ix.PK)).
-				Set(expression.Name("GSI1SK"), expression.Value(ix.SK)).
-				Set(expression.Name("GSI2PK"), expression.Value(byEmail.PK)).
-				Set(expression.Name("GSI2SK"), expression.Value(byEmail.SK)).
-				Set(expression.Name("GSI4PK"), expression.Value(byName.PK)).
-				Set(expression.Name("GSI4SK"), expression.Value(byName.SK))).If(store.Exists()))
+				Set(expression.Name(table.AttrGSI1PK), expression.Value(ix.PK)).
+				Set(expression.Name(table.AttrGSI1SK), expression.Value(ix.SK)).
+				Set(expression.Name(table.AttrGSI2PK), expression.Value(byEmail.PK)).
+				Set(expression.Name(table.AttrGSI2SK), expression.Value(byEmail.SK)).
+				Set(expression.Name(table.AttrGSI4PK), expression.Value(byName.PK)).
+				Set(expression.Name(table.AttrGSI4SK), expression.Value(byName.SK))).If(store.Exists()))
 		if wasExpired {
 			writes = append(writes, store.Put(newGuard(t, a, inv.Email, inv.ID)).If(store.NotExists()).
 				OrFail(ErrAlreadyInvited.Withf("%s has a newer pending invitation to account %s; resend that one", inv.Email, a)))
@@ -283,7 +283,7 @@ func (s *Service) Revoke(ctx context.Context, cmd RevokeCommand) error {
 		Set(expression.Name("revokedAt"), expression.Value(now.Unix())).
 		Set(expression.Name("revokedBy"), expression.Value(cmd.Caller.UserID)).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
-		Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+		Remove(expression.Name(table.AttrGSI3PK)).Remove(expression.Name(table.AttrGSI3SK))
 	writes := []*store.Write{
 		store.Update(t.Invitation(inv.ID), upd.Remove(expression.Name("reserved"))).
 			If(store.AtVersion(inv.Version).And(store.Is("status", inv.Status))).OrFail(errChanged),

@@ -43,6 +43,21 @@ type Definition struct {
 	TTLAttribute string
 }
 
+// Index key attributes: the partition and sort key of each GSI, carried
+// only by the items an index lists.
+const (
+	AttrGSI1PK = "GSI1PK"
+	AttrGSI1SK = "GSI1SK"
+	AttrGSI2PK = "GSI2PK"
+	AttrGSI2SK = "GSI2SK"
+	AttrGSI3PK = "GSI3PK"
+	AttrGSI3SK = "GSI3SK"
+	AttrGSI4PK = "GSI4PK"
+	AttrGSI4SK = "GSI4SK"
+	AttrGSI5PK = "GSI5PK"
+	AttrGSI5SK = "GSI5SK"
+)
+
 // Index names.
 const (
 	GSI1 = "GSI1"
@@ -58,15 +73,15 @@ var Schema = Definition{
 	SortKey:      AttrSK,
 	TTLAttribute: AttrTTL,
 	Indexes: []Index{
-		{Name: GSI1, PartitionKey: "GSI1PK", SortKey: "GSI1SK", Projection: ProjectAll,
+		{Name: GSI1, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK, Projection: ProjectAll,
 			Purpose: "inverted relations: a user's memberships and sessions, invitations of an account by status"},
-		{Name: GSI2, PartitionKey: "GSI2PK", SortKey: "GSI2SK", Projection: ProjectAll,
+		{Name: GSI2, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK, Projection: ProjectAll,
 			Purpose: "ordered directories: users by email, accounts by name, an account's users (members, pending invitations) by email"},
-		{Name: GSI3, PartitionKey: "GSI3PK", SortKey: "GSI3SK", Projection: ProjectKeysOnly,
+		{Name: GSI3, PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK, Projection: ProjectKeysOnly,
 			Purpose: "sparse due index for scheduled jobs, bucketed by day (only items still due carry it); and each account's admin memberships (only those holding Admin and a licence carry it)"},
-		{Name: GSI4, PartitionKey: "GSI4PK", SortKey: "GSI4SK", Projection: ProjectAll,
+		{Name: GSI4, PartitionKey: AttrGSI4PK, SortKey: AttrGSI4SK, Projection: ProjectAll,
 			Purpose: "an account's users (members and pending invitations) by last-first name"},
-		{Name: GSI5, PartitionKey: "GSI5PK", SortKey: "GSI5SK", Projection: ProjectAll,
+		{Name: GSI5, PartitionKey: AttrGSI5PK, SortKey: AttrGSI5SK, Projection: ProjectAll,
 			Purpose: "an account's named members by first-last name, for name search"},
 	},
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
@@ -238,4 +240,62 @@ type CatalogueView struct {
 // CatalogueOf shows the tenant's licence types.
 func (s Settings) CatalogueOf() CatalogueView {
 	return CatalogueView{Types: s.Catalogue(), DefaultLicence: s.Licence(), PurchaseURL: s.PurchaseURL, Version: s.Version}
+}
+
+// SettingsChange is a change of the tenant's settings: each field set is
+// written, the others stay.
+type SettingsChange struct {
+	DefaultRole       *string
+	DefaultLicence    *string
+	PasswordPolicy    *identity.PasswordPolicy
+	Limits            *Limits
+	TimeZone          *string
+	PurchaseURL       *string // "" removes it
+	TwoFactorRequired *bool
+}
+
+// Write is the update of the settings with the change, at version v (the
+// version read, or the caller's If-Match), so concurrent edits never
+// overwrite each other.
+func (c SettingsChange) Write(t table.Tenant, v int64) *store.Write {
+	upd := store.BumpVersion()
+	if c.DefaultRole != nil {
+		upd = upd.Set(expression.Name("defaultRole"), expression.Value(*c.DefaultRole))
+	}
+	if c.DefaultLicence != nil {
+		upd = upd.Set(expression.Name("defaultLicence"), expression.Value(*c.DefaultLicence))
+	}
+	if c.PasswordPolicy != nil {
+		upd = upd.Set(expression.Name("passwordPolicy"), expression.Value(*c.PasswordPolicy))
+	}
+	if c.Limits != nil {
+		upd = upd.Set(expression.Name("limits"), expression.Value(*c.Limits))
+	}
+	if c.TimeZone != nil {
+		upd = upd.Set(expression.Name("timeZone"), expression.Value(*c.TimeZone))
+	}
+	if c.PurchaseURL != nil {
+		if *c.PurchaseURL == "" {
+			upd = upd.Remove(expression.Name("purchaseUrl"))
+		} else {
+			upd = upd.Set(expression.Name("purchaseUrl"), expression.Value(*c.PurchaseURL))
+		}
+	}
+	if c.TwoFactorRequired != nil {
+		upd = upd.Set(expression.Name("twoFactorRequired"), expression.Value(*c.TwoFactorRequired))
+	}
+	return store.Update(t.Settings(), upd).If(store.AtVersion(v))
+}
+
+// SetCatalogue replaces the tenant's licence-type catalogue, at version v:
+// the default licence, on the same item, is checked by the same condition.
+func SetCatalogue(t table.Tenant, v int64, cat licences.Catalogue) *store.Write {
+	upd := store.BumpVersion().Set(expression.Name("licenceTypes"), expression.Value(cat))
+	return store.Update(t.Settings(), upd).If(store.AtVersion(v))
+}
+
+// NotDefaultRole checks that role is not the tenant's default role (which
+// must stay defined).
+func NotDefaultRole(t table.Tenant, role string) *store.Write {
+	return store.Check(t.Settings(), expression.Name("defaultRole").NotEqual(expression.Value(role)))
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/attempts"
+	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
@@ -369,11 +370,8 @@ func (s *Service) SendCode(ctx context.Context, t table.Tenant, userID, phone, c
 	now := s.Clock.Now()
 	hour := now.Truncate(time.Hour)
 	ttl := hour.Add(25 * time.Hour).Unix()
-	count := expression.Name("count")
 	quota := func(k table.Key, max int) *store.Write {
-		return store.Update(k, expression.Add(count, expression.Value(1)).Set(expression.Name("ttl"), expression.Value(ttl))).
-			If(expression.Or(expression.AttributeNotExists(count), count.LessThan(expression.Value(max)))).
-			OrFail(ErrSMSRateLimit.With("retryAfterSeconds", int64(hour.Add(time.Hour).Sub(now)/time.Second)+1))
+		return caps.Below(k, max, ttl, ErrSMSRateLimit.With("retryAfterSeconds", int64(hour.Add(time.Hour).Sub(now)/time.Second)+1))
 	}
 	writes := append([]*store.Write{quota(t.SMSUserQuota(userID, hour), SMSPerUserHour), quota(t.SMSTenantQuota(hour), SMSPerTenantHour)}, extra...)
 	if err := s.Store.Transact(ctx, "count an sms to "+userID, writes...); err != nil {
@@ -389,6 +387,12 @@ func (s *Service) SendCode(ctx context.Context, t table.Tenant, userID, phone, c
 // ResetWrites remove all of u's second factors (an administrator's reset).
 func ResetWrites(t table.Tenant, userID string) []*store.Write {
 	return []*store.Write{store.Delete(t.TwoFactor(userID))}
+}
+
+// Reset removes all of userID's second factors at version, the version
+// read: a factor enrolled or used meanwhile fails it.
+func Reset(t table.Tenant, userID string, version int64) *store.Write {
+	return store.Delete(t.TwoFactor(userID)).If(store.AtVersion(version))
 }
 
 // NewCode is 6 random digits.
@@ -458,4 +462,33 @@ func MaskPhone(p string) string {
 // atomically, contains() conditions on one).
 func stringSet(hashes []string) types.AttributeValue {
 	return &types.AttributeValueMemberSS{Value: hashes}
+}
+
+// EnrolFirst writes f, a user's factors with their first authenticator,
+// while they have none yet (no factors, or a verified mobile alone): an
+// authenticator enrolled meanwhile is never replaced.
+func EnrolFirst(f Factors) *store.Write {
+	return store.Put(f).If(store.NotExists().Or(expression.AttributeNotExists(expression.Name("totp"))))
+}
+
+// UseRecoveryCode spends the recovery code of hash h of userID: it is
+// deleted, on the condition that it is still unused, so a code works once.
+func UseRecoveryCode(t table.Tenant, userID, h string) *store.Write {
+	set := &types.AttributeValueMemberSS{Value: []string{h}}
+	return store.Update(t.TwoFactor(userID), expression.Delete(expression.Name("recovery"), expression.Value(set))).
+		If(expression.Contains(expression.Name("recovery"), h))
+}
+
+// SMSPhoneIs checks that phone is still userID's verified mobile.
+func SMSPhoneIs(t table.Tenant, userID, phone string) *store.Write {
+	return store.Check(t.TwoFactor(userID), store.Is("smsPhone", phone))
+}
+
+// AcceptTOTPStep records step as the last one an authenticator code of
+// userID was accepted for, while the authenticator is still sealed and
+// no code of step or later was accepted: a code works once.
+func AcceptTOTPStep(t table.Tenant, userID, sealed string, step int64) *store.Write {
+	last := expression.Name("totpLastStep")
+	return store.Update(t.TwoFactor(userID), expression.Set(last, expression.Value(step))).
+		If(store.Is("totp", sealed).And(last.LessThan(expression.Value(step))))
 }

@@ -136,7 +136,7 @@ func (s *Service) add(ctx context.Context, t table.Tenant, accountID string, p P
 	used := expression.Name(usedAttr(metric))
 	upd := setIfMissing(expression.UpdateBuilder{}, map[string]any{
 		table.AttrType: periodType, "accountId": accountID, "periodStart": p.Start, "periodEnd": p.End,
-		attrStatus: statusOpen, "GSI3PK": due.PK, "GSI3SK": due.SK,
+		attrStatus: statusOpen, table.AttrGSI3PK: due.PK, table.AttrGSI3SK: due.SK,
 	}).
 		Set(expression.Name("updatedAt"), expression.Value(now)).
 		Add(used, expression.Value(amount)).

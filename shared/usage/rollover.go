@@ -153,7 +153,7 @@ func (s *Service) finalise(ctx context.Context, k dueKey, now time.Time) error {
 			Set(expression.Name("final"), expression.Value(final)).
 			Set(expression.Name("updatedAt"), expression.Value(now)).
 			Add(expression.Name(attrRev), expression.Value(1)).
-			Remove(expression.Name("GSI3PK")).Remove(expression.Name("GSI3SK"))
+			Remove(expression.Name(table.AttrGSI3PK)).Remove(expression.Name(table.AttrGSI3SK))
 		period := Period{Start: cur.Start, End: cur.End}
 		entry := changelog.New(t, s.IDs.NewID(), now, k.accountID, changelog.System(RolloverJob), "usage.period_closed",
 			"account", k.accountID, map[string]any{"period": period.ID(), "status": statusOpen},

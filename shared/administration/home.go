@@ -1,7 +1,6 @@
 package administration
 
 import (
-
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/changelog"

@@ -333,8 +333,7 @@ func (s *Service) Create(ctx context.Context, cmd Create) (Created, error) {
 	if cmd.AccountID != "" {
 		// The account must be open: RequireGrant read it (404 unknown);
 		// closed accounts refuse writes there.
-		checks = append(checks, store.Check(t.Account(cmd.AccountID), store.Is("status", accounts.StatusActive)).
-			OrFail(access.ErrAccountClosed))
+		checks = append(checks, accounts.Open(t, cmd.AccountID).OrFail(access.ErrAccountClosed))
 	}
 	now := s.Clock.Now().UTC().Truncate(time.Second)
 	secret := newSecret(t)
@@ -536,9 +535,7 @@ func (s *Service) Authorize(ctx context.Context, raw string) (access.Caller, err
 	if k.AccountID == "" {
 		caller.Operator, caller.Scopes = true, scopesOf(k.Scopes)
 	} else {
-		var acc struct {
-			Status string `dynamodbav:"status"`
-		}
+		var acc accounts.Account
 		ok, err := s.Store.Get(ctx, t.Account(k.AccountID), &acc)
 		if err != nil {
 			return access.Caller{}, fmt.Errorf("authorize API key: %w", err)

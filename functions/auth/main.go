@@ -16,5 +16,5 @@ func main() {
 	if deps.Config.Sender != "" {
 		deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender).With(sesmail.Options{Name: deps.Config.SenderName, ConfigurationSet: deps.Config.ConfigurationSet}) // the code that proves an address at first sign-in
 	}
-	lambda.Start(handler.New(deps))
+	lambda.Start(handler.New(deps.Service()))
 }

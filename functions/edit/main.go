@@ -17,5 +17,5 @@ import (
 func main() {
 	deps := app.Must(app.FromEnv(context.Background()))
 	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender).With(sesmail.Options{Name: deps.Config.SenderName, ConfigurationSet: deps.Config.ConfigurationSet}) // notices: email changed, generated password
-	lambda.Start(handler.New(deps))
+	lambda.Start(handler.New(deps.Service()))
 }

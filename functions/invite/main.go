@@ -19,5 +19,5 @@ func main() {
 		app.Must(deps, errors.New("SENDER_EMAIL and PUBLIC_BASE_URL must be set: invitation emails need a sender and a link"))
 	}
 	deps.Mail = sesmail.New(deps.AWS, deps.Config.Sender).With(sesmail.Options{Name: deps.Config.SenderName, ConfigurationSet: deps.Config.ConfigurationSet})
-	lambda.Start(handler.New(deps))
+	lambda.Start(handler.New(deps.Service()))
 }

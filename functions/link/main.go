@@ -13,5 +13,5 @@ import (
 
 func main() {
 	deps := app.Must(app.FromEnv(context.Background()))
-	lambda.Start(handler.New(deps))
+	lambda.Start(handler.New(deps.Service()))
 }

@@ -15,5 +15,5 @@ import (
 
 func main() {
 	deps := app.Must(app.FromEnv(context.Background()))
-	lambda.Start(handler.New(deps))
+	lambda.Start(handler.New(deps.Service()))
 }

@@ -44,12 +44,12 @@ type closeWorld struct {
 
 func newCloseWorld(t *testing.T) *closeWorld {
 	env := testkit.New(t)
-	w := &closeWorld{env: env, ten: env.NewTenant(t), adm: administration.New(env.Deps)}
+	w := &closeWorld{env: env, ten: env.NewTenant(t), adm: administration.New(env.Deps.Service())}
 	w.gate = &testkit.CommitGate{DynamoDB: env.DB}
 	gated := env.Deps
 	gated.Store = store.New(w.gate, env.Config.Table)
-	w.gAdm, w.gInv, w.gCont = administration.New(gated), invitations.New(gated), content.New(gated)
-	w.gUse, w.gAssoc = usage.New(gated), associates.New(gated)
+	w.gAdm, w.gInv, w.gCont = administration.New(gated.Service()), invitations.New(gated.Service()), content.New(gated.Service())
+	w.gUse, w.gAssoc = usage.New(gated.Service()), associates.New(gated.Service())
 	now := env.Clock.Now()
 	u := identity.NewUser(w.ten.Tenant, identity.User{ID: env.IDs.NewID(), Email: "support@ops.example", FirstName: "Sam", LastName: "Support",
 		Status: identity.UserActive, Operator: true, CreatedAt: now, UpdatedAt: now})
@@ -118,7 +118,7 @@ func TestAWriteRacingACloseNeverLandsInTheClosedAccount(t *testing.T) {
 		}},
 		{"revoke an invitation", func(t *testing.T, a string) func() error {
 			cmd, _ := invitations.InviteRequest{Emails: []string{"revoked@race.example"}, SendEmail: &no}.Command(w.support(a), a)
-			res, err := invitations.New(w.env.Deps).Invite(ctx, cmd)
+			res, err := invitations.New(w.env.Deps.Service()).Invite(ctx, cmd)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,7 +179,7 @@ func TestAWriteRacingACloseNeverLandsInTheClosedAccount(t *testing.T) {
 			}
 		}},
 		{"reset usage", func(t *testing.T, a string) func() error {
-			if _, err := usage.New(w.env.Deps).Record(ctx, usage.RecordCommand{Caller: w.support(a), AccountID: a, Metric: "tasks", Amount: 3}); err != nil {
+			if _, err := usage.New(w.env.Deps.Service()).Record(ctx, usage.RecordCommand{Caller: w.support(a), AccountID: a, Metric: "tasks", Amount: 3}); err != nil {
 				t.Fatal(err)
 			}
 			return func() error { _, err := w.gUse.Reset(ctx, w.op, a); return err }
@@ -228,7 +228,7 @@ func TestWritesRacingACloseFreely(t *testing.T) {
 	t.Parallel()
 	w := newCloseWorld(t)
 	no := false
-	inv, cont, use := invitations.New(w.env.Deps), content.New(w.env.Deps), usage.New(w.env.Deps)
+	inv, cont, use := invitations.New(w.env.Deps.Service()), content.New(w.env.Deps.Service()), usage.New(w.env.Deps.Service())
 	for round := range 5 {
 		name := fmt.Sprintf("Busy %d", round)
 		a := w.env.AddAccount(t, w.ten, name)

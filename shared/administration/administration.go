@@ -38,12 +38,12 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -68,10 +68,10 @@ type Service struct {
 }
 
 // New builds the service from the function's dependencies.
-func New(d app.Deps) *Service {
+func New(d service.Deps) *Service {
 	s := &Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Access: access.Checker{Store: d.Store},
 		Sessions: &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}, Log: d.Log}
-	if d.Mail != nil && d.Config.Sender != "" {
+	if d.Mail != nil && d.Sender != "" {
 		s.Mail = d.Mail
 	}
 	return s

@@ -28,6 +28,7 @@ import (
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tracing"
 )
@@ -65,7 +66,8 @@ func ConfigFromEnv() (Config, error) {
 	return c, nil
 }
 
-// Deps are the shared dependencies of the handlers.
+// Deps are what a function builds once at init. Its handler and services
+// take the part they use, service.Deps (Service).
 type Deps struct {
 	Config Config
 	AWS    aws.Config
@@ -77,6 +79,13 @@ type Deps struct {
 	Clock clock.Clock
 	IDs   ids.Generator
 	Log   *slog.Logger
+}
+
+// Service is what the services and handlers take of d: the one place
+// app.Deps becomes service.Deps.
+func (d Deps) Service() service.Deps {
+	return service.Deps{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Log: d.Log, Mail: d.Mail,
+		Sender: d.Config.Sender, BaseURL: d.Config.BaseURL, ReplyToInviter: d.Config.ReplyToInviter, AWS: d.AWS}
 }
 
 // FromEnv builds Deps for a Lambda function (and for the local stack, whose

@@ -99,3 +99,12 @@ func TestConfigReadsTheMailSettings(t *testing.T) {
 		t.Fatal("REPLY_TO_INVITER=yes accepted")
 	}
 }
+
+func TestServiceCarriesWhatServicesRead(t *testing.T) {
+	d := Deps{Config: Config{Table: "t", Sender: "from@example.com", BaseURL: "https://api.example.com", ReplyToInviter: true},
+		AWS: aws.Config{Region: "eu-west-1"}}
+	s := d.Service()
+	if s.Sender != d.Config.Sender || s.BaseURL != d.Config.BaseURL || !s.ReplyToInviter || s.AWS.Region != "eu-west-1" {
+		t.Fatalf("Service() = %+v, want the sender, base URL, reply-to setting and AWS configuration of %+v", s, d)
+	}
+}

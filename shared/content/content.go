@@ -25,11 +25,11 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -54,7 +54,7 @@ type Service struct {
 }
 
 // New builds the service.
-func New(d app.Deps) *Service {
+func New(d service.Deps) *Service {
 	return &Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Access: access.Checker{Store: d.Store},
 		PageSize: DefaultMovePage, Lease: DefaultLease, Settle: DefaultSettle}
 }

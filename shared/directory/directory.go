@@ -62,11 +62,11 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -79,7 +79,7 @@ type Directory struct {
 }
 
 // New builds the directory over d's store.
-func New(d app.Deps) *Directory {
+func New(d service.Deps) *Directory {
 	return &Directory{Store: d.Store, Clock: d.Clock, Access: access.Checker{Store: d.Store}}
 }
 

@@ -51,12 +51,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"github.com/acme/accountadmin/shared/access"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 )
@@ -351,8 +351,8 @@ type Service struct {
 }
 
 // New builds the service from a function's dependencies.
-func New(d app.Deps) *Service {
-	base := strings.TrimRight(d.Config.BaseURL, "/")
+func New(d service.Deps) *Service {
+	base := strings.TrimRight(d.BaseURL, "/")
 	return &Service{
 		Store:     d.Store,
 		Clock:     d.Clock,
@@ -364,7 +364,7 @@ func New(d app.Deps) *Service {
 		Limits:    DefaultLimits,
 		Log:       d.Log,
 
-		ReplyToInviter: d.Config.ReplyToInviter,
+		ReplyToInviter: d.ReplyToInviter,
 	}
 }
 

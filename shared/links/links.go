@@ -35,12 +35,12 @@ import (
 
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/accounts"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -61,7 +61,7 @@ type Service struct {
 }
 
 // New builds the service.
-func New(d app.Deps) *Service {
+func New(d service.Deps) *Service {
 	return &Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Access: access.Checker{Store: d.Store}}
 }
 

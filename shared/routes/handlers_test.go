@@ -38,15 +38,15 @@ import (
 // here (TestEveryFunctionServesExactlyItsRows says so).
 func httpFunctions(d app.Deps) map[string]httpapi.LambdaHandler {
 	return map[string]httpapi.LambdaHandler{
-		"auth":        authh.New(d),
-		"invite":      inviteh.New(d),
-		"accept":      accepth.New(d),
-		"usage-reset": usageh.NewHTTP(d),
-		"link":        linkh.New(d),
-		"reassign":    reassignh.NewHTTP(d),
-		"accounts":    accountsh.New(d),
-		"edit":        edith.New(d),
-		"delete":      deleteh.New(d),
+		"auth":        authh.New(d.Service()),
+		"invite":      inviteh.New(d.Service()),
+		"accept":      accepth.New(d.Service()),
+		"usage-reset": usageh.NewHTTP(d.Service()),
+		"link":        linkh.New(d.Service()),
+		"reassign":    reassignh.NewHTTP(d.Service()),
+		"accounts":    accountsh.New(d.Service()),
+		"edit":        edith.New(d.Service()),
+		"delete":      deleteh.New(d.Service()),
 	}
 }
 

@@ -74,7 +74,7 @@ func TestRecordCountsOnceWhenTheSDKResends(t *testing.T) {
 	faults := awsclient.NewFaultInjector()
 	deps := w.env.Deps
 	deps.Store = store.New(awsclient.DynamoDB(w.env.AWS, func(o *dynamodb.Options) { o.HTTPClient = faults }), w.env.Config.Table)
-	svc := usage.New(deps)
+	svc := usage.New(deps.Service())
 	w.allow(t, w.ten.AccountID, map[string]usage.Allowance{usage.MetricTasks: {Limit: 10}})
 	lost := awsclient.Fault{Operation: "TransactWriteItems", Times: 1, Status: 500, Body: awsclient.DynamoInternal, Delivered: true}
 

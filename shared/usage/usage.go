@@ -32,10 +32,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/clock"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 )
 
@@ -49,7 +49,7 @@ type Service struct {
 }
 
 // New builds the service measuring usage against the accounts' effective limits.
-func New(d app.Deps) *Service {
+func New(d service.Deps) *Service {
 	return &Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Access: access.Checker{Store: d.Store},
 		Terms: PlanTerms{Store: d.Store}}
 }

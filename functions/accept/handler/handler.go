@@ -27,21 +27,21 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/routes"
+	"github.com/acme/accountadmin/shared/service"
 )
 
 type handler struct{ invitations *invitations.Service }
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d)) }
+func New(d service.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d)) }
 
 // NewWith serves the routes with a given service.
-func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
+func NewWith(d service.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{invitations: svc}
 	serve := httpapi.Server{Log: d.Log}.Serve(httpapi.Ops{
 		"openInvitation":   h.page,

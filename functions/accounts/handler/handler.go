@@ -13,13 +13,13 @@ import (
 	"sort"
 
 	"github.com/acme/accountadmin/shared/apikeys"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/csvexport"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
 
@@ -29,7 +29,7 @@ type handler struct {
 }
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler {
+func New(d service.Deps) httpapi.LambdaHandler {
 	h := handler{dir: directory.New(d), keys: &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}}
 	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock}}
 	return server.Serve(httpapi.Ops{

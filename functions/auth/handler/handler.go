@@ -8,21 +8,21 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/table"
 )
 
 type handler struct{ auth *auth.Service }
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler {
+func New(d service.Deps) httpapi.LambdaHandler {
 	h := handler{auth: &auth.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}}
-	if d.Mail != nil && d.Config.Sender != "" {
+	if d.Mail != nil && d.Sender != "" {
 		h.auth.Mail = d.Mail // proves an unverified address at first sign-in
 	}
 	h.auth.TwoFactor = twoFactorService(d)

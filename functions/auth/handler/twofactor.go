@@ -6,13 +6,13 @@ import (
 	"strings"
 
 	"github.com/acme/accountadmin/shared/access"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/sms"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -22,7 +22,7 @@ import (
 // twoFactorService seals with the KMS key and texts through SNS when the
 // environment names them (TWO_FACTOR_KEY_ID, SMS_ENABLED or a local SMS
 // endpoint); the clients are built once, here, at init.
-func twoFactorService(d app.Deps) *twofactor.Service {
+func twoFactorService(d service.Deps) *twofactor.Service {
 	tf := &twofactor.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Sealer: twofactor.SealerFromEnv(d.AWS), Issuer: "Account administration"}
 	if s := sms.FromEnv(d.AWS); s != nil {
 		tf.SMS = s

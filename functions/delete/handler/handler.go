@@ -8,10 +8,10 @@ import (
 	"net/http"
 
 	"github.com/acme/accountadmin/shared/administration"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
+	"github.com/acme/accountadmin/shared/service"
 )
 
 type handler struct {
@@ -19,10 +19,10 @@ type handler struct {
 }
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.New(d)) }
+func New(d service.Deps) httpapi.LambdaHandler { return NewWith(d, administration.New(d)) }
 
 // NewWith serves the routes with a given service (tests bound its wipes).
-func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
+func NewWith(d service.Deps, svc *administration.Service) httpapi.LambdaHandler {
 	h := handler{admin: svc}
 	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
 		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}

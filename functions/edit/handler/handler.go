@@ -17,23 +17,23 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apikeys"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/licences"
 	"github.com/acme/accountadmin/shared/plans"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/tenancy"
 )
 
 type in = httpapi.In
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, administration.New(d)) }
+func New(d service.Deps) httpapi.LambdaHandler { return NewWith(d, administration.New(d)) }
 
 // NewWith serves the routes with a given service (tests swap its mailer).
-func NewWith(d app.Deps, svc *administration.Service) httpapi.LambdaHandler {
+func NewWith(d service.Deps, svc *administration.Service) httpapi.LambdaHandler {
 	admin, keys := svc, &apikeys.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs}
 	account := func(status int) answer[accounts.Account] { return accountView(admin, status) }
 	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},

@@ -41,7 +41,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	return &world{env: env, ten: ten, h: handler.New(env.Deps),
+	return &world{env: env, ten: ten, h: handler.New(env.Deps.Service()),
 		admin: access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s-admin", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}}
 }
 

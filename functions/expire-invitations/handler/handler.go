@@ -9,19 +9,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/jobs"
+	"github.com/acme/accountadmin/shared/service"
 )
 
 // Handler is the job's Lambda handler.
 type Handler func(ctx context.Context, ev events.EventBridgeEvent) error
 
 // New returns the job.
-func New(d app.Deps) Handler { return NewWith(d, invitations.New(d)) }
+func New(d service.Deps) Handler { return NewWith(d, invitations.New(d)) }
 
 // NewWith runs the job with a given service.
-func NewWith(d app.Deps, svc *invitations.Service) Handler {
+func NewWith(d service.Deps, svc *invitations.Service) Handler {
 	lease := jobs.Lease{Store: d.Store, Clock: d.Clock, Log: d.Log.With("job", invitations.ExpiryJob)}
 	return jobs.Exclusive(lease, invitations.ExpiryJob, func(ctx context.Context, ev events.EventBridgeEvent) error {
 		l := d.Log.With("job", invitations.ExpiryJob, "eventId", ev.ID)

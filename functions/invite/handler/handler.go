@@ -22,11 +22,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/suppression"
 )
 
@@ -36,10 +36,10 @@ type handler struct {
 }
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d)) }
+func New(d service.Deps) httpapi.LambdaHandler { return NewWith(d, invitations.New(d)) }
 
 // NewWith serves routes with a given service (tests tune its limits or mailer).
-func NewWith(d app.Deps, svc *invitations.Service) httpapi.LambdaHandler {
+func NewWith(d service.Deps, svc *invitations.Service) httpapi.LambdaHandler {
 	h := handler{
 		invitations:  svc,
 		suppressions: &suppression.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs},

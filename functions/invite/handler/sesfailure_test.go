@@ -31,7 +31,7 @@ func TestAnEmailSESRefusesIsCountedInTheRequestLine(t *testing.T) {
 	d := env.Deps
 	d.Log = httpapi.NewLogger(logs)
 	d.Mail = &sesmail.Sender{SES: awsclient.SES(env.AWS, faults.Option()), From: env.Config.Sender, Attempts: 2, Backoff: time.Millisecond}
-	invite := handler.New(d)
+	invite := handler.New(d.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 
 	send := func(requestID, email string) map[string]any {

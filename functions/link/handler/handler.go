@@ -11,7 +11,6 @@ import (
 
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/administration"
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/auth"
@@ -19,6 +18,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/links"
+	"github.com/acme/accountadmin/shared/service"
 )
 
 type handler struct {
@@ -28,7 +28,7 @@ type handler struct {
 }
 
 // New returns the function's Lambda handler.
-func New(d app.Deps) httpapi.LambdaHandler {
+func New(d service.Deps) httpapi.LambdaHandler {
 	h := handler{links: links.New(d), associates: associates.New(d), admin: administration.New(d)}
 	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
 		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}

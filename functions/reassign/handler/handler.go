@@ -16,13 +16,13 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/content"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/jobs"
+	"github.com/acme/accountadmin/shared/service"
 )
 
 // Time budgets: a request moves content for RequestBudget, then answers
@@ -39,23 +39,23 @@ type Job = httpapi.Job
 
 // New returns the Lambda handler: HTTP API requests go to the routes,
 // EventBridge events to the resume job.
-func New(d app.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
+func New(d service.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
 	svc := content.New(d)
 	return httpapi.Entry("reassign", NewHTTPWith(d, svc), NewJobWith(d, svc))
 }
 
 // NewHTTP returns the routes' handler.
-func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, content.New(d)) }
+func NewHTTP(d service.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, content.New(d)) }
 
 // NewJob returns the resume job.
-func NewJob(d app.Deps) Job { return NewJobWith(d, content.New(d)) }
+func NewJob(d service.Deps) Job { return NewJobWith(d, content.New(d)) }
 
 type handler struct {
 	content *content.Service
 }
 
 // NewHTTPWith serves the routes with a given service.
-func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
+func NewHTTPWith(d service.Deps, svc *content.Service) httpapi.LambdaHandler {
 	h := handler{content: svc}
 	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
 		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
@@ -70,7 +70,7 @@ func NewHTTPWith(d app.Deps, svc *content.Service) httpapi.LambdaHandler {
 }
 
 // NewJobWith runs the resume job with a given service.
-func NewJobWith(d app.Deps, svc *content.Service) Job {
+func NewJobWith(d service.Deps, svc *content.Service) Job {
 	lease := jobs.Lease{Store: d.Store, Clock: d.Clock, Log: d.Log.With("job", content.ResumeJob)}
 	return jobs.Exclusive(lease, content.ResumeJob, func(ctx context.Context, ev events.EventBridgeEvent) error {
 		l := d.Log.With("job", content.ResumeJob, "eventId", ev.ID)

@@ -26,9 +26,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/suppression"
 )
 
@@ -36,7 +36,7 @@ import (
 type Handler func(ctx context.Context, ev events.SNSEvent) error
 
 // New returns the handler.
-func New(d app.Deps) Handler {
+func New(d service.Deps) Handler {
 	return NewWith(d.Log, invitations.New(d), &suppression.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs})
 }
 

@@ -78,7 +78,7 @@ func setup(t *testing.T) fixture {
 		admin:    client{t: t, base: srv.URL, token: env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, AccountID: ten.AccountID})},
 		operator: client{t: t, base: srv.URL, token: env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: op.ID, AccountID: ten.AccountID})},
 		inbox:    email.LocalInbox{Endpoint: os.Getenv(awsclient.EnvSESEndpoint)},
-		feed:     handler.New(env.Deps),
+		feed:     handler.New(env.Deps.Service()),
 	}
 }
 
@@ -434,7 +434,7 @@ func TestADynamoDBFailureFailsTheInvocation(t *testing.T) {
 		Body: `{"__type":"com.amazonaws.dynamodb.v20120810#AccessDeniedException","message":"injected"}`})
 	deps := f.env.Deps
 	deps.Store = store.New(awsclient.DynamoDB(f.env.AWS, func(o *dynamodb.Options) { o.HTTPClient = faults }), f.env.Config.Table)
-	err := handler.New(deps)(context.Background(), sample(t, "bounce.json", f.ten.ID(), id, sent.MessageID, addr))
+	err := handler.New(deps.Service())(context.Background(), sample(t, "bounce.json", f.ten.ID(), id, sent.MessageID, addr))
 	if err == nil || faults.Injected("TransactWriteItems") == 0 {
 		t.Fatalf("want the invocation to fail, got %v", err)
 	}

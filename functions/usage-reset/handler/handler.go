@@ -14,10 +14,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/acme/accountadmin/shared/app"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/jobs"
+	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/usage"
 )
 
@@ -26,28 +26,28 @@ type Job = httpapi.Job
 
 // New returns the Lambda handler: HTTP API requests go to the routes,
 // EventBridge events to the rollover job.
-func New(d app.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
+func New(d service.Deps) func(ctx context.Context, raw json.RawMessage) (any, error) {
 	svc := Service(d)
 	return httpapi.Entry("usage-reset", NewHTTPWith(d, svc), NewJobWith(d, svc))
 }
 
 // NewHTTP returns the routes' handler.
-func NewHTTP(d app.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, Service(d)) }
+func NewHTTP(d service.Deps) httpapi.LambdaHandler { return NewHTTPWith(d, Service(d)) }
 
 // NewJob returns the rollover job.
-func NewJob(d app.Deps) Job { return NewJobWith(d, Service(d)) }
+func NewJob(d service.Deps) Job { return NewJobWith(d, Service(d)) }
 
 // Service is the usage service measuring against the account's effective
 // limits (its plan, or the tenant's default plan, plus its overrides:
 // usage.PlanTerms), the limits the API shows.
-func Service(d app.Deps) *usage.Service { return usage.New(d) }
+func Service(d service.Deps) *usage.Service { return usage.New(d) }
 
 type handler struct {
 	usage *usage.Service
 }
 
 // NewHTTPWith serves the routes with a given service.
-func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
+func NewHTTPWith(d service.Deps, svc *usage.Service) httpapi.LambdaHandler {
 	h := handler{usage: svc}
 	server := httpapi.Server{Log: d.Log, Sessions: &auth.Service{Store: d.Store, Clock: d.Clock},
 		Idempotency: httpapi.Idempotency{Store: d.Store, Clock: d.Clock}}
@@ -59,7 +59,7 @@ func NewHTTPWith(d app.Deps, svc *usage.Service) httpapi.LambdaHandler {
 }
 
 // NewJobWith runs the rollover with a given service.
-func NewJobWith(d app.Deps, svc *usage.Service) Job {
+func NewJobWith(d service.Deps, svc *usage.Service) Job {
 	lease := jobs.Lease{Store: d.Store, Clock: d.Clock, Log: d.Log.With("job", usage.RolloverJob)}
 	return jobs.Exclusive(lease, usage.RolloverJob, func(ctx context.Context, ev events.EventBridgeEvent) error {
 		l := d.Log.With("job", usage.RolloverJob, "eventId", ev.ID)

@@ -29,7 +29,7 @@ type api struct {
 func newAPI(t *testing.T) *api {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	return &api{t: t, env: env, ten: ten, edit: edithandler.New(env.Deps), read: accountshandler.New(env.Deps), usageFn: handler.NewHTTP(env.Deps),
+	return &api{t: t, env: env, ten: ten, edit: edithandler.New(env.Deps.Service()), read: accountshandler.New(env.Deps.Service()), usageFn: handler.NewHTTP(env.Deps.Service()),
 		op: access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}}
 }
 

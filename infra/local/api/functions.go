@@ -25,30 +25,31 @@ import (
 // clock.Manual in tests), POST /_local/clock moves it for all of them.
 func New(d app.Deps) *Server {
 	settable, _ := d.Clock.(SettableClock)
+	s := d.Service()
 	return &Server{
 		Clock:  settable,
 		Routes: routes.Table,
 		Handlers: map[string]httpapi.LambdaHandler{
-			"auth":   authh.New(d),
-			"invite": inviteh.New(d),
-			"accept": accepth.New(d),
+			"auth":   authh.New(s),
+			"invite": inviteh.New(s),
+			"accept": accepth.New(s),
 
-			"usage-reset": usageh.NewHTTP(d),
-			"link":        linkh.New(d),
-			"reassign":    reassignh.NewHTTP(d),
+			"usage-reset": usageh.NewHTTP(s),
+			"link":        linkh.New(s),
+			"reassign":    reassignh.NewHTTP(s),
 
-			"accounts": accountsh.New(d),
-			"edit":     edith.New(d),
-			"delete":   deleteh.New(d),
+			"accounts": accountsh.New(s),
+			"edit":     edith.New(s),
+			"delete":   deleteh.New(s),
 		},
 		Jobs: map[string]Job{
-			"expire-invitations": Job(expireh.New(d)),
-			"usage-rollover":     Job(usageh.NewJob(d)),
+			"expire-invitations": Job(expireh.New(s)),
+			"usage-rollover":     Job(usageh.NewJob(s)),
 
-			"resume-reassignments": Job(reassignh.NewJob(d)),
+			"resume-reassignments": Job(reassignh.NewJob(s)),
 		},
 		JobTable:  routes.Jobs,
-		SESEvents: seseventsh.New(d),
+		SESEvents: seseventsh.New(s),
 		Log:       d.Log.With(slog.String("component", "local-api")),
 		Now:       d.Clock.Now,
 	}

@@ -47,7 +47,7 @@ func TestOneRequestLineShapeLocallyAndInLambda(t *testing.T) {
 	ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.Path = "GET", path
 	raw, _ := json.Marshal(ev)
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-shape"})
-	out, err := usageh.New(d)(ctx, raw)
+	out, err := usageh.New(d.Service())(ctx, raw)
 	resp, ok := out.(httpapi.Response)
 	if err != nil || !ok {
 		t.Fatalf("the entry point answered %#v %v", out, err)

@@ -370,7 +370,7 @@ func prepareLinksContentUsage(t *testing.T, env *testkit.Env, ten testkit.Tenant
 	case "link/unlink.json":
 		child := env.AddAccount(t, ten, "Sample child")
 		env.AddMembership(t, ten, child, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
-		if _, err := links.New(env.Deps.Service()).LinkExisting(ctx, op, ten.AccountID, child); err != nil {
+		if _, err := links.New(env.Service()).LinkExisting(ctx, op, ten.AccountID, child); err != nil {
 			t.Fatal(err)
 		}
 		return strings.NewReplacer("${CHILD_ID}", child)
@@ -383,7 +383,7 @@ func prepareLinksContentUsage(t *testing.T, env *testkit.Env, ten testkit.Tenant
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := associates.New(env.Deps.Service()).Associate(ctx, cmd); err != nil {
+			if _, err := associates.New(env.Service()).Associate(ctx, cmd); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -393,13 +393,13 @@ func prepareLinksContentUsage(t *testing.T, env *testkit.Env, ten testkit.Tenant
 		if err != nil {
 			t.Fatal(err)
 		}
-		item, err := content.New(env.Deps.Service()).Register(ctx, cmd)
+		item, err := content.New(env.Service()).Register(ctx, cmd)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return strings.NewReplacer("${CONTENT_ID}", item.ID)
 	case "reassign/reassign.json", "reassign/progress.json":
-		svc := content.New(env.Deps.Service())
+		svc := content.New(env.Service())
 		source := env.AddUser(t, ten, ten.AccountID, "leaver-"+strings.NewReplacer("/", "-", ".", "-").Replace(path)+"@"+ten.ID()+".example", "")
 		for _, name := range []string{"Nightly sync", "Gearbox assembly"} {
 			cmd, err := content.RegisterRequest{Type: "automation", Name: name, OwnerID: source.ID}.Command(admin, ten.AccountID)
@@ -447,7 +447,7 @@ func prepareInvitation(t *testing.T, env *testkit.Env, ten testkit.Tenant, text 
 		t.Fatal(err)
 	}
 	cmd.SendEmail = false
-	res, err := invitations.New(env.Deps.Service()).Invite(context.Background(), cmd)
+	res, err := invitations.New(env.Service()).Invite(context.Background(), cmd)
 	if err != nil || len(res.Results) != 1 || res.Results[0].AcceptURL == "" {
 		t.Fatalf("prepare invitation: %v %+v", err, res)
 	}
@@ -470,7 +470,7 @@ func prepareAdministration(t *testing.T, env *testkit.Env, ten testkit.Tenant, p
 		return strings.NewReplacer()
 	}
 	ctx := context.Background()
-	adm := administration.New(env.Deps.Service())
+	adm := administration.New(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "prepare", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	op := admin
 	op.Operator = true
@@ -578,7 +578,7 @@ func runSESNotification(t *testing.T, env *testkit.Env, ten testkit.Tenant, path
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := invitations.New(env.Deps.Service())
+	svc := invitations.New(env.Service())
 	res, err := svc.Invite(ctx, cmd)
 	if err != nil || len(res.Results) != 1 || res.Results[0].Delivery != invitations.DeliverySent {
 		t.Fatalf("prepare invitation: %v %+v", err, res)
@@ -596,7 +596,7 @@ func runSESNotification(t *testing.T, env *testkit.Env, ten testkit.Tenant, path
 			t.Fatalf("the sample's message does not parse: %v", err)
 		}
 	}
-	if err := sesevents.New(env.Deps.Service())(ctx, ev); err != nil {
+	if err := sesevents.New(env.Service())(ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Store.Get(ctx, ten.Invitation(id), &inv); err != nil || inv.Delivery != want {

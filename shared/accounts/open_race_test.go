@@ -44,7 +44,7 @@ type closeWorld struct {
 
 func newCloseWorld(t *testing.T) *closeWorld {
 	env := testkit.New(t)
-	w := &closeWorld{env: env, ten: env.NewTenant(t), adm: administration.New(env.Deps.Service())}
+	w := &closeWorld{env: env, ten: env.NewTenant(t), adm: administration.New(env.Service())}
 	w.gate = &testkit.CommitGate{DynamoDB: env.DB}
 	gated := env.Deps
 	gated.Store = store.New(w.gate, env.Config.Table)
@@ -118,7 +118,7 @@ func TestAWriteRacingACloseNeverLandsInTheClosedAccount(t *testing.T) {
 		}},
 		{"revoke an invitation", func(t *testing.T, a string) func() error {
 			cmd, _ := invitations.InviteRequest{Emails: []string{"revoked@race.example"}, SendEmail: &no}.Command(w.support(a), a)
-			res, err := invitations.New(w.env.Deps.Service()).Invite(ctx, cmd)
+			res, err := invitations.New(w.env.Service()).Invite(ctx, cmd)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -179,7 +179,7 @@ func TestAWriteRacingACloseNeverLandsInTheClosedAccount(t *testing.T) {
 			}
 		}},
 		{"reset usage", func(t *testing.T, a string) func() error {
-			if _, err := usage.New(w.env.Deps.Service()).Record(ctx, usage.RecordCommand{Caller: w.support(a), AccountID: a, Metric: "tasks", Amount: 3}); err != nil {
+			if _, err := usage.New(w.env.Service()).Record(ctx, usage.RecordCommand{Caller: w.support(a), AccountID: a, Metric: "tasks", Amount: 3}); err != nil {
 				t.Fatal(err)
 			}
 			return func() error { _, err := w.gUse.Reset(ctx, w.op, a); return err }
@@ -228,7 +228,7 @@ func TestWritesRacingACloseFreely(t *testing.T) {
 	t.Parallel()
 	w := newCloseWorld(t)
 	no := false
-	inv, cont, use := invitations.New(w.env.Deps.Service()), content.New(w.env.Deps.Service()), usage.New(w.env.Deps.Service())
+	inv, cont, use := invitations.New(w.env.Service()), content.New(w.env.Service()), usage.New(w.env.Service())
 	for round := range 5 {
 		name := fmt.Sprintf("Busy %d", round)
 		a := w.env.AddAccount(t, w.ten, name)

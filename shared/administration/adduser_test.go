@@ -79,7 +79,7 @@ func (w *world) invite(c access.Caller, addr string) error {
 	if err != nil {
 		return err
 	}
-	_, err = invitations.New(w.env.Deps.Service()).Invite(ctx, cmd)
+	_, err = invitations.New(w.env.Service()).Invite(ctx, cmd)
 	return err
 }
 

@@ -81,7 +81,7 @@ func TestEveryMembershipWriteKeepsTheAdminIndex(t *testing.T) {
 
 	// An associate (external member) made Admin, demoted, promoted, removed.
 	consultant := w.env.AddUser(t, w.ten, w.ten.AccountID, "consultant@indexed.example", "")
-	assoc := associates.New(w.env.Deps.Service())
+	assoc := associates.New(w.env.Service())
 	in := op
 	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: acct, Roles: []string{access.RoleAdmin}}}}.Command(op, consultant.ID)
 	wantKind(t, "associate command", err, ok)
@@ -100,7 +100,7 @@ func TestEveryMembershipWriteKeepsTheAdminIndex(t *testing.T) {
 	w.wantAdmins(t, "associate removed", acct, b.ID)
 
 	// A new user accepting an invitation as Admin.
-	inv := invitations.New(w.env.Deps.Service())
+	inv := invitations.New(w.env.Service())
 	no := false
 	res, err := inv.Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{"newadmin@indexed.example"}, Roles: []string{access.RoleAdmin}, SendEmail: &no}, op, acct))
 	wantKind(t, "invite", err, ok)
@@ -156,7 +156,7 @@ func (w *world) accept(t testing.TB, link string) string {
 	wantKind(t, "unescape token", err, ok)
 	cmd, err := invitations.AcceptRequest{Token: token, FirstName: "New", LastName: "Comer", Password: "Plum-Orchard-93-Lantern"}.Command("", "198.51.100.7", "test")
 	wantKind(t, "accept command", err, ok)
-	got, err := invitations.New(w.env.Deps.Service()).Accept(ctx, cmd)
+	got, err := invitations.New(w.env.Service()).Accept(ctx, cmd)
 	wantKind(t, "accept", err, ok)
 	if !got.NewUser {
 		t.Fatalf("accepted as an existing user: %+v", got)

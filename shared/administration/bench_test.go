@@ -60,7 +60,7 @@ func logEntry(b *testing.B, env *testkit.BenchEnv, ten testkit.Tenant, accountID
 func BenchmarkRenameAccount(b *testing.B) {
 	env := testkit.NewBench(b)
 	ten := env.NewTenant(b)
-	h := edithandler.New(env.Deps.Service())
+	h := edithandler.New(env.Service())
 	admin := callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin)
 	rawAccount := env.AddAccount(b, ten, "Raw 0")
 	n, rawN := 1, 1
@@ -104,7 +104,7 @@ func BenchmarkRenameAccount(b *testing.B) {
 func BenchmarkEditProfile(b *testing.B) {
 	env := testkit.NewBench(b)
 	ten := env.NewTenant(b)
-	h := edithandler.New(env.Deps.Service())
+	h := edithandler.New(env.Service())
 	admin := callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin)
 	u := env.AddUser(b, ten, ten.AccountID, "member@"+ten.ID()+".example", "")
 	raw := env.AddUser(b, ten, ten.AccountID, "raw@"+ten.ID()+".example", "")
@@ -165,7 +165,7 @@ func BenchmarkEditProfile(b *testing.B) {
 func BenchmarkSetRoles(b *testing.B) {
 	env := testkit.NewBench(b)
 	ten := env.NewTenant(b)
-	h := edithandler.New(env.Deps.Service())
+	h := edithandler.New(env.Service())
 	admin := callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin)
 	u := env.AddUser(b, ten, ten.AccountID, "member@"+ten.ID()+".example", "-")
 	raw := env.AddUser(b, ten, ten.AccountID, "raw@"+ten.ID()+".example", "-")
@@ -231,7 +231,7 @@ func BenchmarkSetRoles(b *testing.B) {
 func BenchmarkDeleteUser(b *testing.B) {
 	env := testkit.NewBench(b)
 	ten := env.NewTenant(b)
-	h := deletehandler.New(env.Deps.Service())
+	h := deletehandler.New(env.Service())
 	admin := callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin)
 	users := leavers(b, env, ten, b.N+2)
 	rawUsers := leavers(b, env, ten, b.N+2)

@@ -45,7 +45,7 @@ func (w *world) doomedAccount(t *testing.T, op access.Caller) (doomed, elsewhere
 	wantKind(t, "delete a user before the wipe", w.adm.DeleteUser(ctx, supportIn(op, doomed), u.gone.ID), ok)
 	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: elsewhere, Roles: []string{access.RoleViewer}}}}.Command(op, u.mover.ID)
 	wantKind(t, "associate command", err, ok)
-	_, err = associates.New(w.env.Deps.Service()).Associate(ctx, cmd)
+	_, err = associates.New(w.env.Service()).Associate(ctx, cmd)
 	wantKind(t, "associate the mover elsewhere", err, ok)
 	if m, _ := w.membership(t, elsewhere, u.mover.ID); !m.External {
 		t.Fatal("the mover's membership elsewhere is not external")
@@ -134,7 +134,7 @@ func TestWipingMovesOrDeletesTheUsersItWasHomeTo(t *testing.T) {
 	}
 	// ... and can be invited again, becoming a new user.
 	no := false
-	res, err := invitations.New(w.env.Deps.Service()).Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{u.homeOnly.Email}, SendEmail: &no}, supportIn(op, elsewhere), elsewhere))
+	res, err := invitations.New(w.env.Service()).Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{u.homeOnly.Email}, SendEmail: &no}, supportIn(op, elsewhere), elsewhere))
 	wantKind(t, "invite the address again", err, ok)
 	if res.Results[0].Result != invitations.ResultCreated {
 		t.Fatalf("invite again: %+v", res.Results[0])

@@ -74,7 +74,7 @@ func (f *throttledInvitationReads) Do(req *http.Request) (*http.Response, error)
 // Admin of keep), both without email.
 func (w *world) twoInvitations(t *testing.T, op access.Caller, doomed, keep, onlyEmail, bothEmail string) (onlyHere, both invitations.EmailResult) {
 	t.Helper()
-	inv := invitations.New(w.env.Deps.Service())
+	inv := invitations.New(w.env.Service())
 	no := false
 	asSupport := supportIn(op, doomed)
 	w.env.AddMembership(t, w.ten, keep, op.UserID, "support@ops.example", access.RoleAdmin)
@@ -165,7 +165,7 @@ func TestAnInvitationToAWipedAndASurvivingAccountJoinsTheSurvivingOne(t *testing
 	w.wipe(t, w.adm, op, doomed, "Wiped First")
 
 	token := tokenOf(t, both.AcceptURL)
-	svc := invitations.New(w.env.Deps.Service())
+	svc := invitations.New(w.env.Service())
 	offer, err := svc.Open(ctx, token, "")
 	wantKind(t, "open the invitation after the wipe", err, ok)
 	if len(offer.Accounts) != 1 || offer.Accounts[0].ID != keep || offer.Accounts[0].Name != "Survives" {
@@ -201,7 +201,7 @@ func TestAnInvitationToAWipedAccountStillExpires(t *testing.T) {
 	w.wipe(t, w.adm, op, doomed, "Wiped Then")
 
 	w.env.Clock.Advance(invitations.ValidFor + time.Hour)
-	rep, err := invitations.New(w.env.Deps.Service()).ExpireDue(ctx)
+	rep, err := invitations.New(w.env.Service()).ExpireDue(ctx)
 	wantKind(t, "the expiry job", err, ok)
 	if rep.Expired != 1 || rep.Failed != 0 {
 		t.Fatalf("the expiry job: %+v", rep)

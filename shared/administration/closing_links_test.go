@@ -16,7 +16,7 @@ func TestClosingAParentUnlinksItsChildren(t *testing.T) {
 	parent := w.env.AddAccount(t, w.ten, "Parent Co")
 	child := w.env.AddAccount(t, w.ten, "Child Co")
 	op := w.operator(t)
-	if _, err := links.New(w.env.Deps.Service()).LinkExisting(ctx, op, parent, child); err != nil {
+	if _, err := links.New(w.env.Service()).LinkExisting(ctx, op, parent, child); err != nil {
 		t.Fatal(err)
 	}
 	w.member(t, parent, "admin@parent.example", access.RoleAdmin)
@@ -51,7 +51,7 @@ func TestWipingAChildLeavesItsParent(t *testing.T) {
 	child := w.env.AddAccount(t, w.ten, "Wiped Child")
 	next := w.env.AddAccount(t, w.ten, "Next Child")
 	op := w.operator(t)
-	lk := links.New(w.env.Deps.Service())
+	lk := links.New(w.env.Service())
 	if _, err := lk.LinkExisting(ctx, op, parent, child); err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestWipingAnUnlinkedAccountLeavesFamiliesAlone(t *testing.T) {
 	child := w.env.AddAccount(t, w.ten, "Other Child")
 	loner := w.env.AddAccount(t, w.ten, "Loner")
 	op := w.operator(t)
-	if _, err := links.New(w.env.Deps.Service()).LinkExisting(ctx, op, parent, child); err != nil {
+	if _, err := links.New(w.env.Service()).LinkExisting(ctx, op, parent, child); err != nil {
 		t.Fatal(err)
 	}
 	_, err := w.adm.CloseAccount(ctx, administration.CloseAccount{Caller: op, AccountID: child, ConfirmName: "Other Child"})

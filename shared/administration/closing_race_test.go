@@ -24,7 +24,7 @@ func TestWipeRacingAcceptNeverDeletesAUserWithAMembership(t *testing.T) {
 	w := newWorld(t)
 	op := w.operator(t)
 	no := false
-	inv := invitations.New(w.env.Deps.Service())
+	inv := invitations.New(w.env.Service())
 	outcomes := map[string]int{}
 	for trial := range 20 {
 		doomed := w.env.AddAccount(t, w.ten, fmt.Sprintf("Doomed %d", trial))

@@ -95,7 +95,7 @@ func TestWipingLeavesNothingOfTheAccount(t *testing.T) {
 	}
 	w.seats(t, op, acct, "standard", 20)
 	// Invitations: one only to this account, one to both.
-	inv := invitations.New(w.env.Deps.Service())
+	inv := invitations.New(w.env.Service())
 	no := false
 	onlyHere, err := inv.Invite(ctx, mustInvite(t, invitations.InviteRequest{Emails: []string{"new@x.example"}, SendEmail: &no}, asAdmin, acct))
 	wantKind(t, "invite", err, ok)
@@ -107,7 +107,7 @@ func TestWipingLeavesNothingOfTheAccount(t *testing.T) {
 	wantKind(t, "allowances", usage.SaveAllowances(ctx, w.env.Store, w.ten.Tenant, acct, map[string]usage.Allowance{"tasks": {Limit: 100}}, w.env.Clock.Now()), ok)
 	amount := int64(3)
 	rec, _ := usage.RecordRequest{Metric: "tasks", Amount: &amount}.Command(supportIn(op, acct), acct)
-	_, err = usage.New(w.env.Deps.Service()).Record(ctx, rec)
+	_, err = usage.New(w.env.Service()).Record(ctx, rec)
 	wantKind(t, "record usage", err, ok)
 
 	w.adm.WipeBudget = 7 // several calls, each resuming where the last stopped

@@ -30,7 +30,7 @@ func newWorld(t testing.TB) *world {
 }
 
 func worldOn(t testing.TB, env *testkit.Env) *world {
-	return &world{env: env, ten: env.NewTenant(t), adm: administration.New(env.Deps.Service()), dir: directory.New(env.Deps.Service())}
+	return &world{env: env, ten: env.NewTenant(t), adm: administration.New(env.Service()), dir: directory.New(env.Service())}
 }
 
 var ctx = context.Background()

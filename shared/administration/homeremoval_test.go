@@ -52,7 +52,7 @@ func TestRemovingAUserFromTheirHomeMovesTheirHome(t *testing.T) {
 	}
 	cmd, err := associates.AssociateRequest{Accounts: []associates.AccountRoles{{AccountID: partner, Roles: []string{access.RoleViewer}}}}.Command(op, u.ID)
 	wantKind(t, "associate command", err, ok)
-	_, err = associates.New(w.env.Deps.Service()).Associate(ctx, cmd)
+	_, err = associates.New(w.env.Service()).Associate(ctx, cmd)
 	wantKind(t, "associate the user with the partner", err, ok)
 	if m, _ := w.membership(t, partner, u.ID); !m.External {
 		t.Fatal("the partner membership is not external before the move")

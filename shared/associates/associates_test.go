@@ -46,7 +46,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	w := &world{env: env, ten: ten, svc: associates.New(env.Deps.Service()), adm: administration.New(env.Deps.Service()), auth: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs},
+	w := &world{env: env, ten: ten, svc: associates.New(env.Service()), adm: administration.New(env.Service()), auth: &auth.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs},
 		admin: access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}}
 	op := addOperator(t, env, ten)
 	w.operator = access.Caller{Tenant: ten.Tenant, UserID: op.ID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleViewer}, Operator: true}

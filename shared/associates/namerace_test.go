@@ -19,7 +19,7 @@ import (
 func TestAssociateRacingANameEditNeverKeepsAStaleName(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	adm := administration.New(w.env.Deps.Service())
+	adm := administration.New(w.env.Service())
 	outcomes := map[string]int{}
 	for trial := range 20 {
 		client := w.env.AddAccount(t, w.ten, fmt.Sprintf("Client %d", trial))

@@ -35,9 +35,9 @@ const reassignItems = 1000
 func BenchmarkReassign1000(b *testing.B) {
 	env := testkit.NewBench(b)
 	w := worldOn(b, env.Env)
-	svc := content.New(env.Deps.Service())
+	svc := content.New(env.Service())
 	svc.Settle = 0
-	h := reassignhandler.NewHTTPWith(env.Deps.Service(), svc)
+	h := reassignhandler.NewHTTPWith(env.Service(), svc)
 	// Each run (of the handler or the raw calls) takes the next source, a
 	// member whose 1,000 items prepare wrote with BatchWriteItem.
 	var next []testkit.User

@@ -40,7 +40,7 @@ func newIsolatedWorld(t testing.TB) *world {
 
 func worldOn(t testing.TB, env *testkit.Env) *world {
 	ten := env.NewTenant(t)
-	svc := content.New(env.Deps.Service())
+	svc := content.New(env.Service())
 	svc.Settle = 10 * time.Millisecond
 	w := &world{env: env, ten: ten, svc: svc,
 		admin:    access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}},

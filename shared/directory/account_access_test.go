@@ -60,7 +60,7 @@ func TestAccountAccessHistoryShowsSupportByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := associates.New(w.env.Deps.Service()).Switch(ctx, cmd); err != nil {
+	if _, err := associates.New(w.env.Service()).Switch(ctx, cmd); err != nil {
 		t.Fatal(err)
 	}
 

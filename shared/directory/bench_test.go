@@ -61,7 +61,7 @@ func directoryOf(b *testing.B, n int) *benchDirectory {
 // (goal: at most 51).
 func BenchmarkAccountsPageOf100k(b *testing.B) {
 	d := directoryOf(b, 100_000)
-	h := accountshandler.New(d.env.Deps.Service())
+	h := accountshandler.New(d.env.Service())
 	byName := d.ten.AccountsByName("", "")
 	d.env.Measure(b,
 		func(b *testing.B) {
@@ -87,7 +87,7 @@ func BenchmarkAccountsPageOf100k(b *testing.B) {
 // items, DynamoDB answering at most 1 MB per Query.
 func BenchmarkAccountsExport10k(b *testing.B) {
 	d := directoryOf(b, 10_000)
-	h := accountshandler.New(d.env.Deps.Service())
+	h := accountshandler.New(d.env.Service())
 	byCreated := d.ten.AccountsByCreated(time.Time{}, "")
 	d.env.Measure(b,
 		func(b *testing.B) {

@@ -23,7 +23,7 @@ func TestRowsCarryTheirFamily(t *testing.T) {
 	parent := w.env.AddAccount(t, w.ten, "Fam Parent")
 	child := w.env.AddAccount(t, w.ten, "Fam Child")
 	loner := w.env.AddAccount(t, w.ten, "Fam Loner")
-	if _, err := links.New(w.env.Deps.Service()).LinkExisting(ctx, op, parent, child); err != nil {
+	if _, err := links.New(w.env.Service()).LinkExisting(ctx, op, parent, child); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]directory.FamilyMark{
@@ -79,7 +79,7 @@ func TestFamilyFilterPagesAFamily(t *testing.T) {
 	w := newWorld(t)
 	op := w.operator(t)
 	ctx := context.Background()
-	lk := links.New(w.env.Deps.Service())
+	lk := links.New(w.env.Service())
 	parent := w.env.AddAccount(t, w.ten, "Big Family")
 	other := w.env.AddAccount(t, w.ten, "Other Family")
 	if _, err := lk.LinkExisting(ctx, op, other, w.env.AddAccount(t, w.ten, "Other Kid")); err != nil {

@@ -27,9 +27,9 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	env := testkit.New(t)
 	read := &readCounter{DynamoDB: env.DB}
-	dir := directory.New(env.Deps.Service())
+	dir := directory.New(env.Service())
 	dir.Store = store.New(read, env.Config.Table)
-	return &world{env: env, ten: env.NewTenant(t), dir: dir, adm: administration.New(env.Deps.Service()), read: read}
+	return &world{env: env, ten: env.NewTenant(t), dir: dir, adm: administration.New(env.Service()), read: read}
 }
 
 // readCounter counts the Queries a store issues and the items they read

@@ -32,7 +32,7 @@ func newUsersWorld(t testing.TB, w *world) *usersWorld {
 	t.Helper()
 	acct := w.env.AddAccount(t, w.ten, "Users list")
 	boss := w.env.AddUser(t, w.ten, acct, "boss@users.example", "", access.RoleAdmin)
-	inv := invitations.New(w.env.Deps.Service())
+	inv := invitations.New(w.env.Service())
 	inv.Mail = nil
 	return &usersWorld{world: w, account: acct, boss: callerOf(w.ten, boss.ID, acct, access.RoleAdmin), inv: inv}
 }
@@ -221,9 +221,9 @@ func TestExpiryJobTakesInvitationsOffTheUsersList(t *testing.T) {
 	env := testkit.New(t)
 	env.OwnTable(t, "dir")
 	read := &readCounter{DynamoDB: env.DB}
-	dir := directory.New(env.Deps.Service())
+	dir := directory.New(env.Service())
 	dir.Store = store.New(read, env.Config.Table)
-	u := newUsersWorld(t, &world{env: env, ten: env.NewTenant(t), dir: dir, adm: administration.New(env.Deps.Service()), read: read})
+	u := newUsersWorld(t, &world{env: env, ten: env.NewTenant(t), dir: dir, adm: administration.New(env.Service()), read: read})
 	id, _ := u.invite(t, "lapsed@users.example")
 	u.env.Clock.Advance(invitations.ValidFor + time.Minute)
 	report, err := u.inv.ExpireDue(context.Background())
@@ -484,7 +484,7 @@ func TestAdminSearchesOnlyTheirAccountsByMemberEmail(t *testing.T) {
 	consultant := w.env.AddUser(t, w.ten, alpha, "consultant@search.example", "")
 	w.env.AddMembership(t, w.ten, gamma, consultant.ID, consultant.Email, access.RoleViewer)
 	w.env.AddUser(t, w.ten, beta, "consulting@search.example", "")
-	gammaInvites := &usersWorld{world: w, account: gamma, boss: callerOf(w.ten, adminC.ID, gamma, access.RoleAdmin), inv: invitations.New(w.env.Deps.Service())}
+	gammaInvites := &usersWorld{world: w, account: gamma, boss: callerOf(w.ten, adminC.ID, gamma, access.RoleAdmin), inv: invitations.New(w.env.Service())}
 	gammaInvites.inv.Mail = nil
 	gammaInvites.invite(t, "consult-invited@search.example")
 

@@ -43,7 +43,7 @@ func inviteWorld(b *testing.B) (*testkit.BenchEnv, *world, httpapi.LambdaHandler
 	w := worldOn(b, env.Env)
 	w.svc.Limits = invitations.Limits{PerInviterPerHour: 1 << 30, PerAccountPerHour: 1 << 30}
 	setTenantLimits(b, env.Env, w.ten.Tenant, tenancy.Limits{InvitationsPerHour: 1 << 30, AdminsPerHour: 1 << 30})
-	return env, w, invitehandler.NewWith(env.Deps.Service(), w.svc), accepthandler.NewWith(env.Deps.Service(), w.svc)
+	return env, w, invitehandler.NewWith(env.Service(), w.svc), accepthandler.NewWith(env.Service(), w.svc)
 }
 
 // inviteBody is the request body of an invitation to emails, emailed.

@@ -71,7 +71,7 @@ func TestAnInvitationWithoutRolesOffersTheDefaultRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := administration.New(w.env.Deps.Service()).UpdateSettings(ctx, cmd); err != nil {
+	if _, err := administration.New(w.env.Service()).UpdateSettings(ctx, cmd); err != nil {
 		t.Fatalf("set the default role: %v", err)
 	}
 	for name, c := range map[string]access.Caller{"Admin": w.admin, "recruiter": asRecruiter} {

@@ -55,7 +55,7 @@ func worldOn(t testing.TB, env *testkit.Env) *world {
 	faults := &sesmail.FaultInjector{}
 	env.SES = awsclient.SES(env.AWS, faults.Option())
 	ten := env.NewTenant(t)
-	svc := invitations.New(env.Deps.Service())
+	svc := invitations.New(env.Service())
 	svc.Mail = &sesmail.Sender{SES: env.SES, From: env.Config.Sender, Backoff: time.Millisecond}
 	return &world{env: env, ten: ten, svc: svc, faults: faults, admin: callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin)}
 }

@@ -22,7 +22,7 @@ func TestRefusalsToAnInviteeInTheTenantsZone(t *testing.T) {
 	ctx := context.Background()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	s := New(env.Deps.Service())
+	s := New(env.Service())
 	if err := env.Store.Do(ctx, "set the tenant's zone", store.Update(ten.Settings(),
 		expression.Set(expression.Name("timeZone"), expression.Value("America/New_York"))).If(store.Exists())); err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ import (
 func BenchmarkLinkChild(b *testing.B) {
 	env := testkit.NewBench(b)
 	ten := env.NewTenant(b)
-	h := linkhandler.New(env.Deps.Service())
+	h := linkhandler.New(env.Service())
 	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(b, ten).ID, SessionID: "bench", AccountID: ten.AccountID, Operator: true}
 	ops, raws := pairs(b, env, ten, b.N+1), pairs(b, env, ten, b.N+1)
 	actor := changelog.Actor{Kind: changelog.ActorOperator, ID: operator.UserID}

@@ -36,7 +36,7 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	return &world{env: env, ten: ten, svc: links.New(env.Deps.Service()),
+	return &world{env: env, ten: ten, svc: links.New(env.Service()),
 		admin:    access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}},
 		operator: access.Caller{Tenant: ten.Tenant, UserID: "support-1", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
 }

@@ -30,7 +30,7 @@ func TestTheChangeLogShowsTheJobsAsAutomationActors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent, err := invitations.New(w.env.Deps.Service()).Invite(ctx, cmd)
+	sent, err := invitations.New(w.env.Service()).Invite(ctx, cmd)
 	if err != nil || sent.Results[0].Result != invitations.ResultCreated {
 		t.Fatalf("invite: %+v %v", sent, err)
 	}
@@ -39,7 +39,7 @@ func TestTheChangeLogShowsTheJobsAsAutomationActors(t *testing.T) {
 
 	expiredAt := testkit.Start.Add(invitations.ValidFor + time.Hour)
 	w.env.Clock.Set(expiredAt)
-	if rep, err := invitations.New(w.env.Deps.Service()).ExpireDue(ctx); err != nil || rep.Expired != 1 {
+	if rep, err := invitations.New(w.env.Service()).ExpireDue(ctx); err != nil || rep.Expired != 1 {
 		t.Fatalf("expiry job: %+v %v", rep, err)
 	}
 	period := usage.PeriodAt(testkit.Start, testkit.Start)
@@ -52,7 +52,7 @@ func TestTheChangeLogShowsTheJobsAsAutomationActors(t *testing.T) {
 		t.Fatalf("rollover: %+v", rep)
 	}
 
-	page, err := directory.New(w.env.Deps.Service()).AccountChanges(ctx, w.admin, w.ten.AccountID, 50, "")
+	page, err := directory.New(w.env.Service()).AccountChanges(ctx, w.admin, w.ten.AccountID, 50, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func BenchmarkRecordUsage(b *testing.B) {
 	env := testkit.NewBench(b)
 	w := worldOn(b, env.Env)
 	w.allow(b, "", map[string]usage.Allowance{"tasks": {Limit: plans.MaxLimit}})
-	h := usagehandler.NewHTTP(env.Deps.Service())
+	h := usagehandler.NewHTTP(env.Service())
 	admin := callerOf(w.ten, w.ten.AdminID, w.ten.AccountID, access.RoleAdmin)
 	rawAccount := w.ten.AccountID
 	env.Measure(b,

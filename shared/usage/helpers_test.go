@@ -39,7 +39,7 @@ func newIsolatedWorld(t testing.TB) *world {
 
 func worldOn(t testing.TB, env *testkit.Env) *world {
 	ten := env.NewTenant(t)
-	return &world{env: env, ten: ten, svc: usage.New(env.Deps.Service()), admin: callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin),
+	return &world{env: env, ten: ten, svc: usage.New(env.Service()), admin: callerOf(ten, ten.AdminID, ten.AccountID, access.RoleAdmin),
 		operator: access.Caller{Tenant: ten.Tenant, UserID: "support", SessionID: "s", AccountID: ten.AccountID, Operator: true}}
 }
 

@@ -258,7 +258,7 @@ func TestResetIsTenantAdministration(t *testing.T) {
 	}
 
 	// A custom role that holds usage.reset, defined by an operator.
-	adm := administration.New(w.env.Deps.Service())
+	adm := administration.New(w.env.Service())
 	def, err := administration.RoleRequest{Permissions: []access.Action{access.ResetUsage}}.Command(w.operator, "Billing", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func TestExportIsSafeCSVPagedByCursor(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	names := []string{"=HYPERLINK(\"http://evil.example\",\"click\")", "+1 Plus", "-Minus", "@At", "Comma, Inc", "Quote \"Q\" Ltd", "Line\nBreak"}
 	accountIDs := []string{ten.AccountID}
 	for _, n := range names {
@@ -104,7 +104,7 @@ func TestReadingAnswersProblemsAndETags(t *testing.T) {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	other := env.AddAccount(t, ten, "Other")
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	viewer := env.AddUser(t, ten, ten.AccountID, "viewer@example.org", "")
 	outsider := env.AddUser(t, ten, other, "outsider@example.org", "", access.RoleAdmin)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s1", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}

@@ -20,7 +20,7 @@ func TestOperatorsReadUsersOnlySwitchedIn(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	desk := env.AddAccount(t, ten, "Support desk")
 	op := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s-op", AccountID: desk, Operator: true}
 	customer := ten.AccountID

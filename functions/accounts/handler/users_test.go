@@ -21,9 +21,9 @@ func TestUsersRouteListsAndExportsBothKinds(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s1", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
-	inv := invitations.New(env.Deps.Service())
+	inv := invitations.New(env.Service())
 	inv.Mail = nil
 	no := false
 	cmd, err := invitations.InviteRequest{Emails: []string{"=cmd@users.example", "admiral@users.example"}, SendEmail: &no}.Command(admin, ten.AccountID)

@@ -36,9 +36,9 @@ func TestWipeAnswers202UntilNothingIsLeft(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	svc := administration.New(env.Deps.Service())
+	svc := administration.New(env.Service())
 	svc.WipeBudget = 4
-	h := handler.NewWith(env.Deps.Service(), svc)
+	h := handler.NewWith(env.Service(), svc)
 	closing := env.AddAccount(t, ten, "Sample closing")
 	env.AddMembership(t, ten, closing, ten.AdminID, ten.AdminEmail, access.RoleAdmin)
 	for i := range 6 {
@@ -79,7 +79,7 @@ func TestBulkDeleteReportsPerID(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	member := env.AddUser(t, ten, ten.AccountID, "member@example.org", "")
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	req := sample(t, "delete-users", admin, "${MEMBER_ID}", member.ID)

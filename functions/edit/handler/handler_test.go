@@ -41,7 +41,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	return &world{env: env, ten: ten, h: handler.New(env.Deps.Service()),
+	return &world{env: env, ten: ten, h: handler.New(env.Service()),
 		admin: access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s-admin", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}}
 }
 

@@ -28,7 +28,7 @@ func ownTable(t *testing.T, env *testkit.Env) {
 
 func inviteSome(t *testing.T, env *testkit.Env, ten testkit.Tenant, n int) []string {
 	t.Helper()
-	svc := invitations.New(env.Deps.Service())
+	svc := invitations.New(env.Service())
 	var emails []string
 	for i := range n {
 		emails = append(emails, fmt.Sprintf("due-%d-%s@job.example", i, strings.ToLower(ids.NewSecret()[:6])))
@@ -92,7 +92,7 @@ func TestLateScheduledEvent(t *testing.T) {
 	ten := env.NewTenant(t)
 	inviteSome(t, env, ten, 2)
 	env.Clock.Advance(invitations.ValidFor + 20*24*time.Hour)
-	job := handler.New(env.Deps.Service())
+	job := handler.New(env.Service())
 	ev := events.EventBridgeEvent{Version: "0", ID: "late-1", DetailType: "Scheduled Event", Source: "aws.events", Time: env.Clock.Now()}
 	if err := job(context.Background(), ev); err != nil {
 		t.Fatal(err)

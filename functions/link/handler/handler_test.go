@@ -30,7 +30,7 @@ func TestLinkRoutes(t *testing.T) {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	ctx := context.Background()
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	other := env.AddAccount(t, ten, "Other")
@@ -111,7 +111,7 @@ func TestAssociateRoutes(t *testing.T) {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	ctx := context.Background()
-	h := handler.New(env.Deps.Service())
+	h := handler.New(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	operator := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}
 	client := env.AddAccount(t, ten, "Client")

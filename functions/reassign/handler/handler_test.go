@@ -30,7 +30,7 @@ func TestContentAndReassignmentRoutes(t *testing.T) {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
 	ctx := context.Background()
-	h := handler.NewHTTP(env.Deps.Service())
+	h := handler.NewHTTP(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	leaver := env.AddUser(t, ten, ten.AccountID, "leaver@routes.example", "")
 	heir := env.AddUser(t, ten, ten.AccountID, "heir@routes.example", "")
@@ -100,7 +100,7 @@ func TestContentAndReassignmentRoutes(t *testing.T) {
 func TestLambdaEntryRunsTheResumeJob(t *testing.T) {
 	t.Parallel()
 	env := testkit.New(t)
-	fn := handler.New(env.Deps.Service())
+	fn := handler.New(env.Service())
 	ev := `{"version":"0","id":"e1","detail-type":"Resume Reassignments","source":"aws.events","time":"2026-11-23T09:00:00Z","detail":{}}`
 	if out, err := fn(context.Background(), json.RawMessage(ev)); err != nil || out != nil {
 		t.Fatalf("scheduled event: %v %v", out, err)

@@ -78,7 +78,7 @@ func setup(t *testing.T) fixture {
 		admin:    client{t: t, base: srv.URL, token: env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, AccountID: ten.AccountID})},
 		operator: client{t: t, base: srv.URL, token: env.Session(t, access.Caller{Tenant: ten.Tenant, UserID: op.ID, AccountID: ten.AccountID})},
 		inbox:    email.LocalInbox{Endpoint: os.Getenv(awsclient.EnvSESEndpoint)},
-		feed:     handler.New(env.Deps.Service()),
+		feed:     handler.New(env.Service()),
 	}
 }
 

@@ -44,7 +44,7 @@ func TestUsageRoutes(t *testing.T) {
 	if err := usage.SaveAllowances(ctx, env.Store, ten.Tenant, ten.AccountID, map[string]usage.Allowance{usage.MetricTasks: {Limit: 3}}, env.Clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	h := handler.NewHTTP(env.Deps.Service())
+	h := handler.NewHTTP(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	path := "/accounts/" + ten.AccountID + "/usage"
 
@@ -141,7 +141,7 @@ func TestLambdaEntryTellsEventsApart(t *testing.T) {
 	env.OwnTable(t, "usagefn")
 	ten := env.NewTenant(t)
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
-	fn := handler.New(env.Deps.Service())
+	fn := handler.New(env.Service())
 	ctx := context.Background()
 
 	raw, _ := json.Marshal(request(t, admin, "POST", "/accounts/"+ten.AccountID+"/usage", ten.AccountID, `{"metric":"webhooks","amount":5}`, nil))

@@ -29,7 +29,7 @@ type api struct {
 func newAPI(t *testing.T) *api {
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	return &api{t: t, env: env, ten: ten, edit: edithandler.New(env.Deps.Service()), read: accountshandler.New(env.Deps.Service()), usageFn: handler.NewHTTP(env.Deps.Service()),
+	return &api{t: t, env: env, ten: ten, edit: edithandler.New(env.Service()), read: accountshandler.New(env.Service()), usageFn: handler.NewHTTP(env.Service()),
 		op: access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}}
 }
 

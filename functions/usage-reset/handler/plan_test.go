@@ -19,7 +19,7 @@ func TestUsageIsMeasuredAgainstThePlan(t *testing.T) {
 	ten := env.NewTenant(t)
 	ctx := context.Background()
 	op := access.Caller{Tenant: ten.Tenant, UserID: env.AddOperator(t, ten).ID, SessionID: "s", AccountID: ten.AccountID, Operator: true}
-	adm := administration.New(env.Deps.Service())
+	adm := administration.New(env.Service())
 	plan, err := administration.PlanRequest{Name: "Starter", Limits: map[string]plans.Allowance{"tasks": {Limit: 5}}}.Command(op, "starter", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestUsageIsMeasuredAgainstThePlan(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h := handler.NewHTTP(env.Deps.Service())
+	h := handler.NewHTTP(env.Service())
 	admin := access.Caller{Tenant: ten.Tenant, UserID: ten.AdminID, SessionID: "s", AccountID: ten.AccountID, Roles: []string{access.RoleAdmin}}
 	path := "/accounts/" + ten.AccountID + "/usage"
 	resp, _ := h(ctx, request(t, admin, "POST", path, ten.AccountID, `{"metric":"tasks","amount":3}`, nil))

@@ -17,7 +17,7 @@ import (
 // customRole defines a custom role of tenant A (operators do).
 func (w *securityWorld) customRole(t *testing.T, name string, perms ...access.Action) {
 	t.Helper()
-	if _, err := administration.New(w.env.Deps.Service()).PutRole(context.Background(),
+	if _, err := administration.New(w.env.Service()).PutRole(context.Background(),
 		administration.PutRole{Caller: w.operatorCaller(), Name: name, Permissions: perms}); err != nil {
 		t.Fatalf("define role %s: %v", name, err)
 	}

@@ -167,7 +167,7 @@ func TestAClosedAccountIsNotReadByItsOwnUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := administration.New(w.env.Deps.Service()).CloseAccount(context.Background(), cmd); err != nil {
+	if _, err := administration.New(w.env.Service()).CloseAccount(context.Background(), cmd); err != nil {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"", "/users", "/users/export.csv", "/changes", "/access-history", "/usage", "/content", "/invitations", "/family"} {
@@ -320,7 +320,7 @@ func TestReopenRestoresSignInAndTheTenantLogKeepsCloseReopenAndWipe(t *testing.T
 		body: `{"confirmName":"Coming back","wipe":false}`}); status != 200 {
 		t.Fatalf("close again: %d %s", status, body)
 	}
-	svc := administration.New(w.env.Deps.Service())
+	svc := administration.New(w.env.Service())
 	svc.WipeBudget = 3
 	op := w.operatorCaller()
 	op.UserID = opID

@@ -30,7 +30,7 @@ func (w *securityWorld) checkAssociateHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := associates.New(w.env.Deps.Service()).Associate(context.Background(), cmd); err != nil {
+	if _, err := associates.New(w.env.Service()).Associate(context.Background(), cmd); err != nil {
 		t.Fatal(err)
 	}
 	before := w.tenantItems(t, w.a)

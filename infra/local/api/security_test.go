@@ -340,7 +340,7 @@ var securityMatrix = []securityRow{
 	}},
 	{route: "POST /users/{userId}/reactivate", want: 200, viewer: 403, otherAdmin: 403, crossTenant: 404, account: true, prepare: func(t *testing.T, w *securityWorld) probe {
 		m := w.member(t, w.a.AccountID, "")
-		if _, err := administration.New(w.env.Deps.Service()).Suspend(context.Background(), w.adminCaller(), m.ID); err != nil {
+		if _, err := administration.New(w.env.Service()).Suspend(context.Background(), w.adminCaller(), m.ID); err != nil {
 			t.Fatal(err)
 		}
 		return probe{method: "POST", path: "/users/" + m.ID + "/reactivate", as: w.adminTok}

@@ -198,7 +198,7 @@ func (w *securityWorld) plan(t *testing.T, id string) {
 	t.Helper()
 	cmd, err := administration.PlanRequest{Name: "Basic", Limits: map[string]plans.Allowance{"tasks": {Limit: 100}}}.Command(w.operatorCaller(), id, 0)
 	if err == nil {
-		_, err = administration.New(w.env.Deps.Service()).PutPlan(context.Background(), cmd)
+		_, err = administration.New(w.env.Service()).PutPlan(context.Background(), cmd)
 	}
 	if err != nil {
 		t.Fatalf("prepare plan: %v", err)
@@ -208,7 +208,7 @@ func (w *securityWorld) plan(t *testing.T, id string) {
 // seats sets A1's purchased seats of licence.
 func (w *securityWorld) seats(t *testing.T, licence string, n int64) {
 	t.Helper()
-	if _, err := administration.New(w.env.Deps.Service()).SetSeats(context.Background(),
+	if _, err := administration.New(w.env.Service()).SetSeats(context.Background(),
 		administration.SetSeats{Caller: w.operatorCaller(), AccountID: w.a.AccountID, Licence: licence, Purchased: n}); err != nil {
 		t.Fatalf("prepare seats: %v", err)
 	}
@@ -221,7 +221,7 @@ func (w *securityWorld) role(t *testing.T) string {
 	w.seq++
 	name := fmt.Sprintf("Temp-%d", w.seq)
 	w.mu.Unlock()
-	if _, err := administration.New(w.env.Deps.Service()).PutRole(context.Background(),
+	if _, err := administration.New(w.env.Service()).PutRole(context.Background(),
 		administration.PutRole{Caller: w.operatorCaller(), Name: name, Permissions: []access.Action{access.ReadUsers}}); err != nil {
 		t.Fatalf("prepare role: %v", err)
 	}
@@ -237,7 +237,7 @@ func (w *securityWorld) invitation(t *testing.T) (id, token string) {
 		t.Fatal(err)
 	}
 	cmd.SendEmail = false
-	res, err := invitations.New(w.env.Deps.Service()).Invite(context.Background(), cmd)
+	res, err := invitations.New(w.env.Service()).Invite(context.Background(), cmd)
 	if err != nil || len(res.Results) != 1 || res.Results[0].AcceptURL == "" {
 		t.Fatalf("prepare invitation: %v %+v", err, res)
 	}
@@ -257,7 +257,7 @@ func (w *securityWorld) content(t *testing.T, ownerID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	item, err := content.New(w.env.Deps.Service()).Register(context.Background(), cmd)
+	item, err := content.New(w.env.Service()).Register(context.Background(), cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func (w *securityWorld) reassignment(t *testing.T) string {
 	source := w.member(t, w.a.AccountID, "")
 	w.content(t, source.ID)
 	ctx := context.Background()
-	p, err := content.New(w.env.Deps.Service()).Start(ctx, ctx, content.StartCommand{Caller: w.adminCaller(), AccountID: w.a.AccountID, SourceID: source.ID, TargetID: w.a.AdminID})
+	p, err := content.New(w.env.Service()).Start(ctx, ctx, content.StartCommand{Caller: w.adminCaller(), AccountID: w.a.AccountID, SourceID: source.ID, TargetID: w.a.AdminID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func (w *securityWorld) reassignment(t *testing.T) string {
 func (w *securityWorld) linkedChild(t *testing.T) string {
 	t.Helper()
 	child := w.account(t, "Child account")
-	if _, err := links.New(w.env.Deps.Service()).LinkExisting(context.Background(), w.operatorCaller(), w.a.AccountID, child); err != nil {
+	if _, err := links.New(w.env.Service()).LinkExisting(context.Background(), w.operatorCaller(), w.a.AccountID, child); err != nil {
 		t.Fatal(err)
 	}
 	return child
@@ -294,7 +294,7 @@ func (w *securityWorld) associate(t *testing.T, client, userID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := associates.New(w.env.Deps.Service()).Associate(context.Background(), cmd); err != nil {
+	if _, err := associates.New(w.env.Service()).Associate(context.Background(), cmd); err != nil {
 		t.Fatal(err)
 	}
 }

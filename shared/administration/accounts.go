@@ -13,7 +13,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
@@ -39,7 +38,7 @@ type CreateAccount struct {
 // Command validates the request.
 func (r CreateAccountRequest) Command(c access.Caller) (CreateAccount, error) {
 	var f apperr.Fields
-	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
+	name := ValidName(&f, "name", r.Name, accounts.MaxNameLength)
 	admin := strings.TrimSpace(r.AdminUserID)
 	f.Check(admin == "" || ids.Valid(admin), "adminUserId", "invalid", "not a user id")
 	if admin == "" {
@@ -90,7 +89,7 @@ func (s *Service) CreateAccount(ctx context.Context, cmd CreateAccount) (account
 	}
 	accountID, entryID := s.IDs.NewID(), s.IDs.NewID()
 	for attempt := 1; ; attempt++ {
-		admin, err := directory.LoadUser(ctx, s.Store, t, cmd.AdminUserID)
+		admin, err := identity.LoadUser(ctx, s.Store, t, cmd.AdminUserID)
 		if err != nil {
 			return accounts.Account{}, err
 		}
@@ -160,7 +159,7 @@ func (r RenameAccountRequest) Command(c access.Caller, accountID string, ifMatch
 		if r.Name != nil {
 			name = *r.Name
 		}
-		cmd.Name = ValidName(&f, "name", name, directory.MaxNameLength)
+		cmd.Name = ValidName(&f, "name", name, accounts.MaxNameLength)
 	}
 	return cmd, f.Err()
 }
@@ -176,7 +175,7 @@ func (s *Service) RenameAccount(ctx context.Context, cmd RenameAccount) (account
 	if err := s.Access.Require(ctx, c, access.EditAccount, cmd.AccountID); err != nil {
 		return accounts.Account{}, err
 	}
-	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
+	a, err := accounts.Load(ctx, s.Store, t, cmd.AccountID)
 	if err != nil {
 		return accounts.Account{}, err
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/licences"
@@ -108,9 +107,9 @@ var (
 
 // UserAdded reports an added user (never their password).
 type UserAdded struct {
-	User          directory.UserView       `json:"user"`
-	Membership    directory.MembershipView `json:"membership"`
-	EmailVerified bool                     `json:"emailVerified"` // false until they prove the address at first sign-in
+	User          identity.UserView       `json:"user"`
+	Membership    accounts.MembershipView `json:"membership"`
+	EmailVerified bool                    `json:"emailVerified"` // false until they prove the address at first sign-in
 	// Emailed says a generated password was emailed to the user; false
 	// with generate means the email failed: generate again with PUT
 	// /users/{id}/password.
@@ -154,7 +153,7 @@ func (s *Service) AddUser(ctx context.Context, cmd AddUser) (UserAdded, error) {
 	if err := settings.PasswordPolicy.Check("password", password, cmd.Email); err != nil {
 		return UserAdded{}, err
 	}
-	me, err := directory.LoadUser(ctx, s.Store, t, c.UserID)
+	me, err := identity.LoadUser(ctx, s.Store, t, c.UserID)
 	if err != nil {
 		return UserAdded{}, err
 	}
@@ -202,7 +201,7 @@ func (s *Service) AddUser(ctx context.Context, cmd AddUser) (UserAdded, error) {
 		}
 		return UserAdded{}, err
 	}
-	out := UserAdded{User: directory.UserViewOf(u), Membership: directory.MembershipViewOf(m)}
+	out := UserAdded{User: identity.UserViewOf(u), Membership: accounts.MembershipViewOf(m)}
 	if cmd.Generate {
 		text := fmt.Sprintf("Hello %s,\n\nAn administrator created a user for you (%s). Your password is:\n\n    %s\n\n"+
 			"When you first sign in, we send a code to this address to confirm it. Change the password once you are in.\n",

@@ -13,7 +13,6 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/invitations"
@@ -44,7 +43,7 @@ type CloseAccount struct {
 // Command validates the request.
 func (r CloseAccountRequest) Command(c access.Caller, accountID string) (CloseAccount, error) {
 	var f apperr.Fields
-	name := ValidName(&f, "confirmName", r.ConfirmName, directory.MaxNameLength)
+	name := ValidName(&f, "confirmName", r.ConfirmName, accounts.MaxNameLength)
 	return CloseAccount{Caller: c, AccountID: accountID, ConfirmName: name, Wipe: r.Wipe}, f.Err()
 }
 
@@ -89,7 +88,7 @@ func (s *Service) CloseAccount(ctx context.Context, cmd CloseAccount) (Closed, e
 	if !ids.Valid(cmd.AccountID) {
 		return Closed{}, apperr.ErrNotFound.Withf("no account %q", cmd.AccountID)
 	}
-	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
+	a, err := accounts.Load(ctx, s.Store, t, cmd.AccountID)
 	if err != nil {
 		if apperr.KindOf(err) == apperr.KindNotFound && cmd.Wipe && c.Operator {
 			return s.resumeWipe(ctx, c, cmd.AccountID, err)
@@ -342,7 +341,7 @@ func (s *Service) homeMembers(ctx context.Context, t table.Tenant, accountID str
 		if err != nil {
 			return nil, nil, err
 		}
-		if found && u.HomeAccountID == accountID && u.Status != directory.StatusDeleted {
+		if found && u.HomeAccountID == accountID && u.Status != identity.UserDeleted {
 			homes = append(homes, homeMember{m: m, u: u})
 			continue
 		}

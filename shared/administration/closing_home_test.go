@@ -18,7 +18,6 @@ import (
 	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/awsclient"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
@@ -111,7 +110,7 @@ func TestWipingMovesOrDeletesTheUsersItWasHomeTo(t *testing.T) {
 	w.noHomeIn(t, doomed, u.homeOnly, u.mover, u.visitor, u.gone)
 
 	// The home-only user is deleted: sessions refused, sign-in refused, email free.
-	if got := w.user(t, u.homeOnly.ID); got.Status != directory.StatusDeleted || got.PasswordHash != "" {
+	if got := w.user(t, u.homeOnly.ID); got.Status != identity.UserDeleted || got.PasswordHash != "" {
 		t.Fatalf("home-only user: %+v", got)
 	}
 	wantKind(t, "home-only user's session", w.authorized(homeOnlySession), apperr.KindUnauthenticated)
@@ -252,7 +251,7 @@ func TestAWipeCutShortIsNeverHalfWritten(t *testing.T) {
 		t.Fatalf("%d items left", n)
 	}
 	w.noHomeIn(t, doomed, u.homeOnly, u.mover, u.visitor, u.gone)
-	if w.user(t, u.homeOnly.ID).Status != directory.StatusDeleted || w.user(t, u.mover.ID).HomeAccountID != elsewhere {
+	if w.user(t, u.homeOnly.ID).Status != identity.UserDeleted || w.user(t, u.mover.ID).HomeAccountID != elsewhere {
 		t.Fatal("the retried wipe did not finish the users")
 	}
 	if len(w.changes(t, elsewhere, "user.home_moved")) != 1 {
@@ -277,7 +276,7 @@ func TestAWipedHomeMovesToAnOpenAccount(t *testing.T) {
 	wantKind(t, "close the first account", err, ok)
 
 	w.wipe(t, w.adm, op, doomed, "Doomed Again")
-	if got := w.user(t, u.ID); got.Status == directory.StatusDeleted || got.HomeAccountID != open {
+	if got := w.user(t, u.ID); got.Status == identity.UserDeleted || got.HomeAccountID != open {
 		t.Fatalf("home %q, status %s: want the open account %s", got.HomeAccountID, got.Status, open)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
-	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
 )
 
@@ -67,9 +67,9 @@ func TestWipeRacingAcceptNeverDeletesAUserWithAMembership(t *testing.T) {
 		user := w.user(t, u.ID)
 		_, member := w.membership(t, other, u.ID)
 		switch {
-		case user.Status == directory.StatusDeleted && member:
+		case user.Status == identity.UserDeleted && member:
 			t.Fatalf("trial %d: the user was deleted under their new membership", trial)
-		case user.Status == directory.StatusDeleted:
+		case user.Status == identity.UserDeleted:
 			if acceptErr == nil {
 				t.Fatalf("trial %d: the accept succeeded for a deleted user", trial)
 			}

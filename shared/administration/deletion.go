@@ -11,7 +11,6 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/licences"
@@ -132,11 +131,11 @@ func (s *Service) deleteUser(ctx context.Context, c access.Caller, userID string
 	if userID == c.UserID {
 		return ErrSelf.Withf("you cannot delete yourself")
 	}
-	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	u, err := identity.LoadUser(ctx, s.Store, t, userID)
 	if err != nil {
 		return err
 	}
-	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.DeleteUsers, u); err != nil {
+	if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.DeleteUsers, u); err != nil {
 		return err
 	}
 	ms, err := s.memberships(ctx, t, u.ID)

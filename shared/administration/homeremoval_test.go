@@ -10,7 +10,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
 	"github.com/acme/accountadmin/shared/auth"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -95,7 +94,7 @@ func TestRemovingAUserFromTheirHomeMovesTheirHome(t *testing.T) {
 	if v.HomeAccountID != partner {
 		t.Fatalf("the remover reads home %q", v.HomeAccountID)
 	}
-	wantKind(t, "the remover administers the user", directory.RequireOverUser(ctx, w.env.Store, w.adm.Access, w.admin(), access.DeleteUsers, got), ok)
+	wantKind(t, "the remover administers the user", access.RequireOverUser(ctx, w.env.Store, w.adm.Access, w.admin(), access.DeleteUsers, got), ok)
 }
 
 // A user removed from their home account who is a member nowhere else is
@@ -119,7 +118,7 @@ func TestRemovingAUserFromTheirOnlyAccountDeletesThem(t *testing.T) {
 
 	wantKind(t, "remove the user from their only account", w.adm.RemoveMembership(ctx, w.admin(), w.ten.AccountID, u.ID), ok)
 	got := w.user(t, u.ID)
-	if got.Status != directory.StatusDeleted || got.PasswordHash != "" || got.HomeAccountID != "" {
+	if got.Status != identity.UserDeleted || got.PasswordHash != "" || got.HomeAccountID != "" {
 		t.Fatalf("after the removal: %+v", got)
 	}
 	if w.exists(t, w.ten.EmailClaim(u.Email)) {

@@ -8,7 +8,7 @@ import (
 )
 
 // homeOpen is the account-active rule of a change to user u made by
-// authority over u's home account (directory.RequireOverUser: every caller
+// authority over u's home account (access.RequireOverUser: every caller
 // but an operator changing an operator, or a user without a home): the
 // home account, whose change log records the change, must still be open
 // when the change commits (accounts.Open). Nil when no home account

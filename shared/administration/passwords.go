@@ -11,7 +11,6 @@ import (
 	"github.com/acme/accountadmin/shared/attempts"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
@@ -58,7 +57,7 @@ var ErrWrongPassword = auth.ErrWrongPassword
 // password stays signed in and every other one is signed out.
 func (s *Service) ChangeOwnPassword(ctx context.Context, cmd ChangeOwnPassword) (auth.Signed, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	u, err := directory.LoadUser(ctx, s.Store, t, c.UserID)
+	u, err := identity.LoadUser(ctx, s.Store, t, c.UserID)
 	if err != nil {
 		return auth.Signed{}, err
 	}
@@ -140,14 +139,14 @@ func (s *Service) SetPassword(ctx context.Context, cmd SetPassword) (PasswordSet
 	if cmd.UserID == c.UserID {
 		return PasswordSet{}, ErrSelf.Withf("change your own password with your current one (POST /me/password)")
 	}
-	u, err := directory.LoadUser(ctx, s.Store, t, cmd.UserID)
+	u, err := identity.LoadUser(ctx, s.Store, t, cmd.UserID)
 	if err != nil {
 		return PasswordSet{}, err
 	}
-	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+	if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
 		return PasswordSet{}, err
 	}
-	me, err := directory.LoadUser(ctx, s.Store, t, c.UserID)
+	me, err := identity.LoadUser(ctx, s.Store, t, c.UserID)
 	if err != nil {
 		return PasswordSet{}, err
 	}

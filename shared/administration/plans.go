@@ -9,7 +9,6 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -39,7 +38,7 @@ type PutPlan struct {
 func (r PlanRequest) Command(c access.Caller, planID string, ifMatch int64) (PutPlan, error) {
 	var f apperr.Fields
 	f.Check(plans.ValidID(planID), "planId", "invalid_plan", "a plan id is lower-case letters, digits, '-' or '_'")
-	name := ValidName(&f, "name", r.Name, directory.MaxNameLength)
+	name := ValidName(&f, "name", r.Name, plans.MaxNameLength)
 	plans.Validate(&f, "limits", r.Limits, r.Licences)
 	unit := strings.TrimSpace(r.BillingUnit)
 	if unit != "" {
@@ -152,7 +151,7 @@ func (s *Service) SetAccountPlan(ctx context.Context, cmd SetAccountPlan) (accou
 	if err := s.knownLicences(ctx, t, "overrides.licence:", seats); err != nil {
 		return accounts.Account{}, err
 	}
-	a, err := directory.LoadAccount(ctx, s.Store, t, cmd.AccountID)
+	a, err := accounts.Load(ctx, s.Store, t, cmd.AccountID)
 	if err != nil {
 		return accounts.Account{}, err
 	}

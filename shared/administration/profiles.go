@@ -15,7 +15,6 @@ import (
 	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/email"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
@@ -139,13 +138,13 @@ var errProfileRaced = apperr.New(apperr.KindConflict, "profile_raced", "the user
 
 func (s *Service) editProfile(ctx context.Context, cmd EditProfile) (Edited, error) {
 	c, t := cmd.Caller, cmd.Caller.Tenant
-	u, err := directory.LoadUser(ctx, s.Store, t, cmd.UserID)
+	u, err := identity.LoadUser(ctx, s.Store, t, cmd.UserID)
 	if err != nil {
 		return Edited{}, err
 	}
 	emailChange := cmd.Email != nil && *cmd.Email != u.Email
 	if u.ID != c.UserID || emailChange {
-		if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+		if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
 			if u.ID == c.UserID {
 				return Edited{}, apperr.ErrForbidden.Withf("you cannot change your own email: ask an administrator of your account")
 			}

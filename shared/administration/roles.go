@@ -13,7 +13,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/caps"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/store"
@@ -198,7 +197,7 @@ func (s *Service) member(ctx context.Context, t table.Tenant, accountID, userID 
 	if err != nil {
 		return m, u, err
 	}
-	if !okM || !okU || u.Status == directory.StatusDeleted {
+	if !okM || !okU || u.Status == identity.UserDeleted {
 		return m, u, ErrNotMember
 	}
 	return m, u, nil

@@ -295,7 +295,7 @@ func TestDeleteUsersInBulk(t *testing.T) {
 		t.Error("the email claim stayed")
 	}
 	tomb := w.user(t, leaver.ID)
-	if tomb.Status != directory.StatusDeleted || tomb.PasswordHash != "" || tomb.GSI2PK != "" || tomb.FirstName == "" {
+	if tomb.Status != identity.UserDeleted || tomb.PasswordHash != "" || tomb.GSI2PK != "" || tomb.FirstName == "" {
 		t.Errorf("tombstone %+v", tomb)
 	}
 	wantKind(t, "their session", w.authorized(session), apperr.KindUnauthenticated)

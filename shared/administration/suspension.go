@@ -6,7 +6,6 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 )
@@ -26,11 +25,11 @@ func (s *Service) suspend(ctx context.Context, c access.Caller, userID string) (
 	if userID == c.UserID {
 		return identity.User{}, ErrSelf.Withf("you cannot suspend yourself")
 	}
-	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	u, err := identity.LoadUser(ctx, s.Store, t, userID)
 	if err != nil {
 		return identity.User{}, err
 	}
-	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+	if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
 		return identity.User{}, err
 	}
 	if u.Status == identity.UserSuspended {
@@ -65,11 +64,11 @@ func (s *Service) suspend(ctx context.Context, c access.Caller, userID string) (
 // revoked). Reactivating an active user changes nothing.
 func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string) (identity.User, error) {
 	t := c.Tenant
-	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	u, err := identity.LoadUser(ctx, s.Store, t, userID)
 	if err != nil {
 		return identity.User{}, err
 	}
-	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+	if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
 		return identity.User{}, err
 	}
 	switch u.Status {
@@ -97,12 +96,12 @@ func (s *Service) Reactivate(ctx context.Context, c access.Caller, userID string
 // themselves out everywhere; others need users.edit over them.
 func (s *Service) SignOutEverywhere(ctx context.Context, c access.Caller, userID string) error {
 	t := c.Tenant
-	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	u, err := identity.LoadUser(ctx, s.Store, t, userID)
 	if err != nil {
 		return err
 	}
 	if u.ID != c.UserID {
-		if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+		if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
 			return err
 		}
 	}

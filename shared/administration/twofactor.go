@@ -6,7 +6,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -24,11 +24,11 @@ func (s *Service) ResetTwoFactor(ctx context.Context, c access.Caller, userID st
 	if userID == c.UserID {
 		return ErrSelf.Withf("you cannot reset your own second factor; ask an administrator")
 	}
-	u, err := directory.LoadUser(ctx, s.Store, t, userID)
+	u, err := identity.LoadUser(ctx, s.Store, t, userID)
 	if err != nil {
 		return err
 	}
-	if err := directory.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
+	if err := access.RequireOverUser(ctx, s.Store, s.Access, c, access.EditUsers, u); err != nil {
 		return err
 	}
 	var f twofactor.Factors

@@ -8,7 +8,7 @@ import (
 	"github.com/acme/accountadmin/shared/access"
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
-	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/twofactor"
 )
@@ -84,7 +84,7 @@ func TestDeletingAUserDeletesTheirSecondFactors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{one.ID, bulk.ID, only.ID} {
-		if w.user(t, id).Status != directory.StatusDeleted {
+		if w.user(t, id).Status != identity.UserDeleted {
 			t.Fatalf("user %s is not deleted", id)
 		}
 		if w.exists(t, w.ten.TwoFactor(id)) {

@@ -10,7 +10,7 @@ import (
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/associates"
-	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
 )
 
 // A new membership copies its user's name; a profile edit racing with the
@@ -45,7 +45,7 @@ func TestAssociateRacingANameEditNeverKeepsAStaleName(t *testing.T) {
 		}
 		outcomes[fmt.Sprintf("edit ok %v, associate ok %v", editErr == nil, assocErr == nil)]++
 
-		u, err := directory.LoadUser(context.Background(), w.env.Store, w.ten.Tenant, w.advisor.ID)
+		u, err := identity.LoadUser(context.Background(), w.env.Store, w.ten.Tenant, w.advisor.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,6 @@ var AccountSorts = []string{SortName, SortCreated, SortStatus}
 
 // Bounds of search input.
 const (
-	MaxNameLength   = 100
 	maxSearchLength = 100
 	maxMemberAccts  = 200 // memberships read per matched user in a member-email search
 )

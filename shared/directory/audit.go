@@ -66,13 +66,13 @@ func (d *Directory) UserChanges(ctx context.Context, caller access.Caller, userI
 		return ChangePage{}, err
 	}
 	ix := caller.Tenant.UserChangeLog(userID, "")
-	return d.changes(ctx, caller.Tenant, r.only(store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK, Newest: true}), limit, cursor)
+	return d.changes(ctx, caller.Tenant, only(r, store.Query{Index: table.GSI1, Partition: ix.PK, SKPrefix: ix.SK, Newest: true}), limit, cursor)
 }
 
 // only narrows q to the items of r's account when r is not whole.
-func (r reach) only(q store.Query) store.Query {
-	if !r.whole {
-		f := changelog.InAccount(r.accountID)
+func only(r access.Reach, q store.Query) store.Query {
+	if !r.Whole {
+		f := changelog.InAccount(r.AccountID)
 		q.Filter = &f
 	}
 	return q
@@ -173,7 +173,7 @@ func (d *Directory) AccessHistory(ctx context.Context, caller access.Caller, use
 	if err != nil {
 		return AccessPage{}, err
 	}
-	q := r.only(store.Query{Partition: caller.Tenant.User(userID).PK, SKPrefix: table.AccessHistoryPrefix, Newest: true})
+	q := only(r, store.Query{Partition: caller.Tenant.User(userID).PK, SKPrefix: table.AccessHistoryPrefix, Newest: true})
 	items, next, err := readSegments(ctx, d.Store, []store.Query{q}, limit, cursor)
 	if err != nil {
 		return AccessPage{}, fmt.Errorf("read access history: %w", err)
@@ -203,13 +203,13 @@ func (d *Directory) AccessHistory(ctx context.Context, caller access.Caller, use
 // entry about another account to its Admins. It reads the accounts and
 // caller's memberships of them in one BatchGetItem, and decides Admin as
 // access.AuthorityOf does (a closed account has no Admins).
-func (d *Directory) clientShown(ctx context.Context, caller access.Caller, r reach, entries []identity.AccessEntry) (func(accountID string) bool, error) {
-	if r.self || caller.Operator {
+func (d *Directory) clientShown(ctx context.Context, caller access.Caller, r access.Reach, entries []identity.AccessEntry) (func(accountID string) bool, error) {
+	if r.Self || caller.Operator {
 		return func(string) bool { return true }, nil
 	}
 	var ids []string
-	if r.whole && r.home != "" {
-		ids = append(ids, r.home)
+	if r.Whole && r.Home != "" {
+		ids = append(ids, r.Home)
 	}
 	for _, e := range entries {
 		if e.AccountID != "" && !slices.Contains(ids, e.AccountID) {
@@ -220,7 +220,7 @@ func (d *Directory) clientShown(ctx context.Context, caller access.Caller, r rea
 	if err != nil {
 		return nil, fmt.Errorf("read access history: %w", err)
 	}
-	if r.whole && admin[r.home] {
+	if r.Whole && admin[r.Home] {
 		return func(string) bool { return true }, nil
 	}
 	return func(accountID string) bool { return admin[accountID] }, nil
@@ -269,22 +269,22 @@ func adminsFrom(caller access.Caller, accountIDs []string, got map[table.Key]map
 }
 
 // requireAudit: a user reads their own history; others need audit.read over
-// the user (see RequireOverUser), and read as far as they reach. A deleted
-// user's history stays readable.
-func (d *Directory) requireAudit(ctx context.Context, caller access.Caller, userID string) (reach, error) {
+// the user (see access.RequireOverUser), and read as far as they reach. A
+// deleted user's history stays readable.
+func (d *Directory) requireAudit(ctx context.Context, caller access.Caller, userID string) (access.Reach, error) {
 	if !ids.Valid(userID) {
-		return reach{}, apperr.ErrNotFound.Withf("no user %q", userID)
+		return access.Reach{}, apperr.ErrNotFound.Withf("no user %q", userID)
 	}
 	if userID == caller.UserID {
-		return reach{whole: true, self: true}, nil
+		return access.Reach{Whole: true, Self: true}, nil
 	}
 	var u identity.User
 	ok, err := d.Store.Get(ctx, caller.Tenant.User(userID), &u)
 	if err != nil {
-		return reach{}, err
+		return access.Reach{}, err
 	}
 	if !ok {
-		return reach{}, apperr.ErrNotFound.Withf("no user %s", userID)
+		return access.Reach{}, apperr.ErrNotFound.Withf("no user %s", userID)
 	}
-	return reachOverUser(ctx, d.Store, d.Access, caller, access.ReadAudit, u)
+	return access.ReachOverUser(ctx, d.Store, d.Access, caller, access.ReadAudit, u)
 }

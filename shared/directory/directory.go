@@ -26,7 +26,7 @@
 // A page of n therefore reads about n items whatever the size of the tenant.
 //
 // What a reader sees of a user (data minimisation). Who may read a user at
-// all is RequireOverUser's rule; how much they then see:
+// all is access.RequireOverUser's rule; how much they then see:
 //   - the whole user (the profile, the change log and access history in
 //     every account): the user themselves, tenant operators (an operator
 //     reads a customer's profile only while switched into the user's home
@@ -54,18 +54,13 @@ package directory
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/acme/accountadmin/shared/access"
-	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/clock"
-	"github.com/acme/accountadmin/shared/identity"
-	"github.com/acme/accountadmin/shared/ids"
 	"github.com/acme/accountadmin/shared/service"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
@@ -82,100 +77,6 @@ type Directory struct {
 func New(d service.Deps) *Directory {
 	return &Directory{Store: d.Store, Clock: d.Clock, Access: access.Checker{Store: d.Store}}
 }
-
-// LoadUser reads a user of the caller's tenant; a user of another tenant, or
-// none, is 404.
-func LoadUser(ctx context.Context, s *store.Store, t table.Tenant, userID string) (identity.User, error) {
-	var u identity.User
-	if !ids.Valid(userID) {
-		return u, apperr.ErrNotFound.Withf("no user %q", userID)
-	}
-	ok, err := s.Get(ctx, t.User(userID), &u)
-	if err != nil {
-		return u, fmt.Errorf("read user %s: %w", userID, err)
-	}
-	if !ok || u.Status == StatusDeleted {
-		return u, apperr.ErrNotFound.Withf("no user %s", userID)
-	}
-	return u, nil
-}
-
-// StatusDeleted is the status of a deleted user's tombstone: the item stays,
-// without password, phone or directory keys, so that content the user owned
-// still shows whose it was until it is reassigned.
-const StatusDeleted = identity.UserDeleted
-
-// RequireOverUser decides whether caller may do action to user u. A user
-// belongs to their home account: its members with the permission (Admins)
-// may act on them; tenant operators may while switched into it (or, as
-// tenant administration, read their audit trail). Support staff are
-// administered only by operators: a non-operator may read an operator but
-// never change one, an operator administers operators without a switch. A
-// user without a home account is the operators'. Read actions are also
-// open to the members of the caller's active account when u is a member
-// there (an Admin reads the external consultants of their account). Every
-// user may read themselves; what they may change about themselves is
-// decided by the caller of this function.
-func RequireOverUser(ctx context.Context, s *store.Store, checker access.Checker, caller access.Caller, action access.Action, u identity.User) error {
-	_, err := reachOverUser(ctx, s, checker, caller, action, u)
-	return err
-}
-
-// reach is how much of a user a caller reads (see the package comment):
-// the whole of them, or only their share in one account.
-type reach struct {
-	whole bool
-	self  bool   // the caller is the user
-	home  string // the user's home account
-	// accountID, when not whole, is the one account whose share is read:
-	// the caller's active account, where the user is a member.
-	accountID string
-}
-
-// reachOverUser is RequireOverUser, answering also by which rule caller
-// may: over the whole user (an operator, the permission in u's home
-// account), or as a member of the account their session is in, where u is
-// a member too (reads only), over u's share in that account alone.
-func reachOverUser(ctx context.Context, s *store.Store, checker access.Checker, caller access.Caller, action access.Action, u identity.User) (reach, error) {
-	whole := reach{whole: true, home: u.HomeAccountID}
-	switch {
-	case u.Operator && caller.Operator:
-		return whole, nil
-	case u.Operator && !isRead(action):
-		return reach{}, access.ErrOperatorProtected.Withf("%s is tenant support staff: only tenant operators may do this to them", u.Email)
-	case caller.Operator && u.HomeAccountID == "":
-		return whole, nil
-	}
-	refusal := apperr.ErrForbidden.Withf("only administrators of this user's home account may do this")
-	if u.HomeAccountID != "" {
-		err := checker.Require(ctx, caller, action, u.HomeAccountID)
-		if err == nil {
-			return whole, nil
-		}
-		if apperr.KindOf(err) != apperr.KindForbidden && apperr.KindOf(err) != apperr.KindNotFound {
-			return reach{}, err
-		}
-		if errors.Is(err, access.ErrSwitchRequired) {
-			refusal = access.ErrSwitchRequired.Withf("switch into %s's home account %s with a reason (POST /me/switch-account) to do this", u.Email, u.HomeAccountID)
-		}
-	}
-	if isRead(action) && caller.AccountID != "" && caller.AccountID != u.HomeAccountID {
-		var m accounts.Membership
-		ok, err := s.Get(ctx, caller.Tenant.Membership(caller.AccountID, u.ID), &m)
-		if err != nil {
-			return reach{}, err
-		}
-		if ok {
-			if err := checker.Require(ctx, caller, action, caller.AccountID); err != nil {
-				return reach{}, err
-			}
-			return reach{accountID: caller.AccountID}, nil
-		}
-	}
-	return reach{}, refusal
-}
-
-func isRead(a access.Action) bool { return access.IsRead(a) }
 
 func decodeAll[T any](items []map[string]types.AttributeValue) ([]T, error) {
 	out := make([]T, 0, len(items))

@@ -254,7 +254,7 @@ func (d *Directory) memberRows(ctx context.Context, t table.Tenant, items []map[
 			}
 			joined := m.CreatedAt
 			rows = append(rows, MemberRow{Kind: KindMember, UserID: m.UserID, Email: m.Email, Roles: sortedRoles(m.Roles), Licence: m.Licence,
-				External: m.External, JoinedAt: &joined, Version: m.Version, Status: StatusDeleted})
+				External: m.External, JoinedAt: &joined, Version: m.Version, Status: identity.UserDeleted})
 			keys = append(keys, t.User(m.UserID))
 		case typeInvitation:
 			var e invitations.AccountEntry

@@ -13,6 +13,7 @@ import (
 	"github.com/acme/accountadmin/shared/administration"
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/directory"
+	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/invitations"
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
@@ -67,7 +68,7 @@ func (u *usersWorld) member(t testing.TB, addr, first, last string, roles ...str
 
 func (u *usersWorld) rename(t testing.TB, userID, first, last string) {
 	t.Helper()
-	cur, err := directory.LoadUser(context.Background(), u.env.Store, u.ten.Tenant, userID)
+	cur, err := identity.LoadUser(context.Background(), u.env.Store, u.ten.Tenant, userID)
 	if err != nil {
 		t.Fatal(err)
 	}

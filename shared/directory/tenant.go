@@ -3,10 +3,8 @@ package directory
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/acme/accountadmin/shared/access"
-	"github.com/acme/accountadmin/shared/accounts"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/plans"
 	"github.com/acme/accountadmin/shared/store"
@@ -111,25 +109,4 @@ func (d *Directory) Plans(ctx context.Context, caller access.Caller) (PlanList, 
 		return PlanList{}, err
 	}
 	return PlanList{Plans: ps}, nil
-}
-
-// MembershipView is one membership as the API shows it; Version is its ETag.
-type MembershipView struct {
-	AccountID string   `json:"accountId"`
-	UserID    string   `json:"userId"`
-	Email     string   `json:"email"`
-	Roles     []string `json:"roles"`
-	Licence   string   `json:"licence,omitempty"`
-	External  bool     `json:"external"`
-	Version   int64    `json:"version"`
-}
-
-// MembershipViewOf shows m.
-func MembershipViewOf(m accounts.Membership) MembershipView {
-	roles := slices.Sorted(slices.Values(m.Roles))
-	if roles == nil {
-		roles = []string{}
-	}
-	return MembershipView{AccountID: m.AccountID, UserID: m.UserID, Email: m.Email, Roles: roles, Licence: m.Licence,
-		External: m.External, Version: m.Version}
 }

@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/acme/accountadmin/shared/access"
@@ -46,22 +45,6 @@ func AccountViewOf(a accounts.Account, pools []licences.Pool, limits plans.Effec
 	return v
 }
 
-// LoadAccount reads an account of tenant t; none is 404.
-func LoadAccount(ctx context.Context, s *store.Store, t table.Tenant, accountID string) (accounts.Account, error) {
-	var a accounts.Account
-	if !ids.Valid(accountID) {
-		return a, apperr.ErrNotFound.Withf("no account %q", accountID)
-	}
-	ok, err := s.Get(ctx, t.Account(accountID), &a)
-	if err != nil {
-		return a, fmt.Errorf("read account %s: %w", accountID, err)
-	}
-	if !ok {
-		return a, apperr.ErrNotFound.Withf("no account %s", accountID)
-	}
-	return a, nil
-}
-
 // Account reads one account the caller may read.
 func (d *Directory) Account(ctx context.Context, caller access.Caller, accountID string) (AccountView, error) {
 	if !ids.Valid(accountID) {
@@ -70,7 +53,7 @@ func (d *Directory) Account(ctx context.Context, caller access.Caller, accountID
 	if err := d.Access.Require(ctx, caller, access.ReadAccount, accountID); err != nil {
 		return AccountView{}, err
 	}
-	a, err := LoadAccount(ctx, d.Store, caller.Tenant, accountID)
+	a, err := accounts.Load(ctx, d.Store, caller.Tenant, accountID)
 	if err != nil {
 		return AccountView{}, err
 	}
@@ -91,28 +74,6 @@ func ViewAccount(ctx context.Context, s *store.Store, t table.Tenant, a accounts
 	return AccountViewOf(a, pools, limits), nil
 }
 
-// UserView is a user's profile as the API shows it (never the password
-// hash); its Version is the ETag.
-type UserView struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	FirstName     string    `json:"firstName"`
-	LastName      string    `json:"lastName"`
-	Phone         string    `json:"phone,omitempty"`
-	TimeZone      string    `json:"timeZone,omitempty"`
-	Status        string    `json:"status"`
-	HomeAccountID string    `json:"homeAccountId,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
-	Version       int64     `json:"version"`
-}
-
-// UserViewOf shows a user.
-func UserViewOf(u identity.User) UserView {
-	return UserView{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone, TimeZone: u.TimeZone,
-		Status: u.Status, HomeAccountID: u.HomeAccountID, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Version: u.Version}
-}
-
 // User reads a profile: the user themselves, operators, the Admins (or
 // members with users.read) of the user's home account, and members with
 // users.read of the caller's active account when the user is a member there.
@@ -120,30 +81,30 @@ func UserViewOf(u identity.User) UserView {
 // to the user, operators and those who may edit the user (users.edit over
 // them); to a reader who reaches the user only through the account their
 // session is in, neither, nor the home account.
-func (d *Directory) User(ctx context.Context, caller access.Caller, userID string) (UserView, error) {
-	u, err := LoadUser(ctx, d.Store, caller.Tenant, userID)
+func (d *Directory) User(ctx context.Context, caller access.Caller, userID string) (identity.UserView, error) {
+	u, err := identity.LoadUser(ctx, d.Store, caller.Tenant, userID)
 	if err != nil {
-		return UserView{}, err
+		return identity.UserView{}, err
 	}
-	v := UserViewOf(u)
+	v := identity.UserViewOf(u)
 	if u.ID == caller.UserID {
 		return v, nil
 	}
-	r, err := reachOverUser(ctx, d.Store, d.Access, caller, access.ReadUsers, u)
+	r, err := access.ReachOverUser(ctx, d.Store, d.Access, caller, access.ReadUsers, u)
 	if err != nil {
-		return UserView{}, err
+		return identity.UserView{}, err
 	}
-	if !r.whole {
+	if !r.Whole {
 		v.HomeAccountID = ""
 		v.Phone, v.TimeZone = "", ""
 		return v, nil
 	}
-	switch err := RequireOverUser(ctx, d.Store, d.Access, caller, access.EditUsers, u); {
+	switch err := access.RequireOverUser(ctx, d.Store, d.Access, caller, access.EditUsers, u); {
 	case err == nil:
 	case apperr.KindOf(err) == apperr.KindForbidden:
 		v.Phone, v.TimeZone = "", ""
 	default:
-		return UserView{}, err
+		return identity.UserView{}, err
 	}
 	return v, nil
 }

@@ -63,6 +63,9 @@ type Plan struct {
 // every account that has none of its own.
 const DefaultPlanID = "default"
 
+// MaxNameLength bounds a plan's display name.
+const MaxNameLength = 100
+
 // DefaultAllowances are the default plan's allowances until an operator
 // first writes it (PUT /plans/default).
 var DefaultAllowances = map[string]Allowance{

@@ -9,7 +9,6 @@ import (
 	"github.com/acme/accountadmin/shared/apperr"
 	"github.com/acme/accountadmin/shared/auth"
 	"github.com/acme/accountadmin/shared/changelog"
-	"github.com/acme/accountadmin/shared/directory"
 	"github.com/acme/accountadmin/shared/httpapi"
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/service"
@@ -81,7 +80,7 @@ type twoFactorView struct {
 
 // caller is the request's caller and their user.
 func (h handler) caller(ctx context.Context, in httpapi.In) (access.Caller, identity.User, error) {
-	u, err := directory.LoadUser(ctx, h.auth.Store, in.Caller.Tenant, in.Caller.UserID)
+	u, err := identity.LoadUser(ctx, h.auth.Store, in.Caller.Tenant, in.Caller.UserID)
 	return in.Caller, u, err
 }
 

@@ -73,7 +73,7 @@ func NewWith(d service.Deps, svc *administration.Service) httpapi.LambdaHandler 
 			func(in in, b administration.LicenceRequest) (administration.AssignLicence, error) {
 				return b.Command(in.Caller, in.Path("accountId"), in.Path("userId"), in.IfMatch)
 			}),
-		"editProfile": change(admin.EditProfile, tagged(func(r administration.Edited) (any, int64) { return directory.UserViewOf(r.User), r.User.Version }),
+		"editProfile": change(admin.EditProfile, tagged(func(r administration.Edited) (any, int64) { return identity.UserViewOf(r.User), r.User.Version }),
 			func(in in, b administration.ProfileRequest) (administration.EditProfile, error) {
 				return b.Command(in.Caller, in.Path("userId"), in.IfMatch)
 			}),
@@ -210,9 +210,9 @@ func accountView(admin *administration.Service, status int) answer[accounts.Acco
 	}
 }
 
-func membership(m accounts.Membership) (any, int64) { return directory.MembershipViewOf(m), m.Version }
+func membership(m accounts.Membership) (any, int64) { return accounts.MembershipViewOf(m), m.Version }
 
-func user(u identity.User) (any, int64) { return directory.UserViewOf(u), u.Version }
+func user(u identity.User) (any, int64) { return identity.UserViewOf(u), u.Version }
 
 // newKey is the command of a new API key of the tenant, or of {accountId}.
 func newKey(keys *apikeys.Service) func(in, apikeys.CreateRequest) (apikeys.Create, error) {

@@ -340,30 +340,11 @@ func (s *Service) Authorize(ctx context.Context, rawToken string) (access.Caller
 
 // Me is the signed-in user's view of themselves.
 type Me struct {
-	User          UserView         `json:"user"`
-	ActiveAccount string           `json:"activeAccountId"`
-	Roles         []string         `json:"roles"`
-	Operator      bool             `json:"operator"`
-	Memberships   []MembershipView `json:"memberships"`
-}
-
-// UserView is a user as the API shows it (never the password hash).
-type UserView struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	FirstName     string    `json:"firstName"`
-	LastName      string    `json:"lastName"`
-	Phone         string    `json:"phone,omitempty"`
-	TimeZone      string    `json:"timeZone,omitempty"`
-	Status        string    `json:"status"`
-	HomeAccountID string    `json:"homeAccountId,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
-}
-
-// ViewOf shows a user.
-func ViewOf(u identity.User) UserView {
-	return UserView{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone,
-		TimeZone: u.TimeZone, Status: u.Status, HomeAccountID: u.HomeAccountID, CreatedAt: u.CreatedAt}
+	User          identity.UserView `json:"user"`
+	ActiveAccount string            `json:"activeAccountId"`
+	Roles         []string          `json:"roles"`
+	Operator      bool              `json:"operator"`
+	Memberships   []MembershipView  `json:"memberships"`
 }
 
 // MembershipView is one account the user belongs to.
@@ -394,7 +375,7 @@ func (s *Service) Me(ctx context.Context, caller access.Caller) (Me, error) {
 	if err := attributevalue.UnmarshalListOfMaps(items, &ms); err != nil {
 		return Me{}, apperr.Internal("decode memberships", err)
 	}
-	out := Me{User: ViewOf(u), ActiveAccount: caller.AccountID, Roles: caller.Roles, Operator: caller.Operator, Memberships: []MembershipView{}}
+	out := Me{User: identity.UserViewOf(u), ActiveAccount: caller.AccountID, Roles: caller.Roles, Operator: caller.Operator, Memberships: []MembershipView{}}
 	for _, m := range ms {
 		out.Memberships = append(out.Memberships, MembershipView{AccountID: m.AccountID, Roles: m.Roles, Licence: m.Licence, External: m.External})
 	}

@@ -59,9 +59,27 @@ const sesClient = "github.com/aws/aws-sdk-go-v2/service/ses"
 // sendEmail are the functions that send email (main sets app.Deps.Mail).
 var sendEmail = []string{"invite", "edit", "auth"}
 
+// kmsClient is linked only by the function that enrols and verifies second
+// factors (shared/twofactor/kmsseal): its endpoint tables are 90 KiB of
+// init heap.
+const kmsClient = "github.com/aws/aws-sdk-go-v2/service/kms"
+
+// sealSecrets are the functions that seal and open TOTP keys.
+var sealSecrets = []string{"auth"}
+
+// schemaSerde reports an SDK service package of schema-based serialisation
+// (service/<name>/schemas, from service/dynamodb v1.69 and service/kms
+// v1.61): its package initialisation builds every shape's schema, 340 KiB
+// and 1,900 allocations for KMS alone, in every process that links it. The
+// service modules are pinned at the releases before it (go.mod).
+func schemaSerde(pkg string) bool {
+	return strings.HasPrefix(pkg, "github.com/aws/aws-sdk-go-v2/service/") && strings.HasSuffix(pkg, "/schemas")
+}
+
 // No function links a template package (the reason invite and accept were
-// 18 MB), the SDK's config loader, nor test or local-stack code; only the
-// functions that send email link the SES client, and they do.
+// 18 MB), the SDK's config loader, an SDK service of schema-based
+// serialisation, nor test or local-stack code; only the functions that send
+// email link the SES client, only the one that seals secrets links KMS.
 func TestFunctionsLinkNoForbiddenPackage(t *testing.T) {
 	for _, f := range routes.Functions() {
 		out, err := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "../../functions/"+f).CombinedOutput()
@@ -76,6 +94,14 @@ func TestFunctionsLinkNoForbiddenPackage(t *testing.T) {
 		}
 		if links, sends := slices.Contains(deps, sesClient), slices.Contains(sendEmail, f); links != sends {
 			t.Errorf("%s sends email: %v, links %s: %v; only functions that send email link it (shared/sesmail)", f, sends, sesClient, links)
+		}
+		if links, seals := slices.Contains(deps, kmsClient), slices.Contains(sealSecrets, f); links != seals {
+			t.Errorf("%s seals secrets: %v, links %s: %v; only the function that seals links it (shared/twofactor/kmsseal)", f, seals, kmsClient, links)
+		}
+		for _, pkg := range deps {
+			if schemaSerde(pkg) {
+				t.Errorf("%s links %s: schema-based serialisation costs every cold start; pin the service module at the release before it", f, pkg)
+			}
 		}
 	}
 }

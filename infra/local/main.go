@@ -41,7 +41,7 @@ import (
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/tenancy"
-	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // The demo tenant that `make dev` seeds.
@@ -127,8 +127,8 @@ func dev(args []string) error {
 		"REPLY_TO_INVITER":            "true",
 		"PUBLIC_BASE_URL":             base,
 		"AWS_LAMBDA_LOG_FORMAT":       "JSON",
-		twofactor.EnvKMSEndpoint:      st.KMSEndpoint,
-		twofactor.EnvKeyID:            st.TwoFactorKeyID,
+		kmsseal.EnvKMSEndpoint:        st.KMSEndpoint,
+		kmsseal.EnvKeyID:              st.TwoFactorKeyID,
 		sms.EnvEndpoint:               st.SMSEndpoint,
 		sms.EnvSenderID:               "DemoAdmin",
 	})
@@ -240,8 +240,8 @@ func test(args []string) (int, error) {
 		awsclient.EnvDynamoDBEndpoint+"="+st.DynamoEndpoint,
 		awsclient.EnvSESEndpoint+"="+st.SESEndpoint,
 		"AWS_REGION=us-east-1",
-		twofactor.EnvKMSEndpoint+"="+st.KMSEndpoint,
-		twofactor.EnvKeyID+"="+st.TwoFactorKeyID,
+		kmsseal.EnvKMSEndpoint+"="+st.KMSEndpoint,
+		kmsseal.EnvKeyID+"="+st.TwoFactorKeyID,
 		sms.EnvEndpoint+"="+st.SMSEndpoint,
 	)
 	err = cmd.Run()

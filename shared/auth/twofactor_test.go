@@ -27,6 +27,7 @@ import (
 	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // tfWorld is one test's tenant with a member and the services as the auth
@@ -43,7 +44,7 @@ func newTFWorld(t testing.TB) *tfWorld {
 	t.Helper()
 	env := testkit.New(t)
 	ten := env.NewTenant(t)
-	tf := &twofactor.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs, Sealer: twofactor.SealerFromEnv(env.AWS), Issuer: "Test"}
+	tf := &twofactor.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs, Sealer: kmsseal.FromEnv(env.AWS), Issuer: "Test"}
 	if s := sms.FromEnv(env.AWS); s != nil {
 		tf.SMS = s
 	}

@@ -115,12 +115,24 @@ func (f Factors) Enrolled(u identity.User) bool {
 	return slices.Contains(m, MethodTOTP) || slices.Contains(m, MethodSMS)
 }
 
+// Sealer keeps the secrets that must be read back (TOTP keys): Seal
+// encrypts a secret so that only Open for the same Context decrypts it
+// (kmsseal: envelope encryption under a KMS key).
+type Sealer interface {
+	Seal(ctx context.Context, c Context, secret []byte) (string, error)
+	Open(ctx context.Context, c Context, sealed string) ([]byte, error)
+}
+
+// Context says whose secret, for what: a secret sealed for one user does
+// not open as another's.
+type Context struct{ Tenant, User, Purpose string }
+
 // Service enrols and checks second factors.
 type Service struct {
 	Store  *store.Store
 	Clock  clock.Clock
 	IDs    ids.Generator
-	Sealer *Sealer   // nil: nothing can be enrolled
+	Sealer Sealer    // nil: nothing can be enrolled
 	SMS    SMSSender // nil: no SMS
 	Issuer string    // the name authenticator apps show
 }

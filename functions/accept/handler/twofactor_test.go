@@ -14,6 +14,7 @@ import (
 	"github.com/acme/accountadmin/shared/identity"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // An existing user with an authenticator accepts an invitation through
@@ -29,7 +30,7 @@ func TestExistingUserWithTwoFactorAcceptsThroughBothSteps(t *testing.T) {
 	admin := anon.signIn(ten.ID(), ten.AdminEmail, ten.AdminPassword)
 	u := env.AddUser(t, ten, env.AddAccount(t, ten, "Home Co"), unique("existing"), "")
 	ctx := context.Background()
-	tf := &twofactor.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs, Sealer: twofactor.SealerFromEnv(env.AWS)}
+	tf := &twofactor.Service{Store: env.Store, Clock: env.Clock, IDs: env.IDs, Sealer: kmsseal.FromEnv(env.AWS)}
 	var user identity.User
 	if _, err := env.Store.Get(ctx, ten.User(u.ID), &user); err != nil {
 		t.Fatal(err)

@@ -16,13 +16,14 @@ import (
 	"github.com/acme/accountadmin/shared/store"
 	"github.com/acme/accountadmin/shared/tenancy"
 	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // twoFactorService seals with the KMS key and texts through SNS when the
 // environment names them (TWO_FACTOR_KEY_ID, SMS_ENABLED or a local SMS
 // endpoint); the clients are built once, here, at init.
 func twoFactorService(d service.Deps) *twofactor.Service {
-	tf := &twofactor.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Sealer: twofactor.SealerFromEnv(d.AWS), Issuer: "Account administration"}
+	tf := &twofactor.Service{Store: d.Store, Clock: d.Clock, IDs: d.IDs, Sealer: kmsseal.FromEnv(d.AWS), Issuer: "Account administration"}
 	if s := sms.FromEnv(d.AWS); s != nil {
 		tf.SMS = s
 	}

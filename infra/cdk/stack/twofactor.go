@@ -7,7 +7,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/acme/accountadmin/shared/sms"
-	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // twoFactorFunction is the function that enrols and checks second factors.
@@ -28,7 +28,7 @@ func buildTwoFactor(s awscdk.Stack, props *StackProps, fns functionSet) {
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	key.Grant(fn, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
-	fn.AddEnvironment(jsii.String(twofactor.EnvKeyID), key.KeyArn(), nil)
+	fn.AddEnvironment(jsii.String(kmsseal.EnvKeyID), key.KeyArn(), nil)
 	fn.AddEnvironment(jsii.String(sms.EnvEnabled), jsii.String("true"), nil)
 	if props.SMSSenderID != "" {
 		fn.AddEnvironment(jsii.String(sms.EnvSenderID), jsii.String(props.SMSSenderID), nil)

@@ -20,12 +20,13 @@ import (
 	"github.com/acme/accountadmin/shared/table"
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // twoFactor is the second-factor service as the auth function builds it.
 func (w *securityWorld) twoFactor(t *testing.T) *twofactor.Service {
 	t.Helper()
-	tf := &twofactor.Service{Store: w.env.Store, Clock: w.env.Clock, IDs: w.env.IDs, Sealer: twofactor.SealerFromEnv(w.env.AWS)}
+	tf := &twofactor.Service{Store: w.env.Store, Clock: w.env.Clock, IDs: w.env.IDs, Sealer: kmsseal.FromEnv(w.env.AWS)}
 	if s := sms.FromEnv(w.env.AWS); s != nil {
 		tf.SMS = s
 	}

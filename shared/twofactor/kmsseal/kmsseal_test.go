@@ -1,4 +1,4 @@
-package twofactor_test
+package kmsseal_test
 
 import (
 	"bytes"
@@ -7,14 +7,15 @@ import (
 
 	"github.com/acme/accountadmin/shared/testkit"
 	"github.com/acme/accountadmin/shared/twofactor"
+	"github.com/acme/accountadmin/shared/twofactor/kmsseal"
 )
 
 // Against local-kms: the same SDK calls as in AWS.
 func TestSealOpensOnlyInItsContext(t *testing.T) {
 	env := testkit.New(t)
-	s := twofactor.SealerFromEnv(env.AWS)
+	s := kmsseal.FromEnv(env.AWS)
 	if s == nil {
-		t.Fatal("no " + twofactor.EnvKeyID + ": run the tests with the local stack")
+		t.Fatal("no " + kmsseal.EnvKeyID + ": run the tests with the local stack")
 	}
 	ctx := context.Background()
 	secret := []byte("12345678901234567890")

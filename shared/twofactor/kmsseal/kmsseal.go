@@ -1,4 +1,7 @@
-package twofactor
+// Package kmsseal is twofactor.Sealer with AWS KMS: only the function that
+// enrols and verifies second factors links the KMS client (its package
+// initialisation is a tenth of a cold start).
+package kmsseal
 
 import (
 	"context"
@@ -14,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/acme/accountadmin/shared/twofactor"
 )
 
 // Secrets that must be read back (TOTP keys) are sealed by envelope
@@ -45,9 +50,9 @@ type Sealer struct {
 	KeyID string
 }
 
-// SealerFromEnv builds the sealer from the environment, or nil when no key
-// is configured (two-factor enrolment then answers 503).
-func SealerFromEnv(cfg aws.Config) *Sealer {
+// FromEnv builds the sealer from the environment, or nil when no key is
+// configured (two-factor enrolment then answers 503).
+func FromEnv(cfg aws.Config) twofactor.Sealer {
 	id := os.Getenv(EnvKeyID)
 	if id == "" {
 		return nil
@@ -60,21 +65,18 @@ func SealerFromEnv(cfg aws.Config) *Sealer {
 	return &Sealer{KMS: client, KeyID: id}
 }
 
-// Context says whose secret, for what: KMS's encryption context.
-type Context struct{ Tenant, User, Purpose string }
-
-func (c Context) kms() map[string]string {
+func encryptionContext(c twofactor.Context) map[string]string {
 	return map[string]string{"tenant": c.Tenant, "user": c.User, "purpose": c.Purpose}
 }
 
-func (c Context) aad() []byte { return []byte(c.Tenant + "\x00" + c.User + "\x00" + c.Purpose) }
+func aad(c twofactor.Context) []byte { return []byte(c.Tenant + "\x00" + c.User + "\x00" + c.Purpose) }
 
 const sealVersion = "v1"
 
 // Seal encrypts secret: "v1.<encrypted data key>.<nonce and ciphertext>".
-func (s *Sealer) Seal(ctx context.Context, c Context, secret []byte) (string, error) {
+func (s *Sealer) Seal(ctx context.Context, c twofactor.Context, secret []byte) (string, error) {
 	out, err := s.KMS.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: aws.String(s.KeyID), KeySpec: types.DataKeySpecAes256,
-		EncryptionContext: c.kms()})
+		EncryptionContext: encryptionContext(c)})
 	if err != nil {
 		return "", fmt.Errorf("generate data key: %w", err)
 	}
@@ -87,13 +89,13 @@ func (s *Sealer) Seal(ctx context.Context, c Context, secret []byte) (string, er
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	sealed := gcm.Seal(nonce, nonce, secret, c.aad())
+	sealed := gcm.Seal(nonce, nonce, secret, aad(c))
 	enc := base64.RawStdEncoding
 	return sealVersion + "." + enc.EncodeToString(out.CiphertextBlob) + "." + enc.EncodeToString(sealed), nil
 }
 
 // Open decrypts what Seal sealed for the same context.
-func (s *Sealer) Open(ctx context.Context, c Context, sealed string) ([]byte, error) {
+func (s *Sealer) Open(ctx context.Context, c twofactor.Context, sealed string) ([]byte, error) {
 	parts := strings.Split(sealed, ".")
 	if len(parts) != 3 || parts[0] != sealVersion {
 		return nil, errors.New("open secret: not a sealed secret")
@@ -104,7 +106,7 @@ func (s *Sealer) Open(ctx context.Context, c Context, sealed string) ([]byte, er
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, fmt.Errorf("open secret: %w", err)
 	}
-	out, err := s.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob, KeyId: aws.String(s.KeyID), EncryptionContext: c.kms()})
+	out, err := s.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob, KeyId: aws.String(s.KeyID), EncryptionContext: encryptionContext(c)})
 	if err != nil {
 		return nil, fmt.Errorf("decrypt data key: %w", err)
 	}
@@ -116,7 +118,7 @@ func (s *Sealer) Open(ctx context.Context, c Context, sealed string) ([]byte, er
 	if len(box) < gcm.NonceSize() {
 		return nil, errors.New("open secret: too short")
 	}
-	plain, err := gcm.Open(nil, box[:gcm.NonceSize()], box[gcm.NonceSize():], c.aad())
+	plain, err := gcm.Open(nil, box[:gcm.NonceSize()], box[gcm.NonceSize():], aad(c))
 	if err != nil {
 		return nil, fmt.Errorf("open secret: %w", err)
 	}
